@@ -1,0 +1,95 @@
+// Owns the one error vocabulary of Flotilla: the closed list of machine-readable codes, their HTTP
+// statuses, the AppError class and the JSON envelope every refusal is answered with (primary and agent).
+import { z } from "zod";
+
+/**
+ * Every code either side may answer with, and its HTTP status. Add codes in the section of the side
+ * that raises them; the map is exhaustive by construction (ErrorCode is derived from it).
+ */
+export const errorStatus = {
+  // common
+  bad_request: 400,
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+  service_unavailable: 503,
+
+  // primary (worker)
+  database_unavailable: 503,
+
+  // follower (agent)
+  agent_not_enrolled: 412,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export const errorEnvelopeSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    request_id: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+export type ErrorEnvelope = z.infer<typeof errorEnvelopeSchema>;
+
+export interface AppErrorOptions {
+  /** Safe, client-facing structured detail (field issues, which check failed). Never secrets. */
+  details?: unknown;
+  /** Headers to add to the error response (e.g. Retry-After, Content-Range). */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.status = errorStatus[code];
+    this.details = options.details;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** Turns a zod failure into the validation envelope's details: where and what, never the input. */
+export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+}
+
+/**
+ * Maps anything thrown to an AppError. Unknown errors become a generic 500 whose message reveals
+ * nothing; the caller logs the original with its cause.
+ */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof z.ZodError) {
+    return new AppError("validation_failed", "The request is not valid.", { details: zodDetails(error) });
+  }
+  return new AppError("internal", "Internal error.", { cause: error });
+}
+
+export function errorBody(error: AppError, requestId: string): ErrorEnvelope {
+  const body: ErrorEnvelope = { error: { code: error.code, message: error.message, request_id: requestId } };
+  if (error.details !== undefined) body.error.details = error.details;
+  return body;
+}
+
+export function errorResponse(error: AppError, requestId: string, extraHeaders?: HeadersInit): Response {
+  const headers = new Headers(extraHeaders);
+  headers.set("content-type", "application/json; charset=utf-8");
+  headers.set("x-request-id", requestId);
+  for (const [name, value] of Object.entries(error.headers)) headers.set(name, value);
+  return new Response(JSON.stringify(errorBody(error, requestId)), { status: error.status, headers });
+}
