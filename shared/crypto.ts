@@ -16,7 +16,7 @@ export function toBase64Url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-export function fromBase64Url(text: string): Uint8Array {
+export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
   const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
   const out = new Uint8Array(binary.length);
@@ -24,7 +24,7 @@ export function fromBase64Url(text: string): Uint8Array {
   return out;
 }
 
-export function randomBytes(length: number): Uint8Array {
+export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   return crypto.getRandomValues(new Uint8Array(length));
 }
 
@@ -38,12 +38,12 @@ export function randomId(): string {
   return toHex(randomBytes(16));
 }
 
-export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise<string> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
   return toHex(await crypto.subtle.digest("SHA-256", bytes));
 }
 
-export async function hmacSha256(key: string | Uint8Array, data: string): Promise<Uint8Array> {
+export async function hmacSha256(key: string | Uint8Array<ArrayBuffer>, data: string): Promise<Uint8Array> {
   const raw = typeof key === "string" ? encoder.encode(key) : key;
   const cryptoKey = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
