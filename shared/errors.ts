@@ -22,6 +22,27 @@ export const errorStatus = {
 
   // primary (worker)
   database_unavailable: 503,
+  range_not_satisfiable: 416,
+  content_length_mismatch: 400,
+  content_digest_mismatch: 400,
+  storage_unavailable: 502,
+  storage_rejected: 502,
+  storage_unsupported: 501,
+  node_in_use: 409,
+  node_disabled: 412,
+  node_not_enrolled: 412,
+  node_no_base_url: 412,
+  node_never_tested: 412,
+  node_incompatible: 412,
+  node_already_enrolled: 409,
+  follower_unreachable: 502,
+  follower_error: 502,
+  enrollment_token_invalid: 401,
+  enrollment_token_expired: 410,
+  enrollment_token_used: 410,
+  ingress_default_required: 409,
+  ingress_default_in_use: 409,
+  policy_in_use: 409,
 
   // follower (agent)
   agent_not_enrolled: 412,
