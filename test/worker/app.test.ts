@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errorEnvelopeSchema } from "../../shared/errors.ts";
+import { createHarness, errorCode, type Harness } from "./harness.ts";
+
+describe("primary app core", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("answers /health with the database reachable", async () => {
+    const response = await h.call("GET", "/health");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok", database: "ok" });
+    expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("gives every response its own request id", async () => {
+    const a = await h.call("GET", "/health");
+    const b = await h.call("GET", "/health");
+    expect(a.headers.get("x-request-id")).not.toBe(b.headers.get("x-request-id"));
+  });
+
+  it("answers unknown paths with a not_found envelope carrying the request id", async () => {
+    const response = await h.call("GET", "/nope");
+    expect(response.status).toBe(404);
+    const body = errorEnvelopeSchema.parse(await response.json());
+    expect(body.error.code).toBe("not_found");
+    expect(body.error.request_id).toBe(response.headers.get("x-request-id"));
+  });
+
+  it("answers a known path with the wrong method with 405 and Allow", async () => {
+    const response = await h.call("POST", "/health", { body: {} });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("GET");
+    expect(await errorCode(response)).toBe("method_not_allowed");
+  });
+
+  it("refuses an invalid environment with config_invalid naming keys but never values", async () => {
+    const secretValue = "too-short-secret";
+    const response = await h.app.fetch(
+      new Request("http://primary.test/health"),
+      { ...h.env, FLOTILLA_SECRET: secretValue, LIBSQL_URL: "ftp://nowhere" },
+      { waitUntil: () => {} },
+    );
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    const body = errorEnvelopeSchema.parse(JSON.parse(text));
+    expect(body.error.code).toBe("config_invalid");
+    expect(body.error.message).toContain("FLOTILLA_SECRET");
+    expect(body.error.message).toContain("LIBSQL_URL");
+    expect(text).not.toContain(secretValue);
+    expect(text).not.toContain("ftp://nowhere");
+  });
+
+  it("refuses an environment without the FILES bucket binding", async () => {
+    const { FILES: _files, ...env } = h.env;
+    const response = await h.app.fetch(new Request("http://primary.test/health"), env, {
+      waitUntil: () => {},
+    });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain("FILES");
+  });
+});
+
+describe("health with a broken database", () => {
+  it("answers 503 database_unavailable and logs the cause, without leaking it", async () => {
+    const h = await createHarness();
+    try {
+      h.client.close();
+      const response = await h.call("GET", "/health");
+      expect(response.status).toBe(503);
+      const text = await response.text();
+      expect(JSON.parse(text).error.code).toBe("database_unavailable");
+      expect(text).not.toMatch(/sqlite|libsql|closed/i);
+      expect(
+        h.logs.some((record) => record.level === "error" && record.code === "database_unavailable"),
+      ).toBe(true);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -1,0 +1,109 @@
+// Test harness for the primary in process: a real migrated libSQL file database in a temp dir, a real
+// R2 bucket from Miniflare, and helpers to call the app with new Request(...). Outbound fetch fails
+// loudly unless a test injects its own.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Client, createClient } from "@libsql/client";
+import { drizzle } from "drizzle-orm/libsql";
+import { Miniflare } from "miniflare";
+import { migrateDatabase } from "../../scripts/migrate.ts";
+import { type App, createApp } from "../../worker/app.ts";
+import type { Db } from "../../worker/db/client.ts";
+import * as schema from "../../worker/db/schema.ts";
+import type { RawEnv } from "../../worker/env.ts";
+import { routes } from "../../worker/index.ts";
+import type { LogRecord } from "../../worker/logger.ts";
+import type { AppDeps } from "../../worker/services.ts";
+
+export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
+export const ORIGIN = "http://primary.test";
+
+export interface Harness {
+  app: App;
+  db: Db;
+  client: Client;
+  env: RawEnv;
+  logs: LogRecord[];
+  /** Background work handed to waitUntil; awaited by settle(). */
+  pending: Promise<unknown>[];
+  settle(): Promise<void>;
+  call(method: string, path: string, options?: CallOptions): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  token?: string;
+  cookie?: string;
+  origin?: string | null;
+  headers?: Record<string, string>;
+}
+
+const unexpectedFetch: typeof fetch = async (input) => {
+  throw new Error(
+    `unexpected outbound fetch in test: ${String(input instanceof Request ? input.url : input)}`,
+  );
+};
+
+export async function createHarness(deps: Omit<AppDeps, "db"> = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), "flotilla-worker-"));
+  const client = createClient({ url: `file:${join(dir, "primary.db")}` });
+  await migrateDatabase(client);
+  const db = drizzle(client, { schema });
+  const miniflare = new Miniflare({
+    modules: true,
+    script: "export default { fetch() { return new Response(null, { status: 404 }); } }",
+    r2Buckets: ["FILES"],
+  });
+  const files = await miniflare.getR2Bucket("FILES");
+  const logs: LogRecord[] = [];
+  const app = createApp(routes, {
+    fetch: unexpectedFetch,
+    logSink: (record) => logs.push(record),
+    ...deps,
+    db,
+  });
+  const env: RawEnv = {
+    LIBSQL_URL: `file:${join(dir, "primary.db")}`,
+    FLOTILLA_SECRET: TEST_SECRET,
+    PUBLIC_URL: ORIGIN,
+    FILES: files,
+  };
+  const pending: Promise<unknown>[] = [];
+  const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise) };
+  return {
+    app,
+    db,
+    client,
+    env,
+    logs,
+    pending,
+    async settle() {
+      while (pending.length > 0) await pending.shift();
+    },
+    call(method, path, options = {}) {
+      const headers = new Headers(options.headers);
+      if (options.body !== undefined) headers.set("content-type", "application/json");
+      if (options.token) headers.set("authorization", `Bearer ${options.token}`);
+      if (options.cookie) headers.set("cookie", options.cookie);
+      const origin = options.origin === undefined ? ORIGIN : options.origin;
+      if (origin !== null && method !== "GET" && method !== "HEAD") headers.set("origin", origin);
+      const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+      return app.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body }), env, ctx);
+    },
+    async close() {
+      await Promise.allSettled(pending);
+      client.close();
+      await miniflare.dispose();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Reads an error envelope and returns its code (fails the test if the body is not an envelope). */
+export async function errorCode(response: Response): Promise<string> {
+  const body = (await response.json()) as { error?: { code?: string } };
+  if (!body.error?.code) throw new Error(`expected an error envelope, got ${JSON.stringify(body)}`);
+  return body.error.code;
+}

@@ -1,0 +1,92 @@
+// Owns who is calling: resolves a bearer token or session cookie to a user, refuses expired sessions
+// and disabled accounts, enforces the Origin check on cookie-authenticated writes, and the role guards.
+import { eq } from "drizzle-orm";
+import { AppError } from "../../shared/errors.ts";
+import { users } from "../db/schema.ts";
+import type { Services } from "../services.ts";
+import { findSessionByToken, revokeSession, SESSION_COOKIE, touchSession } from "./sessions.ts";
+
+export interface AuthUser {
+  id: string;
+  username: string;
+  role: "admin" | "user";
+  sessionId: string;
+  /** How the credential arrived; cookie-authenticated writes get the Origin check. */
+  via: "cookie" | "bearer";
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const TOUCH_INTERVAL_MS = 5 * 60 * 1000;
+
+export function readCookie(request: Request, name: string): string | null {
+  const header = request.headers.get("cookie");
+  if (!header) return null;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+function readCredential(request: Request): { token: string; via: AuthUser["via"] } | null {
+  const authorization = request.headers.get("authorization");
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (!match?.[1]) throw new AppError("unauthorized", "The Authorization header must be `Bearer <token>`.");
+    return { token: match[1], via: "bearer" };
+  }
+  const cookie = readCookie(request, SESSION_COOKIE);
+  return cookie ? { token: cookie, via: "cookie" } : null;
+}
+
+/** Origins allowed to make cookie-authenticated writes: PUBLIC_URL and the origin the request came to. */
+export function checkOrigin(request: Request, services: Services): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  const allowed = new Set([new URL(request.url).origin]);
+  if (services.env.PUBLIC_URL) allowed.add(services.env.PUBLIC_URL);
+  const origin = request.headers.get("origin");
+  if (origin !== null ? allowed.has(origin) : request.headers.get("sec-fetch-site") === "same-origin") return;
+  throw new AppError("origin_mismatch", "This request must come from the Flotilla web console's own origin.");
+}
+
+/** The caller, or null when the request carries no credential. Invalid credentials throw 401. */
+export async function authenticate(request: Request, services: Services): Promise<AuthUser | null> {
+  const credential = readCredential(request);
+  if (!credential) return null;
+  const session = await findSessionByToken(services.db, credential.token);
+  if (!session) throw new AppError("unauthorized", "The session or token is not valid. Log in again.");
+  const now = services.now();
+  if (session.expiresAt.getTime() <= now.getTime()) {
+    await revokeSession(services.db, session.id);
+    throw new AppError("session_expired", "The session has expired. Log in again.");
+  }
+  const [user] = await services.db.select().from(users).where(eq(users.id, session.userId)).limit(1);
+  if (!user) throw new AppError("unauthorized", "The session or token is not valid. Log in again.");
+  if (user.disabled) throw new AppError("account_disabled", "This account is disabled.");
+  if (credential.via === "cookie") checkOrigin(request, services);
+  if (!session.lastUsedAt || now.getTime() - session.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
+    services.waitUntil(
+      touchSession(services.db, session.id, now).catch((error: unknown) =>
+        services.log.warn("session touch failed", { error: String(error) }),
+      ),
+    );
+  }
+  return {
+    id: user.id,
+    username: user.username,
+    role: user.role,
+    sessionId: session.id,
+    via: credential.via,
+  };
+}
+
+export function requireUser(user: AuthUser | null): AuthUser {
+  if (!user) throw new AppError("unauthorized", "Log in to continue.");
+  return user;
+}
+
+export function requireAdmin(user: AuthUser | null): AuthUser {
+  const known = requireUser(user);
+  if (known.role !== "admin") throw new AppError("admin_required", "This action needs an administrator.");
+  return known;
+}

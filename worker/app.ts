@@ -1,0 +1,83 @@
+// Owns the primary's Fetch core: (Request, env, ctx) -> Response. Validates env, builds per-request
+// services, routes through itty-router over the declared route table, and answers every failure with
+// the one error envelope. Runtime entry points (worker/index.ts, tests, the launcher) stay thin.
+import { Router } from "itty-router";
+import { randomId } from "../shared/crypto.ts";
+import { AppError, errorResponse, toAppError } from "../shared/errors.ts";
+import { parseEnv, type RawEnv } from "./env.ts";
+import type { Route } from "./http/route.ts";
+import { createLogger, describeError, type Logger } from "./logger.ts";
+import { type AppDeps, createServices, type Services, type WorkerContext } from "./services.ts";
+
+export interface App {
+  routes: readonly Route[];
+  fetch(request: Request, env: RawEnv, ctx: WorkerContext): Promise<Response>;
+}
+
+type RoutedRequest = Request & { params: Record<string, string> };
+
+/** Our own catch: AppError and zod failures become the envelope; anything else a logged generic 500. */
+function failure(error: unknown, request: Request, requestId: string, log: Logger): Response {
+  const appError = toAppError(error);
+  if (appError.status >= 500) {
+    log.error("request failed", {
+      method: request.method,
+      path: new URL(request.url).pathname,
+      code: appError.code,
+      error: describeError(appError.code === "internal" ? (appError.cause ?? appError) : appError),
+    });
+  }
+  return errorResponse(appError, requestId);
+}
+
+function buildRouter(routes: readonly Route[]) {
+  const router = Router<RoutedRequest, [Services]>({
+    catch: (error, request, services) => failure(error, request, services.requestId, services.log),
+  });
+  for (const route of routes) {
+    const register = {
+      GET: router.get,
+      POST: router.post,
+      PUT: router.put,
+      PATCH: router.patch,
+      DELETE: router.delete,
+    }[route.method];
+    register(route.path, (request, services) => route.run(request, request.params, services));
+  }
+  // Nothing matched: 405 with Allow when the path exists under another method, else 404.
+  router.all("*", (request) => {
+    const { pathname } = new URL(request.url);
+    const allowed = [
+      ...new Set(router.routes.filter(([m, p]) => m !== "ALL" && p.test(pathname)).map(([m]) => m)),
+    ];
+    if (allowed.length > 0) {
+      throw new AppError("method_not_allowed", `Use ${allowed.join(", ")} on this path.`, {
+        headers: { allow: allowed.join(", ") },
+      });
+    }
+    throw new AppError("not_found", "No such endpoint.");
+  });
+  return router;
+}
+
+export function createApp(routes: readonly Route[], deps: AppDeps = {}): App {
+  const router = buildRouter(routes);
+  return {
+    routes,
+    async fetch(request, rawEnv, ctx) {
+      const requestId = randomId();
+      let response: Response;
+      try {
+        const services = createServices(parseEnv(rawEnv), ctx, requestId, deps);
+        response = (await router.fetch(request as RoutedRequest, services)) as Response;
+      } catch (error) {
+        response = failure(error, request, requestId, createLogger(requestId, deps.logSink));
+      }
+      if (response.headers.get("x-request-id") !== requestId) {
+        response = new Response(response.body, response);
+        response.headers.set("x-request-id", requestId);
+      }
+      return response;
+    },
+  };
+}

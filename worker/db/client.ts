@@ -1,0 +1,31 @@
+// Owns how the worker reaches libSQL: `@libsql/client/web` (HTTP, runs in workerd) wrapped in drizzle
+// with the schema. Node callers (tests, launcher, scripts) build the same Db type over `@libsql/client`.
+import { createClient } from "@libsql/client/web";
+import type { LibSQLDatabase } from "drizzle-orm/libsql";
+import { drizzle } from "drizzle-orm/libsql/web";
+import { AppError } from "../../shared/errors.ts";
+import type { Env } from "../env.ts";
+import * as schema from "./schema.ts";
+
+export type Db = LibSQLDatabase<typeof schema>;
+export { schema };
+
+/** Opens the database over HTTP for one request. */
+export function openDb(env: Pick<Env, "LIBSQL_URL" | "LIBSQL_AUTH_TOKEN">): Db {
+  if (env.LIBSQL_URL.startsWith("file:")) {
+    throw new AppError("config_invalid", "The server configuration is invalid: LIBSQL_URL.", {
+      details: [
+        {
+          key: "LIBSQL_URL",
+          problem: "the worker reaches libSQL over HTTP; file: URLs need a libSQL server",
+        },
+      ],
+    });
+  }
+  const client = createClient(
+    env.LIBSQL_AUTH_TOKEN === undefined
+      ? { url: env.LIBSQL_URL }
+      : { url: env.LIBSQL_URL, authToken: env.LIBSQL_AUTH_TOKEN },
+  );
+  return drizzle(client, { schema });
+}

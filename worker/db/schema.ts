@@ -1,0 +1,237 @@
+// Owns the primary's database schema (drizzle, SQLite dialect for libSQL). migrations/ is generated
+// from this file by `npm run db:generate`; never edit the SQL by hand. Times are unix milliseconds
+// (drizzle `timestamp_ms` -> Date); ids are 128-bit random hex (shared/crypto.ts randomId).
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const createdAt = () =>
+  integer("created_at", { mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
+const updatedAt = () =>
+  integer("updated_at", { mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
+
+export const USER_ROLES = ["admin", "user"] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  /** Stored lowercased; unique. */
+  username: text("username").notNull().unique(),
+  displayName: text("display_name").notNull().default(""),
+  /** `pbkdf2-sha256$<iterations>$<salt b64url>$<hash b64url>`; see worker/accounts/passwords.ts. */
+  passwordHash: text("password_hash").notNull(),
+  role: text("role", { enum: USER_ROLES }).notNull().default("user"),
+  disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+  /** Null means "the default policy group at upload time". */
+  policyGroupId: text("policy_group_id").references(() => policyGroups.id, { onDelete: "set null" }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const SESSION_KINDS = ["browser", "api"] as const;
+
+/** Browser sessions (cookie) and API tokens (bearer); only the SHA-256 of the token is stored. */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull().unique(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: SESSION_KINDS }).notNull(),
+    /** A label for API tokens ("backup script"); empty for browser sessions. */
+    name: text("name").notNull().default(""),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId), index("sessions_expires_idx").on(t.expiresAt)],
+);
+
+/** Failed logins per key (`ip:<ip>|user:<name>` or `user:<name>`) inside a fixed window. */
+export const loginAttempts = sqliteTable("login_attempts", {
+  key: text("key").primaryKey(),
+  failures: integer("failures").notNull(),
+  windowStartedAt: integer("window_started_at", { mode: "timestamp_ms" }).notNull(),
+  lockedUntil: integer("locked_until", { mode: "timestamp_ms" }),
+});
+
+export const teams = sqliteTable("teams", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  /** Team space uploads resolve through this group; null means the default group. */
+  policyGroupId: text("policy_group_id").references(() => policyGroups.id, { onDelete: "set null" }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const TEAM_ROLES = ["manager", "member"] as const;
+
+export const teamMembers = sqliteTable(
+  "team_members",
+  {
+    teamId: text("team_id")
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: text("role", { enum: TEAM_ROLES }).notNull().default("member"),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.teamId, t.userId] }), index("team_members_user_idx").on(t.userId)],
+);
+
+export const ENROLLMENT_STATUSES = ["not_started", "pending", "completed", "expired"] as const;
+export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
+
+export const followerNodes = sqliteTable("follower_nodes", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  /** Normalized http(s) origin; empty until the node is reachable. */
+  baseUrl: text("base_url").notNull().default(""),
+  enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  enrollmentTokenHash: text("enrollment_token_hash").unique(),
+  enrollmentExpiresAt: integer("enrollment_expires_at", { mode: "timestamp_ms" }),
+  /** Stored status; `expired` is also derived on read when a pending token has lapsed. */
+  enrollmentStatus: text("enrollment_status", { enum: ENROLLMENT_STATUSES }).notNull().default("not_started"),
+  enrolledAt: integer("enrolled_at", { mode: "timestamp_ms" }),
+  /** Public key id the follower signs with / is addressed by; unique once enrolled. */
+  keyId: text("key_id").unique(),
+  /** encryptSecret(..., `follower_nodes.secret:<id>`). */
+  secretEnc: text("secret_enc"),
+  /** Last probe, successful or not (capability document JSON when it answered). */
+  lastProbeJson: text("last_probe_json"),
+  lastProbeAt: integer("last_probe_at", { mode: "timestamp_ms" }),
+  lastProbeError: text("last_probe_error"),
+  /** Last probe that answered and was compatible; kept when a later probe fails. */
+  lastGoodProbeJson: text("last_good_probe_json"),
+  lastGoodProbeAt: integer("last_good_probe_at", { mode: "timestamp_ms" }),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const INGRESS_DRIVERS = ["local", "s3"] as const;
+export const INGRESS_STATES = ["pending", "applied", "failed"] as const;
+
+export const ingressTargets = sqliteTable(
+  "ingress_targets",
+  {
+    id: text("id").primaryKey(),
+    nodeId: text("node_id")
+      .notNull()
+      .references(() => followerNodes.id, { onDelete: "cascade" }),
+    /** Stable key the follower knows the target by. */
+    targetKey: text("target_key").notNull().unique(),
+    name: text("name").notNull(),
+    driver: text("driver", { enum: INGRESS_DRIVERS }).notNull(),
+    /** local: relative path under managed_ingress_local_root; s3: key prefix in the bucket. */
+    basePath: text("base_path").notNull().default(""),
+    s3Endpoint: text("s3_endpoint"),
+    s3Region: text("s3_region"),
+    s3Bucket: text("s3_bucket"),
+    s3ForcePathStyle: integer("s3_force_path_style", { mode: "boolean" }).notNull().default(true),
+    /** encryptSecret(..., `ingress_targets.s3_access_key:<id>`) and `.s3_secret_key:<id>`. */
+    s3AccessKeyEnc: text("s3_access_key_enc"),
+    s3SecretKeyEnc: text("s3_secret_key_enc"),
+    isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
+    revision: integer("revision").notNull().default(1),
+    appliedRevision: integer("applied_revision"),
+    state: text("state", { enum: INGRESS_STATES }).notNull().default("pending"),
+    reason: text("reason"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("ingress_targets_node_name_idx").on(t.nodeId, t.name),
+    uniqueIndex("ingress_targets_one_default_idx").on(t.nodeId).where(sql`${t.isDefault} = 1`),
+  ],
+);
+
+export const POLICY_DRIVERS = ["remote", "s3", "primary"] as const;
+export type PolicyDriver = (typeof POLICY_DRIVERS)[number];
+export const TRANSFER_MODES = ["relay_stream", "presigned"] as const;
+
+export const storagePolicies = sqliteTable("storage_policies", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull().unique(),
+  driver: text("driver", { enum: POLICY_DRIVERS }).notNull(),
+  /** Set for driver `remote`; a node in use by a policy cannot be deleted. */
+  nodeId: text("node_id").references(() => followerNodes.id, { onDelete: "restrict" }),
+  /** Single-file size limit in bytes; 0 = unlimited. */
+  maxFileSize: integer("max_file_size").notNull().default(0),
+  chunkSize: integer("chunk_size")
+    .notNull()
+    .default(5 * 1024 * 1024),
+  uploadMode: text("upload_mode", { enum: TRANSFER_MODES }).notNull().default("relay_stream"),
+  downloadMode: text("download_mode", { enum: TRANSFER_MODES }).notNull().default("relay_stream"),
+  keyPrefix: text("key_prefix").notNull().default(""),
+  s3Endpoint: text("s3_endpoint"),
+  s3Region: text("s3_region"),
+  s3Bucket: text("s3_bucket"),
+  s3ForcePathStyle: integer("s3_force_path_style", { mode: "boolean" }).notNull().default(true),
+  /** encryptSecret(..., `storage_policies.s3_access_key:<id>`) and `.s3_secret_key:<id>`. */
+  s3AccessKeyEnc: text("s3_access_key_enc"),
+  s3SecretKeyEnc: text("s3_secret_key_enc"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const policyGroups = sqliteTable(
+  "policy_groups",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull().unique(),
+    description: text("description").notNull().default(""),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    /** Exactly one group is the default (for new users and unbound users/teams). */
+    isDefault: integer("is_default", { mode: "boolean" }).notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("policy_groups_one_default_idx").on(t.isDefault).where(sql`${t.isDefault} = 1`)],
+);
+
+export const policyGroupRules = sqliteTable(
+  "policy_group_rules",
+  {
+    id: text("id").primaryKey(),
+    groupId: text("group_id")
+      .notNull()
+      .references(() => policyGroups.id, { onDelete: "cascade" }),
+    policyId: text("policy_id")
+      .notNull()
+      .references(() => storagePolicies.id, { onDelete: "restrict" }),
+    /** Lower numbers are tried first; > 0 and unique within the group. */
+    priority: integer("priority").notNull(),
+    /** Inclusive lower bound in bytes. */
+    minSize: integer("min_size").notNull().default(0),
+    /** Exclusive upper bound in bytes; 0 = no upper bound. */
+    maxSize: integer("max_size").notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("policy_group_rules_priority_idx").on(t.groupId, t.priority),
+    uniqueIndex("policy_group_rules_policy_idx").on(t.groupId, t.policyId),
+    index("policy_group_rules_policy_ref_idx").on(t.policyId),
+  ],
+);
+
+export const NODE_EVENT_LEVELS = ["info", "warn", "error"] as const;
+
+/** Recent events and errors shown on a node's page (probes, ingress pushes, object I/O failures). */
+export const nodeEvents = sqliteTable(
+  "node_events",
+  {
+    id: text("id").primaryKey(),
+    nodeId: text("node_id")
+      .notNull()
+      .references(() => followerNodes.id, { onDelete: "cascade" }),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    level: text("level", { enum: NODE_EVENT_LEVELS }).notNull(),
+    /** Machine-readable kind, e.g. `probe`, `ingress_push`, `object_put`. */
+    kind: text("kind").notNull(),
+    message: text("message").notNull(),
+  },
+  (t) => [index("node_events_node_at_idx").on(t.nodeId, t.at)],
+);

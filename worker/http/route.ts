@@ -1,0 +1,142 @@
+// Owns the route contract: each endpoint is declared once with its method, path, access level and zod
+// schemas. The same table builds the router, the authorization tests and the OpenAPI document, so an
+// endpoint cannot exist without a declared access level and documented shapes.
+import type { z } from "zod";
+import { AppError } from "../../shared/errors.ts";
+import { type AuthUser, authenticate, checkOrigin, requireAdmin, requireUser } from "../accounts/auth.ts";
+import type { Services } from "../services.ts";
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+/** public: anyone; user: any logged-in, enabled account; admin: role admin. */
+export type Access = "public" | "user" | "admin";
+
+const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+export interface HandlerContext<A extends Access, P, Q, B> {
+  request: Request;
+  services: Services;
+  user: A extends "public" ? null : AuthUser;
+  params: P;
+  query: Q;
+  body: B;
+  /** Headers added to the success response (e.g. Set-Cookie). */
+  headers: Headers;
+}
+
+export interface RouteSpec<
+  A extends Access,
+  P extends z.ZodType,
+  Q extends z.ZodType,
+  B extends z.ZodType,
+  R extends z.ZodType,
+> {
+  method: Method;
+  /** itty-router pattern, e.g. `/api/v1/admin/users/:id`. */
+  path: string;
+  access: A;
+  summary: string;
+  tag: string;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Success body; omitted means 204 No Content. Output is parsed, so unknown fields never leak. */
+  response?: R;
+  /** Success status (default 200, or 204 without a response schema). */
+  status?: number;
+  /** Returns the response body (validated by `response`) or a ready Response (streams, redirects). */
+  handler: (ctx: HandlerContext<A, z.output<P>, z.output<Q>, z.output<B>>) => Promise<z.input<R> | Response>;
+}
+
+/** A declared endpoint with its generics erased; what the router, tests and OpenAPI consume. */
+export interface Route {
+  method: Method;
+  path: string;
+  access: Access;
+  summary: string;
+  tag: string;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  response?: z.ZodType;
+  status: number;
+  run: (request: Request, params: Record<string, string>, services: Services) => Promise<Response>;
+}
+
+async function readJson(request: Request): Promise<unknown> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new AppError("bad_request", "The request body must be JSON (Content-Type: application/json).");
+  }
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_JSON_BODY_BYTES) throw new AppError("payload_too_large", "The JSON body is too large.");
+  const text = await request.text();
+  if (text.length > MAX_JSON_BODY_BYTES)
+    throw new AppError("payload_too_large", "The JSON body is too large.");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError("bad_request", "The request body is not valid JSON.");
+  }
+}
+
+function queryObject(request: Request): Record<string, string> {
+  return Object.fromEntries(new URL(request.url).searchParams);
+}
+
+async function resolveCaller(access: Access, request: Request, services: Services): Promise<AuthUser | null> {
+  if (access === "public") {
+    // Public writes (login) still refuse a foreign browser origin, so login CSRF cannot work.
+    if (request.headers.has("origin")) checkOrigin(request, services);
+    return null;
+  }
+  const user = await authenticate(request, services);
+  return access === "admin" ? requireAdmin(user) : requireUser(user);
+}
+
+export function defineRoute<
+  A extends Access,
+  P extends z.ZodType = z.ZodType<Record<string, string>>,
+  Q extends z.ZodType = z.ZodType<Record<string, string>>,
+  B extends z.ZodType = z.ZodUndefined,
+  R extends z.ZodType = z.ZodUndefined,
+>(spec: RouteSpec<A, P, Q, B, R>): Route {
+  const status = spec.status ?? (spec.response ? 200 : 204);
+  return {
+    method: spec.method,
+    path: spec.path,
+    access: spec.access,
+    summary: spec.summary,
+    tag: spec.tag,
+    params: spec.params,
+    query: spec.query,
+    body: spec.body,
+    response: spec.response,
+    status,
+    async run(request, rawParams, services) {
+      const user = await resolveCaller(spec.access, request, services);
+      const params = spec.params ? spec.params.parse(rawParams) : rawParams;
+      const query = spec.query ? spec.query.parse(queryObject(request)) : queryObject(request);
+      const body = spec.body ? spec.body.parse(await readJson(request)) : undefined;
+      const headers = new Headers();
+      const ctx = { request, services, user, params, query, body, headers } as HandlerContext<
+        A,
+        z.output<P>,
+        z.output<Q>,
+        z.output<B>
+      >;
+      const result = await spec.handler(ctx);
+      if (result instanceof Response) return result;
+      if (!spec.response) return new Response(null, { status, headers });
+      const output = spec.response.safeParse(result);
+      if (!output.success) {
+        throw new AppError("internal", "Internal error.", {
+          cause: new Error(`response of ${spec.method} ${spec.path} does not match its schema`, {
+            cause: output.error,
+          }),
+        });
+      }
+      headers.set("content-type", "application/json; charset=utf-8");
+      return new Response(JSON.stringify(output.data), { status, headers });
+    },
+  };
+}

@@ -1,0 +1,25 @@
+// The primary's workerd entry: wires route modules into the app and exposes fetch and scheduled.
+// To add a resource: export a `Route[]` from its module under worker/routes/ and add one line to
+// `routes` below. Every route declares its access level (public | user | admin) in that table.
+import type { ExportedHandler, Response as WorkerResponse } from "@cloudflare/workers-types";
+import { randomId } from "../shared/crypto.ts";
+import { createApp } from "./app.ts";
+import { parseEnv, type RawEnv } from "./env.ts";
+import type { Route } from "./http/route.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { runScheduledTasks } from "./scheduled.ts";
+import { createServices } from "./services.ts";
+
+export const routes: readonly Route[] = [...healthRoutes];
+
+const app = createApp(routes);
+
+export default {
+  // workers-types and the DOM lib declare the same runtime Request/Response classes separately.
+  fetch: async (request, env, ctx) =>
+    (await app.fetch(request as unknown as Request, env, ctx)) as unknown as WorkerResponse,
+  scheduled: async (_controller, env, ctx) => {
+    const services = createServices(parseEnv(env), ctx, `cron-${randomId()}`);
+    await runScheduledTasks(services);
+  },
+} satisfies ExportedHandler<RawEnv>;
