@@ -1,0 +1,20 @@
+// Runs the one storage conformance suite against every driver on real backends: s3 on s3rver (path
+// style) and primary on Miniflare's R2, the driver itself running inside workerd. The remote driver joins in storage-remote.test.ts.
+import { createS3Driver } from "../../worker/storage/s3.ts";
+import { describeDriverConformance } from "./storage/conformance.ts";
+import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
+import { startWorkerdPrimaryDriver } from "./storage/r2-driver-proxy.ts";
+
+describeDriverConformance("s3 on s3rver", async () => {
+  const s3 = await startS3rver(["conformance"]);
+  const driver = createS3Driver({
+    endpoint: s3.endpoint,
+    region: "us-east-1",
+    bucket: "conformance",
+    pathStyle: true,
+    ...S3RVER_KEY,
+  });
+  return { driver, stop: s3.stop, abortMultipartRefusedWith: "MethodNotAllowed" };
+});
+
+describeDriverConformance("primary (R2 binding) inside workerd via Miniflare", startWorkerdPrimaryDriver);

@@ -1,0 +1,97 @@
+// Owns the Node side of the workerd R2 harness: bundles r2-driver-worker.ts with esbuild, starts it in
+// Miniflare with an R2 bucket (temp persist dir) and returns a StorageDriver that forwards each call.
+// The proxy reads test bodies into memory before sending (test data only); the driver under test
+// runs in workerd and streams as in production.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import { AppError, type ErrorCode } from "../../../shared/errors.ts";
+import type { StorageDriver } from "../../../worker/storage/types.ts";
+import { readAll } from "./harness.ts";
+
+export async function startWorkerdPrimaryDriver(): Promise<{ driver: StorageDriver; stop(): Promise<void> }> {
+  const bundle = await build({
+    entryPoints: [new URL("./r2-driver-worker.ts", import.meta.url).pathname],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    conditions: ["workerd", "worker", "browser"],
+    write: false,
+  });
+  const persist = await mkdtemp(join(tmpdir(), "flotilla-r2-"));
+  const mf = new Miniflare({
+    modules: true,
+    script: bundle.outputFiles[0]!.text,
+    compatibilityDate: "2026-07-30",
+    r2Buckets: ["FILES"],
+    r2Persist: persist,
+  });
+  const call = async (op: string, params: Record<string, string | undefined>, body?: Uint8Array | string) => {
+    const url = new URL(`http://driver/${op}`);
+    for (const [name, value] of Object.entries(params))
+      if (value !== undefined) url.searchParams.set(name, value);
+    const response = await mf.dispatchFetch(url, { method: body === undefined ? "GET" : "POST", body });
+    if (response.status === 599) {
+      const e = (await response.json()) as {
+        code: ErrorCode;
+        message: string;
+        headers: Record<string, string>;
+        details: unknown;
+      };
+      throw new AppError(e.code, e.message, { headers: e.headers, details: e.details });
+    }
+    if (!response.ok) throw new Error(`harness failure ${response.status}: ${await response.text()}`);
+    return response;
+  };
+  const json = async <T>(response: ReturnType<typeof call>) => (await (await response).json()) as T;
+
+  const driver: StorageDriver = {
+    kind: "primary",
+    limits: { minPartSize: 5 * 1024 * 1024, maxParts: 10_000 },
+    put: async (key, body, o) =>
+      json(
+        call(
+          "put",
+          { key, size: String(o.size), content_type: o.contentType, sha256: o.sha256 },
+          await readAll(body),
+        ),
+      ),
+    head: (key) => json(call("head", { key })),
+    async get(key, options = {}) {
+      const range = options.range ? JSON.stringify(options.range) : undefined;
+      const response = await call("get", { key, range });
+      if (response.status === 204) return null;
+      const meta = JSON.parse(response.headers.get("x-meta")!) as Omit<
+        NonNullable<Awaited<ReturnType<StorageDriver["get"]>>>,
+        "body"
+      >;
+      return { ...meta, body: response.body as unknown as ReadableStream<Uint8Array> };
+    },
+    delete: async (key) => {
+      await json(call("delete", { key }));
+    },
+    createMultipart: (key) => json(call("create_multipart", { key })),
+    putPart: async (key, uploadId, part, body, o) =>
+      json(
+        call(
+          "put_part",
+          { key, upload_id: uploadId, part: String(part), size: String(o.size), sha256: o.sha256 },
+          await readAll(body),
+        ),
+      ),
+    completeMultipart: (key, uploadId, parts) =>
+      json(call("complete_multipart", { key, upload_id: uploadId }, JSON.stringify(parts))),
+    abortMultipart: async (key, uploadId) => {
+      await json(call("abort_multipart", { key, upload_id: uploadId }));
+    },
+  };
+  return {
+    driver,
+    async stop() {
+      await mf.dispose();
+      await rm(persist, { recursive: true, force: true });
+    },
+  };
+}

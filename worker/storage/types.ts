@@ -1,0 +1,115 @@
+// Owns the one storage interface every backend implements (remote follower, S3-compatible, the
+// primary's R2 binding). Bodies are streams with a known length end to end; no driver buffers a
+// whole object. Drivers throw AppError with storage_* / range / content codes, never raw driver text.
+
+export type StorageDriverKind = "remote" | "s3" | "primary";
+
+/** A requested byte range: from an offset (optionally bounded) or the last `suffix` bytes. */
+export type ByteRange = { offset: number; length?: number } | { suffix: number };
+
+/** A range resolved against a known object size; always non-empty and inside the object. */
+export interface ResolvedRange {
+  offset: number;
+  length: number;
+}
+
+export interface PutOptions {
+  /** Exact number of bytes the stream yields; more or fewer is refused and nothing is kept. */
+  size: number;
+  contentType?: string;
+  /** Expected lowercase hex SHA-256; a mismatch is refused and nothing is kept. */
+  sha256?: string;
+}
+
+export interface PutResult {
+  size: number;
+  /** Lowercase hex SHA-256 of the stored bytes, computed while they streamed through. */
+  sha256: string;
+  etag: string;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag: string;
+  contentType: string | null;
+  /** Known when the backend stores it (R2 checksums, the follower); null otherwise. */
+  sha256: string | null;
+}
+
+export interface ObjectBody extends ObjectInfo {
+  body: ReadableStream<Uint8Array>;
+  /** The served range, or null when the whole object is streamed. */
+  range: ResolvedRange | null;
+}
+
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+  sha256: string;
+}
+
+export interface CompletedPart {
+  partNumber: number;
+  etag: string;
+}
+
+export interface CompleteResult {
+  size: number;
+  etag: string;
+  /** Whole-object digest when the backend composes and hashes it (remote); null otherwise. */
+  sha256: string | null;
+}
+
+export interface PresignRequest {
+  method: "GET" | "PUT";
+  key: string;
+  /** Lifetime in seconds; drivers clamp it to their own maximum. */
+  expiresIn: number;
+  /** PUT: exact body size the URL accepts. */
+  size?: number;
+  contentType?: string;
+  /** PUT of one multipart part. */
+  part?: { uploadId: string; partNumber: number };
+  /** GET: response header overrides, covered by the signature. */
+  responseContentType?: string;
+  responseContentDisposition?: string;
+}
+
+export interface PresignedUrl {
+  url: string;
+  method: "GET" | "PUT";
+  /** Headers the browser must send unchanged (they are part of the signature). */
+  headers: Record<string, string>;
+  expiresAt: Date;
+}
+
+export interface DriverLimits {
+  /** Smallest size of every part but the last (S3 and R2: 5 MiB). */
+  minPartSize: number;
+  maxParts: number;
+}
+
+export interface StorageDriver {
+  readonly kind: StorageDriverKind;
+  readonly limits: DriverLimits;
+  put(key: string, body: ReadableStream<Uint8Array>, options: PutOptions): Promise<PutResult>;
+  /** null when the object does not exist; an unsatisfiable range throws range_not_satisfiable. */
+  get(key: string, options?: { range?: ByteRange }): Promise<ObjectBody | null>;
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Idempotent: deleting a missing object succeeds. */
+  delete(key: string): Promise<void>;
+  createMultipart(key: string, options?: { contentType?: string }): Promise<{ uploadId: string }>;
+  putPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: ReadableStream<Uint8Array>,
+    options: { size: number; sha256?: string },
+  ): Promise<UploadedPart>;
+  completeMultipart(key: string, uploadId: string, parts: CompletedPart[]): Promise<CompleteResult>;
+  abortMultipart(key: string, uploadId: string): Promise<void>;
+  /** Absent when the backend cannot hand out browser URLs (the R2 binding). */
+  presign?(request: PresignRequest): Promise<PresignedUrl>;
+}
