@@ -1,0 +1,98 @@
+// Owns running single statements on a stream's connection: argument binding, result rows and counters
+// (`execute`), splitting and running scripts (`sequence`), and statement description (`describe`).
+import type { Connection } from "./connection.ts";
+import { SqlError } from "./sql-errors.ts";
+import { parameterNames, splitStatements, startsWithExplain } from "./sql-text.ts";
+import { decodeValue, type EngineValue, encodeValue } from "./values.ts";
+import type { DescribeResult, Stmt, StmtResult, WireValue } from "./wire.ts";
+
+type Params = EngineValue[] | Record<string, EngineValue>;
+
+function bindParams(stmt: Stmt): Params {
+  const positional = stmt.args ?? [];
+  const named = stmt.named_args ?? [];
+  if (positional.length > 0 && named.length > 0) {
+    throw new SqlError("ARGS_BOTH_POSITIONAL_AND_NAMED", "Arguments are both positional and named.");
+  }
+  if (named.length === 0) return positional.map(decodeValue);
+  // The engine binds names without their prefix; clients send either form (":id" or "id").
+  const params: Record<string, EngineValue> = {};
+  for (const { name, value } of named) params[name.replace(/^[:@$]/, "")] = decodeValue(value);
+  return params;
+}
+
+/** Runs one statement known to be single. */
+export function runStatement(conn: Connection, sql: string, params: Params, wantRows: boolean): StmtResult {
+  const prepared = conn.db.prepare(sql).safeIntegers(true);
+  const cols = prepared.columns().map((col) => ({ name: col.name, decltype: col.type }));
+  const before = conn.totalChanges();
+  let rows: unknown[][] = [];
+  if (prepared.reader) rows = prepared.raw(true).all(params) as unknown[][];
+  else prepared.run(params);
+  const after = conn.counters();
+  // changes() keeps the count of the last writing statement, so it only describes this one if the
+  // total moved; a read (or DDL) reports no rows and no rowid.
+  const wrote = after.total !== before;
+  const affected = wrote ? Number(after.changes) : 0;
+  const encoded: WireValue[][] = wantRows ? rows.map((row) => row.map(encodeValue)) : [];
+  return {
+    cols,
+    rows: encoded,
+    affected_row_count: affected,
+    last_insert_rowid: wrote ? after.lastInsertRowid.toString() : null,
+    // The binding exposes no scan counters: these count rows returned and rows changed.
+    rows_read: rows.length,
+    rows_written: affected,
+  };
+}
+
+function singleStatement(sql: string): string {
+  const statements = splitStatements(sql);
+  if (statements.length === 0) throw new SqlError("SQL_NO_STATEMENT", "The SQL text contains no statement.");
+  if (statements.length > 1) {
+    throw new SqlError("SQL_MANY_STATEMENTS", "The SQL text contains more than one statement.");
+  }
+  return sql;
+}
+
+export function executeStmt(conn: Connection, stmt: Stmt): StmtResult {
+  const sql = singleStatement(conn.resolveSql(stmt.sql, stmt.sql_id));
+  return runStatement(conn, sql, bindParams(stmt), stmt.want_rows ?? true);
+}
+
+/** Runs each statement of a script in order, stopping at the first failure (which is thrown). */
+export async function runSequence(conn: Connection, sql: string): Promise<void> {
+  for (const statement of splitStatements(sql)) {
+    await conn.retrying(() => runStatement(conn, statement, [], false));
+  }
+}
+
+// Opcodes that only a statement which writes the database compiles to.
+const writingOpcodes = new Set([
+  "OpenWrite",
+  "Insert",
+  "Delete",
+  "IdxInsert",
+  "IdxDelete",
+  "VUpdate",
+  "Destroy",
+]);
+
+export function describe(conn: Connection, sqlText: string): DescribeResult {
+  const sql = singleStatement(sqlText);
+  const prepared = conn.db.prepare(sql);
+  const cols = prepared.columns().map((col) => ({ name: col.name, decltype: col.type }));
+  const isExplain = startsWithExplain(sql);
+  // The binding has no sqlite3_stmt_readonly(); the compiled program shows whether it writes.
+  const program = isExplain ? [] : (conn.db.prepare(`EXPLAIN ${sql}`).raw(true).all() as unknown[][]);
+  const writes = program.some(
+    ([, opcode, , p2]) =>
+      writingOpcodes.has(String(opcode)) || (opcode === "Transaction" && Number(p2) !== 0),
+  );
+  return {
+    params: parameterNames(sql).map((name) => ({ name })),
+    cols,
+    is_explain: isExplain,
+    is_readonly: !writes,
+  };
+}

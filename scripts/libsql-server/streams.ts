@@ -1,0 +1,78 @@
+// Owns streams and their batons. A stream is one engine connection that lives across HTTP requests;
+// the client holds it by a baton that is unguessable and good for one request only: taking it removes
+// it, so a stream serves one request at a time and a replayed baton is refused. A parked stream that
+// stays idle expires: its connection closes, rolling back any open transaction.
+import { randomToken } from "../../shared/crypto.ts";
+import { Connection } from "./connection.ts";
+
+export interface Stream {
+  readonly conn: Connection;
+  idleTimer?: NodeJS.Timeout;
+}
+
+export interface StreamLimits {
+  /** An idle stream (no request in flight) is closed after this long. */
+  idleMs: number;
+  /** Open streams at most (parked or busy); opening one more is refused. */
+  maxStreams: number;
+}
+
+export class StreamRegistry {
+  readonly #path: string;
+  readonly #limits: StreamLimits;
+  readonly #parked = new Map<string, Stream>();
+  readonly #open = new Set<Stream>();
+
+  constructor(path: string, limits: StreamLimits) {
+    this.#path = path;
+    this.#limits = limits;
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** A new stream, or undefined when the server already holds maxStreams. */
+  open(): Stream | undefined {
+    if (this.#open.size >= this.#limits.maxStreams) return undefined;
+    const stream: Stream = { conn: new Connection(this.#path) };
+    this.#open.add(stream);
+    return stream;
+  }
+
+  /** The stream a baton names, which is now in flight; undefined if unknown, used or expired. */
+  take(baton: string): Stream | undefined {
+    const stream = this.#parked.get(baton);
+    if (stream === undefined) return undefined;
+    this.#parked.delete(baton);
+    clearTimeout(stream.idleTimer);
+    return stream;
+  }
+
+  /**
+   * Parks a stream between requests and returns the baton that the next request must present, or
+   * null if the stream was closed meanwhile (server shutdown).
+   */
+  park(stream: Stream): string | null {
+    if (!this.#open.has(stream)) return null;
+    const baton = randomToken("bt", 32);
+    this.#parked.set(baton, stream);
+    stream.idleTimer = setTimeout(() => {
+      this.#parked.delete(baton);
+      this.close(stream);
+    }, this.#limits.idleMs);
+    stream.idleTimer.unref();
+    return baton;
+  }
+
+  close(stream: Stream): void {
+    clearTimeout(stream.idleTimer);
+    this.#open.delete(stream);
+    stream.conn.close();
+  }
+
+  closeAll(): void {
+    this.#parked.clear();
+    for (const stream of this.#open) this.close(stream);
+  }
+}
