@@ -57,6 +57,7 @@ export const errorStatus = {
   policy_group_disabled: 422,
   no_policy_group: 422,
   no_matching_policy: 422,
+  policy_group_in_use: 409,
 
   // follower (agent)
   agent_not_enrolled: 412,
