@@ -60,7 +60,7 @@ export async function executeBatch(conn: Connection, batch: Batch): Promise<Batc
       continue;
     }
     try {
-      result.step_results.push(await conn.retrying(() => executeStmt(conn, step.stmt)));
+      result.step_results.push(await executeStmt(conn, step.stmt));
       result.step_errors.push(null);
       outcomes.push("ok");
     } catch (error) {

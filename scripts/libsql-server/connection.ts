@@ -2,7 +2,7 @@
 // client stored on the stream, change counters, waiting out lock contention, and closing (which rolls
 // back whatever transaction the client left open).
 import Database from "libsql";
-import { isBusy, SqlError } from "./sql-errors.ts";
+import { isAnyBusy, isBusy, SqlError } from "./sql-errors.ts";
 
 /** How long a statement may wait for another stream's write lock before SQLITE_BUSY is answered. */
 const busyBudgetMs = 5_000;
@@ -75,8 +75,12 @@ export class Connection {
   }
 
   /**
-   * Runs `work` (one statement, which SQLite undoes on SQLITE_BUSY), retrying while another stream
-   * holds the lock, with a growing pause, for at most busyBudgetMs.
+   * Runs `work` (one step of one prepared statement), again while another stream holds the lock,
+   * with a growing pause, for at most busyBudgetMs.
+   *
+   * A statement refused with SQLITE_BUSY is left mid-flight by the binding (it cannot be reset from
+   * here), and while it is, later autocommit writes of this connection never commit. So when the
+   * wait gives up, the connection is closed (rolling back) and the stream ends with the error.
    */
   async retrying<T>(work: () => T): Promise<T> {
     const deadline = Date.now() + busyBudgetMs;
@@ -84,7 +88,11 @@ export class Connection {
       try {
         return work();
       } catch (error) {
-        if (!isBusy(error) || Date.now() + pause > deadline) throw error;
+        if (!isAnyBusy(error)) throw error;
+        if (!isBusy(error) || Date.now() + pause > deadline) {
+          this.close();
+          throw error;
+        }
       }
       await sleep(pause);
     }
@@ -94,6 +102,8 @@ export class Connection {
     if (!this.#db.open) return;
     try {
       if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
+    } catch {
+      // Closing rolls back too; ROLLBACK first only releases the write lock sooner.
     } finally {
       this.#db.close();
     }

@@ -21,14 +21,25 @@ function bindParams(stmt: Stmt): Params {
   return params;
 }
 
-/** Runs one statement known to be single. */
-export function runStatement(conn: Connection, sql: string, params: Params, wantRows: boolean): StmtResult {
+/**
+ * Runs one statement known to be single. A statement refused with SQLITE_BUSY is stepped again (the
+ * same prepared statement: SQLite's retry protocol) until the lock frees or the wait budget runs out.
+ */
+export async function runStatement(
+  conn: Connection,
+  sql: string,
+  params: Params,
+  wantRows: boolean,
+): Promise<StmtResult> {
   const prepared = conn.db.prepare(sql).safeIntegers(true);
   const cols = prepared.columns().map((col) => ({ name: col.name, decltype: col.type }));
   const before = conn.totalChanges();
-  let rows: unknown[][] = [];
-  if (prepared.reader) rows = prepared.raw(true).all(params) as unknown[][];
-  else prepared.run(params);
+  if (prepared.reader) prepared.raw(true);
+  const rows = await conn.retrying(() => {
+    if (prepared.reader) return prepared.all(params) as unknown[][];
+    prepared.run(params);
+    return [];
+  });
   const after = conn.counters();
   // changes() keeps the count of the last writing statement, so it only describes this one if the
   // total moved; a read (or DDL) reports no rows and no rowid.
@@ -55,7 +66,7 @@ function singleStatement(sql: string): string {
   return sql;
 }
 
-export function executeStmt(conn: Connection, stmt: Stmt): StmtResult {
+export function executeStmt(conn: Connection, stmt: Stmt): Promise<StmtResult> {
   const sql = singleStatement(conn.resolveSql(stmt.sql, stmt.sql_id));
   return runStatement(conn, sql, bindParams(stmt), stmt.want_rows ?? true);
 }
@@ -63,7 +74,7 @@ export function executeStmt(conn: Connection, stmt: Stmt): StmtResult {
 /** Runs each statement of a script in order, stopping at the first failure (which is thrown). */
 export async function runSequence(conn: Connection, sql: string): Promise<void> {
   for (const statement of splitStatements(sql)) {
-    await conn.retrying(() => runStatement(conn, statement, [], false));
+    await runStatement(conn, statement, [], false);
   }
 }
 

@@ -46,6 +46,12 @@ export async function runPipeline(
     registry.close(stream);
     throw error;
   }
-  if (closed) registry.close(stream);
-  return { baton: closed ? null : registry.park(stream), base_url: null, results };
+  if (closed) {
+    registry.close(stream);
+    return { baton: null, base_url: null, results };
+  }
+  // A stream whose connection had to close (a lock wait that gave up) stays parked and answers
+  // STREAM_CLOSED: ending it silently would let the client's next request open a fresh stream and run
+  // the rest of its transaction outside any transaction.
+  return { baton: registry.park(stream), base_url: null, results };
 }

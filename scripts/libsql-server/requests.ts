@@ -11,7 +11,7 @@ async function respond(conn: Connection, request: StreamRequest): Promise<Stream
     case "close":
       return { type: "close" };
     case "execute":
-      return { type: "execute", result: await conn.retrying(() => executeStmt(conn, request.stmt)) };
+      return { type: "execute", result: await executeStmt(conn, request.stmt) };
     case "batch":
       return { type: "batch", result: await executeBatch(conn, request.batch) };
     case "sequence":

@@ -41,6 +41,11 @@ export function isBusy(error: unknown): boolean {
   return isEngineError(error) && (error.code === "SQLITE_BUSY" || error.code === "SQLITE_BUSY_RECOVERY");
 }
 
+/** True for every SQLITE_BUSY variant, stale snapshot included. */
+export function isAnyBusy(error: unknown): boolean {
+  return isEngineError(error) && error.code.startsWith("SQLITE_BUSY");
+}
+
 export function toWireError(error: unknown): WireError {
   if (error instanceof SqlError) return { message: error.message, code: error.code };
   if (isEngineError(error)) return { message: error.message, code: protocolCode(error) };
