@@ -6,11 +6,23 @@ import { randomId } from "../shared/crypto.ts";
 import { createApp } from "./app.ts";
 import { parseEnv, type RawEnv } from "./env.ts";
 import type { Route } from "./http/route.ts";
+import { policyGroupRoutes } from "./routes/admin/policy-groups.ts";
+import { teamRoutes } from "./routes/admin/teams.ts";
+import { userRoutes } from "./routes/admin/users.ts";
+import { authRoutes } from "./routes/auth.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { openApiRoutes } from "./routes/openapi.ts";
 import { runScheduledTasks } from "./scheduled.ts";
 import { createServices } from "./services.ts";
 
-export const routes: readonly Route[] = [...healthRoutes];
+export const routes: readonly Route[] = [
+  ...healthRoutes,
+  ...openApiRoutes(() => routes),
+  ...authRoutes,
+  ...userRoutes,
+  ...teamRoutes,
+  ...policyGroupRoutes,
+];
 
 const app = createApp(routes);
 

@@ -8,6 +8,8 @@ import { type Client, createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { Miniflare } from "miniflare";
 import { migrateDatabase } from "../../scripts/migrate.ts";
+import { createSession } from "../../worker/accounts/sessions.ts";
+import { createUser } from "../../worker/accounts/users.ts";
 import { type App, createApp } from "../../worker/app.ts";
 import type { Db } from "../../worker/db/client.ts";
 import * as schema from "../../worker/db/schema.ts";
@@ -106,4 +108,29 @@ export async function errorCode(response: Response): Promise<string> {
   const body = (await response.json()) as { error?: { code?: string } };
   if (!body.error?.code) throw new Error(`expected an error envelope, got ${JSON.stringify(body)}`);
   return body.error.code;
+}
+
+let seq = 0;
+/** A fresh, unique name for this test run (tests seed fresh rows instead of wiping). */
+export function unique(prefix: string): string {
+  seq += 1;
+  return `${prefix}-${process.pid}-${seq}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export const TEST_PASSWORD = "correct horse battery";
+
+/** Creates a user directly and returns it with a bearer token (API session) for it. */
+export async function seedUser(h: Harness, role: "admin" | "user" = "user") {
+  const user = await createUser(h.db, { username: unique(role), password: TEST_PASSWORD, role }, new Date());
+  const session = await createSession(h.db, { userId: user.id, kind: "api", now: new Date() });
+  return { user, token: session.token };
+}
+
+/** Logs in through the API as a browser; returns the cookie pair to send back. */
+export async function browserLogin(h: Harness, username: string, password = TEST_PASSWORD): Promise<string> {
+  const response = await h.call("POST", "/api/v1/auth/login", { body: { username, password } });
+  if (response.status !== 200) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+  const cookie = response.headers.get("set-cookie");
+  if (!cookie) throw new Error("login set no cookie");
+  return cookie.split(";")[0] ?? "";
 }

@@ -44,7 +44,9 @@ export interface RouteSpec<
   /** Success status (default 200, or 204 without a response schema). */
   status?: number;
   /** Returns the response body (validated by `response`) or a ready Response (streams, redirects). */
-  handler: (ctx: HandlerContext<A, z.output<P>, z.output<Q>, z.output<B>>) => Promise<z.input<R> | Response>;
+  handler: (
+    ctx: HandlerContext<A, z.output<P>, z.output<Q>, z.output<B>>,
+  ) => Promise<z.input<R> | Response> | Promise<void>;
 }
 
 /** A declared endpoint with its generics erased; what the router, tests and OpenAPI consume. */

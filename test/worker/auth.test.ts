@@ -1,0 +1,230 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256Hex } from "../../shared/crypto.ts";
+import { createSession } from "../../worker/accounts/sessions.ts";
+import { loginAttempts, sessions, users } from "../../worker/db/schema.ts";
+import { browserLogin, createHarness, errorCode, type Harness, seedUser, TEST_PASSWORD } from "./harness.ts";
+
+describe("accounts: login, sessions, tokens", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("stores passwords as PBKDF2 hashes, never in clear", async () => {
+    const { user } = await seedUser(h);
+    const [row] = await h.db.select().from(users).where(eq(users.id, user.id));
+    expect(row?.passwordHash).toMatch(/^pbkdf2-sha256\$100000\$[\w-]{22}\$[\w-]{43}$/);
+    expect(row?.passwordHash).not.toContain(TEST_PASSWORD);
+  });
+
+  it("logs a browser in with an HttpOnly, Secure, SameSite=Lax cookie stored only as a hash", async () => {
+    const { user } = await seedUser(h);
+    const response = await h.call("POST", "/api/v1/auth/login", {
+      body: { username: user.username.toUpperCase(), password: TEST_PASSWORD },
+    });
+    expect(response.status).toBe(200);
+    const cookie = response.headers.get("set-cookie") ?? "";
+    expect(cookie).toMatch(/^flotilla_session=fls_[\w-]{43};/);
+    expect(cookie).toContain("HttpOnly");
+    expect(cookie).toContain("Secure");
+    expect(cookie).toContain("SameSite=Lax");
+    const body = (await response.json()) as { user: { id: string }; token?: string };
+    expect(body.user.id).toBe(user.id);
+    expect(body.token).toBeUndefined();
+    const token = cookie.split(";")[0]!.split("=")[1]!;
+    const stored = await h.db.select().from(sessions).where(eq(sessions.userId, user.id));
+    expect(stored.map((s) => s.tokenHash)).toContain(await sha256Hex(token));
+    expect(JSON.stringify(stored)).not.toContain(token);
+  });
+
+  it("gives API clients a bearer token that works without Origin", async () => {
+    const { user } = await seedUser(h);
+    const response = await h.call("POST", "/api/v1/auth/login", {
+      body: { username: user.username, password: TEST_PASSWORD, client: "api" },
+      origin: null,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("set-cookie")).toBeNull();
+    const { token } = (await response.json()) as { token: string };
+    expect(token).toMatch(/^flt_/);
+    const created = await h.call("POST", "/api/v1/auth/tokens", {
+      token,
+      origin: null,
+      body: { name: "script" },
+    });
+    expect(created.status).toBe(201);
+  });
+
+  it("refuses wrong passwords and unknown users with the same code", async () => {
+    const { user } = await seedUser(h);
+    const wrong = await h.call("POST", "/api/v1/auth/login", {
+      body: { username: user.username, password: "nope-nope-nope" },
+    });
+    const unknown = await h.call("POST", "/api/v1/auth/login", {
+      body: { username: "ghost-user", password: "nope-nope-nope" },
+    });
+    expect(wrong.status).toBe(401);
+    expect(await errorCode(wrong)).toBe("invalid_credentials");
+    expect(unknown.status).toBe(401);
+    expect(await errorCode(unknown)).toBe("invalid_credentials");
+  });
+
+  it("rate limits failed logins per address and username with Retry-After, and the window expires", async () => {
+    let now = new Date("2026-01-01T00:00:00Z");
+    const limited = await createHarness({ now: () => now });
+    try {
+      const { user } = await seedUser(limited);
+      const attempt = (password: string, ip = "203.0.113.7") =>
+        limited.call("POST", "/api/v1/auth/login", {
+          body: { username: user.username, password },
+          headers: { "cf-connecting-ip": ip },
+        });
+      for (let i = 0; i < 5; i++) expect((await attempt("wrong-password")).status).toBe(401);
+      const blocked = await attempt(TEST_PASSWORD);
+      expect(blocked.status).toBe(429);
+      expect(await errorCode(blocked)).toBe("rate_limited");
+      expect(Number(blocked.headers.get("retry-after"))).toBe(900);
+      expect((await attempt(TEST_PASSWORD, "198.51.100.2")).status).toBe(200);
+      now = new Date(now.getTime() + 15 * 60 * 1000 + 1);
+      expect((await attempt(TEST_PASSWORD)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("caps failures per username across addresses", async () => {
+    const { user } = await seedUser(h);
+    for (let i = 0; i < 20; i++) {
+      const r = await h.call("POST", "/api/v1/auth/login", {
+        body: { username: user.username, password: "wrong-password" },
+        headers: { "cf-connecting-ip": `192.0.2.${i}` },
+      });
+      expect(r.status).toBe(401);
+    }
+    const blocked = await h.call("POST", "/api/v1/auth/login", {
+      body: { username: user.username, password: TEST_PASSWORD },
+      headers: { "cf-connecting-ip": "192.0.2.200" },
+    });
+    expect(blocked.status).toBe(429);
+    const rows = await h.db
+      .select()
+      .from(loginAttempts)
+      .where(eq(loginAttempts.key, `user:${user.username}`));
+    expect(rows[0]?.failures).toBe(20);
+  });
+
+  it("refuses cookie-authenticated writes from another origin or without Origin", async () => {
+    const { user } = await seedUser(h);
+    const cookie = await browserLogin(h, user.username);
+    const foreign = await h.call("POST", "/api/v1/auth/tokens", {
+      cookie,
+      origin: "https://evil.example",
+      body: { name: "x" },
+    });
+    expect(foreign.status).toBe(403);
+    expect(await errorCode(foreign)).toBe("origin_mismatch");
+    const missing = await h.call("POST", "/api/v1/auth/tokens", {
+      cookie,
+      origin: null,
+      body: { name: "x" },
+    });
+    expect(missing.status).toBe(403);
+    const same = await h.call("POST", "/api/v1/auth/tokens", { cookie, body: { name: "x" } });
+    expect(same.status).toBe(201);
+    const read = await h.call("GET", "/api/v1/auth/me", { cookie, origin: null });
+    expect(read.status).toBe(200);
+  });
+
+  it("refuses a login posted from a foreign origin (login CSRF)", async () => {
+    const { user } = await seedUser(h);
+    const response = await h.call("POST", "/api/v1/auth/login", {
+      body: { username: user.username, password: TEST_PASSWORD },
+      origin: "https://evil.example",
+    });
+    expect(response.status).toBe(403);
+  });
+
+  it("logs out: the cookie is cleared and the session no longer works", async () => {
+    const { user } = await seedUser(h);
+    const cookie = await browserLogin(h, user.username);
+    const out = await h.call("POST", "/api/v1/auth/logout", { cookie });
+    expect(out.status).toBe(204);
+    expect(out.headers.get("set-cookie")).toContain("Max-Age=0");
+    const after = await h.call("GET", "/api/v1/auth/me", { cookie });
+    expect(after.status).toBe(401);
+    expect(await errorCode(after)).toBe("unauthorized");
+  });
+
+  it("answers an expired session with session_expired and deletes it", async () => {
+    const { user } = await seedUser(h);
+    const old = await createSession(h.db, {
+      userId: user.id,
+      kind: "api",
+      now: new Date(Date.now() - 10_000),
+      ttlMs: 1000,
+    });
+    const response = await h.call("GET", "/api/v1/auth/me", { token: old.token });
+    expect(response.status).toBe(401);
+    expect(await errorCode(response)).toBe("session_expired");
+    expect(await h.db.select().from(sessions).where(eq(sessions.id, old.id))).toHaveLength(0);
+  });
+
+  it("lists and revokes API tokens without ever showing their values", async () => {
+    const { token } = await seedUser(h);
+    const created = (await (
+      await h.call("POST", "/api/v1/auth/tokens", { token, body: { name: "backup" } })
+    ).json()) as {
+      id: string;
+      token: string;
+    };
+    const list = await (await h.call("GET", "/api/v1/auth/tokens", { token })).text();
+    expect(list).toContain("backup");
+    expect(list).not.toContain(created.token);
+    expect((await h.call("DELETE", `/api/v1/auth/tokens/${created.id}`, { token })).status).toBe(204);
+    expect((await h.call("GET", "/api/v1/auth/me", { token: created.token })).status).toBe(401);
+    expect((await h.call("DELETE", `/api/v1/auth/tokens/${created.id}`, { token })).status).toBe(404);
+  });
+
+  it("does not let a user revoke someone else's token", async () => {
+    const a = await seedUser(h);
+    const b = await seedUser(h);
+    const created = (await (
+      await h.call("POST", "/api/v1/auth/tokens", { token: a.token, body: { name: "mine" } })
+    ).json()) as {
+      id: string;
+      token: string;
+    };
+    expect((await h.call("DELETE", `/api/v1/auth/tokens/${created.id}`, { token: b.token })).status).toBe(
+      404,
+    );
+    expect((await h.call("GET", "/api/v1/auth/me", { token: created.token })).status).toBe(200);
+  });
+
+  it("rejects a malformed Authorization header", async () => {
+    const response = await h.call("GET", "/api/v1/auth/me", { headers: { authorization: "Basic abc" } });
+    expect(response.status).toBe(401);
+  });
+
+  it("answers invalid JSON and invalid fields with clear envelopes", async () => {
+    const bad = await h.app.fetch(
+      new Request("http://primary.test/api/v1/auth/login", {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: "http://primary.test" },
+        body: "{not json",
+      }),
+      h.env,
+      { waitUntil: () => {} },
+    );
+    expect(bad.status).toBe(400);
+    expect(await errorCode(bad)).toBe("bad_request");
+    const invalid = await h.call("POST", "/api/v1/auth/login", { body: { username: "x" } });
+    expect(invalid.status).toBe(400);
+    const body = (await invalid.json()) as { error: { code: string; details: { path: string }[] } };
+    expect(body.error.code).toBe("validation_failed");
+    expect(body.error.details.map((d) => d.path)).toContain("password");
+  });
+});

@@ -1,0 +1,69 @@
+// Owns the rules of a policy group: their shape, the checks a rule set must pass (positive unique
+// priorities, one rule per policy, max > min unless max = 0 meaning unbounded) and size matching.
+import { z } from "zod";
+import { AppError } from "../../shared/errors.ts";
+
+export const ruleInputSchema = z.object({
+  policy_id: z.string().min(1),
+  priority: z.number().int().positive(),
+  /** Inclusive lower bound in bytes. */
+  min_size: z.number().int().nonnegative().default(0),
+  /** Exclusive upper bound in bytes; 0 = no upper bound. */
+  max_size: z.number().int().nonnegative().default(0),
+});
+export type RuleInput = z.infer<typeof ruleInputSchema>;
+
+export const ruleSchema = ruleInputSchema.extend({ id: z.string(), policy_name: z.string() });
+
+export interface RuleProblem {
+  index: number;
+  field: "priority" | "policy_id" | "max_size";
+  message: string;
+}
+
+/** All problems of a rule set, in order; empty when the set is valid. */
+export function ruleProblems(rules: readonly RuleInput[]): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const priorities = new Map<number, number>();
+  const policies = new Map<string, number>();
+  rules.forEach((rule, index) => {
+    if (rule.max_size !== 0 && rule.max_size <= rule.min_size) {
+      problems.push({
+        index,
+        field: "max_size",
+        message: "max_size must be greater than min_size (or 0 for no limit)",
+      });
+    }
+    const samePriority = priorities.get(rule.priority);
+    if (samePriority !== undefined) {
+      problems.push({
+        index,
+        field: "priority",
+        message: `priority ${rule.priority} is already used by rule ${samePriority}`,
+      });
+    } else priorities.set(rule.priority, index);
+    const samePolicy = policies.get(rule.policy_id);
+    if (samePolicy !== undefined) {
+      problems.push({
+        index,
+        field: "policy_id",
+        message: `this storage policy is already used by rule ${samePolicy}`,
+      });
+    } else policies.set(rule.policy_id, index);
+  });
+  return problems;
+}
+
+export function assertValidRules(rules: readonly RuleInput[]): void {
+  const problems = ruleProblems(rules);
+  if (problems.length > 0) {
+    throw new AppError("policy_rule_conflict", problems.map((p) => p.message).join("; "), {
+      details: problems,
+    });
+  }
+}
+
+/** min inclusive, max exclusive, max 0 = unbounded. */
+export function sizeMatches(rule: { minSize: number; maxSize: number }, size: number): boolean {
+  return size >= rule.minSize && (rule.maxSize === 0 || size < rule.maxSize);
+}

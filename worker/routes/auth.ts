@@ -1,0 +1,168 @@
+// Owns /api/v1/auth: login (browser cookie or API token), logout, the caller's own account, and API
+// tokens. Login is rate limited per address+username and per username; all failures look alike.
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import { AppError } from "../../shared/errors.ts";
+import { burnPasswordCheck, verifyPassword } from "../accounts/passwords.ts";
+import {
+  assertLoginAllowed,
+  clearLoginFailures,
+  clientIp,
+  loginKeys,
+  recordLoginFailure,
+} from "../accounts/rate-limit.ts";
+import { clearedSessionCookie, createSession, revokeSession, sessionCookie } from "../accounts/sessions.ts";
+import { findUser, findUserByUsername, toUserOut, userSchema } from "../accounts/users.ts";
+import { normalizeUsername } from "../accounts/validation.ts";
+import { sessions } from "../db/schema.ts";
+import { defineRoute } from "../http/route.ts";
+import { idParams, iso, notFound, timestamp } from "./common.ts";
+
+const loginBody = z.object({
+  username: z.string().trim().min(1).max(64),
+  password: z.string().min(1).max(1024),
+  /** browser: session cookie (HttpOnly, Secure, SameSite=Lax); api: a bearer token in the body. */
+  client: z.enum(["browser", "api"]).default("browser"),
+  token_name: z.string().trim().max(100).optional(),
+});
+
+const loginResponse = z.object({
+  user: userSchema,
+  expires_at: timestamp,
+  /** Only for client "api": shown once, send as `Authorization: Bearer <token>`. */
+  token: z.string().optional(),
+});
+
+const tokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  expires_at: timestamp,
+  last_used_at: timestamp.nullable(),
+  created_at: timestamp,
+});
+
+const createTokenBody = z.object({
+  name: z.string().trim().min(1).max(100),
+  ttl_days: z.number().int().min(1).max(365).default(90),
+});
+
+export const authRoutes = [
+  defineRoute({
+    method: "POST",
+    path: "/api/v1/auth/login",
+    access: "public",
+    summary: "Log in with username and password",
+    tag: "auth",
+    body: loginBody,
+    response: loginResponse,
+    handler: async ({ request, services, body, headers }) => {
+      const { db } = services;
+      const now = services.now();
+      const username = normalizeUsername(body.username);
+      const keys = loginKeys(clientIp(request), username);
+      await assertLoginAllowed(db, keys, now);
+      const user = await findUserByUsername(db, username);
+      if (!user) await burnPasswordCheck(body.password);
+      const valid = user !== null && (await verifyPassword(body.password, user.passwordHash));
+      if (!user || !valid) {
+        await recordLoginFailure(db, keys, now);
+        services.log.warn("login failed", { username, ip: clientIp(request) });
+        throw new AppError("invalid_credentials", "Wrong username or password.");
+      }
+      await clearLoginFailures(db, keys);
+      if (user.disabled) throw new AppError("account_disabled", "This account is disabled.");
+      const session = await createSession(db, {
+        userId: user.id,
+        kind: body.client,
+        now,
+        name: body.token_name,
+      });
+      if (body.client === "browser") {
+        headers.append("set-cookie", sessionCookie(session.token, session.expiresAt));
+        return { user: toUserOut(user), expires_at: iso(session.expiresAt) };
+      }
+      return { user: toUserOut(user), expires_at: iso(session.expiresAt), token: session.token };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/api/v1/auth/logout",
+    access: "user",
+    summary: "End the current session (or revoke the bearer token used)",
+    tag: "auth",
+    handler: async ({ services, user, headers }) => {
+      await revokeSession(services.db, user.sessionId);
+      if (user.via === "cookie") headers.append("set-cookie", clearedSessionCookie());
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/auth/me",
+    access: "user",
+    summary: "The logged-in account",
+    tag: "auth",
+    response: z.object({ user: userSchema }),
+    handler: async ({ services, user }) => {
+      const row = await findUser(services.db, user.id);
+      if (!row) throw notFound("user");
+      return { user: toUserOut(row) };
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/auth/tokens",
+    access: "user",
+    summary: "List the caller's API tokens (never the token values)",
+    tag: "auth",
+    response: z.object({ tokens: z.array(tokenSchema) }),
+    handler: async ({ services, user }) => {
+      const rows = await services.db
+        .select()
+        .from(sessions)
+        .where(and(eq(sessions.userId, user.id), eq(sessions.kind, "api")));
+      return {
+        tokens: rows.map((row) => ({
+          id: row.id,
+          name: row.name,
+          expires_at: iso(row.expiresAt),
+          last_used_at: iso(row.lastUsedAt),
+          created_at: iso(row.createdAt),
+        })),
+      };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/api/v1/auth/tokens",
+    access: "user",
+    summary: "Create an API token for the caller (shown once)",
+    tag: "auth",
+    body: createTokenBody,
+    response: z.object({ id: z.string(), name: z.string(), token: z.string(), expires_at: timestamp }),
+    status: 201,
+    handler: async ({ services, user, body }) => {
+      const session = await createSession(services.db, {
+        userId: user.id,
+        kind: "api",
+        now: services.now(),
+        name: body.name,
+        ttlMs: body.ttl_days * 24 * 3600 * 1000,
+      });
+      return { id: session.id, name: body.name, token: session.token, expires_at: iso(session.expiresAt) };
+    },
+  }),
+  defineRoute({
+    method: "DELETE",
+    path: "/api/v1/auth/tokens/:id",
+    access: "user",
+    summary: "Revoke one of the caller's API tokens",
+    tag: "auth",
+    params: idParams,
+    handler: async ({ services, user, params }) => {
+      const result = await services.db
+        .delete(sessions)
+        .where(and(eq(sessions.id, params.id), eq(sessions.userId, user.id), eq(sessions.kind, "api")));
+      if (result.rowsAffected === 0) throw notFound("API token");
+    },
+  }),
+];

@@ -1,0 +1,43 @@
+// Owns small pieces every route module shares: id path params, timestamp output, and turning database
+// constraint failures into clear conflict codes.
+import { z } from "zod";
+import { AppError, type ErrorCode } from "../../shared/errors.ts";
+
+export const idParams = z.object({ id: z.string().min(1).max(64) });
+
+/** Timestamps leave the API as ISO 8601 strings. */
+export const timestamp = z.iso.datetime();
+export function iso(date: Date): string;
+export function iso(date: Date | null): string | null;
+export function iso(date: Date | null): string | null {
+  return date === null ? null : date.toISOString();
+}
+
+export const nameSchema = z.string().trim().min(1).max(100);
+
+function constraintMessage(error: unknown): string | null {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (/constraint failed/i.test(current.message)) return current.message;
+    current = current.cause;
+  }
+  return null;
+}
+
+/** True when `error` (or its cause chain, drizzle wraps driver errors) is a UNIQUE violation. */
+export function isUniqueViolation(error: unknown): boolean {
+  return /UNIQUE constraint failed/i.test(constraintMessage(error) ?? "");
+}
+
+/** Runs `work`, mapping a UNIQUE violation to `code` with `message`; other errors pass through. */
+export async function uniqueOr<T>(work: () => Promise<T>, code: ErrorCode, message: string): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError(code, message);
+    throw error;
+  }
+}
+
+export function notFound(what: string): AppError {
+  return new AppError("not_found", `No such ${what}.`);
+}
