@@ -1,0 +1,43 @@
+// Owns assembling the agent from its configuration: state file, ingress targets, multipart book, replay
+// caches, metrics and logger, wired into the Fetch handler. Used by the CLI and by in-process tests.
+import { mkdir } from "node:fs/promises";
+import { NonceCache } from "../shared/protocol/signing.ts";
+import { createAgentHandler } from "./app.ts";
+import type { AgentConfig } from "./config.ts";
+import type { AgentServices } from "./context.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { createMultipartBook } from "./multipart.ts";
+import { StateFile } from "./state.ts";
+import { createTargets } from "./targets.ts";
+import { TicketBook } from "./tickets.ts";
+
+export const AGENT_VERSION = "0.1.0";
+
+export interface AgentOptions {
+  fetch?: typeof fetch;
+  log?: Logger;
+  now?: () => Date;
+}
+
+export async function createAgent(config: AgentConfig, options: AgentOptions = {}) {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const state = new StateFile(config.dataDir);
+  await state.load();
+  const fetchImpl = options.fetch ?? fetch;
+  const services: AgentServices = {
+    config,
+    state,
+    targets: createTargets(state, config.managedIngressLocalRoot, fetchImpl),
+    multipart: createMultipartBook(config.dataDir),
+    nonces: new NonceCache(),
+    tickets: new TicketBook(),
+    metrics: new Metrics(),
+    log: options.log ?? createLogger(),
+    version: AGENT_VERSION,
+    startedAt: new Date(),
+    now: options.now ?? (() => new Date()),
+    fetch: fetchImpl,
+  };
+  return { services, fetch: createAgentHandler(services) };
+}

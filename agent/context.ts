@@ -1,0 +1,37 @@
+// Owns the shape of what handlers receive: the agent's long-lived services (built once at start and
+// handed in explicitly) and the per-request scope (ids, the relative path, how the request was authorized).
+import type { NonceCache } from "../shared/protocol/signing.ts";
+import type { AgentConfig } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import type { MultipartBook } from "./multipart.ts";
+import type { StateFile } from "./state.ts";
+import type { Targets } from "./targets.ts";
+import type { TicketBook } from "./tickets.ts";
+
+export interface AgentServices {
+  config: AgentConfig;
+  state: StateFile;
+  targets: Targets;
+  multipart: MultipartBook;
+  /** Replay cache of signed requests (documented module-level state: lives as long as the process). */
+  nonces: NonceCache;
+  tickets: TicketBook;
+  metrics: Metrics;
+  log: Logger;
+  version: string;
+  startedAt: Date;
+  now: () => Date;
+  fetch: typeof fetch;
+}
+
+export interface Scope {
+  request: Request;
+  url: URL;
+  requestId: string;
+  /** Hex SHA-256 the body must match (header-signed requests), or UNSIGNED-PAYLOAD. */
+  contentSha256: string;
+  /** Set for presigned browser requests: the signed query and the URL's expiry. */
+  presigned: { params: URLSearchParams; expiresAt: Date } | null;
+  params: Record<string, string>;
+}

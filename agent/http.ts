@@ -1,0 +1,69 @@
+// Owns the small HTTP helpers of the agent: JSON answers, bounded JSON bodies checked against the signed
+// payload hash, request ids, and the CORS headers presigned browser traffic gets.
+import { randomBytes } from "node:crypto";
+import type { z } from "zod";
+import { AppError } from "../shared/errors.ts";
+import { BROWSER_CORS } from "../shared/protocol/schemas.ts";
+import { verifyBodyHash } from "../shared/protocol/signing.ts";
+
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+export function newRequestId(): string {
+  return `req_${randomBytes(12).toString("hex")}`;
+}
+
+export function json(value: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(value), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+/** Reads a JSON body of at most MAX_JSON_BODY_BYTES, checks it against the signed hash, then parses it. */
+export async function readJson<T>(request: Request, contentSha256: string, schema: z.ZodType<T>): Promise<T> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_JSON_BODY_BYTES) throw new AppError("payload_too_large", "The JSON body is too large.");
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (request.body) {
+    for await (const chunk of request.body) {
+      total += chunk.byteLength;
+      if (total > MAX_JSON_BODY_BYTES) throw new AppError("payload_too_large", "The JSON body is too large.");
+      chunks.push(chunk);
+    }
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  await verifyBodyHash(body, contentSha256);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw new AppError("bad_request", "The body is not valid JSON.");
+  }
+  return schema.parse(value);
+}
+
+/** Normalizes an origin (scheme and host lowercased, default port dropped); null when not an origin. */
+export function normalizeOrigin(text: string): string | null {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    return url.origin;
+  } catch {
+    return null;
+  }
+}
+
+export function corsHeaders(origin: string, method: string): Record<string, string> {
+  const exposed = method === "PUT" ? BROWSER_CORS.exposed_headers_put : BROWSER_CORS.exposed_headers_get;
+  return {
+    "access-control-allow-origin": origin,
+    "access-control-expose-headers": exposed.join(", "),
+    vary: "Origin",
+  };
+}

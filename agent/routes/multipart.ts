@@ -1,0 +1,85 @@
+// Owns the multipart endpoints: create a session (its target fixed at creation), put parts (idempotent,
+// any order, in parallel; signed or presigned), list them, complete (composed on the agent) and abort.
+import { AppError } from "../../shared/errors.ts";
+import { keyProblem } from "../../shared/protocol/keys.ts";
+import {
+  multipartCompleteSchema,
+  multipartCreateSchema,
+  type PartInfo,
+} from "../../shared/protocol/schemas.ts";
+import type { AgentServices, Scope } from "../context.ts";
+import { json, readJson } from "../http.ts";
+import { MAX_PARTS } from "../multipart.ts";
+import { partKey } from "../store/types.ts";
+import { bodyBounds, ensureServing, objectInfo, requestBody, withTicket } from "./objects.ts";
+
+export async function createUpload(services: AgentServices, scope: Scope): Promise<Response> {
+  ensureServing(services);
+  const input = await readJson(scope.request, scope.contentSha256, multipartCreateSchema);
+  const target = await services.targets.resolve(input.target ?? null);
+  const record = await services.multipart.create(input.key, target.key, input.content_type ?? null);
+  const { content_type: _, ...session } = record;
+  return json(session, 201);
+}
+
+function partNumber(scope: Scope): number {
+  const n = Number(scope.params.part);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
+    throw new AppError("multipart_invalid", `Part numbers run from 1 to ${MAX_PARTS}.`);
+  }
+  return n;
+}
+
+export async function putPart(services: AgentServices, scope: Scope): Promise<Response> {
+  ensureServing(services);
+  const id = scope.params.id ?? "";
+  const n = partNumber(scope);
+  const bounds = bodyBounds(services, scope);
+  const session = await services.multipart.get(id);
+  const target = await services.targets.resolve(session.target);
+  const stored = await withTicket(services, scope, () =>
+    target.store.put(partKey(id, n), requestBody(services, scope), { ...bounds, contentType: null }),
+  );
+  const part: PartInfo = {
+    part_number: n,
+    size: stored.size,
+    sha256: stored.sha256,
+    etag: `"${stored.sha256}"`,
+  };
+  await services.multipart.recordPart(id, part);
+  return json(part, 200, { etag: part.etag });
+}
+
+export async function listParts(services: AgentServices, scope: Scope): Promise<Response> {
+  const id = scope.params.id ?? "";
+  await services.multipart.get(id);
+  return json({ upload_id: id, parts: await services.multipart.parts(id) });
+}
+
+export async function complete(services: AgentServices, scope: Scope): Promise<Response> {
+  ensureServing(services);
+  const id = scope.params.id ?? "";
+  const input = await readJson(scope.request, scope.contentSha256, multipartCompleteSchema);
+  const session = await services.multipart.get(id);
+  if (keyProblem(session.key)) throw new AppError("multipart_invalid", "The session's key is not valid.");
+  const target = await services.targets.resolve(session.target);
+  const stored = await services.multipart.compose(session, target.store, input);
+  await services.multipart.discard(id, target.store);
+  services.log.info("multipart composed", {
+    request_id: scope.requestId,
+    target: target.key,
+    size: stored.size,
+  });
+  const info = objectInfo(session.key, target.key, stored);
+  return json(info, 201, { etag: info.etag });
+}
+
+export async function abort(services: AgentServices, scope: Scope): Promise<Response> {
+  const id = scope.params.id ?? "";
+  const session = await services.multipart.get(id).catch(() => null);
+  if (session) {
+    const target = await services.targets.resolve(session.target).catch(() => null);
+    await services.multipart.discard(id, target?.store ?? null);
+  }
+  return new Response(null, { status: 204 });
+}

@@ -1,0 +1,202 @@
+// Owns object traffic: streamed PUT (size bound before reading, SHA-256 while streaming, atomic commit),
+// GET/HEAD with Range, If-Range and If-None-Match, and idempotent DELETE. Serves both signed primary
+// calls and presigned browser URLs; for the latter the signed query binds size, type and ticket.
+import { AppError } from "../../shared/errors.ts";
+import { keyProblem } from "../../shared/protocol/keys.ts";
+import type { ObjectInfo } from "../../shared/protocol/schemas.ts";
+import type { AgentServices, Scope } from "../context.ts";
+import { json } from "../http.ts";
+import { counting } from "../metrics.ts";
+import { noneMatch, parseRange, rangeApplies } from "../ranges.ts";
+import type { StoredObject, TargetStore } from "../store/types.ts";
+
+export function objectKey(scope: Scope): string {
+  const key = scope.params.key ?? "";
+  const problem = keyProblem(key);
+  if (problem) throw new AppError("object_key_invalid", `The object key ${problem}.`);
+  return key;
+}
+
+/** The query parameters of a request: the signed query for presigned URLs, else the URL's own. */
+function query(scope: Scope): URLSearchParams {
+  return scope.presigned?.params ?? scope.url.searchParams;
+}
+
+export function ensureServing(services: AgentServices): void {
+  if (!services.state.current.binding.enabled) {
+    throw new AppError("binding_disabled", "The primary has disabled this node.");
+  }
+}
+
+export interface BodyBounds {
+  size: number;
+  sha256: string | undefined;
+  contentType: string | null;
+}
+
+/** Reads and checks size / sha256 / content-type before a single body byte is read. */
+export function bodyBounds(services: AgentServices, scope: Scope): BodyBounds {
+  const q = query(scope);
+  const sizeText = q.get("size");
+  if (sizeText === null)
+    throw new AppError("length_required", "The signed query must carry the body's size.");
+  if (!/^\d{1,16}$/.test(sizeText)) throw new AppError("validation_failed", "size must be a byte count.");
+  const size = Number(sizeText);
+  const max = services.config.maxObjectBytes;
+  if (max > 0 && size > max) {
+    throw new AppError("object_too_large", `Objects may be at most ${max} bytes.`, {
+      details: { max_bytes: max },
+    });
+  }
+  const declared = scope.request.headers.get("content-length");
+  if (declared !== null && declared !== sizeText) {
+    throw new AppError(
+      scope.presigned ? "presign_mismatch" : "content_length_mismatch",
+      "Content-Length differs from the signed size.",
+    );
+  }
+  if (scope.presigned && declared === null && size > 0) {
+    throw new AppError("length_required", "Presigned uploads need a Content-Length.");
+  }
+  const sha256 = q.get("sha256") ?? undefined;
+  if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) {
+    throw new AppError("validation_failed", "sha256 must be 64 lowercase hex digits.");
+  }
+  const contentType = q.get("content-type");
+  if (scope.presigned && contentType !== null) {
+    const sent = scope.request.headers.get("content-type");
+    if (sent !== contentType)
+      throw new AppError("presign_mismatch", "Content-Type differs from the signed type.");
+  }
+  if (contentType !== null && (contentType.length > 255 || /[\r\n]/.test(contentType))) {
+    throw new AppError("validation_failed", "content-type is not valid.");
+  }
+  return { size, sha256, contentType };
+}
+
+export function requestBody(services: AgentServices, scope: Scope): AsyncIterable<Uint8Array> {
+  const body = scope.request.body;
+  if (!body) return (async function* () {})();
+  return counting(body, (n) => services.metrics.bytesIn(n));
+}
+
+export function etagOf(sha256: string | null): string | null {
+  return sha256 ? `"${sha256}"` : null;
+}
+
+export function objectInfo(
+  key: string,
+  target: string,
+  stored: StoredObject & { sha256: string },
+): ObjectInfo {
+  return {
+    key,
+    target,
+    size: stored.size,
+    sha256: stored.sha256,
+    etag: `"${stored.sha256}"`,
+    content_type: stored.contentType,
+  };
+}
+
+export async function putObject(services: AgentServices, scope: Scope): Promise<Response> {
+  ensureServing(services);
+  const key = objectKey(scope);
+  const bounds = bodyBounds(services, scope);
+  const target = await services.targets.resolve(query(scope).get("target"));
+  const stored = await withTicket(services, scope, () =>
+    target.store.put(key, requestBody(services, scope), bounds),
+  );
+  services.log.info("object stored", { request_id: scope.requestId, target: target.key, size: stored.size });
+  const info = objectInfo(key, target.key, stored);
+  return json(info, 201, { etag: info.etag });
+}
+
+/** Runs an upload under its presigned ticket: claimed first, released on failure, spent on success. */
+export async function withTicket<T>(
+  services: AgentServices,
+  scope: Scope,
+  run: () => Promise<T>,
+): Promise<T> {
+  if (!scope.presigned) return run();
+  const ticket = scope.presigned.params.get("ticket");
+  if (!ticket) throw new AppError("presign_mismatch", "Presigned uploads must carry a ticket.");
+  services.tickets.claim(ticket, scope.presigned.expiresAt.getTime(), services.now().getTime());
+  try {
+    const result = await run();
+    services.tickets.commit(ticket);
+    return result;
+  } catch (error) {
+    services.tickets.release(ticket);
+    throw error;
+  }
+}
+
+function overrideHeaders(q: URLSearchParams, headers: Headers): void {
+  const pairs: [string, string][] = [
+    ["response-content-type", "content-type"],
+    ["response-content-disposition", "content-disposition"],
+    ["response-cache-control", "cache-control"],
+  ];
+  for (const [param, header] of pairs) {
+    const value = q.get(param);
+    if (value === null) continue;
+    if (value.length > 1024 || /[\r\n\0]/.test(value)) {
+      throw new AppError("validation_failed", `${param} is not a valid header value.`);
+    }
+    headers.set(header, value);
+  }
+}
+
+export async function getObject(services: AgentServices, scope: Scope): Promise<Response> {
+  ensureServing(services);
+  const key = objectKey(scope);
+  const q = query(scope);
+  const target = await services.targets.resolve(q.get("target"));
+  const handle = await open(target.store, key);
+  const etag = etagOf(handle.sha256);
+  const headers = new Headers({
+    "accept-ranges": "bytes",
+    "content-type": handle.contentType ?? "application/octet-stream",
+    "x-content-type-options": "nosniff",
+  });
+  if (etag) headers.set("etag", etag);
+  try {
+    overrideHeaders(q, headers);
+    const request = scope.request;
+    if (noneMatch(request.headers.get("if-none-match"), etag)) {
+      await handle.release();
+      return new Response(null, { status: 304, headers });
+    }
+    const range = rangeApplies(request.headers.get("if-range"), etag)
+      ? parseRange(request.headers.get("range"), handle.size)
+      : null;
+    const length = range ? range.end - range.start + 1 : handle.size;
+    headers.set("content-length", String(length));
+    if (range) headers.set("content-range", `bytes ${range.start}-${range.end}/${handle.size}`);
+    const status = range ? 206 : 200;
+    if (request.method === "HEAD" || length === 0) {
+      await handle.release();
+      return new Response(null, { status, headers });
+    }
+    const body = counting(await handle.stream(range ?? undefined), (n) => services.metrics.bytesOut(n));
+    return new Response(body, { status, headers });
+  } catch (error) {
+    await handle.release();
+    throw error;
+  }
+}
+
+async function open(store: TargetStore, key: string) {
+  const handle = await store.open(key);
+  if (!handle) throw new AppError("object_not_found", "No such object.");
+  return handle;
+}
+
+export async function deleteObject(services: AgentServices, scope: Scope): Promise<Response> {
+  ensureServing(services);
+  const key = objectKey(scope);
+  const target = await services.targets.resolve(query(scope).get("target"));
+  await target.store.delete(key);
+  return new Response(null, { status: 204 });
+}
