@@ -55,7 +55,7 @@ export function createPrimaryDriver(bucket: R2Bucket): StorageDriver {
         metered.done,
       );
       const digest = await call("put", () => metered.done);
-      return { size: digest.size, sha256: digest.sha256, etag: stored.httpEtag };
+      return { size: digest.size, sha256: digest.sha256, etag: stored.httpEtag, location: null };
     },
 
     async head(key) {
@@ -111,7 +111,7 @@ export function createPrimaryDriver(bucket: R2Bucket): StorageDriver {
       const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
       const upload = bucket.resumeMultipartUpload(key, uploadId);
       const object = await call("complete_multipart", () => upload.complete(sorted));
-      return { size: object.size, etag: object.httpEtag, sha256: null };
+      return { size: object.size, etag: object.httpEtag, sha256: null, location: null };
     },
 
     async abortMultipart(key, uploadId) {

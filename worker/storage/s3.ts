@@ -100,7 +100,7 @@ export function createS3Driver(config: S3Config, deps: { fetch?: typeof fetch } 
       };
       if (options.sha256) headers["x-amz-meta-sha256"] = options.sha256;
       const { digest, etag } = await streamingPut(url, body, options.size, headers, options.sha256, "put");
-      return { size: digest.size, sha256: digest.sha256, etag };
+      return { size: digest.size, sha256: digest.sha256, etag, location: null };
     },
 
     async head(key) {
@@ -171,7 +171,7 @@ export function createS3Driver(config: S3Config, deps: { fetch?: typeof fetch } 
       }
       const info = await driver.head(key);
       if (!info) throw new AppError("storage_unavailable", "The completed object is not visible yet.");
-      return { size: info.size, etag: info.etag, sha256: null };
+      return { size: info.size, etag: info.etag, sha256: null, location: null };
     },
 
     async abortMultipart(key, uploadId) {

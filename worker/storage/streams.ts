@@ -1,6 +1,7 @@
 // Owns the streaming guards every driver shares: a meter that counts and hashes bytes as they pass
 // (refusing a body longer or shorter than declared), range resolution per RFC 9110, and object key rules.
 import { AppError } from "../../shared/errors.ts";
+import { keyProblem } from "../../shared/protocol/keys.ts";
 import { Sha256 } from "./sha256.ts";
 import type { ByteRange, ResolvedRange } from "./types.ts";
 
@@ -87,18 +88,12 @@ function unsatisfiable(size: number): AppError {
 }
 
 /**
- * Object keys are relative, `/`-separated, at most 1024 bytes, with no empty, `.` or `..` segment,
- * no backslash and no control characters, so no backend can be steered outside its prefix.
+ * Every driver accepts exactly the keys protocol v2 accepts (shared/protocol/keys.ts): ASCII segments,
+ * no empty, `.` or `..` segment. One rule for all backends, so a policy can move between drivers.
  */
 export function assertObjectKey(key: string): void {
-  const bad =
-    key.length === 0 ||
-    new TextEncoder().encode(key).length > 1024 ||
-    key.includes("\\") ||
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-    /[\u0000-\u001f\u007f]/.test(key) ||
-    key.split("/").some((segment) => segment === "" || segment === "." || segment === "..");
-  if (bad) throw new AppError("bad_request", "The object key is not valid.");
+  const problem = keyProblem(key);
+  if (problem) throw new AppError("object_key_invalid", `The object key ${problem}.`);
 }
 
 /** Joins a policy's key prefix and an object key; the prefix obeys the key rules or is empty. */

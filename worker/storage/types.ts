@@ -26,6 +26,11 @@ export interface PutResult {
   /** Lowercase hex SHA-256 of the stored bytes, computed while they streamed through. */
   sha256: string;
   etag: string;
+  /**
+   * Where inside the backend the bytes landed, to be stored with the file and handed back to the
+   * factory for reads: the follower's ingress target key (remote); null for s3 and primary.
+   */
+  location: string | null;
 }
 
 export interface ObjectInfo {
@@ -60,6 +65,8 @@ export interface CompleteResult {
   etag: string;
   /** Whole-object digest when the backend composes and hashes it (remote); null otherwise. */
   sha256: string | null;
+  /** As PutResult.location. */
+  location: string | null;
 }
 
 export interface PresignRequest {

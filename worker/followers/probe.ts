@@ -1,0 +1,100 @@
+// Owns Test Connection: a signed capability probe of one follower, judged against what the node's
+// remote policies need, and stored. A document that answers and fits becomes the last good probe; a
+// network failure or an incompatible answer records the error and keeps the last good probe.
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import { AppError } from "../../shared/errors.ts";
+import type { Capabilities } from "../../shared/protocol/schemas.ts";
+import { followerNodes, storagePolicies } from "../db/schema.ts";
+import type { Services } from "../services.ts";
+import { followerClient, type NodeRow, reasonOf } from "./client.ts";
+import { compatibilityProblems, requirementsOf } from "./compat.ts";
+import { fromFollower } from "./errors.ts";
+import { recordEvent } from "./events.ts";
+
+export interface ProbeOutcome {
+  ok: boolean;
+  /** The refusal to answer with when !ok (already recorded on the node). */
+  error: AppError | null;
+  capabilities: Capabilities | null;
+}
+
+export async function remotePoliciesOf(services: Services, nodeId: string) {
+  return services.db
+    .select({
+      id: storagePolicies.id,
+      name: storagePolicies.name,
+      uploadMode: storagePolicies.uploadMode,
+      downloadMode: storagePolicies.downloadMode,
+    })
+    .from(storagePolicies)
+    .where(and(eq(storagePolicies.nodeId, nodeId), eq(storagePolicies.driver, "remote")));
+}
+
+/** Probes the node (which must be enrolled and have a base_url) and stores the result. */
+export async function probeNode(services: Services, node: NodeRow): Promise<ProbeOutcome> {
+  const client = await followerClient(services, node);
+  const at = services.now();
+  let caps: Capabilities;
+  try {
+    caps = await client.capabilities();
+  } catch (thrown) {
+    const error = classify(thrown);
+    await services.db
+      .update(followerNodes)
+      .set({ lastProbeAt: at, lastProbeError: reasonOf(error), lastProbeJson: null, updatedAt: at })
+      .where(eq(followerNodes.id, node.id));
+    await recordEvent(services, node.id, "error", "probe", reasonOf(error));
+    return { ok: false, error, capabilities: null };
+  }
+  const problems = compatibilityProblems(caps, requirementsOf(await remotePoliciesOf(services, node.id)));
+  const json = JSON.stringify(caps);
+  if (problems.length > 0) {
+    const error = new AppError(
+      "node_incompatible",
+      `The follower is not compatible: ${problems.join("; ")}.`,
+      {
+        details: { problems },
+      },
+    );
+    await services.db
+      .update(followerNodes)
+      .set({ lastProbeAt: at, lastProbeError: reasonOf(error), lastProbeJson: json, updatedAt: at })
+      .where(eq(followerNodes.id, node.id));
+    await recordEvent(services, node.id, "error", "probe", reasonOf(error));
+    return { ok: false, error, capabilities: caps };
+  }
+  await services.db
+    .update(followerNodes)
+    .set({
+      lastProbeAt: at,
+      lastProbeError: null,
+      lastProbeJson: json,
+      lastGoodProbeAt: at,
+      lastGoodProbeJson: json,
+      updatedAt: at,
+    })
+    .where(eq(followerNodes.id, node.id));
+  await recordEvent(
+    services,
+    node.id,
+    "info",
+    "probe",
+    `protocol ${caps.protocol}, server ${caps.server_version}`,
+  );
+  return { ok: true, error: null, capabilities: caps };
+}
+
+/** A capability document that does not parse as protocol v2 is an incompatible follower, not a crash. */
+function classify(thrown: unknown): AppError {
+  if (thrown instanceof AppError && thrown.code === "follower_error" && thrown.cause instanceof z.ZodError) {
+    const fields = [...new Set(thrown.cause.issues.map((i) => i.path.join(".") || "(document)"))];
+    return new AppError(
+      "node_incompatible",
+      `The follower's capability document does not match protocol v2 (${fields.join(", ")}).`,
+      { details: { problems: fields.map((f) => `field ${f} does not match protocol v2`) } },
+    );
+  }
+  const mapped = fromFollower(thrown);
+  return mapped instanceof AppError ? mapped : new AppError("internal", "Internal error.", { cause: thrown });
+}

@@ -1,0 +1,28 @@
+// Owns what the follower-node route modules share: id params, loading a node or answering not_found,
+// and the primary's public origin (for agent commands and the enrollment answer).
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { AppError } from "../../../shared/errors.ts";
+import { followerNodes } from "../../db/schema.ts";
+import type { NodeRow } from "../../followers/client.ts";
+import type { Services } from "../../services.ts";
+
+export const nodeIdParams = z.object({ id: z.string().min(1).max(64) });
+
+export async function loadNode(services: Services, id: string): Promise<NodeRow> {
+  const [node] = await services.db.select().from(followerNodes).where(eq(followerNodes.id, id));
+  if (!node) throw new AppError("not_found", "No such follower node.");
+  return node;
+}
+
+export function primaryOrigin(services: Services, request: Request): string {
+  return services.env.PUBLIC_URL ?? new URL(request.url).origin;
+}
+
+/** libSQL reports unique violations as SQLITE_CONSTRAINT; the message names the column. */
+export function isUniqueViolation(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (/UNIQUE constraint failed/i.test(e.message)) return true;
+  }
+  return false;
+}

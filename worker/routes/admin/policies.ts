@@ -1,0 +1,304 @@
+// Admin -> Storage Policies: drivers remote (a follower node), s3 (any S3-compatible store) and
+// primary (the R2 binding). A remote policy is refused unless its node is enabled, enrolled,
+// reachable, tested successfully and compatible with the chosen modes. Driver and node are fixed
+// once created, because files keep the policy they were written with.
+import { and, eq, ne } from "drizzle-orm";
+import { z } from "zod";
+import { randomId } from "../../../shared/crypto.ts";
+import { AppError } from "../../../shared/errors.ts";
+import { followerNodes, policyGroupRules, storagePolicies, TRANSFER_MODES } from "../../db/schema.ts";
+import { defineRoute } from "../../http/route.ts";
+import { encryptSecret } from "../../secrets.ts";
+import type { Services } from "../../services.ts";
+import { type PolicyRow, policyCredentialContext } from "../../storage/factory.ts";
+import {
+  checkChunkSize,
+  checkModes,
+  checkRemoteNode,
+  normalizeKeyPrefix,
+} from "../../storage/policy-check.ts";
+import { isUniqueViolation } from "./nodes-shared.ts";
+import { policySchema, policyTestSchema, policyView, testPolicy } from "./policies-shared.ts";
+
+const TAG = "storage-policies";
+const idParams = z.object({ id: z.string().min(1).max(64) });
+const mode = z.enum(TRANSFER_MODES);
+
+const s3Fields = z.object({
+  endpoint: z.url({ protocol: /^https?$/ }),
+  region: z.string().trim().min(1).max(64).default("us-east-1"),
+  bucket: z.string().trim().min(1).max(255),
+  path_style: z.boolean().default(true),
+  access_key_id: z.string().min(1).max(256),
+  secret_access_key: z.string().min(1).max(512),
+});
+
+const common = {
+  name: z.string().trim().min(1).max(200),
+  /** Single-file size limit in bytes; 0 = unlimited. */
+  max_file_size: z.number().int().nonnegative().default(0),
+  chunk_size: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(5 * 1024 * 1024),
+  upload_mode: mode.default("relay_stream"),
+  download_mode: mode.default("relay_stream"),
+  key_prefix: z.string().max(512).default(""),
+};
+
+const createBody = z.discriminatedUnion("driver", [
+  z.object({ ...common, driver: z.literal("remote"), node_id: z.string().min(1).max(64) }),
+  z.object({ ...common, driver: z.literal("s3"), s3: s3Fields }),
+  z.object({ ...common, driver: z.literal("primary") }),
+]);
+
+const editBody = z
+  .object({
+    name: common.name.optional(),
+    max_file_size: z.number().int().nonnegative().optional(),
+    chunk_size: z.number().int().nonnegative().optional(),
+    upload_mode: mode.optional(),
+    download_mode: mode.optional(),
+    key_prefix: z.string().max(512).optional(),
+    s3: s3Fields.partial().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
+
+const nameTaken = () => new AppError("name_taken", "A storage policy with this name already exists.");
+
+async function loadPolicy(services: Services, id: string): Promise<PolicyRow> {
+  const [p] = await services.db.select().from(storagePolicies).where(eq(storagePolicies.id, id));
+  if (!p) throw new AppError("not_found", "No such storage policy.");
+  return p;
+}
+
+async function assertRemoteUsable(
+  services: Services,
+  nodeId: string,
+  modes: { uploadMode: "relay_stream" | "presigned"; downloadMode: "relay_stream" | "presigned" },
+  excludePolicyId: string | null,
+) {
+  const [node] = await services.db.select().from(followerNodes).where(eq(followerNodes.id, nodeId));
+  if (!node) {
+    throw new AppError("validation_failed", "node_id names no follower node.", {
+      details: [{ path: "node_id", message: "no such follower node" }],
+    });
+  }
+  const others = await services.db
+    .select({ uploadMode: storagePolicies.uploadMode, downloadMode: storagePolicies.downloadMode })
+    .from(storagePolicies)
+    .where(
+      and(
+        eq(storagePolicies.nodeId, nodeId),
+        eq(storagePolicies.driver, "remote"),
+        excludePolicyId ? ne(storagePolicies.id, excludePolicyId) : undefined,
+      ),
+    );
+  checkRemoteNode(node, modes, others);
+}
+
+async function sealS3(
+  services: Services,
+  id: string,
+  s3: { access_key_id?: string; secret_access_key?: string },
+) {
+  const secret = services.env.FLOTILLA_SECRET;
+  return {
+    ...(s3.access_key_id !== undefined
+      ? {
+          s3AccessKeyEnc: await encryptSecret(
+            secret,
+            s3.access_key_id,
+            policyCredentialContext(id, "access_key"),
+          ),
+        }
+      : {}),
+    ...(s3.secret_access_key !== undefined
+      ? {
+          s3SecretKeyEnc: await encryptSecret(
+            secret,
+            s3.secret_access_key,
+            policyCredentialContext(id, "secret_key"),
+          ),
+        }
+      : {}),
+  };
+}
+
+export const policyRoutes = [
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/admin/policies",
+    access: "admin",
+    summary: "List storage policies",
+    tag: TAG,
+    response: z.object({ policies: z.array(policySchema) }),
+    handler: async ({ services }) => {
+      const rows = await services.db.select().from(storagePolicies).orderBy(storagePolicies.name);
+      return { policies: rows.map(policyView) };
+    },
+  }),
+
+  defineRoute({
+    method: "POST",
+    path: "/api/v1/admin/policies",
+    access: "admin",
+    summary: "Create a storage policy (remote: the follower must be tested and compatible)",
+    tag: TAG,
+    body: createBody,
+    response: policySchema,
+    status: 201,
+    handler: async ({ services, body }) => {
+      const modes = { uploadMode: body.upload_mode, downloadMode: body.download_mode };
+      const keyPrefix = normalizeKeyPrefix(body.key_prefix);
+      checkChunkSize(body.driver, body.chunk_size);
+      checkModes(body.driver, modes);
+      if (body.driver === "remote") await assertRemoteUsable(services, body.node_id, modes, null);
+      const id = randomId();
+      const at = services.now();
+      try {
+        const [row] = await services.db
+          .insert(storagePolicies)
+          .values({
+            id,
+            name: body.name,
+            driver: body.driver,
+            nodeId: body.driver === "remote" ? body.node_id : null,
+            maxFileSize: body.max_file_size,
+            chunkSize: body.chunk_size,
+            uploadMode: body.upload_mode,
+            downloadMode: body.download_mode,
+            keyPrefix,
+            ...(body.driver === "s3"
+              ? {
+                  s3Endpoint: body.s3.endpoint,
+                  s3Region: body.s3.region,
+                  s3Bucket: body.s3.bucket,
+                  s3ForcePathStyle: body.s3.path_style,
+                  ...(await sealS3(services, id, body.s3)),
+                }
+              : {}),
+            createdAt: at,
+            updatedAt: at,
+          })
+          .returning();
+        return policyView(row!);
+      } catch (error) {
+        throw isUniqueViolation(error) ? nameTaken() : error;
+      }
+    },
+  }),
+
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/admin/policies/:id",
+    access: "admin",
+    summary: "Storage policy details",
+    tag: TAG,
+    params: idParams,
+    response: policySchema,
+    handler: async ({ services, params }) => policyView(await loadPolicy(services, params.id)),
+  }),
+
+  defineRoute({
+    method: "PATCH",
+    path: "/api/v1/admin/policies/:id",
+    access: "admin",
+    summary: "Edit a storage policy (driver and follower node are fixed)",
+    tag: TAG,
+    params: idParams,
+    body: editBody,
+    response: policySchema,
+    handler: async ({ services, params, body }) => {
+      const policy = await loadPolicy(services, params.id);
+      if (body.s3 && policy.driver !== "s3") {
+        throw new AppError("validation_failed", "s3 fields apply to s3 policies only.", {
+          details: [{ path: "s3", message: "only for driver s3" }],
+        });
+      }
+      const modes = {
+        uploadMode: body.upload_mode ?? policy.uploadMode,
+        downloadMode: body.download_mode ?? policy.downloadMode,
+      };
+      checkChunkSize(policy.driver, body.chunk_size ?? policy.chunkSize);
+      checkModes(policy.driver, modes);
+      const modesChanged =
+        modes.uploadMode !== policy.uploadMode || modes.downloadMode !== policy.downloadMode;
+      if (policy.driver === "remote" && policy.nodeId && modesChanged) {
+        await assertRemoteUsable(services, policy.nodeId, modes, policy.id);
+      }
+      const s3 = body.s3 ?? {};
+      try {
+        const [row] = await services.db
+          .update(storagePolicies)
+          .set({
+            ...(body.name !== undefined ? { name: body.name } : {}),
+            ...(body.max_file_size !== undefined ? { maxFileSize: body.max_file_size } : {}),
+            ...(body.chunk_size !== undefined ? { chunkSize: body.chunk_size } : {}),
+            uploadMode: modes.uploadMode,
+            downloadMode: modes.downloadMode,
+            ...(body.key_prefix !== undefined ? { keyPrefix: normalizeKeyPrefix(body.key_prefix) } : {}),
+            ...(s3.endpoint !== undefined ? { s3Endpoint: s3.endpoint } : {}),
+            ...(s3.region !== undefined ? { s3Region: s3.region } : {}),
+            ...(s3.bucket !== undefined ? { s3Bucket: s3.bucket } : {}),
+            ...(s3.path_style !== undefined ? { s3ForcePathStyle: s3.path_style } : {}),
+            ...(await sealS3(services, policy.id, s3)),
+            updatedAt: services.now(),
+          })
+          .where(eq(storagePolicies.id, policy.id))
+          .returning();
+        return policyView(row!);
+      } catch (error) {
+        throw isUniqueViolation(error) ? nameTaken() : error;
+      }
+    },
+  }),
+
+  defineRoute({
+    method: "DELETE",
+    path: "/api/v1/admin/policies/:id",
+    access: "admin",
+    summary: "Delete a storage policy (refused while a policy group rule or a file uses it)",
+    tag: TAG,
+    params: idParams,
+    handler: async ({ services, params }) => {
+      const policy = await loadPolicy(services, params.id);
+      const rules = await services.db
+        .select({ groupId: policyGroupRules.groupId })
+        .from(policyGroupRules)
+        .where(eq(policyGroupRules.policyId, policy.id));
+      if (rules.length > 0) {
+        throw new AppError("policy_in_use", "Policy group rules still use this storage policy.", {
+          details: { policy_groups: [...new Set(rules.map((r) => r.groupId))] },
+        });
+      }
+      try {
+        await services.db.delete(storagePolicies).where(eq(storagePolicies.id, policy.id));
+      } catch (error) {
+        if (isForeignKeyViolation(error)) {
+          throw new AppError("policy_in_use", "Files stored with this policy still exist.");
+        }
+        throw error;
+      }
+    },
+  }),
+
+  defineRoute({
+    method: "POST",
+    path: "/api/v1/admin/policies/:id/test",
+    access: "admin",
+    summary: "Policy connection test: write, read back and delete a probe object through the real driver",
+    tag: TAG,
+    params: idParams,
+    response: policyTestSchema,
+    handler: async ({ services, params }) => testPolicy(services, await loadPolicy(services, params.id)),
+  }),
+];
+
+function isForeignKeyViolation(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (/FOREIGN KEY constraint failed/i.test(e.message)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,110 @@
+// Owns turning a storage policy row into a ready driver: primary (the R2 binding), s3 (credentials
+// decrypted here only) or remote (the follower's signed client, refused before any network call when
+// the node is disabled or not reachable). Keys are placed under the policy's key prefix.
+import { eq } from "drizzle-orm";
+import { AppError } from "../../shared/errors.ts";
+import { followerNodes, type storagePolicies } from "../db/schema.ts";
+import { followerClient } from "../followers/client.ts";
+import { fromFollower } from "../followers/errors.ts";
+import { decryptSecret } from "../secrets.ts";
+import type { Services } from "../services.ts";
+import { createPrimaryDriver } from "./primary.ts";
+import { createRemoteDriver } from "./remote.ts";
+import { createS3Driver } from "./s3.ts";
+import { prefixedKey } from "./streams.ts";
+import type { StorageDriver } from "./types.ts";
+
+export type PolicyRow = typeof storagePolicies.$inferSelect;
+
+export const policyCredentialContext = (id: string, which: "access_key" | "secret_key") =>
+  `storage_policies.s3_${which}:${id}`;
+
+export interface DriverOptions {
+  /** Where the file's bytes landed (PutResult.location), for reads of existing files. */
+  location?: string | null;
+}
+
+export async function driverForPolicy(
+  services: Services,
+  policy: PolicyRow,
+  options: DriverOptions = {},
+): Promise<StorageDriver> {
+  const inner = await baseDriver(services, policy, options);
+  return scoped(inner, policy.keyPrefix, policy.driver === "remote" ? fromFollower : (e) => e);
+}
+
+async function baseDriver(
+  services: Services,
+  policy: PolicyRow,
+  options: DriverOptions,
+): Promise<StorageDriver> {
+  switch (policy.driver) {
+    case "primary":
+      return createPrimaryDriver(services.env.FILES);
+    case "s3": {
+      const secret = services.env.FLOTILLA_SECRET;
+      return createS3Driver(
+        {
+          endpoint: policy.s3Endpoint ?? "",
+          region: policy.s3Region ?? "us-east-1",
+          bucket: policy.s3Bucket ?? "",
+          pathStyle: policy.s3ForcePathStyle,
+          accessKeyId: await decryptSecret(
+            secret,
+            policy.s3AccessKeyEnc ?? "",
+            policyCredentialContext(policy.id, "access_key"),
+          ),
+          secretAccessKey: await decryptSecret(
+            secret,
+            policy.s3SecretKeyEnc ?? "",
+            policyCredentialContext(policy.id, "secret_key"),
+          ),
+        },
+        { fetch: services.fetch },
+      );
+    }
+    case "remote": {
+      const [node] = policy.nodeId
+        ? await services.db.select().from(followerNodes).where(eq(followerNodes.id, policy.nodeId))
+        : [];
+      if (!node)
+        throw new AppError("internal", "Internal error.", {
+          cause: new Error(`policy ${policy.id} has no node`),
+        });
+      if (!node.enabled) {
+        throw new AppError("node_disabled", "The follower node of this storage policy is disabled.", {
+          details: { node_id: node.id },
+        });
+      }
+      const client = await followerClient(services, node, { timeoutMs: 30_000 });
+      return createRemoteDriver(client, options.location ? { target: options.location } : {});
+    }
+  }
+}
+
+/** Places every key under `prefix` and maps errors; the multipart and presign shapes pass through. */
+function scoped(driver: StorageDriver, prefix: string, mapError: (e: unknown) => unknown): StorageDriver {
+  const k = (key: string) => prefixedKey(prefix, key);
+  const run = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      throw mapError(error);
+    }
+  };
+  const wrapped: StorageDriver = {
+    kind: driver.kind,
+    limits: driver.limits,
+    put: (key, body, o) => run(() => driver.put(k(key), body, o)),
+    get: (key, o) => run(() => driver.get(k(key), o)),
+    head: (key) => run(() => driver.head(k(key))),
+    delete: (key) => run(() => driver.delete(k(key))),
+    createMultipart: (key, o) => run(() => driver.createMultipart(k(key), o)),
+    putPart: (key, id, n, body, o) => run(() => driver.putPart(k(key), id, n, body, o)),
+    completeMultipart: (key, id, parts) => run(() => driver.completeMultipart(k(key), id, parts)),
+    abortMultipart: (key, id) => run(() => driver.abortMultipart(k(key), id)),
+  };
+  const presign = driver.presign;
+  if (presign) wrapped.presign = (r) => run(() => presign({ ...r, key: k(r.key) }));
+  return wrapped;
+}

@@ -1,0 +1,150 @@
+// Owns the `remote` storage driver: a follower agent reached through protocol v2 with the shared,
+// signed client. The agent hashes and verifies bytes where they land; multipart parts are composed on
+// the agent, never in the primary's memory.
+import { AppError } from "../../shared/errors.ts";
+import type { FollowerClient } from "../../shared/protocol/client.ts";
+import { assertObjectKey, resolveRange } from "./streams.ts";
+import type { ObjectInfo, StorageDriver } from "./types.ts";
+
+export interface RemoteDriverOptions {
+  /** Ingress target to read from and write to; undefined = the follower's current default target. */
+  target?: string;
+}
+
+export function createRemoteDriver(client: FollowerClient, options: RemoteDriverOptions = {}): StorageDriver {
+  const target = options.target;
+  const at = target === undefined ? {} : { target };
+  const missing = (error: unknown) => error instanceof AppError && error.code === "object_not_found";
+
+  const driver: StorageDriver = {
+    kind: "remote",
+    limits: { minPartSize: 1, maxParts: 10_000 },
+
+    async put(key, body, o) {
+      assertObjectKey(key);
+      const info = await client.putObject(key, body, {
+        size: o.size,
+        ...at,
+        ...(o.sha256 ? { sha256: o.sha256 } : {}),
+        ...(o.contentType ? { contentType: o.contentType } : {}),
+      });
+      return { size: info.size, sha256: info.sha256, etag: info.etag, location: info.target };
+    },
+
+    async head(key) {
+      assertObjectKey(key);
+      const head = await client.headObject(key, at);
+      if (!head) return null;
+      return {
+        key,
+        size: head.size,
+        etag: head.etag ?? '""',
+        contentType: head.contentType,
+        sha256: head.sha256,
+      } satisfies ObjectInfo;
+    },
+
+    async get(key, o = {}) {
+      assertObjectKey(key);
+      // Resolved here against the real size so every driver answers ranges identically.
+      const info = o.range ? await driver.head(key) : null;
+      if (o.range && !info) return null;
+      const range = o.range && info ? resolveRange(o.range, info.size) : null;
+      let response: Response;
+      try {
+        response = await client.getObject(key, {
+          ...at,
+          ...(range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {}),
+          ...(info?.etag ? { ifRange: info.etag } : {}),
+        });
+      } catch (error) {
+        if (missing(error)) return null;
+        throw error;
+      }
+      if (range && response.status !== 206) {
+        await response.body?.cancel();
+        throw new AppError("storage_unavailable", "The object changed while it was being read.");
+      }
+      const etag = response.headers.get("etag") ?? '""';
+      const size = info?.size ?? Number(response.headers.get("content-length") ?? "0");
+      return {
+        key,
+        size,
+        etag,
+        contentType: response.headers.get("content-type"),
+        sha256: /^"([0-9a-f]{64})"$/.exec(etag)?.[1] ?? null,
+        range,
+        body: response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }),
+      };
+    },
+
+    async delete(key) {
+      assertObjectKey(key);
+      await client.deleteObject(key, at);
+    },
+
+    async createMultipart(key, o = {}) {
+      assertObjectKey(key);
+      const session = await client.createMultipart({ key, content_type: o.contentType ?? null, ...at });
+      return { uploadId: session.upload_id };
+    },
+
+    async putPart(_key, uploadId, partNumber, body, o) {
+      const part = await client.putPart(uploadId, partNumber, body, {
+        size: o.size,
+        ...(o.sha256 ? { sha256: o.sha256 } : {}),
+      });
+      return { partNumber: part.part_number, etag: part.etag, size: part.size, sha256: part.sha256 };
+    },
+
+    async completeMultipart(_key, uploadId, parts) {
+      // Part ETags from this driver are the quoted part SHA-256; the agent re-checks each one.
+      const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+      const info = await client.completeMultipart(uploadId, {
+        parts: sorted.map((p) => {
+          const sha256 = /^"?([0-9a-f]{64})"?$/.exec(p.etag)?.[1];
+          return sha256 ? { part_number: p.partNumber, sha256 } : { part_number: p.partNumber };
+        }),
+      });
+      return { size: info.size, etag: info.etag, sha256: info.sha256, location: info.target };
+    },
+
+    async abortMultipart(_key, uploadId) {
+      await client.abortMultipart(uploadId);
+    },
+
+    async presign(request) {
+      assertObjectKey(request.key);
+      const expiresInSeconds = Math.max(1, Math.min(Math.floor(request.expiresIn), 3600));
+      let url: Awaited<ReturnType<FollowerClient["presignGet"]>>;
+      if (request.method === "GET") {
+        url = await client.presignGet({
+          key: request.key,
+          expiresInSeconds,
+          ...at,
+          ...(request.responseContentType ? { responseContentType: request.responseContentType } : {}),
+          ...(request.responseContentDisposition
+            ? { responseContentDisposition: request.responseContentDisposition }
+            : {}),
+        });
+      } else if (request.part) {
+        url = await client.presignPart({
+          uploadId: request.part.uploadId,
+          partNumber: request.part.partNumber,
+          size: request.size ?? 0,
+          expiresInSeconds,
+        });
+      } else {
+        url = await client.presignPut({
+          key: request.key,
+          size: request.size ?? 0,
+          contentType: request.contentType ?? "application/octet-stream",
+          expiresInSeconds,
+          ...at,
+        });
+      }
+      return { url: url.url, method: url.method, headers: url.headers, expiresAt: new Date(url.expiresAt) };
+    },
+  };
+  return driver;
+}
