@@ -14,6 +14,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class Connection {
   readonly #db: Database.Database;
   readonly #sqls = new Map<number, string>();
+  #readOnlyTransaction = false;
   readonly #totalChanges: Database.Statement;
   readonly #counters: Database.Statement;
 
@@ -47,6 +48,23 @@ export class Connection {
   counters(): { changes: bigint; total: bigint; lastInsertRowid: bigint } {
     const [changes, total, lastInsertRowid] = this.#counters.get() as [bigint, bigint, bigint];
     return { changes, total, lastInsertRowid };
+  }
+
+  /**
+   * Starts what libSQL calls `BEGIN TRANSACTION READONLY` (client.transaction("read")): SQLite has no
+   * such statement, so it is a deferred transaction with writes refused until it ends.
+   */
+  beginReadOnly(): void {
+    this.db.exec("BEGIN DEFERRED");
+    this.db.exec("PRAGMA query_only = 1");
+    this.#readOnlyTransaction = true;
+  }
+
+  /** Lifts the read-only guard once its transaction has ended (commit, rollback or an abort). */
+  settleReadOnly(): void {
+    if (!this.#readOnlyTransaction || !this.#db.open || this.#db.inTransaction) return;
+    this.#db.exec("PRAGMA query_only = 0");
+    this.#readOnlyTransaction = false;
   }
 
   storeSql(id: number, sql: string): void {

@@ -1,10 +1,10 @@
 // Owns running single statements on a stream's connection: argument binding, result rows and counters
-// (`execute`), splitting and running scripts (`sequence`), and statement description (`describe`).
+// (`execute`), and splitting and running scripts (`sequence`).
 import type { Connection } from "./connection.ts";
 import { SqlError } from "./sql-errors.ts";
-import { parameterNames, splitStatements, startsWithExplain } from "./sql-text.ts";
+import { splitStatements } from "./sql-text.ts";
 import { decodeValue, type EngineValue, encodeValue } from "./values.ts";
-import type { DescribeResult, Stmt, StmtResult, WireValue } from "./wire.ts";
+import type { Stmt, StmtResult, WireValue } from "./wire.ts";
 
 type Params = EngineValue[] | Record<string, EngineValue>;
 
@@ -21,11 +21,39 @@ function bindParams(stmt: Stmt): Params {
   return params;
 }
 
-/**
- * Runs one statement known to be single. A statement refused with SQLITE_BUSY is stepped again (the
- * same prepared statement: SQLite's retry protocol) until the lock frees or the wait budget runs out.
- */
+// What client.transaction("read") and batch(..., "read") send; libSQL syntax, not SQLite's.
+const readOnlyBegin = /^\s*BEGIN\s+TRANSACTION\s+READONLY\s*;?\s*$/i;
+
+/** Runs one statement known to be single, and lifts the read-only guard when its transaction ends. */
 export async function runStatement(
+  conn: Connection,
+  sql: string,
+  params: Params,
+  wantRows: boolean,
+): Promise<StmtResult> {
+  if (readOnlyBegin.test(sql)) {
+    conn.beginReadOnly();
+    return {
+      cols: [],
+      rows: [],
+      affected_row_count: 0,
+      last_insert_rowid: null,
+      rows_read: 0,
+      rows_written: 0,
+    };
+  }
+  try {
+    return await runPrepared(conn, sql, params, wantRows);
+  } finally {
+    conn.settleReadOnly();
+  }
+}
+
+/**
+ * A statement refused with SQLITE_BUSY is stepped again (the same prepared statement: SQLite's retry
+ * protocol) until the lock frees or the wait budget runs out.
+ */
+async function runPrepared(
   conn: Connection,
   sql: string,
   params: Params,
@@ -57,7 +85,7 @@ export async function runStatement(
   };
 }
 
-function singleStatement(sql: string): string {
+export function singleStatement(sql: string): string {
   const statements = splitStatements(sql);
   if (statements.length === 0) throw new SqlError("SQL_NO_STATEMENT", "The SQL text contains no statement.");
   if (statements.length > 1) {
@@ -76,34 +104,4 @@ export async function runSequence(conn: Connection, sql: string): Promise<void> 
   for (const statement of splitStatements(sql)) {
     await runStatement(conn, statement, [], false);
   }
-}
-
-// Opcodes that only a statement which writes the database compiles to.
-const writingOpcodes = new Set([
-  "OpenWrite",
-  "Insert",
-  "Delete",
-  "IdxInsert",
-  "IdxDelete",
-  "VUpdate",
-  "Destroy",
-]);
-
-export function describe(conn: Connection, sqlText: string): DescribeResult {
-  const sql = singleStatement(sqlText);
-  const prepared = conn.db.prepare(sql);
-  const cols = prepared.columns().map((col) => ({ name: col.name, decltype: col.type }));
-  const isExplain = startsWithExplain(sql);
-  // The binding has no sqlite3_stmt_readonly(); the compiled program shows whether it writes.
-  const program = isExplain ? [] : (conn.db.prepare(`EXPLAIN ${sql}`).raw(true).all() as unknown[][]);
-  const writes = program.some(
-    ([, opcode, , p2]) =>
-      writingOpcodes.has(String(opcode)) || (opcode === "Transaction" && Number(p2) !== 0),
-  );
-  return {
-    params: parameterNames(sql).map((name) => ({ name })),
-    cols,
-    is_explain: isExplain,
-    is_readonly: !writes,
-  };
 }

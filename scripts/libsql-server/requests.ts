@@ -2,7 +2,8 @@
 // result for that request alone; the stream and the rest of the pipeline carry on.
 import { executeBatch } from "./batch.ts";
 import type { Connection } from "./connection.ts";
-import { describe, executeStmt, runSequence } from "./execute.ts";
+import { describe } from "./describe.ts";
+import { executeStmt, runSequence } from "./execute.ts";
 import { toWireError } from "./sql-errors.ts";
 import type { StreamRequest, StreamResponse, StreamResult } from "./wire.ts";
 

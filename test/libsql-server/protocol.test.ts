@@ -197,6 +197,26 @@ describe("streams", () => {
     expect(json.results[7].error.code).toBe("STREAM_CLOSED");
   });
 
+  it("lifts the read-only guard on the same stream once the read transaction ends", async () => {
+    const table = tableName("rostream");
+    const { json } = await post({
+      requests: [
+        execute(`CREATE TABLE ${table} (v)`),
+        execute("BEGIN TRANSACTION READONLY"),
+        execute(`INSERT INTO ${table} VALUES (1)`),
+        execute("BEGIN TRANSACTION READONLY"),
+        execute("ROLLBACK"),
+        execute(`INSERT INTO ${table} VALUES (2)`),
+        execute(`SELECT group_concat(v) FROM ${table}`),
+        { type: "close" },
+      ],
+    });
+    expect(json.results[2].error.code).toBe("SQLITE_READONLY");
+    expect(json.results[3].error.message).toContain("within a transaction");
+    expect(json.results[5].type).toBe("ok");
+    expect(json.results[6].response.result.rows[0][0].value).toBe("2");
+  });
+
   it("stores SQL texts by id for execute, batch and sequence, and forgets them on close_sql", async () => {
     const table = tableName("stored");
     const { json } = await post({

@@ -116,6 +116,22 @@ describe("interactive transactions", () => {
     expect(await count(table)).toBe(2);
   });
 
+  it("refuses writes in a read transaction, as sqld does", async () => {
+    const table = tableName("read");
+    await client.execute(`CREATE TABLE ${table} (v)`);
+    await client.execute(`INSERT INTO ${table} VALUES (1)`);
+    const tx = await client.transaction("read");
+    expect((await tx.execute(`SELECT count(*) AS n FROM ${table}`)).rows[0]?.n).toBe(1);
+    const failure = await tx.execute(`INSERT INTO ${table} VALUES (2)`).catch((error: unknown) => error);
+    expect((failure as LibsqlError).code).toBe("SQLITE_READONLY");
+    await tx.commit();
+    const batch = await client
+      .batch([`INSERT INTO ${table} VALUES (3)`], "read")
+      .catch((error: unknown) => error);
+    expect((batch as LibsqlError).code).toBe("SQLITE_READONLY");
+    expect(await count(table)).toBe(1);
+  });
+
   it("runs a script inside a transaction with executeMultiple", async () => {
     const table = tableName("txscript");
     await client.execute(`CREATE TABLE ${table} (v)`);
