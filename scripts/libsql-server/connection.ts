@@ -4,8 +4,6 @@
 import Database from "libsql";
 import { isAnyBusy, isBusy, SqlError } from "./sql-errors.ts";
 
-/** How long a statement may wait for another stream's write lock before SQLITE_BUSY is answered. */
-const busyBudgetMs = 5_000;
 /** sqld's cap on SQL texts stored per stream. */
 const maxStoredSql = 150;
 
@@ -15,10 +13,13 @@ export class Connection {
   readonly #db: Database.Database;
   readonly #sqls = new Map<number, string>();
   #readOnlyTransaction = false;
+  /** How long a statement may wait for another stream's write lock before SQLITE_BUSY is answered. */
+  readonly #busyWaitMs: number;
   readonly #totalChanges: Database.Statement;
   readonly #counters: Database.Statement;
 
-  constructor(path: string) {
+  constructor(path: string, busyWaitMs: number) {
+    this.#busyWaitMs = busyWaitMs;
     // busy_timeout stays 0: the engine is synchronous, so waiting inside it would block the event loop
     // and with it the very stream that holds the lock. `retrying` waits asynchronously instead.
     this.#db = new Database(path, { timeout: 0 });
@@ -94,14 +95,14 @@ export class Connection {
 
   /**
    * Runs `work` (one step of one prepared statement), again while another stream holds the lock,
-   * with a growing pause, for at most busyBudgetMs.
+   * with a growing pause, for at most busyWaitMs.
    *
    * A statement refused with SQLITE_BUSY is left mid-flight by the binding (it cannot be reset from
    * here), and while it is, later autocommit writes of this connection never commit. So when the
    * wait gives up, the connection is closed (rolling back) and the stream ends with the error.
    */
   async retrying<T>(work: () => T): Promise<T> {
-    const deadline = Date.now() + busyBudgetMs;
+    const deadline = Date.now() + this.#busyWaitMs;
     for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
       try {
         return work();

@@ -24,10 +24,16 @@ export interface LibsqlServer {
 export interface LibsqlServerTuning {
   idleMs: number;
   maxStreams: number;
+  busyWaitMs: number;
   maxBodyBytes: number;
 }
 
-const defaults: LibsqlServerTuning = { idleMs: 15_000, maxStreams: 256, maxBodyBytes: 16 * 1024 * 1024 };
+const defaults: LibsqlServerTuning = {
+  idleMs: 15_000,
+  maxStreams: 256,
+  busyWaitMs: 5_000,
+  maxBodyBytes: 16 * 1024 * 1024,
+};
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -15,6 +15,8 @@ export interface StreamLimits {
   idleMs: number;
   /** Open streams at most (parked or busy); opening one more is refused. */
   maxStreams: number;
+  /** How long a statement waits for another stream's write lock before answering SQLITE_BUSY. */
+  busyWaitMs: number;
 }
 
 export class StreamRegistry {
@@ -35,7 +37,7 @@ export class StreamRegistry {
   /** A new stream, or undefined when the server already holds maxStreams. */
   open(): Stream | undefined {
     if (this.#open.size >= this.#limits.maxStreams) return undefined;
-    const stream: Stream = { conn: new Connection(this.#path) };
+    const stream: Stream = { conn: new Connection(this.#path, this.#limits.busyWaitMs) };
     this.#open.add(stream);
     return stream;
   }
