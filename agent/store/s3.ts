@@ -51,6 +51,11 @@ export function createS3Store(spec: S3TargetSpec, fetchImpl: typeof fetch = fetc
     return `${endpoint.protocol}//${spec.bucket}.${endpoint.host}${basePath}${tail}${query}`;
   }
 
+  function bucketUrl(): string {
+    if (spec.path_style) return `${endpoint.origin}${basePath}/${spec.bucket}`;
+    return `${endpoint.protocol}//${spec.bucket}.${endpoint.host}${basePath}/`;
+  }
+
   async function call(target: string, init: RequestInit & { duplex?: "half" } = {}): Promise<Response> {
     let response: Response;
     try {
@@ -160,7 +165,7 @@ export function createS3Store(spec: S3TargetSpec, fetchImpl: typeof fetch = fetc
     async apply() {
       const problem = prefix ? keyProblem(prefix) : null;
       if (problem) throw new AppError("ingress_path_invalid", `The S3 key prefix ${problem}.`);
-      const bucket = await call(url(""), { method: "HEAD" });
+      const bucket = await call(bucketUrl(), { method: "HEAD" });
       if (bucket.status === 404)
         throw new AppError("storage_rejected", `Bucket "${spec.bucket}" does not exist.`);
       await expectOk(bucket, "show the bucket");

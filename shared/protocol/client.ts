@@ -4,7 +4,7 @@
 import type { z } from "zod";
 import { randomToken } from "../crypto.ts";
 import { AppError, type ErrorCode, errorEnvelopeSchema, errorStatus } from "../errors.ts";
-import { paths } from "./keys.ts";
+import { keyProblem, paths } from "./keys.ts";
 import { presignParams, presignUrl } from "./presign.ts";
 import {
   type BindingState,
@@ -90,6 +90,12 @@ export interface PresignedUrl {
   expiresAt: string;
   /** Headers the browser must send (PUT: content-type). */
   headers: Record<string, string>;
+}
+
+/** Refuses a bad key before anything is sent (the agent refuses it too). */
+function checkKey(key: string): void {
+  const problem = keyProblem(key);
+  if (problem) throw new AppError("object_key_invalid", `The object key ${problem}.`);
 }
 
 function withQuery(path: string, params: Record<string, string | number | undefined>): string {
@@ -212,12 +218,14 @@ export function createFollowerClient(options: FollowerClientOptions) {
 
     /** Streams an object with a known size; the agent verifies size (and sha256 when given) before commit. */
     async putObject(key: string, body: ObjectBody, o: PutObjectOptions): Promise<ObjectInfo> {
+      checkKey(key);
       const response = await send("PUT", withQuery(paths.object(key), objectQuery(o)), body, {}, o.size);
       return json(objectInfoSchema, response, [201]);
     },
 
     /** Returns the agent's response (200, 206 or 304) for streaming through; refusals are thrown. */
     async getObject(key: string, o: GetObjectOptions = {}): Promise<Response> {
+      checkKey(key);
       const headers: Record<string, string> = {};
       if (o.range) headers.range = o.range;
       if (o.ifRange) headers["if-range"] = o.ifRange;
@@ -235,6 +243,7 @@ export function createFollowerClient(options: FollowerClientOptions) {
 
     /** Size, digest and type of an object, or null when it does not exist. */
     async headObject(key: string, o: { target?: string } = {}): Promise<HeadResult | null> {
+      checkKey(key);
       const response = await send("HEAD", withQuery(paths.object(key), { target: o.target }), null);
       if (response.status === 404) return null;
       if (response.status !== 200) throw await followerErrorFrom(response);
@@ -249,6 +258,7 @@ export function createFollowerClient(options: FollowerClientOptions) {
 
     /** Idempotent: deleting a missing object succeeds. */
     async deleteObject(key: string, o: { target?: string } = {}): Promise<void> {
+      checkKey(key);
       await noContent(await send("DELETE", withQuery(paths.object(key), { target: o.target }), null));
     },
 
@@ -283,6 +293,7 @@ export function createFollowerClient(options: FollowerClientOptions) {
 
     /** A GET URL for a browser; the response overrides are covered by the signature. */
     async presignGet(input: PresignGetInput, now?: Date): Promise<PresignedUrl> {
+      checkKey(input.key);
       const path = withQuery(paths.object(input.key), {
         target: input.target,
         [presignParams.responseContentType]: input.responseContentType,
@@ -294,6 +305,7 @@ export function createFollowerClient(options: FollowerClientOptions) {
 
     /** A single-use PUT URL bound to key, exact size and content type (and digest when given). */
     async presignPut(input: PresignPutInput, now?: Date): Promise<PresignedUrl> {
+      checkKey(input.key);
       const path = withQuery(paths.object(input.key), {
         ...objectQuery(input),
         ticket: randomToken("t", 18),

@@ -1,0 +1,258 @@
+// Driver conformance: the same object semantics over the agent's protocol for a local target and an
+// S3 target (s3rver), through the shared client exactly as the primary calls it.
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { S3_PART_BYTES } from "../../agent/store/s3.ts";
+import { AppError } from "../../shared/errors.ts";
+import type { IngressTargetSpec } from "../../shared/protocol/schemas.ts";
+import { bytes, inProcessAgent, S3RVER_KEY, startS3rver, streamOf } from "./helpers.ts";
+
+const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof AppError) return error.code;
+    throw error;
+  }
+  return "none";
+}
+
+type Harness = Awaited<ReturnType<typeof inProcessAgent>>;
+
+const kinds: { name: string; spec: (s3Endpoint: string) => IngressTargetSpec }[] = [
+  {
+    name: "local",
+    spec: () => ({
+      driver: "local",
+      name: "default-local",
+      revision: 1,
+      is_default: true,
+      base_path: "default",
+    }),
+  },
+  {
+    name: "s3",
+    spec: (endpoint) => ({
+      driver: "s3",
+      name: "s3rver",
+      revision: 1,
+      is_default: true,
+      endpoint,
+      region: "us-east-1",
+      bucket: "flotilla",
+      prefix: "follower-a",
+      path_style: true,
+      ...S3RVER_KEY,
+    }),
+  },
+];
+
+describe.each(kinds)("object conformance on a $name target", ({ spec }) => {
+  let h: Harness;
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+
+  beforeAll(async () => {
+    s3 = await startS3rver(["flotilla"]);
+    h = await inProcessAgent();
+    const info = await h.client.upsertIngressTarget("main", spec(s3.endpoint));
+    expect(info.reason).toBeNull();
+    expect(info.state).toBe("applied");
+  });
+  afterAll(async () => {
+    await h.cleanup();
+    await s3.stop();
+  });
+
+  it("stores a streamed object and reads it back with its SHA-256 as a strong ETag", async () => {
+    const data = bytes(200_000, 7);
+    const info = await h.client.putObject("files/a1", streamOf(data), {
+      size: data.byteLength,
+      sha256: sha(data),
+      contentType: "image/png",
+    });
+    expect(info).toMatchObject({ key: "files/a1", target: "main", size: data.byteLength, sha256: sha(data) });
+    const response = await h.client.getObject("files/a1");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("etag")).toBe(`"${sha(data)}"`);
+    expect(response.headers.get("content-type")).toBe("image/png");
+    expect(response.headers.get("accept-ranges")).toBe("bytes");
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(data);
+    const head = await h.client.headObject("files/a1");
+    expect(head).toEqual({
+      size: data.byteLength,
+      etag: `"${sha(data)}"`,
+      sha256: sha(data),
+      contentType: "image/png",
+    });
+  });
+
+  it("stores an empty object", async () => {
+    const info = await h.client.putObject("files/empty", new Uint8Array(0), { size: 0 });
+    expect(info.sha256).toBe(sha(new Uint8Array(0)));
+    const response = await h.client.getObject("files/empty");
+    expect(response.status).toBe(200);
+    expect((await response.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it("stores an object larger than one S3 part (multipart on S3) with constant memory per part", async () => {
+    const data = bytes(S3_PART_BYTES + 300_000, 3);
+    const info = await h.client.putObject("files/big", streamOf(data, 256 * 1024), {
+      size: data.byteLength,
+      sha256: sha(data),
+    });
+    expect(info.size).toBe(data.byteLength);
+    const back = new Uint8Array(await (await h.client.getObject("files/big")).arrayBuffer());
+    expect(sha(back)).toBe(sha(data));
+  });
+
+  it("refuses a wrong digest, a short body and a long body, leaving nothing behind", async () => {
+    const data = bytes(5000, 9);
+    expect(
+      await codeOf(
+        h.client.putObject("files/bad1", streamOf(data), { size: 5000, sha256: sha(bytes(5000, 10)) }),
+      ),
+    ).toBe("content_digest_mismatch");
+    expect(
+      await codeOf(h.client.putObject("files/bad2", streamOf(data.slice(0, 4000)), { size: 5000 })),
+    ).toBe("content_length_mismatch");
+    const long = h.client.putObject("files/bad3", streamOf(data), { size: 4000 });
+    expect(await codeOf(long)).toBe("content_length_mismatch");
+    for (const key of ["files/bad1", "files/bad2", "files/bad3"])
+      expect(await h.client.headObject(key)).toBeNull();
+  });
+
+  it("keeps the previous version when a replacement fails", async () => {
+    const first = bytes(3000, 11);
+    await h.client.putObject("files/keep", first, { size: first.byteLength });
+    const second = bytes(3000, 12);
+    expect(
+      await codeOf(h.client.putObject("files/keep", second, { size: 3000, sha256: sha(bytes(1, 1)) })),
+    ).toBe("content_digest_mismatch");
+    expect(new Uint8Array(await (await h.client.getObject("files/keep")).arrayBuffer())).toEqual(first);
+  });
+
+  it("serves ranges per RFC 9110 (206, suffix, open end, 416 with Content-Range */size)", async () => {
+    const data = bytes(1000, 13);
+    await h.client.putObject("files/r", data, { size: 1000 });
+    const mid = await h.client.getObject("files/r", { range: "bytes=10-19" });
+    expect(mid.status).toBe(206);
+    expect(mid.headers.get("content-range")).toBe("bytes 10-19/1000");
+    expect(mid.headers.get("content-length")).toBe("10");
+    expect(new Uint8Array(await mid.arrayBuffer())).toEqual(data.slice(10, 20));
+    const suffix = await h.client.getObject("files/r", { range: "bytes=-5" });
+    expect(new Uint8Array(await suffix.arrayBuffer())).toEqual(data.slice(995));
+    const open = await h.client.getObject("files/r", { range: "bytes=990-" });
+    expect(open.headers.get("content-range")).toBe("bytes 990-999/1000");
+    const clamped = await h.client.getObject("files/r", { range: "bytes=998-5000" });
+    expect(clamped.headers.get("content-range")).toBe("bytes 998-999/1000");
+    await clamped.body?.cancel();
+    for (const range of ["bytes=1000-", "bytes=-0", "bytes=abc", "bytes=5-2", "bytes=0-1,5-6"]) {
+      expect(await codeOf(h.client.getObject("files/r", { range }))).toBe("range_not_satisfiable");
+    }
+    const whole = await h.client.getObject("files/r", { range: "items=0-1" });
+    expect(whole.status).toBe(200);
+    await whole.body?.cancel();
+  });
+
+  it("answers conditionals: If-None-Match gives 304, a stale If-Range gives the whole object", async () => {
+    const data = bytes(100, 14);
+    const { etag } = await h.client.putObject("files/c", data, { size: 100 });
+    const notModified = await h.client.getObject("files/c", { ifNoneMatch: etag });
+    expect(notModified.status).toBe(304);
+    const stale = await h.client.getObject("files/c", { range: "bytes=0-9", ifRange: `"${"0".repeat(64)}"` });
+    expect(stale.status).toBe(200);
+    expect((await stale.arrayBuffer()).byteLength).toBe(100);
+    const fresh = await h.client.getObject("files/c", { range: "bytes=0-9", ifRange: etag });
+    expect(fresh.status).toBe(206);
+    await fresh.body?.cancel();
+  });
+
+  it("applies signed response overrides", async () => {
+    await h.client.putObject("files/o", bytes(10), { size: 10, contentType: "text/plain" });
+    const response = await h.client.getObject("files/o", {
+      responseContentType: "application/pdf",
+      responseContentDisposition: 'attachment; filename="x.pdf"',
+    });
+    expect(response.headers.get("content-type")).toBe("application/pdf");
+    expect(response.headers.get("content-disposition")).toBe('attachment; filename="x.pdf"');
+    await response.body?.cancel();
+  });
+
+  it("deletes idempotently and reports missing objects", async () => {
+    await h.client.putObject("files/d", bytes(10), { size: 10 });
+    await h.client.deleteObject("files/d");
+    await h.client.deleteObject("files/d");
+    expect(await h.client.headObject("files/d")).toBeNull();
+    expect(await codeOf(h.client.getObject("files/d"))).toBe("object_not_found");
+  });
+
+  it("composes multipart uploads from parts sent in any order, in parallel, retried", async () => {
+    const parts = [bytes(70_000, 21), bytes(70_000, 22), bytes(12_345, 23)];
+    const whole = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let offset = 0;
+    for (const part of parts) {
+      whole.set(part, offset);
+      offset += part.byteLength;
+    }
+    const session = await h.client.createMultipart({ key: "files/mp", content_type: "video/mp4" });
+    expect(session.target).toBe("main");
+    await Promise.all(
+      [3, 1, 2].map((n) => {
+        const part = parts[n - 1]!;
+        return h.client.putPart(session.upload_id, n, streamOf(part), {
+          size: part.byteLength,
+          sha256: sha(part),
+        });
+      }),
+    );
+    const retried = await h.client.putPart(session.upload_id, 2, parts[1]!, { size: 70_000 });
+    expect(retried.sha256).toBe(sha(parts[1]!));
+    const listed = await h.client.listParts(session.upload_id);
+    expect(listed.map((p) => [p.part_number, p.size])).toEqual([
+      [1, 70_000],
+      [2, 70_000],
+      [3, 12_345],
+    ]);
+    expect(
+      await codeOf(
+        h.client.completeMultipart(session.upload_id, {
+          parts: [1, 2, 3].map((n) => ({ part_number: n })),
+          sha256: sha(bytes(5)),
+        }),
+      ),
+    ).toBe("content_digest_mismatch");
+    expect(await h.client.headObject("files/mp")).toBeNull();
+    const done = await h.client.completeMultipart(session.upload_id, {
+      parts: listed.map((p) => ({ part_number: p.part_number, sha256: p.sha256 })),
+      size: whole.byteLength,
+      sha256: sha(whole),
+    });
+    expect(done).toMatchObject({
+      key: "files/mp",
+      size: whole.byteLength,
+      sha256: sha(whole),
+      content_type: "video/mp4",
+    });
+    const back = new Uint8Array(await (await h.client.getObject("files/mp")).arrayBuffer());
+    expect(sha(back)).toBe(sha(whole));
+    expect(await codeOf(h.client.listParts(session.upload_id))).toBe("multipart_not_found");
+  });
+
+  it("refuses to complete with missing parts or a wrong total, and aborts cleanly", async () => {
+    const session = await h.client.createMultipart({ key: "files/mp2" });
+    await h.client.putPart(session.upload_id, 1, bytes(100), { size: 100 });
+    expect(
+      await codeOf(
+        h.client.completeMultipart(session.upload_id, { parts: [{ part_number: 1 }, { part_number: 2 }] }),
+      ),
+    ).toBe("multipart_invalid");
+    expect(
+      await codeOf(h.client.completeMultipart(session.upload_id, { parts: [{ part_number: 1 }], size: 99 })),
+    ).toBe("content_length_mismatch");
+    await h.client.abortMultipart(session.upload_id);
+    expect(await codeOf(h.client.listParts(session.upload_id))).toBe("multipart_not_found");
+    expect(await h.client.headObject("files/mp2")).toBeNull();
+  });
+});

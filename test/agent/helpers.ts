@@ -1,0 +1,216 @@
+// Test wiring for the agent: temp dirs, s3rver in process (port 0), an in-process enrollment redeem
+// endpoint built from the shared schemas (node:http, port 0), and agents wired to the shared client
+// either in memory or as a real process. Every helper returns its own cleanup.
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { createAgent } from "../../agent/agent.ts";
+import type { AgentConfig } from "../../agent/config.ts";
+import { enroll } from "../../agent/enroll.ts";
+import type { Logger } from "../../agent/log.ts";
+import { createFollowerClient } from "../../shared/protocol/client.ts";
+import { type RedeemResponse, redeemRequestSchema } from "../../shared/protocol/schemas.ts";
+
+export const quietLog: Logger = { info: () => undefined, error: () => undefined };
+
+export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `flotilla-agent-${prefix}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+type S3rverCtor = new (options: Record<string, unknown>) => S3rverInstance;
+
+/** s3rver's fixed credentials (it refuses other key ids). */
+export const S3RVER_KEY = { access_key_id: "S3RVER", secret_access_key: "S3RVER" };
+
+export async function startS3rver(buckets: string[]) {
+  const dir = await tempDir("s3rver");
+  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverCtor;
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    silent: true,
+    directory: dir.path,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const address = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    directory: dir.path,
+    stop: async () => {
+      await server.close();
+      await dir.remove();
+    },
+  };
+}
+
+/** A primary's redeem endpoint: one-time tokens, 401/410 codes as in docs/protocol-v2.md. */
+export async function startRedeemServer(primaryOrigin = "http://primary.test:8787") {
+  const tokens = new Map<string, { used: boolean; expiresAt: number; response: RedeemResponse }>();
+  const received: unknown[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => {
+      body += chunk.toString("utf8");
+    });
+    req.on("end", () => {
+      const answer = (status: number, value: unknown) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(value));
+      };
+      const refuse = (status: number, code: string) =>
+        answer(status, { error: { code, message: code, request_id: "req_test" } });
+      if (req.method !== "POST" || req.url !== "/api/v1/enrollment/redeem") return refuse(404, "not_found");
+      const parsed = redeemRequestSchema.safeParse(JSON.parse(body || "null"));
+      if (!parsed.success) return refuse(400, "validation_failed");
+      received.push(parsed.data);
+      const entry = tokens.get(parsed.data.token);
+      if (!entry) return refuse(401, "enrollment_token_invalid");
+      if (entry.used) return refuse(410, "enrollment_token_used");
+      if (entry.expiresAt < Date.now()) return refuse(410, "enrollment_token_expired");
+      entry.used = true;
+      answer(200, entry.response);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    /** Issues a token; the returned credentials are what the primary would keep (encrypted). */
+    issue(options: { expiresInMs?: number; nodeId?: string } = {}) {
+      const token = `enr_${randomBytes(18).toString("base64url")}`;
+      const response: RedeemResponse = {
+        node_id: options.nodeId ?? `node_${randomBytes(6).toString("hex")}`,
+        node_name: "Follower A",
+        primary_origin: primaryOrigin,
+        key_id: `fk_${randomBytes(8).toString("hex")}`,
+        secret: randomBytes(32).toString("base64url"),
+        enabled: true,
+        protocol: "v2",
+      };
+      tokens.set(token, { used: false, expiresAt: Date.now() + (options.expiresInMs ?? 600_000), response });
+      return { token, ...response };
+    },
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export function agentConfig(
+  dataDir: string,
+  root: string,
+  overrides: Partial<AgentConfig> = {},
+): AgentConfig {
+  return {
+    listen: { host: "127.0.0.1", port: 0 },
+    baseUrl: "http://agent.test",
+    dataDir,
+    managedIngressLocalRoot: root,
+    maxObjectBytes: 0,
+    metricsToken: null,
+    enrollment: null,
+    ...overrides,
+  };
+}
+
+/** An enrolled agent in process, with a shared client whose fetch calls the agent's handler directly. */
+export async function inProcessAgent(overrides: Partial<AgentConfig> = {}) {
+  const data = await tempDir("data");
+  const root = await tempDir("root");
+  const primary = await startRedeemServer();
+  const issued = primary.issue();
+  const config = agentConfig(data.path, root.path, overrides);
+  const agent = await createAgent(config, { log: quietLog });
+  await enroll({
+    state: agent.services.state,
+    primaryUrl: primary.url,
+    token: issued.token,
+    baseUrl: config.baseUrl,
+    version: "test",
+  });
+  const agentFetch = (input: string | URL | Request, init?: RequestInit) =>
+    agent.fetch(input instanceof Request ? input : new Request(input, init));
+  const client = createFollowerClient({
+    baseUrl: config.baseUrl ?? "http://agent.test",
+    keyId: issued.key_id,
+    secret: issued.secret,
+    fetch: agentFetch as typeof fetch,
+  });
+  return {
+    agent,
+    client,
+    fetch: agentFetch,
+    issued,
+    root: root.path,
+    dataDir: data.path,
+    cleanup: async () => {
+      await primary.stop();
+      await data.remove();
+      await root.remove();
+    },
+  };
+}
+
+/** Spawns `node agent/cli.ts start` with the pinned Node and resolves once it prints its URL. */
+export async function spawnAgent(env: Record<string, string>) {
+  const child: ChildProcess = spawn(process.execPath, ["agent/cli.ts", "start"], {
+    cwd: join(import.meta.dirname, "../.."),
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((resolve, reject) => {
+    lines.once("line", (line) => {
+      const match = /^Follower listening on (http:\/\/\S+)$/.exec(line);
+      if (match?.[1]) resolve(match[1]);
+      else reject(new Error(`unexpected first line: ${line}`));
+    });
+    child.once("exit", (code) => reject(new Error(`agent exited with ${code}: ${stderr}`)));
+  });
+  return {
+    url,
+    child,
+    stderr: () => stderr,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+export function bytes(size: number, seed = 1): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    out[i] = x >>> 16;
+  }
+  return out;
+}
+
+export function streamOf(data: Uint8Array, chunk = 64 * 1024): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= data.byteLength) return controller.close();
+      controller.enqueue(data.slice(offset, offset + chunk));
+      offset += chunk;
+    },
+  });
+}
