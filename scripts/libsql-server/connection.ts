@@ -99,7 +99,8 @@ export class Connection {
    *
    * A statement refused with SQLITE_BUSY is left mid-flight by the binding (it cannot be reset from
    * here), and while it is, later autocommit writes of this connection never commit. So when the
-   * wait gives up, the connection is closed (rolling back) and the stream ends with the error.
+   * wait gives up, or the refusal is a stale snapshot (SQLITE_BUSY_SNAPSHOT, which waiting cannot
+   * cure), the connection is closed (rolling back) and the stream answers STREAM_CLOSED from then on.
    */
   async retrying<T>(work: () => T): Promise<T> {
     const deadline = Date.now() + this.#busyWaitMs;

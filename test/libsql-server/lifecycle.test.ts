@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { createClient as createWebClient } from "@libsql/client/web";
+import { openHttp } from "@libsql/hrana-client";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -109,6 +110,23 @@ describe("lifecycle", () => {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
       await exited;
+    }
+  });
+});
+
+describe("version negotiation", () => {
+  it("settles a client that probes for v3 on v2, and serves it", async () => {
+    const server = await startLibsqlServer({ path: join(dir, "probe.db"), port: 0, authToken: "p" });
+    const client = openHttp(server.url, "p", undefined, undefined, 3);
+    try {
+      expect(await client.getVersion()).toBe(2);
+      const stream = client.openStream();
+      const row = await stream.queryRow("SELECT 'v2' AS v");
+      expect(row.row?.v).toBe("v2");
+      stream.close();
+    } finally {
+      client.close();
+      await server.close();
     }
   });
 });
