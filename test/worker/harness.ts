@@ -8,11 +8,13 @@ import { type Client, createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { Miniflare } from "miniflare";
 import { migrateDatabase } from "../../scripts/migrate.ts";
+import { randomId } from "../../shared/crypto.ts";
 import { createSession } from "../../worker/accounts/sessions.ts";
 import { createUser } from "../../worker/accounts/users.ts";
 import { type App, createApp } from "../../worker/app.ts";
 import type { Db } from "../../worker/db/client.ts";
 import * as schema from "../../worker/db/schema.ts";
+import { followerNodes, storagePolicies } from "../../worker/db/schema.ts";
 import type { RawEnv } from "../../worker/env.ts";
 import { routes } from "../../worker/index.ts";
 import type { LogRecord } from "../../worker/logger.ts";
@@ -133,4 +135,27 @@ export async function browserLogin(h: Harness, username: string, password = TEST
   const cookie = response.headers.get("set-cookie");
   if (!cookie) throw new Error("login set no cookie");
   return cookie.split(";")[0] ?? "";
+}
+
+/** Inserts a storage policy row directly (policy CRUD belongs to the storage-policies API). */
+export async function seedPolicy(
+  h: Harness,
+  input: { driver?: "remote" | "s3" | "primary"; nodeId?: string | null; maxFileSize?: number } = {},
+) {
+  const id = randomId();
+  await h.db.insert(storagePolicies).values({
+    id,
+    name: unique("policy"),
+    driver: input.driver ?? "primary",
+    nodeId: input.nodeId ?? null,
+    maxFileSize: input.maxFileSize ?? 0,
+  });
+  return id;
+}
+
+/** Inserts a follower node row directly, enabled or not. */
+export async function seedNode(h: Harness, enabled = true) {
+  const id = randomId();
+  await h.db.insert(followerNodes).values({ id, name: unique("node"), enabled });
+  return id;
 }

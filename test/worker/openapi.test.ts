@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { routes } from "../../worker/index.ts";
+import { createHarness, type Harness } from "./harness.ts";
+
+interface Operation {
+  operationId: string;
+  "x-access": string;
+  security: unknown[];
+  parameters: { name: string; in: string; required: boolean }[];
+  requestBody?: {
+    content: { "application/json": { schema: { type?: string; properties?: Record<string, unknown> } } };
+  };
+  responses: Record<string, { content?: { "application/json": { schema: Record<string, unknown> } } }>;
+}
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown> };
+};
+
+describe("OpenAPI document", () => {
+  let h: Harness;
+  let doc: Doc;
+  beforeAll(async () => {
+    h = await createHarness();
+    const response = await h.call("GET", "/api/v1/openapi.json");
+    expect(response.status).toBe(200);
+    doc = (await response.json()) as Doc;
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("is OpenAPI 3.1 with the error envelope as a component", () => {
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.components.schemas.ErrorEnvelope).toMatchObject({ type: "object" });
+  });
+
+  it("documents every route of the table, with its access level", () => {
+    for (const route of routes) {
+      const op = doc.paths[route.path.replace(/:(\w+)/g, "{$1}")]?.[route.method.toLowerCase()];
+      expect(op, `${route.method} ${route.path}`).toBeDefined();
+      expect(op?.["x-access"]).toBe(route.access);
+      expect(op?.security.length === 0).toBe(route.access === "public");
+    }
+    const documented = Object.values(doc.paths).reduce((n, methods) => n + Object.keys(methods).length, 0);
+    expect(documented).toBe(routes.length);
+  });
+
+  it("derives bodies, parameters and responses from the zod schemas", () => {
+    const create = doc.paths["/api/v1/admin/users"]?.post;
+    const body = create?.requestBody?.content["application/json"].schema;
+    expect(Object.keys(body?.properties ?? {})).toEqual(
+      expect.arrayContaining(["username", "password", "role"]),
+    );
+    expect(Object.keys(create?.responses ?? {})).toEqual(
+      expect.arrayContaining(["201", "401", "403", "default"]),
+    );
+    const edit = doc.paths["/api/v1/admin/users/{id}"]?.patch;
+    expect(edit?.parameters).toContainEqual(
+      expect.objectContaining({ name: "id", in: "path", required: true }),
+    );
+    const resolve = doc.paths["/api/v1/admin/policy-resolution"]?.get;
+    expect(resolve?.parameters).toContainEqual(
+      expect.objectContaining({ name: "size", in: "query", required: true }),
+    );
+    expect(resolve?.parameters).toContainEqual(
+      expect.objectContaining({ name: "space", in: "query", required: false }),
+    );
+  });
+
+  it("has unique operation ids", () => {
+    const ids = Object.values(doc.paths).flatMap((methods) =>
+      Object.values(methods).map((op) => op.operationId),
+    );
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
