@@ -1,0 +1,75 @@
+// Owns the single-box follower: the agent as a real child process (node agent/cli.ts start), its
+// readiness line, and stopping it.
+import { type ChildProcess, spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+const root = resolve(import.meta.dirname, "../..");
+const listeningLine = /^Follower listening on (http:\/\/\S+)/;
+
+export interface FollowerOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  ingressRoot: string;
+  /** Enrollment at first start (FLOTILLA_PRIMARY_URL + FLOTILLA_ENROLLMENT_TOKEN). */
+  enroll?: { primaryUrl: string; token: string };
+  /** Passed through to the agent's log output. */
+  onLog?: (line: string) => void;
+}
+
+export interface Follower {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startFollower(options: FollowerOptions): Promise<Follower> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    FLOTILLA_AGENT_LISTEN: `${options.host}:${options.port}`,
+    FLOTILLA_AGENT_DATA_DIR: options.dataDir,
+    FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: options.ingressRoot,
+  };
+  delete env.FLOTILLA_AGENT_CONFIG;
+  delete env.FLOTILLA_PRIMARY_URL;
+  delete env.FLOTILLA_ENROLLMENT_TOKEN;
+  if (options.port !== 0) env.FLOTILLA_AGENT_BASE_URL = `http://${options.host}:${options.port}`;
+  if (options.enroll) {
+    env.FLOTILLA_PRIMARY_URL = options.enroll.primaryUrl;
+    env.FLOTILLA_ENROLLMENT_TOKEN = options.enroll.token;
+  }
+  const child = spawn(process.execPath, [resolve(root, "agent/cli.ts"), "start"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const recent: string[] = [];
+    const onLine = (line: string) => {
+      const match = listeningLine.exec(line);
+      if (match?.[1]) resolveUrl(match[1]);
+      else {
+        recent.push(line);
+        if (recent.length > 20) recent.shift();
+        options.onLog?.(line);
+      }
+    };
+    createInterface({ input: child.stdout! }).on("line", onLine);
+    createInterface({ input: child.stderr! }).on("line", onLine);
+    child.once("exit", (code) =>
+      reject(new Error(`The follower agent exited (code ${code}) before listening:\n${recent.join("\n")}`)),
+    );
+  });
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

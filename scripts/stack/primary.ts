@@ -1,0 +1,72 @@
+// Owns running the primary worker locally: bundle worker/index.ts with esbuild (what wrangler would
+// do) and serve it from real workerd through Miniflare, with persistent R2 state under the data dir.
+import { mkdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+
+const root = resolve(import.meta.dirname, "../..");
+
+/** Matches wrangler.toml so the local run and a deploy behave alike. */
+export const compatibilityDate = "2026-07-30";
+
+export async function bundleWorker(outDir: string): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const outfile = join(outDir, "worker.mjs");
+  await build({
+    entryPoints: [join(root, "worker/index.ts")],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    conditions: ["workerd", "worker", "browser"],
+    external: ["cloudflare:*", "node:*"],
+    sourcemap: "linked",
+    logLevel: "silent",
+  });
+  return outfile;
+}
+
+export interface PrimaryOptions {
+  scriptPath: string;
+  host: string;
+  port: number;
+  stateDir: string;
+  bindings: Record<string, string>;
+}
+
+export interface Primary {
+  url: URL;
+  miniflare: Miniflare;
+  /** Runs the worker's scheduled handler once, as the cron trigger does on Workers. */
+  runScheduled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
+  const miniflare = new Miniflare({
+    modules: true,
+    scriptPath: options.scriptPath,
+    // Module names are relative to modulesRoot; the bundle may sit outside the checkout.
+    modulesRoot: dirname(options.scriptPath),
+    compatibilityDate,
+    compatibilityFlags: ["nodejs_compat"],
+    host: options.host,
+    port: options.port,
+    bindings: options.bindings,
+    r2Buckets: ["FILES"],
+    defaultPersistRoot: options.stateDir,
+    r2Persist: true,
+  });
+  const url = await miniflare.ready;
+  return {
+    url,
+    miniflare,
+    async runScheduled() {
+      const worker = await miniflare.getWorker();
+      await worker.scheduled({ cron: "*/5 * * * *" });
+    },
+    close: () => miniflare.dispose(),
+  };
+}

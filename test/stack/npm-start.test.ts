@@ -1,0 +1,119 @@
+// The README's first command, for real: `npm start` in a fresh data dir prints one line per service,
+// both /health endpoints answer, SIGTERM stops every child, and a second start reuses the data.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, describe, expect, it } from "vitest";
+import { descendants, isAlive } from "../helpers/processes.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+let dataDir = "";
+
+interface Started {
+  child: ChildProcess;
+  lines: Map<string, string>;
+  output: string[];
+}
+
+async function npmStart(env: Record<string, string>): Promise<Started> {
+  const child = spawn("npm", ["start", "--silent"], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  const lines = new Map<string, string>();
+  createInterface({ input: child.stderr! }).on("line", (line) => output.push(line));
+  await new Promise<void>((done, fail) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      output.push(line);
+      const match = /^([A-Za-z0-9 ]+): (.*)$/.exec(line);
+      if (match?.[1] && match[2]) lines.set(match[1], match[2]);
+      if (lines.has("Admin")) done();
+    });
+    child.once("exit", (code) => fail(new Error(`npm start exited with ${code}:\n${output.join("\n")}`)));
+  });
+  return { child, lines, output };
+}
+
+async function stopAndCheckNoChildLeft(started: Started): Promise<void> {
+  const children = descendants(started.child.pid!);
+  expect(children.length).toBeGreaterThanOrEqual(2); // at least the stack's node and workerd/agent
+  const exited = new Promise<number | null>((done) => started.child.once("exit", (code) => done(code)));
+  started.child.kill("SIGTERM");
+  expect(await exited).toBe(0);
+  // Children are reaped asynchronously; give the kernel a moment, then none may remain.
+  for (let i = 0; i < 50 && children.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(children.filter(isAlive)).toEqual([]);
+}
+
+describe("npm start", () => {
+  afterAll(async () => {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("prints the services, answers /health on the primary and the follower, and leaves no child behind", async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "flotilla-start-"));
+    const env = {
+      FLOTILLA_DATA_DIR: dataDir,
+      FLOTILLA_PORT: "0",
+      FLOTILLA_LIBSQL_PORT: "0",
+      FLOTILLA_FOLLOWER_PORT: "0",
+    };
+    const first = await npmStart(env);
+    const primary = first.lines.get("Primary");
+    const follower = first.lines.get("Follower 1");
+    expect(primary).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(follower).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(first.lines.get("Admin")).toMatch(/^admin \/ \S+ \(generated/);
+
+    const primaryHealth = await fetch(`${primary}/health`);
+    expect(primaryHealth.status).toBe(200);
+    expect(await primaryHealth.json()).toMatchObject({ database: "ok" });
+    expect((await fetch(`${follower}/health`)).status).toBe(200);
+    expect(existsSync(join(dataDir, "primary.db"))).toBe(true);
+    await stopAndCheckNoChildLeft(first);
+
+    // A second start reuses the data: the admin exists already, so no new password is printed.
+    const second = await npmStart(env);
+    expect(second.lines.get("Admin")).toMatch(/existing account/);
+    expect((await fetch(`${second.lines.get("Primary")}/health`)).status).toBe(200);
+    await stopAndCheckNoChildLeft(second);
+  }, 180_000);
+
+  it("refuses a taken port with one clear sentence", async () => {
+    const { createServer } = await import("node:net");
+    const blocker = createServer();
+    await new Promise<void>((done) => blocker.listen(0, "127.0.0.1", () => done()));
+    const address = blocker.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    const dir = await mkdtemp(join(tmpdir(), "flotilla-port-"));
+    try {
+      const child = spawn(process.execPath, [join(root, "scripts/start.ts")], {
+        cwd: root,
+        env: {
+          ...process.env,
+          FLOTILLA_DATA_DIR: dir,
+          FLOTILLA_PORT: String(address.port),
+          FLOTILLA_LIBSQL_PORT: "0",
+          FLOTILLA_FOLLOWER_PORT: "0",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr!.on("data", (chunk) => {
+        stderr += chunk;
+      });
+      const code = await new Promise<number | null>((done) => child.once("exit", (c) => done(c)));
+      expect(code).toBe(1);
+      expect(stderr).toContain(`Port ${address.port} on 127.0.0.1 (primary) is already in use`);
+      expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+    } finally {
+      blocker.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
