@@ -32,7 +32,7 @@ const editBody = z
   })
   .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
 
-const detailsSchema = nodeSchema.extend({
+export const nodeDetailsSchema = nodeSchema.extend({
   ingress_targets: z.array(ingressTargetSchema),
   policies: z.array(z.object({ id: z.string(), name: z.string() })),
   recent_events: z.array(
@@ -42,6 +42,21 @@ const detailsSchema = nodeSchema.extend({
 const bindingSyncSchema = z.object({
   state: z.enum(["pushed", "skipped", "failed"]),
   reason: z.string().nullable(),
+});
+export const nodeEditedSchema = nodeSchema.extend({ binding_sync: bindingSyncSchema });
+export const enrollmentTokenSchema = z.object({
+  node_id: z.string(),
+  token: z.string(),
+  expires_at: z.iso.datetime(),
+  command: z.string(),
+  command_from_checkout: z.string(),
+});
+export const testResultSchema = z.object({
+  ok: z.literal(true),
+  protocol_version: z.string(),
+  server_version: z.string(),
+  capabilities: capabilitySummarySchema,
+  node: nodeSchema,
 });
 
 const nameTaken = () => new AppError("name_taken", "A follower node with this name already exists.");
@@ -98,7 +113,7 @@ export const nodeRoutes = [
     summary: "Follower node details: record, last probes, ingress targets, policies, recent events",
     tag: TAG,
     params: nodeIdParams,
-    response: detailsSchema,
+    response: nodeDetailsSchema,
     handler: async ({ services, params }) => {
       const node = await loadNode(services, params.id);
       const [targets, policies, events] = await Promise.all([
@@ -135,7 +150,7 @@ export const nodeRoutes = [
     tag: TAG,
     params: nodeIdParams,
     body: editBody,
-    response: nodeSchema.extend({ binding_sync: bindingSyncSchema }),
+    response: nodeEditedSchema,
     handler: async ({ services, params, body }) => {
       const node = await loadNode(services, params.id);
       const now = services.now();
@@ -195,13 +210,7 @@ export const nodeRoutes = [
     body: z.object({
       ttl_minutes: z.number().int().min(1).max(1440).default(DEFAULT_ENROLLMENT_TTL_MINUTES),
     }),
-    response: z.object({
-      node_id: z.string(),
-      token: z.string(),
-      expires_at: z.iso.datetime(),
-      command: z.string(),
-      command_from_checkout: z.string(),
-    }),
+    response: enrollmentTokenSchema,
     status: 201,
     handler: async ({ services, params, body, request, headers }) => {
       const node = await loadNode(services, params.id);
@@ -229,13 +238,7 @@ export const nodeRoutes = [
     summary: "Test Connection: signed capability probe; stores result, time and error",
     tag: TAG,
     params: nodeIdParams,
-    response: z.object({
-      ok: z.literal(true),
-      protocol_version: z.string(),
-      server_version: z.string(),
-      capabilities: capabilitySummarySchema,
-      node: nodeSchema,
-    }),
+    response: testResultSchema,
     handler: async ({ services, params }) => {
       const node = await loadNode(services, params.id);
       if (!node.enabled) {
