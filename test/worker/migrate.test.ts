@@ -105,3 +105,44 @@ describe("db:migrate and the worker's HTTP database path", () => {
     expect(await errorCode(response)).toBe("config_invalid");
   });
 });
+
+describe("scripts/create-admin.ts", () => {
+  const script = join(import.meta.dirname, "../../scripts/create-admin.ts");
+  const runScript = (args: string[], env: Record<string, string>) =>
+    run(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? "", ...env } }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+
+  it("creates the admin with a generated password shown once, then changes nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "flotilla-admin-"));
+    try {
+      const url = `file:${join(dir, "p.db")}`;
+      expect((await migrate({ LIBSQL_URL: url })).code).toBe(0);
+      const first = await runScript(["ops"], { LIBSQL_URL: url });
+      expect(first.code, first.stderr).toBe(0);
+      const password = /Password \(shown once\): (\S+)/.exec(first.stdout)?.[1];
+      expect(password?.length).toBeGreaterThanOrEqual(16);
+      const again = await runScript(["ops"], {
+        LIBSQL_URL: url,
+        FLOTILLA_ADMIN_PASSWORD: "another password!",
+      });
+      expect(again.stdout).toContain("already exists");
+      const given = await runScript(["ops2"], {
+        LIBSQL_URL: url,
+        FLOTILLA_ADMIN_PASSWORD: "given password 123",
+      });
+      expect(given.stdout).toContain("FLOTILLA_ADMIN_PASSWORD");
+      expect(given.stdout).not.toContain("given password 123");
+      const client = createClient({ url });
+      const rows = await client.execute("select username, role from users order by username");
+      client.close();
+      expect(rows.rows.map((r) => [r.username, r.role])).toEqual([
+        ["ops", "admin"],
+        ["ops2", "admin"],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
