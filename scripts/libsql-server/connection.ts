@@ -1,8 +1,12 @@
 // Owns one engine connection of one stream: opening it with the server's pragmas, the SQL texts the
-// client stored on the stream, change counters, waiting out lock contention, and closing (which rolls
-// back whatever transaction the client left open).
+// client stored on the stream, change counters, waiting out lock contention, readying it for reuse by
+// another stream, and closing (which rolls back whatever transaction the client left open).
 import Database from "libsql";
 import { isAnyBusy, isBusy, SqlError } from "./sql-errors.ts";
+import { firstWord } from "./sql-text.ts";
+
+// Statements that change connection state a later stream would inherit (pragmas, attachments).
+const statefulWords = new Set(["PRAGMA", "ATTACH", "DETACH"]);
 
 /** sqld's cap on SQL texts stored per stream. */
 const maxStoredSql = 150;
@@ -13,6 +17,7 @@ export class Connection {
   readonly #db: Database.Database;
   readonly #sqls = new Map<number, string>();
   #readOnlyTransaction = false;
+  #stateful = false;
   /** How long a statement may wait for another stream's write lock before SQLITE_BUSY is answered. */
   readonly #busyWaitMs: number;
   readonly #totalChanges: Database.Statement;
@@ -49,6 +54,31 @@ export class Connection {
   counters(): { changes: bigint; total: bigint; lastInsertRowid: bigint } {
     const [changes, total, lastInsertRowid] = this.#counters.get() as [bigint, bigint, bigint];
     return { changes, total, lastInsertRowid };
+  }
+
+  /** Notes a statement about to run, to know whether the connection can serve another stream. */
+  noteStatement(sql: string): void {
+    if (statefulWords.has(firstWord(sql))) this.#stateful = true;
+  }
+
+  /**
+   * Readies the connection for another stream: true if it holds nothing of this one (no transaction,
+   * no pragma or attachment changed, no TEMP objects), after forgetting the stored SQL texts. A
+   * connection that cannot be reused is closed. Reuse spares each stream SQLite's schema parse.
+   */
+  recycle(): boolean {
+    if (!this.#db.open) return false;
+    const clean =
+      !this.#stateful &&
+      !this.#readOnlyTransaction &&
+      !this.#db.inTransaction &&
+      (this.#db.prepare("SELECT count(*) FROM sqlite_temp_master").raw(true).get() as [number])[0] === 0;
+    if (!clean) {
+      this.close();
+      return false;
+    }
+    this.#sqls.clear();
+    return true;
   }
 
   /**

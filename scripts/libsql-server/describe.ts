@@ -2,7 +2,7 @@
 // columns only, so parameters come from the SQL text and read-only-ness from the compiled program.
 import type { Connection } from "./connection.ts";
 import { singleStatement } from "./execute.ts";
-import { parameterNames, startsWithExplain } from "./sql-text.ts";
+import { firstWord, parameterNames } from "./sql-text.ts";
 import type { DescribeResult } from "./wire.ts";
 
 // Opcodes that only a statement which writes the database compiles to.
@@ -20,7 +20,7 @@ export function describe(conn: Connection, sqlText: string): DescribeResult {
   const sql = singleStatement(sqlText);
   const prepared = conn.db.prepare(sql);
   const cols = prepared.columns().map((col) => ({ name: col.name, decltype: col.type }));
-  const isExplain = startsWithExplain(sql);
+  const isExplain = firstWord(sql) === "EXPLAIN";
   // The binding has no sqlite3_stmt_readonly(); the compiled program shows whether it writes.
   const program = isExplain ? [] : (conn.db.prepare(`EXPLAIN ${sql}`).raw(true).all() as unknown[][]);
   const writes = program.some(

@@ -31,6 +31,7 @@ export async function runStatement(
   params: Params,
   wantRows: boolean,
 ): Promise<StmtResult> {
+  conn.noteStatement(sql);
   if (readOnlyBegin.test(sql)) {
     conn.beginReadOnly();
     return {

@@ -99,9 +99,11 @@ function* tokens(sql: string): Generator<[Token, string]> {
   }
 }
 
-export function startsWithExplain(sql: string): boolean {
-  for (const [token] of tokens(sql)) return token === "explain";
-  return false;
+/** The first word of a statement, upper-cased ("" if it starts otherwise). */
+export function firstWord(sql: string): string {
+  for (const [token, text] of tokens(sql))
+    return token === "param" || !/^\w/.test(text) ? "" : text.toUpperCase();
+  return "";
 }
 
 /** Parameter names in order of first use; a bare `?` has no name. */

@@ -1,9 +1,12 @@
 // Owns streams and their batons. A stream is one engine connection that lives across HTTP requests;
 // the client holds it by a baton that is unguessable and good for one request only: taking it removes
 // it, so a stream serves one request at a time and a replayed baton is refused. A parked stream that
-// stays idle expires: its connection closes, rolling back any open transaction.
+// stays idle expires: its connection closes, rolling back any open transaction. Connections of
+// streams that ended clean wait in a small pool for the next stream.
 import { randomToken } from "../../shared/crypto.ts";
 import { Connection } from "./connection.ts";
+
+const maxIdleConnections = 8;
 
 export interface Stream {
   readonly conn: Connection;
@@ -24,6 +27,7 @@ export class StreamRegistry {
   readonly #limits: StreamLimits;
   readonly #parked = new Map<string, Stream>();
   readonly #open = new Set<Stream>();
+  readonly #idle: Connection[] = [];
 
   constructor(path: string, limits: StreamLimits) {
     this.#path = path;
@@ -37,7 +41,8 @@ export class StreamRegistry {
   /** A new stream, or undefined when the server already holds maxStreams. */
   open(): Stream | undefined {
     if (this.#open.size >= this.#limits.maxStreams) return undefined;
-    const stream: Stream = { conn: new Connection(this.#path, this.#limits.busyWaitMs) };
+    const conn = this.#idle.pop() ?? new Connection(this.#path, this.#limits.busyWaitMs);
+    const stream: Stream = { conn };
     this.#open.add(stream);
     return stream;
   }
@@ -69,12 +74,18 @@ export class StreamRegistry {
 
   close(stream: Stream): void {
     clearTimeout(stream.idleTimer);
-    this.#open.delete(stream);
-    stream.conn.close();
+    if (!this.#open.delete(stream)) return;
+    if (this.#idle.length < maxIdleConnections && stream.conn.recycle()) this.#idle.push(stream.conn);
+    else stream.conn.close();
   }
 
   closeAll(): void {
     this.#parked.clear();
-    for (const stream of this.#open) this.close(stream);
+    for (const stream of this.#open) {
+      clearTimeout(stream.idleTimer);
+      stream.conn.close();
+    }
+    this.#open.clear();
+    for (const conn of this.#idle.splice(0)) conn.close();
   }
 }

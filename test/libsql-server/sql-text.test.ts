@@ -1,6 +1,6 @@
 // The statement splitter behind SQL_MANY_STATEMENTS and `sequence`: SQLite's sqlite3_complete() rules.
 import { describe, expect, it } from "vitest";
-import { parameterNames, splitStatements, startsWithExplain } from "../../scripts/libsql-server/sql-text.ts";
+import { firstWord, parameterNames, splitStatements } from "../../scripts/libsql-server/sql-text.ts";
 
 describe("splitStatements", () => {
   it("splits on semicolons and drops empty statements and bare comments", () => {
@@ -37,7 +37,7 @@ describe("splitStatements", () => {
   });
 });
 
-describe("parameterNames and startsWithExplain", () => {
+describe("parameterNames and firstWord", () => {
   it("lists parameters in order, named ones once, outside literals and comments", () => {
     expect(parameterNames("SELECT ?, :a, @b, $c, ?3, :a, '?:x' -- :y")).toEqual([
       null,
@@ -48,8 +48,10 @@ describe("parameterNames and startsWithExplain", () => {
     ]);
   });
 
-  it("recognizes EXPLAIN after leading comments only as the first word", () => {
-    expect(startsWithExplain("/* c */ -- d\n explain query plan SELECT 1")).toBe(true);
-    expect(startsWithExplain("SELECT 'explain'")).toBe(false);
+  it("finds the first word after leading comments", () => {
+    expect(firstWord("/* c */ -- d\n explain query plan SELECT 1")).toBe("EXPLAIN");
+    expect(firstWord(" pragma foreign_keys = off")).toBe("PRAGMA");
+    expect(firstWord("'pragma'")).toBe("");
+    expect(firstWord("  ")).toBe("");
   });
 });
