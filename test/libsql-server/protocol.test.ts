@@ -67,6 +67,24 @@ describe("refusals", () => {
     expect(big.json.code).toBe("PAYLOAD_TOO_LARGE");
   });
 
+  it("refuses a streamed (chunked) body once it passes the size limit", async () => {
+    const chunk = new TextEncoder().encode(" ".repeat(16 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await fetch(`${t.server.url}/v2/pipeline`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${t.token}` },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(response.status).toBe(413);
+  });
+
   it("refuses an unknown baton with 400", async () => {
     const unknown = await post({ baton: "bt_not-a-real-baton", requests: [execute("SELECT 1")] });
     expect(unknown.status).toBe(400);
@@ -98,6 +116,36 @@ describe("refusals", () => {
       type: "integer",
       value: "-9223372036854775808",
     });
+  });
+});
+
+describe("statements", () => {
+  it("runs a statement with want_rows false and still reports its counters", async () => {
+    const table = tableName("norows");
+    const { json } = await post({
+      requests: [
+        execute(`CREATE TABLE ${table} (v)`),
+        execute(`INSERT INTO ${table} VALUES (1), (2) RETURNING v`, { want_rows: false }),
+        { type: "close" },
+      ],
+    });
+    const result = json.results[1].response.result;
+    expect(result.rows).toEqual([]);
+    expect(result.affected_row_count).toBe(2);
+    expect(result.last_insert_rowid).toBe("2");
+  });
+
+  it("refuses positional and named arguments together", async () => {
+    const { json } = await post({
+      requests: [
+        execute("SELECT ?, :a", {
+          args: [{ type: "null" }],
+          named_args: [{ name: ":a", value: { type: "null" } }],
+        }),
+        { type: "close" },
+      ],
+    });
+    expect(json.results[0].error.code).toBe("ARGS_BOTH_POSITIONAL_AND_NAMED");
   });
 });
 
