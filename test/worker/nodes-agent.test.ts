@@ -28,6 +28,7 @@ describe("follower node with a real agent process", () => {
   let s3: Awaited<ReturnType<typeof startS3rver>>;
   let nodeId: string;
   let token: string;
+  let remotePolicyId = "";
   const node = () => `/api/v1/admin/nodes/${nodeId}`;
   const targets = () => `${node()}/ingress-targets`;
 
@@ -166,6 +167,7 @@ describe("follower node with a real agent process", () => {
       node_id: nodeId,
       key_prefix: "remote-a",
     });
+    remotePolicyId = policy.id;
     expect(policy).toMatchObject({
       driver: "remote",
       node_id: nodeId,
@@ -209,6 +211,44 @@ describe("follower node with a real agent process", () => {
     });
     const enabled = await primary.ok(nodeEditedSchema, "PATCH", node(), { enabled: true });
     expect(enabled.binding_sync.state).toBe("pushed");
+  });
+
+  it("skips the remote rule of a disabled node during policy resolution", async () => {
+    const fallback = await primary.ok(policySchema, "POST", "/api/v1/admin/policies", {
+      name: "Primary fallback",
+      driver: "primary",
+    });
+    const group = await primary.ok(z.object({ id: z.string() }), "POST", "/api/v1/admin/policy-groups", {
+      name: "Remote Test Group",
+      rules: [
+        { policy_id: remotePolicyId, priority: 1 },
+        { policy_id: fallback.id, priority: 2 },
+      ],
+    });
+    const users = await primary.ok(
+      z.object({ users: z.array(z.object({ id: z.string(), username: z.string() })) }),
+      "GET",
+      "/api/v1/admin/users",
+    );
+    const user = users.users.find((u) => u.username === "plainuser")!;
+    await primary.ok(z.unknown(), "PATCH", `/api/v1/admin/users/${user.id}`, { policy_group_id: group.id });
+    const resolution = z.object({
+      policy: z.object({ id: z.string() }),
+      skipped: z.array(z.object({ reason: z.string() })),
+    });
+    const resolve = () =>
+      primary.ok(
+        resolution,
+        "GET",
+        `/api/v1/admin/policy-resolution?space=personal&user_id=${user.id}&size=1000`,
+      );
+    expect((await resolve()).policy.id).toBe(remotePolicyId);
+    await primary.ok(nodeEditedSchema, "PATCH", node(), { enabled: false });
+    const skipped = await resolve();
+    expect(skipped.policy.id).toBe(fallback.id);
+    expect(skipped.skipped.map((s) => s.reason)).toEqual(["node_disabled"]);
+    await primary.ok(nodeEditedSchema, "PATCH", node(), { enabled: true });
+    expect((await resolve()).policy.id).toBe(remotePolicyId);
   });
 
   it("records a follower that is down during Test Connection and keeps the last good probe", async () => {
