@@ -95,7 +95,9 @@ async function route(
 export function createListener(registry: StreamRegistry, options: HttpOptions): RequestListener {
   return (req, res) => {
     route(req, res, registry, options).catch((error: unknown) => {
-      if (res.headersSent) return void res.destroy();
+      // A client that went away mid-request has nobody left to answer.
+      const aborted = error instanceof Error && "code" in error && error.code === "ECONNRESET";
+      if (res.headersSent || aborted) return void res.destroy();
       if (error instanceof HttpRefusal) {
         // An unread body (refused early) is not worth draining: answer, then drop the connection.
         const headers: Record<string, string> = req.complete ? {} : { connection: "close" };

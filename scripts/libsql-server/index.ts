@@ -54,12 +54,20 @@ export async function startLibsqlServer(
   tuning: Partial<LibsqlServerTuning> = {},
 ): Promise<LibsqlServer> {
   if (options.authToken === "") throw new Error("The libSQL server's authToken must not be empty.");
+  // Every stream opens its own connection, so an in-memory database would be a different one each time.
+  if (options.path === "" || options.path.includes(":memory:") || options.path.startsWith("file:")) {
+    throw new Error(`The libSQL server needs a database file path, got "${options.path}".`);
+  }
   const host = options.host ?? "127.0.0.1";
   const limits = { ...defaults, ...tuning };
   mkdirSync(dirname(options.path), { recursive: true });
   // This connection sets WAL (a property of the file) and stays open so the WAL persists until close.
   const main = new Database(options.path);
-  main.exec("PRAGMA journal_mode = WAL");
+  const [mode] = main.prepare("PRAGMA journal_mode = WAL").raw(true).get() as [string];
+  if (mode !== "wal") {
+    main.close();
+    throw new Error(`The database ${options.path} cannot use WAL mode (it stays in ${mode} mode).`);
+  }
   const registry = new StreamRegistry(options.path, limits);
   const server = createServer(
     createListener(registry, { authToken: options.authToken, maxBodyBytes: limits.maxBodyBytes }),

@@ -34,10 +34,6 @@ export class StreamRegistry {
     this.#limits = limits;
   }
 
-  get size(): number {
-    return this.#open.size;
-  }
-
   /** A new stream, or undefined when the server already holds maxStreams. */
   open(): Stream | undefined {
     if (this.#open.size >= this.#limits.maxStreams) return undefined;

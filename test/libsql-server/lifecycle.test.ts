@@ -84,6 +84,10 @@ describe("lifecycle", () => {
     await expect(startLibsqlServer({ path: join(dir, "empty.db"), authToken: "" })).rejects.toThrow(/empty/);
   });
 
+  it("refuses an in-memory database, which each stream would see as a different one", async () => {
+    await expect(startLibsqlServer({ path: ":memory:" })).rejects.toThrow(/needs a database file path/);
+  });
+
   it("runs alone from the CLI and prints its URL", async () => {
     const child = spawn(
       process.execPath,
