@@ -13,6 +13,13 @@ export async function migrateDatabase(client: Client): Promise<void> {
   await migrate(drizzle(client), { migrationsFolder });
 }
 
+/** Where the database is, for messages: the file, or scheme and host (never credentials or query). */
+function where(url: string): string {
+  if (url.startsWith("file:")) return url;
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}`;
+}
+
 async function main(): Promise<void> {
   const url = process.env.LIBSQL_URL;
   if (!url) {
@@ -23,9 +30,7 @@ async function main(): Promise<void> {
   const client = createClient(authToken === undefined ? { url } : { url, authToken });
   try {
     await migrateDatabase(client);
-    console.log(
-      `Migrations applied to ${new URL(url).protocol}${new URL(url).host ? `//${new URL(url).host}` : ""}`,
-    );
+    console.log(`Migrations applied to ${where(url)}`);
   } catch (error) {
     console.error(`Migration failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
