@@ -153,6 +153,29 @@ describe("ingress targets", () => {
     expect(JSON.stringify(await h.client.listIngressTargets())).not.toMatch(/access_key|S3RVER/);
   });
 
+  it("answers 502 storage_unavailable when an applied S3 target goes down, and readiness says so", async () => {
+    const flaky = await startS3rver(["bucket"]);
+    const applied = await h.client.upsertIngressTarget("s3-flaky", {
+      driver: "s3",
+      name: "flaky",
+      revision: 1,
+      is_default: false,
+      endpoint: flaky.endpoint,
+      region: "us-east-1",
+      bucket: "bucket",
+      prefix: "",
+      path_style: true,
+      ...S3RVER_KEY,
+    });
+    expect(applied.state).toBe("applied");
+    await flaky.stop();
+    expect(await codeOf(h.client.putObject("a", bytes(1), { size: 1, target: "s3-flaky" }))).toBe(
+      "storage_unavailable",
+    );
+    expect(await codeOf(h.client.getObject("a", { target: "s3-flaky" }))).toBe("storage_unavailable");
+    await h.client.deleteIngressTarget("s3-flaky");
+  });
+
   it("moves the default, keeps reads on the target an object was written to, and guards deletion", async () => {
     const onLocal = await h.client.putObject("files/stay", bytes(5, 5), { size: 5 });
     await h.client.upsertIngressTarget("s3-ok", {
