@@ -58,6 +58,16 @@ export const errorStatus = {
   no_policy_group: 422,
   no_matching_policy: 422,
   policy_group_in_use: 409,
+  file_too_large: 413,
+  upload_expired: 410,
+  upload_closed: 409,
+  upload_mode_mismatch: 409,
+  upload_part_invalid: 400,
+  upload_part_size_mismatch: 400,
+  upload_part_busy: 409,
+  upload_parts_missing: 409,
+  upload_completing: 409,
+  upload_etag_required: 400,
 
   // follower (agent)
   agent_not_enrolled: 412,
