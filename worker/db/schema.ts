@@ -235,3 +235,122 @@ export const nodeEvents = sqliteTable(
   },
   (t) => [index("node_events_node_at_idx").on(t.nodeId, t.at)],
 );
+
+// ---- files, folders, trash, shares (E; see /work/notes/e-contract.md) ----
+
+/** A space is a user's personal drive (`user`, space_id = user id) or a team's (`team`, team id). */
+export const SPACE_KINDS = ["user", "team"] as const;
+export type SpaceKind = (typeof SPACE_KINDS)[number];
+
+/**
+ * Folders form a tree per space; parent_id null = the space root. Trash marks the deleted item and
+ * its whole live subtree with the same trash_root_id (the id of the item the user deleted), so a
+ * restore brings back exactly what went with it. Live names are unique among live siblings.
+ */
+export const folders = sqliteTable(
+  "folders",
+  {
+    id: text("id").primaryKey(),
+    spaceKind: text("space_kind", { enum: SPACE_KINDS }).notNull(),
+    spaceId: text("space_id").notNull(),
+    parentId: text("parent_id"),
+    name: text("name").notNull(),
+    trashedAt: integer("trashed_at", { mode: "timestamp_ms" }),
+    trashRootId: text("trash_root_id"),
+    createdBy: text("created_by"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // Two partial indexes because NULL parents (the root) never collide in a plain unique index.
+    uniqueIndex("folders_live_name_idx")
+      .on(t.spaceKind, t.spaceId, t.parentId, t.name)
+      .where(sql`${t.trashedAt} is null and ${t.parentId} is not null`),
+    uniqueIndex("folders_live_root_name_idx")
+      .on(t.spaceKind, t.spaceId, t.name)
+      .where(sql`${t.trashedAt} is null and ${t.parentId} is null`),
+    index("folders_parent_idx").on(t.spaceKind, t.spaceId, t.parentId),
+    index("folders_trash_idx").on(t.spaceKind, t.spaceId, t.trashRootId),
+  ],
+);
+
+/** A stored file. It keeps the policy (and the location inside it) it was written with, forever. */
+export const files = sqliteTable(
+  "files",
+  {
+    id: text("id").primaryKey(),
+    spaceKind: text("space_kind", { enum: SPACE_KINDS }).notNull(),
+    spaceId: text("space_id").notNull(),
+    folderId: text("folder_id"),
+    name: text("name").notNull(),
+    size: integer("size").notNull(),
+    /** Lowercase hex SHA-256 of the whole content; served as the strong ETag and Repr-Digest. */
+    sha256: text("sha256").notNull(),
+    contentType: text("content_type").notNull().default("application/octet-stream"),
+    policyId: text("policy_id")
+      .notNull()
+      .references(() => storagePolicies.id, { onDelete: "restrict" }),
+    /** Object key inside the policy (before the policy's key prefix). */
+    storageKey: text("storage_key").notNull(),
+    /** PutResult/CompleteResult.location: the follower's ingress target key for remote; else null. */
+    location: text("location"),
+    trashedAt: integer("trashed_at", { mode: "timestamp_ms" }),
+    trashRootId: text("trash_root_id"),
+    createdBy: text("created_by"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("files_live_name_idx")
+      .on(t.spaceKind, t.spaceId, t.folderId, t.name)
+      .where(sql`${t.trashedAt} is null and ${t.folderId} is not null`),
+    uniqueIndex("files_live_root_name_idx")
+      .on(t.spaceKind, t.spaceId, t.name)
+      .where(sql`${t.trashedAt} is null and ${t.folderId} is null`),
+    index("files_folder_idx").on(t.spaceKind, t.spaceId, t.folderId),
+    index("files_trash_idx").on(t.spaceKind, t.spaceId, t.trashRootId),
+    index("files_trashed_at_idx").on(t.trashedAt),
+    index("files_policy_idx").on(t.policyId),
+  ],
+);
+
+/** Share links to a file or a folder; the token is shown once and only its SHA-256 is stored. */
+export const shares = sqliteTable(
+  "shares",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull().unique(),
+    spaceKind: text("space_kind", { enum: SPACE_KINDS }).notNull(),
+    spaceId: text("space_id").notNull(),
+    createdBy: text("created_by").notNull(),
+    fileId: text("file_id").references(() => files.id, { onDelete: "cascade" }),
+    folderId: text("folder_id").references(() => folders.id, { onDelete: "cascade" }),
+    /** Password KDF hash (worker/accounts/passwords.ts), or null for no password. */
+    passwordHash: text("password_hash"),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    /** null = unlimited. */
+    maxDownloads: integer("max_downloads"),
+    downloadCount: integer("download_count").notNull().default(0),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("shares_space_idx").on(t.spaceKind, t.spaceId, t.createdBy)],
+);
+
+/** Objects whose file record was purged but whose storage could not be reached yet; retried. */
+export const pendingObjectDeletions = sqliteTable(
+  "pending_object_deletions",
+  {
+    id: text("id").primaryKey(),
+    policyId: text("policy_id")
+      .notNull()
+      .references(() => storagePolicies.id, { onDelete: "restrict" }),
+    storageKey: text("storage_key").notNull(),
+    location: text("location"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("pending_object_deletions_next_idx").on(t.nextAttemptAt)],
+);
