@@ -10,8 +10,18 @@ import { counting } from "../metrics.ts";
 import { noneMatch, parseRange, rangeApplies } from "../ranges.ts";
 import type { StoredObject, TargetStore } from "../store/types.ts";
 
+/** The key from the URL path: each segment percent-decoded, then held to the protocol's key rules. */
 export function objectKey(scope: Scope): string {
-  const key = scope.params.key ?? "";
+  let segments: string[];
+  try {
+    segments = (scope.params.key ?? "").split("/").map(decodeURIComponent);
+  } catch {
+    throw new AppError("object_key_invalid", "The object key is not valid percent-encoding.");
+  }
+  if (segments.some((segment) => segment.includes("/"))) {
+    throw new AppError("object_key_invalid", "The object key may not contain an encoded '/'.");
+  }
+  const key = segments.join("/");
   const problem = keyProblem(key);
   if (problem) throw new AppError("object_key_invalid", `The object key ${problem}.`);
   return key;

@@ -88,6 +88,15 @@ describe.each(kinds)("object conformance on a $name target", ({ spec }) => {
     });
   });
 
+  it("stores keys using every character protocol v2 allows", async () => {
+    const key = "a-z_A.Z~0+9=@,/x.y";
+    const info = await h.client.putObject(key, bytes(7, 2), { size: 7 });
+    expect(info.key).toBe(key);
+    expect(new Uint8Array(await (await h.client.getObject(key)).arrayBuffer())).toEqual(bytes(7, 2));
+    await h.client.deleteObject(key);
+    expect(await h.client.headObject(key)).toBeNull();
+  });
+
   it("stores an empty object", async () => {
     const info = await h.client.putObject("files/empty", new Uint8Array(0), { size: 0 });
     expect(info.sha256).toBe(sha(new Uint8Array(0)));

@@ -1,0 +1,68 @@
+// The primary's follower client when things go wrong on the network: unreachable, too slow, a proxy's
+// HTML error page, an answer that is not protocol v2. Each becomes an AppError the primary can map.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createFollowerClient } from "../../shared/protocol/client.ts";
+
+describe("follower client failures", () => {
+  let server: Server;
+  let base: string;
+  const held: { end: () => void }[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === "/internal/v2/capabilities" && req.headers["x-test"] === undefined) {
+        held.push({ end: () => res.end() });
+        return;
+      }
+      if (req.url === "/internal/v2/ingress-targets") {
+        res.writeHead(502, { "content-type": "text/html" });
+        res.end("<html>Bad Gateway</html>");
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ protocol: "v1" }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const h of held) h.end();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const options = { keyId: "fk_client_test", secret: "c".repeat(40) };
+
+  it("reports an unreachable follower", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const client = createFollowerClient({ baseUrl: `http://127.0.0.1:${port}`, ...options });
+    await expect(client.capabilities()).rejects.toMatchObject({ code: "follower_unreachable", status: 502 });
+  });
+
+  it("gives up after its timeout when the follower does not answer", async () => {
+    const client = createFollowerClient({ baseUrl: base, ...options, timeoutMs: 200 });
+    await expect(client.capabilities()).rejects.toMatchObject({ code: "follower_timeout", status: 504 });
+  });
+
+  it("maps a non-protocol error page and a malformed answer to follower_error", async () => {
+    const client = createFollowerClient({ baseUrl: base, ...options });
+    await expect(client.listIngressTargets()).rejects.toMatchObject({
+      code: "follower_error",
+      details: { follower_status: 502 },
+    });
+    const answering = createFollowerClient({
+      baseUrl: base,
+      ...options,
+      fetch: (input, init) =>
+        fetch(input, {
+          ...init,
+          headers: { ...Object.fromEntries(new Headers(init?.headers)), "x-test": "1" },
+        }),
+    });
+    await expect(answering.capabilities()).rejects.toMatchObject({ code: "follower_error" });
+  });
+});
