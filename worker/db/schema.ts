@@ -354,3 +354,75 @@ export const pendingObjectDeletions = sqliteTable(
   },
   (t) => [index("pending_object_deletions_next_idx").on(t.nextAttemptAt)],
 );
+
+export const UPLOAD_STATES = ["open", "completing", "completed", "failed", "aborted"] as const;
+export type UploadState = (typeof UPLOAD_STATES)[number];
+
+/**
+ * One upload of one file (worker/uploads): the policy resolved at init is kept here and given to the
+ * file, so later group changes never move it. `partCount` 1 with no `multipartId` = one request.
+ */
+export const uploadSessions = sqliteTable(
+  "upload_sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The space the file lands in (as files.space_kind / space_id). */
+    spaceKind: text("space_kind", { enum: SPACE_KINDS }).notNull(),
+    spaceId: text("space_id").notNull(),
+    folderId: text("folder_id"),
+    name: text("name").notNull(),
+    size: integer("size").notNull(),
+    /** The client's declared whole-file SHA-256 (hex), checked at completion when given. */
+    declaredSha256: text("declared_sha256"),
+    contentType: text("content_type").notNull(),
+    /** The client's own id for finding its unfinished sessions after a reload. */
+    clientId: text("client_id"),
+    policyId: text("policy_id")
+      .notNull()
+      .references(() => storagePolicies.id, { onDelete: "restrict" }),
+    mode: text("mode", { enum: TRANSFER_MODES }).notNull(),
+    chunkSize: integer("chunk_size").notNull(),
+    partCount: integer("part_count").notNull(),
+    /** Object key inside the policy (the driver adds the policy's key prefix). */
+    storageKey: text("storage_key").notNull(),
+    multipartId: text("multipart_id"),
+    state: text("state", { enum: UPLOAD_STATES }).notNull().default("open"),
+    failureCode: text("failure_code"),
+    failureMessage: text("failure_message"),
+    /** Storage cleanup (abort multipart / delete the object) still owed after abort, failure or expiry. */
+    cleanupPending: integer("cleanup_pending", { mode: "boolean" }).notNull().default(false),
+    fileId: text("file_id"),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("upload_sessions_user_idx").on(t.userId, t.state),
+    index("upload_sessions_expires_idx").on(t.expiresAt),
+  ],
+);
+
+export const UPLOAD_PART_STATES = ["uploading", "done"] as const;
+
+/** Relay parts: a row is the claim that makes concurrent retries of one part upload it once. */
+export const uploadParts = sqliteTable(
+  "upload_parts",
+  {
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => uploadSessions.id, { onDelete: "cascade" }),
+    partNumber: integer("part_number").notNull(),
+    state: text("state", { enum: UPLOAD_PART_STATES }).notNull(),
+    /** Random per attempt: only the request holding the claim may finish or release it. */
+    claim: text("claim"),
+    claimedAt: integer("claimed_at", { mode: "timestamp_ms" }),
+    size: integer("size"),
+    sha256: text("sha256"),
+    etag: text("etag"),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.partNumber] })],
+);
