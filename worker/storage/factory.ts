@@ -96,8 +96,17 @@ function scoped(driver: StorageDriver, prefix: string, mapError: (e: unknown) =>
     kind: driver.kind,
     limits: driver.limits,
     put: (key, body, o) => run(() => driver.put(k(key), body, o)),
-    get: (key, o) => run(() => driver.get(k(key), o)),
-    head: (key) => run(() => driver.head(k(key))),
+    // Callers see their own keys back, not the prefixed ones.
+    get: (key, o) =>
+      run(async () => {
+        const got = await driver.get(k(key), o);
+        return got ? { ...got, key } : null;
+      }),
+    head: (key) =>
+      run(async () => {
+        const info = await driver.head(k(key));
+        return info ? { ...info, key } : null;
+      }),
     delete: (key) => run(() => driver.delete(k(key))),
     createMultipart: (key, o) => run(() => driver.createMultipart(k(key), o)),
     putPart: (key, id, n, body, o) => run(() => driver.putPart(k(key), id, n, body, o)),

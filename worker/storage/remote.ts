@@ -1,9 +1,10 @@
 // Owns the `remote` storage driver: a follower agent reached through protocol v2 with the shared,
-// signed client. The agent hashes and verifies bytes where they land; multipart parts are composed on
-// the agent, never in the primary's memory.
+// signed client. Bytes are metered on the way out (length and digest refused before the last byte
+// leaves) and the agent's own digest of what landed must match: end-to-end integrity. Multipart parts
+// are composed on the agent, never in the primary's memory.
 import { AppError } from "../../shared/errors.ts";
 import type { FollowerClient } from "../../shared/protocol/client.ts";
-import { assertObjectKey, resolveRange } from "./streams.ts";
+import { assertEmptyDigest, assertObjectKey, type Metered, meter, resolveRange } from "./streams.ts";
 import type { ObjectInfo, StorageDriver } from "./types.ts";
 
 export interface RemoteDriverOptions {
@@ -22,12 +23,17 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
 
     async put(key, body, o) {
       assertObjectKey(key);
-      const info = await client.putObject(key, body, {
-        size: o.size,
-        ...at,
-        ...(o.sha256 ? { sha256: o.sha256 } : {}),
-        ...(o.contentType ? { contentType: o.contentType } : {}),
-      });
+      assertEmptyDigest(o.size, o.sha256);
+      const metered = meter(body, o.size, o.sha256);
+      const info = await sending(metered, () =>
+        client.putObject(key, metered.stream, {
+          size: o.size,
+          ...at,
+          ...(o.sha256 ? { sha256: o.sha256 } : {}),
+          ...(o.contentType ? { contentType: o.contentType } : {}),
+        }),
+      );
+      await checkLanded(metered, info);
       return { size: info.size, sha256: info.sha256, etag: info.etag, location: info.target };
     },
 
@@ -90,10 +96,15 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
     },
 
     async putPart(_key, uploadId, partNumber, body, o) {
-      const part = await client.putPart(uploadId, partNumber, body, {
-        size: o.size,
-        ...(o.sha256 ? { sha256: o.sha256 } : {}),
-      });
+      assertEmptyDigest(o.size, o.sha256);
+      const metered = meter(body, o.size, o.sha256);
+      const part = await sending(metered, () =>
+        client.putPart(uploadId, partNumber, metered.stream, {
+          size: o.size,
+          ...(o.sha256 ? { sha256: o.sha256 } : {}),
+        }),
+      );
+      await checkLanded(metered, part);
       return { partNumber: part.part_number, etag: part.etag, size: part.size, sha256: part.sha256 };
     },
 
@@ -147,4 +158,27 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
     },
   };
   return driver;
+}
+
+/** When our meter stopped the body, its precise refusal beats the transport's generic one. */
+async function sending<T>(metered: Metered, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    const meterError = await metered.done.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    throw meterError instanceof AppError ? meterError : error;
+  }
+}
+
+/** The digest the agent computed where the bytes landed must equal the one computed as they left. */
+async function checkLanded(metered: Metered, landed: { size: number; sha256: string }): Promise<void> {
+  const sent = await metered.done;
+  if (sent.size !== landed.size || sent.sha256 !== landed.sha256) {
+    throw new AppError("storage_unavailable", "The follower stored different bytes than were sent.", {
+      details: { sent_sha256: sent.sha256, landed_sha256: landed.sha256 },
+    });
+  }
 }

@@ -1,0 +1,64 @@
+// The storage conformance suite against the `remote` driver: a REAL agent process enrolled with the
+// primary, reached through driverForPolicy (the factory uploads use), once with a local ingress target
+// and once with an s3 ingress target on s3rver.
+import { eq } from "drizzle-orm";
+import { storagePolicies } from "../../worker/db/schema.ts";
+import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
+import { nodeSchema } from "../../worker/followers/view.ts";
+import {
+  enrollmentTokenSchema,
+  nodeEditedSchema,
+  testResultSchema,
+} from "../../worker/routes/admin/nodes.ts";
+import { policySchema } from "../../worker/routes/admin/policies-shared.ts";
+import { driverForPolicy } from "../../worker/storage/factory.ts";
+import { startAgent } from "./nodes/agent-process.ts";
+import { startPrimary } from "./nodes/harness.ts";
+import { describeDriverConformance } from "./storage/conformance.ts";
+import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
+
+async function remoteTarget(target: "local" | "s3") {
+  const primary = await startPrimary();
+  const s3 = target === "s3" ? await startS3rver(["remote"]) : null;
+  const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name: `remote-${target}` });
+  const path = `/api/v1/admin/nodes/${node.id}`;
+  const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
+  const agent = await startAgent({ primaryUrl: primary.origin, token });
+  await primary.ok(nodeEditedSchema, "PATCH", path, { base_url: agent.baseUrl });
+  await primary.ok(testResultSchema, "POST", `${path}/test`, undefined, 200);
+  const spec = s3
+    ? {
+        name: "s3",
+        driver: "s3",
+        base_path: "objects",
+        s3: {
+          endpoint: s3.endpoint,
+          bucket: "remote",
+          access_key_id: S3RVER_KEY.accessKeyId,
+          secret_access_key: "x",
+        },
+      }
+    : { name: "local", driver: "local", base_path: "default" };
+  const created = await primary.ok(ingressTargetSchema, "POST", `${path}/ingress-targets`, spec);
+  if (created.state !== "applied")
+    throw new Error(`target not applied: ${created.reason}\n${agent.output()}`);
+  const policy = await primary.ok(policySchema, "POST", "/api/v1/admin/policies", {
+    name: `remote policy ${target}`,
+    driver: "remote",
+    node_id: node.id,
+    key_prefix: "conformance",
+  });
+  const [row] = await primary.db.select().from(storagePolicies).where(eq(storagePolicies.id, policy.id));
+  const driver = await driverForPolicy(primary.services(), row!);
+  return {
+    driver,
+    async stop() {
+      await agent.destroy();
+      await s3?.stop();
+      await primary.close();
+    },
+  };
+}
+
+describeDriverConformance("remote on a real agent, local ingress target", () => remoteTarget("local"));
+describeDriverConformance("remote on a real agent, s3 ingress target on s3rver", () => remoteTarget("s3"));
