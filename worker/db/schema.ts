@@ -389,6 +389,8 @@ export const uploadSessions = sqliteTable(
     /** Object key inside the policy (the driver adds the policy's key prefix). */
     storageKey: text("storage_key").notNull(),
     multipartId: text("multipart_id"),
+    /** Remote: the follower's ingress target pinned at init (its default then); null otherwise. */
+    location: text("location"),
     state: text("state", { enum: UPLOAD_STATES }).notNull().default("open"),
     failureCode: text("failure_code"),
     failureMessage: text("failure_message"),
