@@ -1,0 +1,121 @@
+// Owns item names: what a valid file or folder name is, and the " (n)" suffix used when an upload or a
+// restore lands on a name that is taken. Files and folders share one namespace per parent folder.
+import { and, eq, isNull, or, sql } from "drizzle-orm";
+import { AppError } from "../../shared/errors.ts";
+import { files, folders } from "../db/schema.ts";
+import type { Services } from "../services.ts";
+import type { Space } from "./spaces.ts";
+
+export const MAX_NAME_LENGTH = 255;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused.
+const FORBIDDEN = /[\u0000-\u001f\u007f/\\]/;
+
+/** Trims and validates a name, or throws 400 name_invalid. */
+export function cleanName(raw: string): string {
+  const name = raw.normalize("NFC").trim();
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH || name === "." || name === "..") {
+    throw new AppError("name_invalid", `A name must be 1 to ${MAX_NAME_LENGTH} characters, not "." or "..".`);
+  }
+  if (FORBIDDEN.test(name)) {
+    throw new AppError("name_invalid", "A name cannot contain slashes or control characters.");
+  }
+  return name;
+}
+
+/** "report.pdf", 2 -> "report (2).pdf"; a leading dot is not an extension (".env" -> ".env (2)"). */
+export function suffixedName(name: string, n: number): string {
+  const dot = name.lastIndexOf(".");
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
+  const suffix = ` (${n})`;
+  return `${stem.slice(0, MAX_NAME_LENGTH - suffix.length - ext.length)}${suffix}${ext}`;
+}
+
+/** True when a live file or folder of `parentId` in `space` already has `name` (optionally not `exceptId`). */
+export async function nameTaken(
+  services: Services,
+  space: Space,
+  parentId: string | null,
+  name: string,
+  exceptId?: string,
+): Promise<boolean> {
+  const [folder] = await services.db
+    .select({ id: folders.id })
+    .from(folders)
+    .where(
+      and(
+        eq(folders.spaceKind, space.kind),
+        eq(folders.spaceId, space.id),
+        parentId === null ? isNull(folders.parentId) : eq(folders.parentId, parentId),
+        eq(folders.name, name),
+        isNull(folders.trashedAt),
+      ),
+    )
+    .limit(2);
+  const [file] = await services.db
+    .select({ id: files.id })
+    .from(files)
+    .where(
+      and(
+        eq(files.spaceKind, space.kind),
+        eq(files.spaceId, space.id),
+        parentId === null ? isNull(files.folderId) : eq(files.folderId, parentId),
+        eq(files.name, name),
+        isNull(files.trashedAt),
+      ),
+    )
+    .limit(2);
+  return [folder?.id, file?.id].some((id) => id !== undefined && id !== exceptId);
+}
+
+export function nameConflict(name: string): AppError {
+  return new AppError("name_conflict", `An item named "${name}" already exists in this folder.`, {
+    details: { name },
+  });
+}
+
+/** The first of name, "name (1)", "name (2)", ... that no live sibling uses (one query per table). */
+export async function freeName(
+  services: Services,
+  space: Space,
+  parentId: string | null,
+  name: string,
+): Promise<string> {
+  const dot = name.lastIndexOf(".");
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
+  const escape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const pattern = `${escape(stem)} (%)${escape(ext)}`;
+  const matching = (column: typeof files.name | typeof folders.name) =>
+    or(eq(column, name), sql`${column} like ${pattern} escape '\\'`);
+  const taken = new Set<string>();
+  const folderRows = await services.db
+    .select({ name: folders.name })
+    .from(folders)
+    .where(
+      and(
+        eq(folders.spaceKind, space.kind),
+        eq(folders.spaceId, space.id),
+        parentId === null ? isNull(folders.parentId) : eq(folders.parentId, parentId),
+        isNull(folders.trashedAt),
+        matching(folders.name),
+      ),
+    );
+  const fileRows = await services.db
+    .select({ name: files.name })
+    .from(files)
+    .where(
+      and(
+        eq(files.spaceKind, space.kind),
+        eq(files.spaceId, space.id),
+        parentId === null ? isNull(files.folderId) : eq(files.folderId, parentId),
+        isNull(files.trashedAt),
+        matching(files.name),
+      ),
+    );
+  for (const row of [...folderRows, ...fileRows]) taken.add(row.name);
+  if (!taken.has(name)) return name;
+  for (let n = 1; ; n++) {
+    const candidate = suffixedName(name, n);
+    if (!taken.has(candidate)) return candidate;
+  }
+}

@@ -1,0 +1,171 @@
+// Owns file and folder rows as the API sees them: lookups confined to a space (trashed or foreign
+// items are "not found"), the output shapes, and createFileRecord, the one way a file row is made
+// (upload sessions call it once the bytes are stored).
+import { and, eq, isNull } from "drizzle-orm";
+import { z } from "zod";
+import { randomId } from "../../shared/crypto.ts";
+import { AppError } from "../../shared/errors.ts";
+import { files, folders } from "../db/schema.ts";
+import { iso, isUniqueViolation, notFound, timestamp } from "../routes/common.ts";
+import type { Services } from "../services.ts";
+import { cleanName, freeName, nameConflict, nameTaken } from "./names.ts";
+import type { Space } from "./spaces.ts";
+
+export type FileRow = typeof files.$inferSelect;
+export type FolderRow = typeof folders.$inferSelect;
+
+export const fileOutSchema = z.object({
+  type: z.literal("file"),
+  id: z.string(),
+  name: z.string(),
+  folder_id: z.string().nullable(),
+  size: z.number().int(),
+  sha256: z.string(),
+  content_type: z.string(),
+  policy_id: z.string(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  trashed_at: timestamp.nullable(),
+});
+export type FileOut = z.infer<typeof fileOutSchema>;
+
+export const folderOutSchema = z.object({
+  type: z.literal("folder"),
+  id: z.string(),
+  name: z.string(),
+  parent_id: z.string().nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  trashed_at: timestamp.nullable(),
+});
+export type FolderOut = z.infer<typeof folderOutSchema>;
+
+export const itemOutSchema = z.discriminatedUnion("type", [folderOutSchema, fileOutSchema]);
+
+export function toFileOut(row: FileRow): FileOut {
+  return {
+    type: "file",
+    id: row.id,
+    name: row.name,
+    folder_id: row.folderId,
+    size: row.size,
+    sha256: row.sha256,
+    content_type: row.contentType,
+    policy_id: row.policyId,
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+    trashed_at: iso(row.trashedAt),
+  };
+}
+
+export function toFolderOut(row: FolderRow): FolderOut {
+  return {
+    type: "folder",
+    id: row.id,
+    name: row.name,
+    parent_id: row.parentId,
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+    trashed_at: iso(row.trashedAt),
+  };
+}
+
+const inSpace = (space: Space, table: typeof files | typeof folders) =>
+  and(eq(table.spaceKind, space.kind), eq(table.spaceId, space.id));
+
+/** A live (not trashed) file of the space, or 404. */
+export async function liveFile(services: Services, space: Space, id: string): Promise<FileRow> {
+  const [row] = await services.db
+    .select()
+    .from(files)
+    .where(and(eq(files.id, id), inSpace(space, files), isNull(files.trashedAt)));
+  if (!row) throw notFound("file");
+  return row;
+}
+
+/** A live folder of the space, or 404. */
+export async function liveFolder(services: Services, space: Space, id: string): Promise<FolderRow> {
+  const [row] = await services.db
+    .select()
+    .from(folders)
+    .where(and(eq(folders.id, id), inSpace(space, folders), isNull(folders.trashedAt)));
+  if (!row) throw notFound("folder");
+  return row;
+}
+
+/** Refuses a target folder that is missing, trashed or in another space (null = the root). */
+export async function assertFolderWritable(
+  services: Services,
+  space: Space,
+  folderId: string | null,
+): Promise<void> {
+  if (folderId !== null) await liveFolder(services, space, folderId);
+}
+
+/** Object key of a file inside its policy (the factory adds the policy's key prefix). */
+export function fileStorageKey(fileId: string): string {
+  return `files/${fileId}`;
+}
+
+export interface NewFile {
+  id?: string;
+  space: Space;
+  folderId: string | null;
+  name: string;
+  size: number;
+  sha256: string;
+  contentType?: string;
+  policyId: string;
+  storageKey: string;
+  location: string | null;
+  createdBy: string;
+  /** "rename" (default): a taken name becomes "name (1).ext"; "fail": 409 name_conflict. */
+  onConflict?: "rename" | "fail";
+}
+
+export async function createFileRecord(services: Services, input: NewFile): Promise<FileRow> {
+  const requested = cleanName(input.name);
+  if (!/^[0-9a-f]{64}$/.test(input.sha256)) {
+    throw new AppError("internal", "Internal error.", { cause: new Error("createFileRecord: bad sha256") });
+  }
+  await assertFolderWritable(services, input.space, input.folderId);
+  if (input.id !== undefined) {
+    // Idempotent for a caller that retries with the same id (an upload completed twice).
+    const [existing] = await services.db.select().from(files).where(eq(files.id, input.id));
+    if (existing) return existing;
+  }
+  const rename = (input.onConflict ?? "rename") === "rename";
+  // A concurrent writer can take the chosen name between the check and the insert; the unique index
+  // catches it and we pick again.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const name = rename ? await freeName(services, input.space, input.folderId, requested) : requested;
+    if (!rename && (await nameTaken(services, input.space, input.folderId, name))) throw nameConflict(name);
+    try {
+      const [row] = await services.db
+        .insert(files)
+        .values({
+          id: input.id ?? randomId(),
+          spaceKind: input.space.kind,
+          spaceId: input.space.id,
+          folderId: input.folderId,
+          name,
+          size: input.size,
+          sha256: input.sha256,
+          contentType: input.contentType || "application/octet-stream",
+          policyId: input.policyId,
+          storageKey: input.storageKey,
+          location: input.location,
+          createdBy: input.createdBy,
+          createdAt: services.now(),
+          updatedAt: services.now(),
+        })
+        .returning();
+      if (!row) throw new Error("insert returned no row");
+      return row;
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      if (!rename) throw nameConflict(requested);
+    }
+  }
+  throw nameConflict(requested);
+}
