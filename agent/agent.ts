@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { createMultipartBook } from "./multipart.ts";
 import { StateFile } from "./state.ts";
+import { sweepAtStart } from "./sweep.ts";
 import { createTargets } from "./targets.ts";
 import { TicketBook } from "./tickets.ts";
 
@@ -39,5 +40,13 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
     now: options.now ?? (() => new Date()),
     fetch: fetchImpl,
   };
+  await sweepAtStart({
+    targets: services.targets,
+    multipart: services.multipart,
+    dataDir: config.dataDir,
+    localDirs: await services.targets.localDirs(),
+    log: services.log,
+    now: services.now(),
+  });
   return { services, fetch: createAgentHandler(services) };
 }

@@ -152,6 +152,18 @@ export function createTargets(state: StateFile, root: string, fetchImpl: typeof 
       return { key, store: await storeOf(key, target) };
     },
 
+    /** Directories of the applied local targets (for housekeeping). */
+    async localDirs(): Promise<string[]> {
+      const dirs: string[] = [];
+      for (const target of Object.values(state.current.targets)) {
+        if (target.state !== "applied" || target.spec.driver !== "local") continue;
+        const base = target.spec.base_path.trim();
+        const dir = await confine(root, base).catch(() => null);
+        if (dir) dirs.push(dir);
+      }
+      return dirs;
+    },
+
     /** Re-checks that the default target is writable (used by /health/ready). */
     async probeDefault(): Promise<string | null> {
       try {
