@@ -68,15 +68,24 @@ export class StateFile {
     return this.#state;
   }
 
-  /** Reloads when another process (the `enroll` CLI) replaced the file, so no restart is needed. */
+  /**
+   * Picks up an enrollment written by another process (the `enroll` CLI), so no restart is needed.
+   * Only a changed enrollment is adopted: this process is the only writer of everything else, and
+   * reloading its own writes could race with updates still in flight.
+   */
   async refresh(): Promise<void> {
     const mtimeMs = await stat(this.path).then(
       (s) => s.mtimeMs,
       () => 0,
     );
-    if (mtimeMs !== this.#mtimeMs) {
+    if (mtimeMs === this.#mtimeMs) return;
+    this.#mtimeMs = mtimeMs;
+    const onDisk = await readFile(this.path, "utf8")
+      .then((text) => stateSchema.parse(JSON.parse(text)))
+      .catch(() => null);
+    if (onDisk && JSON.stringify(onDisk.enrollment) !== JSON.stringify(this.#state.enrollment)) {
       await this.#writing;
-      await this.load();
+      this.#state = onDisk;
     }
   }
 
