@@ -124,6 +124,29 @@ describe("follower node, enrollment and policy API", () => {
     });
   });
 
+  it("records the agent's base_url at redeem only when the node has none", async () => {
+    for (const [name, own, expected] of [
+      ["url-from-agent", "", "https://agent.example:7443"],
+      ["url-kept", "http://10.1.1.1:7070", "http://10.1.1.1:7070"],
+    ] as const) {
+      const node = await createNode(name, own);
+      const issued = await primary.ok(
+        enrollmentTokenSchema,
+        "POST",
+        `/api/v1/admin/nodes/${node.id}/enrollment-token`,
+        {},
+      );
+      const response = await primary.call(
+        "POST",
+        "/api/v1/enrollment/redeem",
+        { token: issued.token, base_url: "https://Agent.Example:7443/", agent_version: "t", protocol: "v2" },
+        { token: null },
+      );
+      expect(response.status).toBe(200);
+      expect((await primary.ok(nodeSchema, "GET", `/api/v1/admin/nodes/${node.id}`)).base_url).toBe(expected);
+    }
+  });
+
   it("answers an expired token with enrollment_token_expired and shows the node as expired", async () => {
     const node = await createNode("expired");
     const issued = await primary.ok(
@@ -308,6 +331,24 @@ describe("follower node, enrollment and policy API", () => {
     expect(created.reason).toMatch(/^node_not_enrolled/);
     const incomplete = await primary.fail("POST", path, { name: "s3", driver: "s3", s3: { bucket: "b" } });
     expect(incomplete).toMatchObject({ status: 400, code: "validation_failed" });
+    const unset = await primary.fail("PATCH", `${path}/${created.id}`, { is_default: false });
+    expect(unset).toMatchObject({ status: 409, code: "ingress_default_required" });
+  });
+
+  it("deletes a node no policy uses, with its ingress targets", async () => {
+    const node = await createNode("to-delete");
+    const path = `/api/v1/admin/nodes/${node.id}`;
+    await primary.ok(ingressTargetSchema, "POST", `${path}/ingress-targets`, {
+      name: "t",
+      driver: "local",
+      base_path: "t",
+    });
+    expect((await primary.call("DELETE", path)).status).toBe(204);
+    expect(await primary.fail("GET", path)).toMatchObject({ status: 404, code: "not_found" });
+    expect(await primary.fail("GET", `${path}/ingress-targets`)).toMatchObject({
+      status: 404,
+      code: "not_found",
+    });
   });
 
   it("refuses every follower-node, ingress and policy route to anonymous callers and non-admins", async () => {

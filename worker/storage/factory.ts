@@ -14,6 +14,9 @@ import { createS3Driver } from "./s3.ts";
 import { prefixedKey } from "./streams.ts";
 import type { StorageDriver } from "./types.ts";
 
+/** Bounds a whole relayed chunk upload (at most MAX_CHUNK_SIZE) plus the follower's commit. */
+const OBJECT_TIMEOUT_MS = 10 * 60_000;
+
 export type PolicyRow = typeof storagePolicies.$inferSelect;
 
 export const policyCredentialContext = (id: string, which: "access_key" | "secret_key") =>
@@ -76,7 +79,8 @@ async function baseDriver(
           details: { node_id: node.id },
         });
       }
-      const client = await followerClient(services, node, { timeoutMs: 30_000 });
+      // The client's timeout runs until response headers arrive, i.e. after a whole upload body.
+      const client = await followerClient(services, node, { timeoutMs: OBJECT_TIMEOUT_MS });
       return createRemoteDriver(client, options.location ? { target: options.location } : {});
     }
   }

@@ -55,7 +55,8 @@ const editBody = z
     name: z.string().trim().min(1).max(200).optional(),
     driver: z.enum(INGRESS_DRIVERS).optional(),
     base_path: z.string().max(1024).optional(),
-    is_default: z.literal(true).optional(),
+    /** Only `true` changes anything: a default is replaced by promoting another target. */
+    is_default: z.boolean().optional(),
     s3: s3Fields.partial().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
@@ -214,6 +215,12 @@ export const ingressTargetRoutes = [
     handler: async ({ services, params, body }) => {
       const node = await loadNode(services, params.id);
       const target = await loadTarget(services, node.id, params.targetId);
+      if (body.is_default === false && target.isDefault) {
+        throw new AppError(
+          "ingress_default_required",
+          "A node keeps exactly one default ingress target: make another target the default instead.",
+        );
+      }
       const driver = body.driver ?? target.driver;
       const s3 = body.s3 ?? {};
       if (driver === "s3") {

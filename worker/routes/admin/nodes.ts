@@ -196,6 +196,8 @@ export const nodeRoutes = [
           details: { policies: users },
         });
       }
+      // Best effort: tell the follower to stop serving this primary before forgetting its key.
+      if (node.enabled) await pushBinding(services, { ...node, enabled: false, updatedAt: services.now() });
       await services.db.delete(followerNodes).where(eq(followerNodes.id, node.id));
     },
   }),
