@@ -164,6 +164,36 @@ describe("presigned URLs and CORS", () => {
     expect(((await tooLong.json()) as { error: { code: string } }).error.code).toBe("presign_ttl_too_long");
   });
 
+  it("takes multipart parts through single-use presigned URLs, composed by a signed complete", async () => {
+    const session = await h.client.createMultipart({ key: "p/mp", content_type: "application/zip" });
+    const parts = [bytes(1000, 31), bytes(500, 32)];
+    for (const [i, part] of parts.entries()) {
+      const { url } = await h.client.presignPart({
+        uploadId: session.upload_id,
+        partNumber: i + 1,
+        size: part.byteLength,
+        expiresInSeconds: 600,
+      });
+      const response = await put(url, part);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("access-control-expose-headers")).toBe("ETag");
+      expect(response.headers.get("etag")).toMatch(/^"[0-9a-f]{64}"$/);
+      expect((await put(url, part)).status).toBe(409);
+    }
+    const done = await h.client.completeMultipart(session.upload_id, {
+      parts: [{ part_number: 1 }, { part_number: 2 }],
+      size: 1500,
+    });
+    expect(done.content_type).toBe("application/zip");
+    const head = await h.fetch((await h.client.presignGet({ key: "p/mp", expiresInSeconds: 60 })).url, {
+      method: "HEAD",
+      headers: { origin: ORIGIN },
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe("1500");
+    expect(head.headers.get("access-control-allow-origin")).toBe(ORIGIN);
+  });
+
   it("refuses presigned URLs on endpoints that only take signed requests", async () => {
     const { url } = await h.client.presignGet({ key: "p/get", expiresInSeconds: 60 });
     const del = await h.fetch(url, { method: "DELETE" });
