@@ -3,6 +3,7 @@
 // the agent prints. Enrollment through FLOTILLA_PRIMARY_URL + FLOTILLA_ENROLLMENT_TOKEN when given.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,13 +19,40 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-export async function startAgent(options: { primaryUrl?: string; token?: string; dir?: string } = {}) {
+export interface AgentOptions {
+  primaryUrl?: string;
+  token?: string;
+  /** Reuse a data directory (restart with the same enrollment and targets). */
+  dir?: string;
+  /** Listen on this port and advertise http://127.0.0.1:<port> as the agent's own base_url. */
+  port?: number;
+}
+
+/** A port that was free a moment ago (for an agent that must know its own base_url up front). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startAgent(options: AgentOptions = {}) {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "flotilla-agent-")));
   const ingressRoot = join(dir, "managed-ingress");
   const config = join(dir, "agent.toml");
   await writeFile(
     config,
-    `[server]\nlisten = "127.0.0.1:0"\ndata_dir = "data"\n\n[server.follower]\nmanaged_ingress_local_root = "managed-ingress"\n`,
+    [
+      "[server]",
+      `listen = "127.0.0.1:${options.port ?? 0}"`,
+      ...(options.port ? [`base_url = "http://127.0.0.1:${options.port}"`] : []),
+      'data_dir = "data"',
+      "",
+      "[server.follower]",
+      'managed_ingress_local_root = "managed-ingress"',
+      "",
+    ].join("\n"),
   );
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   if (options.primaryUrl) env.FLOTILLA_PRIMARY_URL = options.primaryUrl;
