@@ -1,0 +1,222 @@
+// Owns one pass of tutorial §4-§8 for one transfer mode on one ingress target: remote policy and its
+// connection test, test group and user, then as that user the §8 checklist, the object on the
+// follower, Test Connection again, and cleaning up what the pass created.
+import { randomBytes } from "node:crypto";
+import {
+  checkResolution,
+  createGroup,
+  createPolicy,
+  createUser,
+  login,
+  type NodeView,
+  type Policy,
+  type Target,
+  testConnection,
+  testPolicy,
+} from "./admin.ts";
+import { type Api, ApiError } from "./api.ts";
+import type { AcceptanceConfig, Mode, TargetKind } from "./config.ts";
+import {
+  createAndOpenShare,
+  deleteAndRestore,
+  downloadRange,
+  downloadShare,
+  downloadWhole,
+  preview,
+  purge,
+} from "./files.ts";
+import { type Fixture, pdfFile, pngFile, randomFile } from "./fixtures.ts";
+import {
+  goneFromBucket,
+  goneFromIngressDir,
+  inBucket,
+  inIngressDir,
+  type StorageCheck,
+  storageCheck,
+} from "./storage.ts";
+import { type FileOut, uploadFile } from "./upload.ts";
+import { check, mib, need, type StepContext, type Walk } from "./walk.ts";
+
+export interface ComboInput {
+  walk: Walk;
+  admin: Api;
+  node: NodeView;
+  config: AcceptanceConfig;
+  mode: Mode;
+  kind: TargetKind;
+  target: Target | undefined;
+}
+
+export async function runCombo({ walk, admin, node, config, mode, kind, target }: ComboInput): Promise<void> {
+  const label = `${mode}/${kind}`;
+  const step = <T>(name: string, run: (context: StepContext) => Promise<T>) =>
+    walk.step(`${label}: ${name}`, run);
+  const chunk = config.chunkSize;
+  const password = `pw-${randomBytes(12).toString("hex")}`;
+
+  const policy = await step("remote storage policy", async (c) => {
+    need(target, "ingress target");
+    const created = await createPolicy(admin, node, config, mode, label);
+    c.note(`"${created.name}", chunk ${mib(chunk)}, ${mode} both ways`);
+    return created;
+  });
+  await step("policy connection test", async (c) => {
+    c.note(await testPolicy(admin, need(policy, "remote storage policy"), need(target, "ingress target")));
+  });
+  const group = await step("test policy group with a rule", async (c) => {
+    const created = await createGroup(
+      admin,
+      need(policy, "remote storage policy"),
+      `Remote Test Group ${label} ${config.runId}`,
+    );
+    c.note(`"${created.name}", 0 bytes and up -> the remote policy`);
+    return created;
+  });
+  const user = await step("test user bound to the group", async (c) => {
+    const username = `${config.runId}-${mode === "relay_stream" ? "relay" : "presigned"}-${kind}`;
+    const created = await createUser(admin, need(group, "test policy group"), username, password);
+    await checkResolution(admin, created, need(policy, "remote storage policy"), 4 * chunk);
+    c.note(`${username}, uploads resolve to the remote policy`);
+    return { user: created, api: await login(config.url, username, password, `acceptance ${config.runId}`) };
+  });
+  const as = () => need(user, "test user bound to the group").api;
+
+  const small = randomFile(`small-${config.runId}.bin`, 12_345);
+  const large = randomFile(`large-${config.runId}.bin`, 4 * chunk + Math.floor(chunk / 2));
+  const png = pngFile(`preview-${config.runId}.png`);
+  const pdf = pdfFile(`preview-${config.runId}.pdf`, `Flotilla acceptance ${config.runId}`);
+  const uploaded: FileOut[] = [];
+  const send = async (fixture: Fixture, c: StepContext) => {
+    const { file, parts } = await uploadFile(as(), fixture, mode, config.runId);
+    uploaded.push(file);
+    c.note(`${mib(fixture.bytes.length)}, ${parts} part${parts === 1 ? "" : "s"}, sha256 ok`);
+    return file;
+  };
+
+  const smallFile = await step("upload small file", (c) => send(small, c));
+  const largeFile = await step("upload large file", async (c) => {
+    const file = await send(large, c);
+    check(Math.ceil(large.bytes.length / chunk) > 3, "the large file must have more than three parts");
+    return file;
+  });
+  await step("download whole", async (c) => {
+    const got = await downloadWhole(as(), need(largeFile, "upload large file"), large, mode);
+    c.note(`${mib(got.bytes.length)} via ${got.via}, sha256 ok`);
+  });
+  await step("download range", async (c) => {
+    c.note(await downloadRange(as(), need(largeFile, "upload large file"), large, mode, chunk));
+  });
+  const share = await step("share link: create and open", async (c) => {
+    const created = await createAndOpenShare(as(), need(largeFile, "upload large file"));
+    c.note("public metadata matches, 5 downloads allowed");
+    return created;
+  });
+  await step("share link: download", async (c) => {
+    c.note(await downloadShare(as(), need(share, "share link: create and open"), large, mode));
+  });
+  await step("delete, then restore from the trash", async (c) => {
+    await deleteAndRestore(as(), need(smallFile, "upload small file"), small, mode);
+    c.note("404 while trashed, restored under its name, sha256 ok");
+  });
+  await step("preview an image", async (c) => {
+    const file = await send(png, { note: () => undefined });
+    c.note(await preview(as(), file, png));
+  });
+  await step("preview a PDF", async (c) => {
+    const file = await send(pdf, { note: () => undefined });
+    c.note(await preview(as(), file, pdf));
+  });
+  const found = await step("object on the follower", async (c) => {
+    const file = need(largeFile, "upload large file");
+    const p = need(policy, "remote storage policy");
+    const t = need(target, "ingress target");
+    const result = await storageCheck(admin, file, p, t);
+    const seen = [`storage check: exists on ${t.name}, ${mib(result.object.size ?? 0)}`];
+    if (kind === "local" && config.ingressDir)
+      seen.push(`file ${await inIngressDir(config.ingressDir, t, p, result, file)}`);
+    if (kind === "s3" && config.s3) seen.push(`bucket ${await inBucket(config.s3, p, result, file)}`);
+    c.note(seen.join("; "));
+    return result;
+  });
+  await step("Test Connection again", async (c) => {
+    const result = await testConnection(admin, node, config.modes.includes("presigned"));
+    const t = need(target, "ingress target");
+    const state = result.capabilities.ingress_targets.find((x) => x.key === t.key);
+    check(state?.state === "applied", `target ${t.name} is ${state?.state ?? "unknown"} on the follower`);
+    check(
+      result.capabilities.default_target === t.key,
+      `default target ${result.capabilities.default_target}`,
+    );
+    c.note(`protocol ${result.protocol_version}, server ${result.server_version}, ${t.name} applied`);
+  });
+  await step("clean up", async (c) => {
+    c.note(await cleanUp(admin, as, uploaded, found, { config, kind, policy, target, user, group }));
+  });
+}
+
+interface Created {
+  config: AcceptanceConfig;
+  kind: TargetKind;
+  policy: Policy | undefined;
+  target: Target | undefined;
+  user: { user: { id: string } } | undefined;
+  group: { id: string } | undefined;
+}
+
+/** Best effort over everything; fails listing what could not be removed. */
+async function cleanUp(
+  admin: Api,
+  as: () => Api,
+  files: FileOut[],
+  found: StorageCheck | undefined,
+  { config, kind, policy, target, user, group }: Created,
+): Promise<string> {
+  const problems: string[] = [];
+  const done: string[] = [];
+  const attempt = async (what: string, work: () => Promise<unknown>) => {
+    try {
+      await work();
+      done.push(what);
+    } catch (error) {
+      problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  if (files.length > 0)
+    await attempt(`${files.length} files purged`, async () => {
+      for (const file of files) await purge(as(), file);
+    });
+  if (found && policy && target) {
+    if (kind === "local" && config.ingressDir) {
+      await attempt("object gone from the ingress dir", () =>
+        goneFromIngressDir(config.ingressDir!, target, policy, found.file.storage_key),
+      );
+    }
+    if (kind === "s3" && config.s3) {
+      await attempt("object gone from the bucket", () =>
+        goneFromBucket(config.s3!, policy, found.file.storage_key),
+      );
+    }
+  }
+  if (user) {
+    await attempt("user disabled", () =>
+      admin.ok("PATCH", `/api/v1/admin/users/${user.user.id}`, {
+        body: { disabled: true, policy_group_id: null },
+      }),
+    );
+  }
+  if (group)
+    await attempt("group deleted", () => admin.ok("DELETE", `/api/v1/admin/policy-groups/${group.id}`));
+  if (policy) {
+    try {
+      await admin.ok("DELETE", `/api/v1/admin/policies/${policy.id}`);
+      done.push("policy deleted");
+    } catch (error) {
+      // Still referenced (e.g. by finished upload sessions): it stays, named with the run id.
+      if (error instanceof ApiError && error.code === "policy_in_use")
+        done.push(`policy kept (in use): ${error.message}`);
+      else problems.push(`policy: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  if (problems.length > 0) throw new Error(problems.join("; "));
+  return done.join(", ");
+}
