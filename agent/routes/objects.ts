@@ -170,7 +170,10 @@ export async function getObject(services: AgentServices, scope: Scope): Promise<
     "content-type": handle.contentType ?? "application/octet-stream",
     "x-content-type-options": "nosniff",
   });
-  if (etag) headers.set("etag", etag);
+  if (etag && handle.sha256) {
+    headers.set("etag", etag);
+    headers.set("repr-digest", `sha-256=:${Buffer.from(handle.sha256, "hex").toString("base64")}:`);
+  }
   try {
     overrideHeaders(q, headers);
     const request = scope.request;

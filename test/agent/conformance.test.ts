@@ -78,6 +78,9 @@ describe.each(kinds)("object conformance on a $name target", ({ spec }) => {
     expect(response.headers.get("etag")).toBe(`"${sha(data)}"`);
     expect(response.headers.get("content-type")).toBe("image/png");
     expect(response.headers.get("accept-ranges")).toBe("bytes");
+    expect(response.headers.get("repr-digest")).toBe(
+      `sha-256=:${createHash("sha256").update(data).digest("base64")}:`,
+    );
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(data);
     const head = await h.client.headObject("files/a1");
     expect(head).toEqual({
