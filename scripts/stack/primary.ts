@@ -4,6 +4,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { buildConsole } from "../../worker/console/build.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -45,6 +46,9 @@ export interface Primary {
 }
 
 export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
+  // The web console, served as Workers static assets like wrangler.toml [assets] says: the API and
+  // /health reach the worker first, any other path is a file or the console's index.html.
+  const consoleDir = await buildConsole(join(dirname(options.scriptPath), "console"));
   const miniflare = new Miniflare({
     modules: true,
     scriptPath: options.scriptPath,
@@ -58,6 +62,14 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     r2Buckets: ["FILES"],
     defaultPersistRoot: options.stateDir,
     r2Persist: true,
+    assets: {
+      directory: consoleDir,
+      routerConfig: {
+        has_user_worker: true,
+        static_routing: { user_worker: ["/api/*", "/health", "/health/*"] },
+      },
+      assetConfig: { html_handling: "auto-trailing-slash", not_found_handling: "single-page-application" },
+    },
   });
   const url = await miniflare.ready;
   return {

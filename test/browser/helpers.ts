@@ -1,0 +1,186 @@
+// Owns what the browser tests share: the real single-box stack (libSQL server, worker in workerd with
+// the console as static assets, Follower 1) on ephemeral ports in a temp dir, Debian's chromium driven
+// by playwright-core with a fresh profile, screenshots under test-artifacts/screenshots/, and a second
+// real agent started from the enrollment command the console shows.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type Stack, startStack } from "../../scripts/stack/stack.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+export const screenshotDir = join(root, "test-artifacts", "screenshots");
+export const ADMIN = { username: "admin", password: "browser-admin-password-1" };
+
+export interface TestStack {
+  stack: Stack;
+  dir: string;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startTestStack(): Promise<TestStack> {
+  const dir = await mkdtemp(join(tmpdir(), "flotilla-browser-"));
+  const logs: string[] = [];
+  const stack = await startStack(
+    {
+      dataDir: join(dir, "data"),
+      host: "127.0.0.1",
+      primaryPort: 0,
+      libsqlPort: 0,
+      followerPort: 0,
+      adminUsername: ADMIN.username,
+      adminPassword: ADMIN.password,
+    },
+    { log: (line) => logs.push(line), scheduledIntervalMs: 3_600_000 },
+  );
+  return {
+    stack,
+    dir,
+    logs,
+    async close() {
+      await stack.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestBrowser {
+  context: BrowserContext;
+  page: Page;
+  close(): Promise<void>;
+}
+
+/** Debian's chromium (installed by .ci/run), headless, with a fresh profile directory. */
+export async function launchBrowser(options: { width?: number; height?: number } = {}): Promise<TestBrowser> {
+  const profile = await mkdtemp(join(tmpdir(), "flotilla-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
+    acceptDownloads: true,
+  });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]).catch(() => undefined);
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(screenshotDir, { recursive: true });
+  const path = join(screenshotDir, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+export async function login(page: Page, base: string, username: string, password: string): Promise<void> {
+  await page.goto(`${base}/login`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("button", { name: "Log out" }).waitFor();
+}
+
+/** Waits for the status line to report something matching `pattern`; fails with the actual text. */
+export async function expectStatus(page: Page, pattern: RegExp): Promise<string> {
+  const status = page.locator("#status");
+  await status
+    .filter({ hasText: pattern })
+    .waitFor({ timeout: 20_000 })
+    .catch(async () => {
+      throw new Error(`status line is "${await status.textContent()}", expected ${pattern}`);
+    });
+  return (await status.textContent()) ?? "";
+}
+
+export interface Agent {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the enrollment command exactly as the console shows it (`node agent/cli.ts enroll --primary
+ * URL --token TOKEN`, from a checkout), then starts that agent on an ephemeral port.
+ */
+export async function enrollAndStartAgent(
+  command: string,
+  dataDir: string,
+  ingressRoot: string,
+): Promise<Agent> {
+  const args = command.trim().split(/\s+/);
+  if (args[0] !== "node" || args[1] !== "agent/cli.ts" || args[2] !== "enroll") {
+    throw new Error(`unexpected enrollment command: ${command}`);
+  }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    FLOTILLA_AGENT_LISTEN: "127.0.0.1:0",
+    FLOTILLA_AGENT_DATA_DIR: dataDir,
+    FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: ingressRoot,
+  };
+  for (const name of [
+    "FLOTILLA_AGENT_CONFIG",
+    "FLOTILLA_PRIMARY_URL",
+    "FLOTILLA_ENROLLMENT_TOKEN",
+    "FLOTILLA_AGENT_BASE_URL",
+  ]) {
+    delete env[name];
+  }
+  const enroll = spawn(process.execPath, args.slice(1), {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  enroll.stdout!.on("data", (chunk) => (output += chunk));
+  enroll.stderr!.on("data", (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((done) => enroll.once("exit", done));
+  if (code !== 0) throw new Error(`enroll exited with ${code}: ${output}`);
+
+  const child = spawn(process.execPath, ["agent/cli.ts", "start"], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  const url = await new Promise<string>((found, reject) => {
+    const lines: string[] = [];
+    const onLine = (line: string) => {
+      const match = /^Follower listening on (http:\/\/\S+)/.exec(line);
+      if (match?.[1]) found(match[1]);
+      else lines.push(line);
+    };
+    createInterface({ input: child.stdout! }).on("line", onLine);
+    createInterface({ input: child.stderr! }).on("line", onLine);
+    child.once("exit", (c) =>
+      reject(new Error(`agent exited (${c}) before listening:\n${lines.join("\n")}`)),
+    );
+  });
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}

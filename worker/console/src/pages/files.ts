@@ -1,0 +1,303 @@
+// Owns the file manager: personal and team spaces, folders with breadcrumbs, upload by picker or
+// drag and drop (uploads.ts), download, image/PDF preview, share links, delete to trash, and the
+// trash page with restore and purge. URLs: /files/<space>/<folder?>, /trash/<space?>.
+import { api } from "../api.ts";
+import { announce, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
+import { navigate, type PageContext } from "../main.ts";
+import type { FileItem, Item, Listing } from "../types.ts";
+import { enqueue, resumeUnfinished, uploadPanel } from "../uploads.ts";
+import { act } from "./act.ts";
+import { shareForm } from "./share.ts";
+
+const enc = encodeURIComponent;
+const previewable = (type: string) =>
+  /^image\/(png|jpeg|gif|webp|avif)$/.test(type) || type === "application/pdf";
+
+export function contentUrl(space: string, id: string): string {
+  return `/api/v1/spaces/${enc(space)}/files/${enc(id)}/content`;
+}
+
+/** My files, plus the team space in the URL (team ids come from Admin -> Teams or a shared link). */
+function spacePicker(space: string): HTMLElement {
+  const spaces = space === "me" ? ["me"] : ["me", space];
+  const picker = h(
+    "select",
+    { name: "space", "aria-label": "Space" },
+    spaces.map((s) =>
+      h(
+        "option",
+        { value: s, selected: s === space },
+        s === "me" ? "My files" : `Team space ${s.slice(0, 8)}`,
+      ),
+    ),
+  );
+  picker.addEventListener("change", () => navigate(`/files/${enc(picker.value)}`));
+  return picker;
+}
+
+function preview(space: string, file: FileItem): HTMLElement {
+  const url = `/api/v1/spaces/${enc(space)}/files/${enc(file.id)}/preview`;
+  return h(
+    "div",
+    { class: "preview" },
+    file.content_type === "application/pdf"
+      ? h("iframe", { src: url, title: `Preview of ${file.name}` })
+      : h("img", { src: url, alt: `Preview of ${file.name}` }),
+  );
+}
+
+function fileRow(ctx: PageContext, space: string, item: Item): HTMLElement {
+  const base = `/api/v1/spaces/${enc(space)}/${item.type === "file" ? "files" : "folders"}/${enc(item.id)}`;
+  const remove = act(ctx, async () => {
+    await api("DELETE", base);
+    return `"${item.name}" moved to the trash.`;
+  });
+  const extra = h("div", { class: "row-extra" });
+  const toggle = (label: string, build: () => HTMLElement) => {
+    const button = h(
+      "button",
+      { type: "button", class: "secondary", "aria-expanded": "false", "aria-label": `${label} ${item.name}` },
+      label,
+    );
+    button.addEventListener("click", () => {
+      const open = extra.dataset.open === label;
+      extra.replaceChildren(open ? "" : build());
+      extra.dataset.open = open ? "" : label;
+      button.setAttribute("aria-expanded", String(!open));
+    });
+    return button;
+  };
+  return h(
+    "tr",
+    { "data-item": item.name },
+    h(
+      "th",
+      { scope: "row" },
+      item.type === "folder"
+        ? h("a", { href: `/files/${enc(space)}/${enc(item.id)}` }, "📁 ", item.name)
+        : h("a", { href: contentUrl(space, item.id), download: item.name }, item.name),
+      extra,
+    ),
+    h("td", { "data-label": "Size" }, item.type === "file" ? formatBytes(item.size) : "—"),
+    h("td", { "data-label": "Modified" }, formatTime(item.updated_at)),
+    h(
+      "td",
+      { class: "actions" },
+      item.type === "file"
+        ? h(
+            "a",
+            {
+              href: contentUrl(space, item.id),
+              download: item.name,
+              class: "button-link",
+              "aria-label": `Download ${item.name}`,
+            },
+            "Download",
+          )
+        : null,
+      item.type === "file" && previewable(item.content_type)
+        ? toggle("Preview", () => preview(space, item))
+        : null,
+      item.type === "file" ? toggle("Share", () => shareForm(space, item)) : null,
+      h(
+        "button",
+        { type: "button", class: "danger", "aria-label": `Delete ${item.name}`, onclick: remove },
+        "Delete",
+      ),
+    ),
+  );
+}
+
+function dropzone(space: string, folderId: string | null): HTMLElement {
+  const picker = h("input", { type: "file", multiple: true, id: "file-picker", class: "sr-only" });
+  picker.addEventListener("change", () => {
+    enqueue(space, folderId, [...(picker.files ?? [])]);
+    picker.value = "";
+  });
+  const zone = h(
+    "div",
+    { class: "dropzone", "aria-label": "Upload files" },
+    h("p", {}, "Drop files here, or "),
+    h("label", { for: "file-picker", class: "button-link", tabindex: 0 }, "Choose files to upload"),
+    picker,
+  );
+  zone.querySelector("label")!.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      picker.click();
+    }
+  });
+  zone.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    enqueue(space, folderId, [...(e.dataTransfer?.files ?? [])]);
+  });
+  return zone;
+}
+
+export async function filesPage(ctx: PageContext): Promise<Node> {
+  const space = ctx.params[0] || "me";
+  const folderId = ctx.params[1] || null;
+  const query = new URLSearchParams({ limit: "200", ...(folderId ? { folder_id: folderId } : {}) });
+  const listing = await api<Listing>("GET", `/api/v1/spaces/${enc(space)}/items?${query}`);
+  void resumeUnfinished().catch((error) =>
+    announce(`Could not look for unfinished uploads: ${error}`, "error"),
+  );
+  const newFolder = h(
+    "form",
+    { "aria-label": "New folder" },
+    field("Folder name", input("name", { required: true })),
+    h("button", { type: "submit", class: "secondary" }, "Create folder"),
+  );
+  newFolder.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const { name } = formData(newFolder);
+    void act(ctx, async () => {
+      await api("POST", `/api/v1/spaces/${enc(space)}/folders`, { name, parent_id: folderId });
+      return `Folder "${name}" created.`;
+    })();
+  });
+  return h(
+    "section",
+    {},
+    h(
+      "div",
+      { class: "toolbar" },
+      h("h1", {}, "Files"),
+      spacePicker(space),
+      h("a", { href: `/trash/${enc(space)}` }, "Trash"),
+    ),
+    h(
+      "nav",
+      { "aria-label": "Folder path" },
+      h(
+        "ol",
+        { class: "breadcrumbs" },
+        h("li", {}, h("a", { href: `/files/${enc(space)}` }, space === "me" ? "My files" : "Team files")),
+        listing.path.map((p) => h("li", {}, h("a", { href: `/files/${enc(space)}/${enc(p.id)}` }, p.name))),
+      ),
+    ),
+    dropzone(space, folderId),
+    uploadPanel(() => ctx.refresh()),
+    h("div", { class: "toolbar" }, newFolder),
+    listing.items.length === 0
+      ? h("p", {}, "This folder is empty.")
+      : h(
+          "table",
+          { class: "list files" },
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              ["Name", "Size", "Modified", "Actions"].map((c) => h("th", { scope: "col" }, c)),
+            ),
+          ),
+          h(
+            "tbody",
+            {},
+            listing.items.map((item) => fileRow(ctx, space, item)),
+          ),
+        ),
+  );
+}
+
+export async function trashPage(ctx: PageContext): Promise<Node> {
+  const space = ctx.params[0] || "me";
+  const base = `/api/v1/spaces/${enc(space)}/trash`;
+  const { items } = await api<{ items: Item[] }>("GET", `${base}?limit=200`);
+  const kind = (item: Item) => (item.type === "file" ? "files" : "folders");
+  return h(
+    "section",
+    {},
+    h(
+      "div",
+      { class: "toolbar" },
+      h("h1", {}, "Trash"),
+      h("a", { href: `/files/${enc(space)}` }, "Back to files"),
+    ),
+    items.length === 0
+      ? h("p", {}, "The trash is empty.")
+      : [
+          h(
+            "table",
+            { class: "list" },
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                ["Name", "Size", "Deleted", "Actions"].map((c) => h("th", { scope: "col" }, c)),
+              ),
+            ),
+            h(
+              "tbody",
+              {},
+              items.map((item) =>
+                h(
+                  "tr",
+                  { "data-item": item.name },
+                  h("th", { scope: "row" }, item.type === "folder" ? `📁 ${item.name}` : item.name),
+                  h("td", { "data-label": "Size" }, item.type === "file" ? formatBytes(item.size) : "—"),
+                  h("td", { "data-label": "Deleted" }, formatTime(item.trashed_at)),
+                  h(
+                    "td",
+                    { class: "actions" },
+                    h(
+                      "button",
+                      {
+                        type: "button",
+                        "aria-label": `Restore ${item.name}`,
+                        onclick: act(ctx, async () => {
+                          await api("POST", `${base}/${kind(item)}/${enc(item.id)}/restore`);
+                          return `"${item.name}" restored.`;
+                        }),
+                      },
+                      "Restore",
+                    ),
+                    h(
+                      "button",
+                      {
+                        type: "button",
+                        class: "danger",
+                        "aria-label": `Delete ${item.name} forever`,
+                        onclick: async () => {
+                          if (!confirm(`Delete "${item.name}" forever?`)) return;
+                          await act(ctx, async () => {
+                            await api("DELETE", `${base}/${kind(item)}/${enc(item.id)}`);
+                            return `"${item.name}" deleted forever.`;
+                          })();
+                        },
+                      },
+                      "Delete forever",
+                    ),
+                  ),
+                ),
+              ),
+            ),
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "danger",
+              onclick: async () => {
+                if (!confirm("Empty the trash? Everything in it is deleted forever.")) return;
+                await act(ctx, async () => {
+                  await api("DELETE", base);
+                  return "Trash emptied.";
+                })();
+              },
+            },
+            "Empty trash",
+          ),
+        ],
+  );
+}

@@ -1,0 +1,284 @@
+// Owns Admin -> Follower Nodes -> Node Details: the record (name, base_url, enabled), enrollment
+// token with the agent command to copy, Test Connection and its result, the primary-managed ingress
+// targets, and the routine-maintenance view (tutorial §11). Every action re-renders from the API.
+import { api, describe } from "../api.ts";
+import { announce, checked, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
+import { navigate, type PageContext } from "../main.ts";
+import type { CapabilitySummary, EnrollmentToken, NodeDetails, TestResult } from "../types.ts";
+import { act } from "./act.ts";
+import { ingressTargetsSection } from "./ingress-targets.ts";
+import { badge, nodeStatus } from "./nodes.ts";
+
+function yesNo(value: boolean | undefined): HTMLElement {
+  return badge(value ? "yes" : "no", value ? "ok" : "warn");
+}
+
+export function capabilityList(caps: CapabilitySummary): HTMLElement {
+  const features = Object.entries(caps.features).map(([name, on]) =>
+    h("li", {}, h("code", {}, name), " ", yesNo(on)),
+  );
+  return h(
+    "dl",
+    { class: "facts" },
+    h("dt", {}, "Protocol version"),
+    h(
+      "dd",
+      { "data-testid": "protocol-version" },
+      caps.protocol_version,
+      ` (supported ${caps.protocol_range})`,
+    ),
+    h("dt", {}, "Server version"),
+    h("dd", { "data-testid": "server-version" }, caps.server_version),
+    h("dt", {}, "Capability summary"),
+    h("dd", {}, h("ul", { class: "inline" }, features)),
+    h("dt", {}, "Browser CORS (presigned)"),
+    h(
+      "dd",
+      {},
+      `request headers: ${caps.browser_cors.allowed_headers.join(", ") || "none"}; exposed on GET: ${
+        caps.browser_cors.exposed_headers_get.join(", ") || "none"
+      }; exposed on PUT: ${caps.browser_cors.exposed_headers_put.join(", ") || "none"}`,
+    ),
+    h("dt", {}, "Default ingress target"),
+    h("dd", {}, caps.default_target ?? "none"),
+  );
+}
+
+function connectionSection(ctx: PageContext, node: NodeDetails): HTMLElement {
+  const form = h(
+    "form",
+    { "aria-labelledby": "conn-title" },
+    field("Name", input("name", { value: node.name, required: true })),
+    field(
+      "base_url",
+      input("base_url", { type: "url", value: node.base_url }),
+      "An HTTP(S) address the primary can access (and browsers too, for presigned).",
+    ),
+    h(
+      "label",
+      { class: "check" },
+      h("input", { type: "checkbox", name: "enabled", checked: node.enabled }),
+      " Enabled",
+    ),
+    h("button", { type: "submit" }, "Save node"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = formData(form);
+    void act(ctx, async () => {
+      const saved = await api<{ binding_sync: { state: string; reason: string | null } }>(
+        "PATCH",
+        `/api/v1/admin/nodes/${node.id}`,
+        { name: values.name, base_url: values.base_url ?? "", enabled: checked(form, "enabled") },
+      );
+      const sync = saved.binding_sync;
+      return `Node saved (follower binding ${sync.state}${sync.reason ? `: ${sync.reason}` : ""}).`;
+    })();
+  });
+  return h("section", { class: "card" }, h("h2", { id: "conn-title" }, "Node"), form);
+}
+
+function enrollmentSection(_ctx: PageContext, node: NodeDetails): HTMLElement {
+  const output = h("div", { class: "enroll-output" });
+  const issue = async () => {
+    try {
+      const issued = await api<EnrollmentToken>(
+        "POST",
+        `/api/v1/admin/nodes/${node.id}/enrollment-token`,
+        {},
+      );
+      const copy = (text: string, what: string) => async () => {
+        try {
+          await navigator.clipboard.writeText(text);
+          announce(`${what} copied.`);
+        } catch {
+          announce("Copying is not allowed here; select the command and copy it by hand.", "error");
+        }
+      };
+      output.replaceChildren(
+        h(
+          "p",
+          {},
+          "Run this on the follower machine (the token is shown once, expires ",
+          formatTime(issued.expires_at),
+          "):",
+        ),
+        h("pre", {}, h("code", { id: "enroll-command" }, issued.command)),
+        h("button", { type: "button", onclick: copy(issued.command, "Agent command") }, "Copy agent command"),
+        h("p", {}, "From a Flotilla checkout:"),
+        h("pre", {}, h("code", { id: "enroll-command-checkout" }, issued.command_from_checkout)),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            onclick: copy(issued.command_from_checkout, "Checkout command"),
+          },
+          "Copy checkout command",
+        ),
+      );
+      announce("Enrollment token created. It replaces any earlier token for this node.");
+    } catch (error) {
+      announce(describe(error), "error");
+    }
+  };
+  const done = node.enrollment.status === "completed";
+  return h(
+    "section",
+    { class: "card" },
+    h("h2", {}, "Enrollment"),
+    h(
+      "p",
+      {},
+      "Status: ",
+      badge(node.enrollment.status, done ? "ok" : "warn"),
+      done ? ` (enrolled ${formatTime(node.enrollment.enrolled_at)})` : "",
+    ),
+    done
+      ? h("p", { class: "hint" }, "Enrollment is complete: the primary and follower identities are bound.")
+      : h("button", { type: "button", onclick: issue }, "Create enrollment token"),
+    output,
+  );
+}
+
+function testSection(ctx: PageContext, node: NodeDetails): HTMLElement {
+  const probe = node.last_probe;
+  const run = act(ctx, async () => {
+    const result = await api<TestResult>("POST", `/api/v1/admin/nodes/${node.id}/test`);
+    return `Test Connection succeeded: protocol ${result.protocol_version}, server ${result.server_version}.`;
+  });
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "test-title" },
+    h("h2", { id: "test-title" }, "Test Connection"),
+    h("button", { type: "button", onclick: run }, "Test Connection"),
+    h(
+      "div",
+      { id: "test-result" },
+      probe
+        ? [
+            h(
+              "p",
+              {},
+              "Result: ",
+              badge(probe.ok ? "Succeeded" : "Failed", probe.ok ? "ok" : "bad"),
+              " at ",
+              formatTime(probe.at),
+            ),
+            probe.error
+              ? h("p", { class: "status error" }, "Last error: ", probe.error)
+              : h("p", {}, "Last error: none"),
+            probe.capabilities ? capabilityList(probe.capabilities) : null,
+          ]
+        : h("p", {}, "Not tested yet."),
+    ),
+  );
+}
+
+function maintenanceSection(node: NodeDetails): HTMLElement {
+  const caps = node.last_good_probe?.capabilities ?? null;
+  const defaultTarget = node.ingress_targets.find((t) => t.is_default);
+  const s3Targets = node.ingress_targets.filter((t) => t.driver === "s3");
+  const recentErrors = node.recent_events.filter((e) => e.level === "error" || e.level === "warn");
+  const lastOk = node.last_probe?.ok === true;
+  const ready = lastOk && defaultTarget?.state === "applied";
+  const item = (label: string, ok: boolean, detail: string) =>
+    h("li", {}, badge(ok ? "ok" : "check", ok ? "ok" : "warn"), " ", h("strong", {}, label), ": ", detail);
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "maint-title" },
+    h("h2", { id: "maint-title" }, "Maintenance"),
+    h(
+      "ul",
+      { class: "checklist" },
+      item(
+        "Connection test",
+        lastOk,
+        node.last_probe ? `last run ${formatTime(node.last_probe.at)}` : "never run",
+      ),
+      item(
+        "Readiness",
+        ready,
+        ready ? "enrolled, reachable, default ingress target applied" : "not ready to receive objects",
+      ),
+      item(
+        "Default ingress target applied",
+        defaultTarget?.state === "applied",
+        defaultTarget
+          ? `${defaultTarget.name}: ${defaultTarget.state}${defaultTarget.reason ? ` (${defaultTarget.reason})` : ""}`
+          : "none",
+      ),
+      ...(caps?.ingress_targets ?? []).map((t) =>
+        item(
+          `Free space on ${t.name}`,
+          t.free_bytes !== null && t.free_bytes > 0,
+          `${formatBytes(t.free_bytes)} free of ${formatBytes(t.total_bytes)}`,
+        ),
+      ),
+      ...s3Targets.map((t) =>
+        item(
+          `S3 credentials of ${t.name}`,
+          t.state === "applied" && t.s3?.has_credentials === true,
+          t.state === "applied" ? "valid at last apply" : `${t.state}${t.reason ? `: ${t.reason}` : ""}`,
+        ),
+      ),
+      item(
+        "Remote policies",
+        node.policies.length > 0,
+        node.policies.map((p) => p.name).join(", ") || "none use this node",
+      ),
+      item(
+        "Recent errors",
+        recentErrors.length === 0,
+        recentErrors.length === 0 ? "none" : `${recentErrors.length} below`,
+      ),
+    ),
+    h("h3", {}, "Recent events"),
+    node.recent_events.length === 0
+      ? h("p", {}, "No events yet.")
+      : h(
+          "ul",
+          { class: "events" },
+          node.recent_events.map((e) =>
+            h(
+              "li",
+              { class: `event ${e.level}` },
+              h("time", { datetime: e.at }, formatTime(e.at)),
+              ` ${e.level} ${e.kind}: ${e.message}`,
+            ),
+          ),
+        ),
+  );
+}
+
+export async function nodeDetailsPage(ctx: PageContext): Promise<Node> {
+  const id = ctx.params[0]!;
+  const node = await api<NodeDetails>("GET", `/api/v1/admin/nodes/${encodeURIComponent(id)}`);
+  const status = nodeStatus(node);
+  const remove = async () => {
+    if (!confirm(`Delete the follower node record "${node.name}"?`)) return;
+    try {
+      await api("DELETE", `/api/v1/admin/nodes/${node.id}`);
+      announce(`Follower node "${node.name}" deleted.`);
+      navigate("/admin/nodes");
+    } catch (error) {
+      announce(describe(error), "error");
+    }
+  };
+  return h(
+    "section",
+    {},
+    h("p", {}, h("a", { href: "/admin/nodes" }, "← Follower Nodes")),
+    h("h1", {}, node.name, " ", badge(status.label, status.tone)),
+    h("div", { class: "grid" }, connectionSection(ctx, node), enrollmentSection(ctx, node)),
+    testSection(ctx, node),
+    ingressTargetsSection(ctx, node),
+    maintenanceSection(node),
+    h(
+      "section",
+      { class: "card danger" },
+      h("h2", {}, "Delete node"),
+      h("button", { type: "button", class: "danger", onclick: remove }, "Delete follower node"),
+    ),
+  );
+}
