@@ -165,9 +165,11 @@ export async function ensureS3Target(
 
 /** Objects go to the node's default target, so the walk makes the target under test the default. */
 export async function makeDefault(admin: Api, node: NodeView, target: Target): Promise<Target> {
+  const current = (await listTargets(admin, node.id)).find((t) => t.id === target.id);
+  if (!current) throw new Error(`ingress target ${target.name} no longer exists`);
   const path = `/api/v1/admin/nodes/${node.id}/ingress-targets/${target.id}`;
-  const updated = target.is_default
-    ? target
+  const updated = current.is_default
+    ? current
     : await admin.json("PATCH", path, ingressTargetSchema, { body: { is_default: true } });
   check(updated.is_default, `${target.name} did not become the default`);
   return applied(admin, node, updated);

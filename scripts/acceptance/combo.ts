@@ -39,15 +39,19 @@ import { check, mib, need, type StepContext, type Walk } from "./walk.ts";
 
 export interface ComboInput {
   walk: Walk;
-  admin: Api;
-  node: NodeView;
+  /** Undefined when login or finding the node failed: every step then fails naming that step. */
+  admin: Api | undefined;
+  node: NodeView | undefined;
   config: AcceptanceConfig;
   mode: Mode;
   kind: TargetKind;
   target: Target | undefined;
 }
 
-export async function runCombo({ walk, admin, node, config, mode, kind, target }: ComboInput): Promise<void> {
+export async function runCombo(input: ComboInput): Promise<void> {
+  const { walk, config, mode, kind, target } = input;
+  const admin = () => need(input.admin, "admin login");
+  const node = () => need(input.node, "follower node ready");
   const label = `${mode}/${kind}`;
   const step = <T>(name: string, run: (context: StepContext) => Promise<T>) =>
     walk.step(`${label}: ${name}`, run);
@@ -56,16 +60,16 @@ export async function runCombo({ walk, admin, node, config, mode, kind, target }
 
   const policy = await step("remote storage policy", async (c) => {
     need(target, "ingress target");
-    const created = await createPolicy(admin, node, config, mode, label);
+    const created = await createPolicy(admin(), node(), config, mode, label);
     c.note(`"${created.name}", chunk ${mib(chunk)}, ${mode} both ways`);
     return created;
   });
   await step("policy connection test", async (c) => {
-    c.note(await testPolicy(admin, need(policy, "remote storage policy"), need(target, "ingress target")));
+    c.note(await testPolicy(admin(), need(policy, "remote storage policy"), need(target, "ingress target")));
   });
   const group = await step("test policy group with a rule", async (c) => {
     const created = await createGroup(
-      admin,
+      admin(),
       need(policy, "remote storage policy"),
       `Remote Test Group ${label} ${config.runId}`,
     );
@@ -74,8 +78,8 @@ export async function runCombo({ walk, admin, node, config, mode, kind, target }
   });
   const user = await step("test user bound to the group", async (c) => {
     const username = `${config.runId}-${mode === "relay_stream" ? "relay" : "presigned"}-${kind}`;
-    const created = await createUser(admin, need(group, "test policy group"), username, password);
-    await checkResolution(admin, created, need(policy, "remote storage policy"), 4 * chunk);
+    const created = await createUser(admin(), need(group, "test policy group"), username, password);
+    await checkResolution(admin(), created, need(policy, "remote storage policy"), 4 * chunk);
     c.note(`${username}, uploads resolve to the remote policy`);
     return { user: created, api: await login(config.url, username, password, `acceptance ${config.runId}`) };
   });
@@ -130,7 +134,7 @@ export async function runCombo({ walk, admin, node, config, mode, kind, target }
     const file = need(largeFile, "upload large file");
     const p = need(policy, "remote storage policy");
     const t = need(target, "ingress target");
-    const result = await storageCheck(admin, file, p, t);
+    const result = await storageCheck(admin(), file, p, t);
     const seen = [`storage check: exists on ${t.name}, ${mib(result.object.size ?? 0)}`];
     if (kind === "local" && config.ingressDir)
       seen.push(`file ${await inIngressDir(config.ingressDir, t, p, result, file)}`);
@@ -139,7 +143,7 @@ export async function runCombo({ walk, admin, node, config, mode, kind, target }
     return result;
   });
   await step("Test Connection again", async (c) => {
-    const result = await testConnection(admin, node, config.modes.includes("presigned"));
+    const result = await testConnection(admin(), node(), config.modes.includes("presigned"));
     const t = need(target, "ingress target");
     const state = result.capabilities.ingress_targets.find((x) => x.key === t.key);
     check(state?.state === "applied", `target ${t.name} is ${state?.state ?? "unknown"} on the follower`);
@@ -150,7 +154,7 @@ export async function runCombo({ walk, admin, node, config, mode, kind, target }
     c.note(`protocol ${result.protocol_version}, server ${result.server_version}, ${t.name} applied`);
   });
   await step("clean up", async (c) => {
-    c.note(await cleanUp(admin, as, uploaded, found, { config, kind, policy, target, user, group }));
+    c.note(await cleanUp(admin(), as, uploaded, found, { config, kind, policy, target, user, group }));
   });
 }
 

@@ -1,0 +1,138 @@
+// The acceptance walk for real: `node scripts/acceptance/index.ts` as a child process against a stack
+// this test starts (libSQL server, worker in workerd, follower agent; all ports 0, temp data dir) and
+// an in-process s3rver for the s3 ingress target, covering relay_stream and presigned on a local and
+// on an s3 target. It must exit 0 with every step of every combination reported "ok".
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../../scripts/acceptance/local-stack.ts";
+import { S3RVER_KEY, startS3rver } from "../agent/helpers.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+const BUCKET = "acceptance";
+
+let stack: LocalStack;
+let s3: Awaited<ReturnType<typeof startS3rver>>;
+
+beforeAll(async () => {
+  s3 = await startS3rver([BUCKET]);
+  stack = await startLocalStack();
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await s3?.stop();
+});
+
+interface Run {
+  code: number | null;
+  lines: string[];
+}
+
+function walk(env: Record<string, string>): Promise<Run> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [resolve(root, "scripts/acceptance/index.ts")], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8");
+    });
+    child.once("error", fail);
+    child.once("exit", (code) => done({ code, lines: out.split("\n").filter(Boolean) }));
+  });
+}
+
+const COMBO_STEPS = [
+  "remote storage policy",
+  "policy connection test",
+  "test policy group with a rule",
+  "test user bound to the group",
+  "upload small file",
+  "upload large file",
+  "download whole",
+  "download range",
+  "share link: create and open",
+  "share link: download",
+  "delete, then restore from the trash",
+  "preview an image",
+  "preview a PDF",
+  "object on the follower",
+  "Test Connection again",
+  "clean up",
+];
+
+describe("npm run acceptance", () => {
+  it("walks the tutorial's checklist for relay_stream and presigned on a local and an s3 target, all steps ok", async () => {
+    const run = await walk({
+      FLOTILLA_URL: stack.url,
+      FLOTILLA_ADMIN_USERNAME: stack.adminUsername,
+      FLOTILLA_ADMIN_PASSWORD: stack.adminPassword,
+      FLOTILLA_FOLLOWER_INGRESS_DIR: stack.ingressRoot,
+      FLOTILLA_S3_ENDPOINT: s3.endpoint,
+      FLOTILLA_S3_BUCKET: BUCKET,
+      FLOTILLA_S3_ACCESS_KEY_ID: S3RVER_KEY.access_key_id,
+      FLOTILLA_S3_SECRET_ACCESS_KEY: S3RVER_KEY.secret_access_key,
+    });
+    const report = run.lines.join("\n");
+    const failed = run.lines.filter((line) => line.startsWith("fail"));
+    expect(failed, report).toEqual([]);
+    expect(run.code, report).toBe(0);
+    const expected = [
+      "admin login",
+      "follower node ready",
+      "Test Connection",
+      "default ingress target (local, base path default)",
+      "follower /health/ready",
+      "s3 ingress target",
+      "restore the default ingress target",
+      ...["relay_stream", "presigned"].flatMap((mode) =>
+        ["local", "s3"].flatMap((kind) => COMBO_STEPS.map((step) => `${mode}/${kind}: ${step}`)),
+      ),
+    ];
+    for (const step of expected) {
+      expect(
+        run.lines.some((line) => new RegExp(`^ok +\\d+\\. ${literal(step)}`).test(line)),
+        `no "ok" line for "${step}"\n${report}`,
+      ).toBe(true);
+    }
+    // The walk names the file sizes and the part count that make the large file a multipart upload.
+    expect(report).toMatch(/relay_stream\/local: upload large file \(4\.5 MiB, 5 parts, sha256 ok\)/);
+    expect(report).toMatch(/presigned\/s3: download whole \(4\.5 MiB via follower, sha256 ok\)/);
+    expect(run.lines.at(-1)).toMatch(new RegExp(`^${expected.length + 2} passed, 0 failed$`));
+  }, 300_000);
+
+  it("fails loudly, exit 1, naming the step, when the admin password is wrong", async () => {
+    const run = await walk({
+      FLOTILLA_URL: stack.url,
+      FLOTILLA_ADMIN_USERNAME: stack.adminUsername,
+      FLOTILLA_ADMIN_PASSWORD: "not-the-password",
+      FLOTILLA_ACCEPTANCE_MODES: "relay_stream",
+      FLOTILLA_ACCEPTANCE_TARGETS: "local",
+    });
+    const report = run.lines.join("\n");
+    expect(run.code, report).toBe(1);
+    expect(report).toMatch(/^fail +1\. admin login: POST \/api\/v1\/auth\/login -> 401 invalid_credentials/m);
+    // Later steps are reported as failing because of it, never silently skipped.
+    expect(report).toMatch(/^fail +\d+\. relay_stream\/local: upload large file: needs "/m);
+    expect(run.lines.find((line) => /^\d+ passed, \d+ failed$/.test(line))).toMatch(
+      /^0 passed, [1-9]\d* failed$/,
+    );
+  }, 120_000);
+
+  it("refuses an incomplete environment with exit 2 and the missing names", async () => {
+    const run = await walk({ FLOTILLA_URL: "", FLOTILLA_ADMIN_PASSWORD: "" });
+    expect(run.code).toBe(2);
+    expect(run.lines.join("\n")).toMatch(/FLOTILLA_URL/);
+    expect(run.lines.join("\n")).toMatch(/FLOTILLA_ADMIN_PASSWORD/);
+  });
+});
+
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
