@@ -6,12 +6,17 @@ import { randomId } from "../shared/crypto.ts";
 import { createApp } from "./app.ts";
 import { parseEnv, type RawEnv } from "./env.ts";
 import type { Route } from "./http/route.ts";
+import { ingressTargetRoutes } from "./routes/admin/ingress-targets.ts";
+import { nodeRoutes } from "./routes/admin/nodes.ts";
+import { policyRoutes } from "./routes/admin/policies.ts";
 import { policyGroupRoutes } from "./routes/admin/policy-groups.ts";
 import { teamRoutes } from "./routes/admin/teams.ts";
 import { userRoutes } from "./routes/admin/users.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { enrollmentRoutes } from "./routes/enrollment.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
+import { uploadRoutes } from "./routes/uploads.ts";
 import { runScheduledTasks } from "./scheduled.ts";
 import { createServices } from "./services.ts";
 
@@ -22,6 +27,11 @@ export const routes: readonly Route[] = [
   ...userRoutes,
   ...teamRoutes,
   ...policyGroupRoutes,
+  ...uploadRoutes,
+  ...nodeRoutes,
+  ...ingressTargetRoutes,
+  ...policyRoutes,
+  ...enrollmentRoutes,
 ];
 
 const app = createApp(routes);

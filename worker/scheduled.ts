@@ -3,9 +3,11 @@
 // Colleagues add their tasks (follower probes, ingress re-push) to the `tasks` list below.
 import { lt } from "drizzle-orm";
 import { deleteExpiredSessions } from "./accounts/sessions.ts";
+import { followerTasks } from "./followers/scheduled.ts";
 import { loginAttempts } from "./db/schema.ts";
 import { describeError } from "./logger.ts";
 import type { Services } from "./services.ts";
+import { expireUploads } from "./uploads/expiry.ts";
 
 export interface ScheduledTask {
   name: string;
@@ -27,6 +29,8 @@ const tasks: ScheduledTask[] = [
       await services.db.delete(loginAttempts).where(lt(loginAttempts.windowStartedAt, dayAgo));
     },
   },
+  ...followerTasks,
+  { name: "expire_uploads", run: expireUploads },
 ];
 
 /** Runs every scheduled task; returns the names of those that failed (already logged). */

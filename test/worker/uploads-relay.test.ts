@@ -1,0 +1,303 @@
+// Upload sessions in process over an s3 policy (a real s3rver; the R2 binding only streams inside
+// workerd) and a real migrated libSQL file: relay single and multipart (parallel, retried, the same
+// part twice at once), resume, every refusal of a bad part, completion rules, abort, expiry cleanup.
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomId } from "../../shared/crypto.ts";
+import {
+  files,
+  policyGroupRules,
+  policyGroups,
+  storagePolicies,
+  uploadParts,
+  uploadSessions,
+  users,
+} from "../../worker/db/schema.ts";
+import { parseEnv } from "../../worker/env.ts";
+import { encryptSecret } from "../../worker/secrets.ts";
+import { createServices } from "../../worker/services.ts";
+import { policyCredentialContext } from "../../worker/storage/factory.ts";
+import { createS3Driver } from "../../worker/storage/s3.ts";
+import type { StorageDriver } from "../../worker/storage/types.ts";
+import { expireUploads } from "../../worker/uploads/expiry.ts";
+import type { UploadOut } from "../../worker/uploads/view.ts";
+import { createHarness, type Harness, ORIGIN, seedUser, TEST_SECRET, unique } from "./harness.ts";
+import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
+import { bytes, partOf, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+
+const MiB = 1024 * 1024;
+
+describe("relay uploads to an s3 policy", () => {
+  let h: Harness;
+  let c: UploadClient;
+  let other: UploadClient;
+  let userId: string;
+  let policyId: string;
+  const ctx = { waitUntil: () => {} };
+
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+  let bucket: StorageDriver;
+
+  beforeAll(async () => {
+    s3 = await startS3rver(["uploads"]);
+    h = await createHarness({ fetch: (input, init) => fetch(input, init) });
+    policyId = randomId();
+    await h.db.insert(storagePolicies).values({
+      id: policyId,
+      name: unique("s3"),
+      driver: "s3",
+      chunkSize: 5 * MiB,
+      maxFileSize: 40 * MiB,
+      s3Endpoint: s3.endpoint,
+      s3Bucket: "uploads",
+      s3ForcePathStyle: true,
+      s3AccessKeyEnc: await encryptSecret(
+        TEST_SECRET,
+        S3RVER_KEY.accessKeyId,
+        policyCredentialContext(policyId, "access_key"),
+      ),
+      s3SecretKeyEnc: await encryptSecret(
+        TEST_SECRET,
+        S3RVER_KEY.secretAccessKey,
+        policyCredentialContext(policyId, "secret_key"),
+      ),
+    });
+    bucket = createS3Driver({
+      endpoint: s3.endpoint,
+      region: "us-east-1",
+      bucket: "uploads",
+      pathStyle: true,
+      ...S3RVER_KEY,
+    });
+    const groupId = randomId();
+    await h.db.insert(policyGroups).values({ id: groupId, name: unique("group") });
+    await h.db
+      .insert(policyGroupRules)
+      .values({ id: randomId(), groupId, policyId, priority: 1, minSize: 0, maxSize: 0 });
+    const api = (path: string, init?: RequestInit) =>
+      h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx);
+    const seeded = await seedUser(h);
+    userId = seeded.user.id;
+    await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, userId));
+    c = uploadClient(api, seeded.token);
+    const stranger = await seedUser(h);
+    await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, stranger.user.id));
+    other = uploadClient(api, stranger.token);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await s3?.stop();
+  });
+
+  const init = async (body: Record<string, unknown>) => c.ok<UploadOut>(await c.init(body), 201);
+  const stored = async (fileId: string) => {
+    const object = await bucket.get(`files/${fileId}`);
+    return object ? new Uint8Array(await new Response(object.body).arrayBuffer()) : null;
+  };
+
+  it("uploads a small file in one relayed request and stores its SHA-256", async () => {
+    const data = bytes(1000);
+    const upload = await init({ name: "small.bin", size: data.length, client_id: "tab-1" });
+    expect(upload).toMatchObject({
+      mode: "relay_stream",
+      part_count: 1,
+      chunk_size: 1000,
+      missing_parts: [1],
+    });
+    expect(upload.part_url_template).toBe(`/api/v1/uploads/${upload.id}/parts/{n}`);
+    const done = await relayWhole(c, upload, data);
+    expect(done.file).toMatchObject({ size: 1000, sha256: sha256(data), policy_id: policyId });
+    expect(done.upload).toMatchObject({ state: "completed", file_id: done.file.id, missing_parts: [] });
+    expect(sha256((await stored(done.file.id))!)).toBe(sha256(data));
+  });
+
+  it("uploads a file of more than three parts sent in parallel, one of them twice", async () => {
+    const data = bytes(15 * MiB + 12345, 2);
+    const upload = await init({ name: "big.bin", size: data.length, sha256: sha256(data) });
+    expect(upload).toMatchObject({ part_count: 4, chunk_size: 5 * MiB });
+    const send = async (n: number, part = partOf(upload, data, n)) => {
+      const response = await c.putPart(upload.id, n, part, { "x-flotilla-sha256": sha256(part) });
+      expect(await c.ok(response)).toMatchObject({ part_number: n, size: part.length, sha256: sha256(part) });
+    };
+    // Part 3 first goes with wrong bytes (a client bug), then is retried with the right ones: it replaces.
+    await send(3, bytes(5 * MiB, 99));
+    await Promise.all([4, 1, 2, 3].map((n) => send(n)));
+    const done = await c.ok<{ file: { id: string; sha256: string } }>(await c.complete(upload.id));
+    expect(done.file.sha256).toBe(sha256(data));
+    expect(sha256((await stored(done.file.id))!)).toBe(sha256(data));
+  });
+
+  it("resumes: the session lists what arrived, the client sends only the rest", async () => {
+    const data = bytes(10 * MiB + 7, 3);
+    const upload = await init({ name: "resume.bin", size: data.length, client_id: "tab-resume" });
+    await c.ok(await c.putPart(upload.id, 2, partOf(upload, data, 2)));
+    // The client reloads: it finds its session by client_id and asks what is missing.
+    const listed = await c.ok<{ items: UploadOut[] }>(await c.list("tab-resume"));
+    expect(listed.items.map((u) => u.id)).toEqual([upload.id]);
+    expect(listed.items[0]).toMatchObject({ parts_received: [2], missing_parts: [1, 3] });
+    const refused = await c.fail(await c.complete(upload.id));
+    expect(refused).toMatchObject({
+      status: 409,
+      code: "upload_parts_missing",
+      details: { missing: [1, 3] },
+    });
+    for (const n of listed.items[0]!.missing_parts)
+      await c.ok(await c.putPart(upload.id, n, partOf(upload, data, n)));
+    const done = await c.ok<{ file: { sha256: string } }>(await c.complete(upload.id));
+    expect(done.file.sha256).toBe(sha256(data));
+    expect((await c.ok<{ items: UploadOut[] }>(await c.list("tab-resume"))).items).toEqual([]);
+  });
+
+  it("answers a retried completion with the same file", async () => {
+    const data = bytes(300, 4);
+    const upload = await init({ name: "twice.txt", size: data.length });
+    const first = await relayWhole(c, upload, data);
+    const again = await c.ok<{ file: { id: string } }>(await c.complete(upload.id));
+    expect(again.file.id).toBe(first.file.id);
+    expect(await h.db.select().from(files).where(eq(files.name, "twice.txt"))).toHaveLength(1);
+  });
+
+  it("accepts a part sent again with the digest it was stored with, without storing it twice", async () => {
+    const data = bytes(2000, 5);
+    const upload = await init({ name: "again.bin", size: data.length });
+    const digest = { "x-flotilla-sha256": sha256(data) };
+    await c.ok(await c.putPart(upload.id, 1, data, digest));
+    const [session] = await h.db.select().from(uploadSessions).where(eq(uploadSessions.id, upload.id));
+    // Remove the stored copy behind the session's back: a second store would bring it back.
+    await bucket.delete(session!.storageKey);
+    const again = await c.ok<{ sha256: string }>(await c.putPart(upload.id, 1, data, digest));
+    expect(again.sha256).toBe(sha256(data));
+    expect(await bucket.head(session!.storageKey)).toBeNull();
+  });
+
+  it("refuses a second request for a part while the first one is still streaming", async () => {
+    const data = bytes(6 * MiB, 6);
+    const upload = await init({ name: "busy.bin", size: data.length });
+    const part = partOf(upload, data, 1);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(part.slice(0, 1024));
+        await gate;
+        controller.enqueue(part.slice(1024));
+        controller.close();
+      },
+    });
+    const first = c.putPart(upload.id, 1, slow, { "content-length": String(part.length) });
+    // Wait until the first request holds the claim (its row says uploading).
+    for (;;) {
+      const [row] = await h.db.select().from(uploadParts).where(eq(uploadParts.sessionId, upload.id));
+      if (row?.state === "uploading") break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const second = await c.fail(await c.putPart(upload.id, 1, part));
+    expect(second).toMatchObject({ status: 409, code: "upload_part_busy" });
+    release();
+    expect(await c.ok(await first)).toMatchObject({ part_number: 1, size: part.length });
+  });
+
+  it("refuses part numbers outside the plan and parts of the wrong size", async () => {
+    const data = bytes(6 * MiB, 7);
+    const upload = await init({ name: "bad-parts.bin", size: data.length });
+    for (const n of [0, 3, 10001]) {
+      expect(await c.fail(await c.putPart(upload.id, n, bytes(10)))).toMatchObject({
+        status: 400,
+        code: "upload_part_invalid",
+      });
+    }
+    const wrong = await c.fail(await c.putPart(upload.id, 2, bytes(1000)));
+    expect(wrong).toMatchObject({
+      status: 400,
+      code: "upload_part_size_mismatch",
+      details: { expected: MiB },
+    });
+    expect((await c.ok<UploadOut>(await c.get(upload.id))).parts_received).toEqual([]);
+  });
+
+  it("refuses a part whose bytes do not match its digest and keeps nothing", async () => {
+    const data = bytes(4096, 8);
+    const upload = await init({ name: "digest.bin", size: data.length });
+    const refused = await c.fail(
+      await c.putPart(upload.id, 1, data, { "x-flotilla-sha256": sha256(bytes(4096, 9)) }),
+    );
+    expect(refused).toMatchObject({ status: 400, code: "content_digest_mismatch" });
+    expect((await c.ok<UploadOut>(await c.get(upload.id))).parts_received).toEqual([]);
+    const [session] = await h.db.select().from(uploadSessions).where(eq(uploadSessions.id, upload.id));
+    expect(await bucket.head(session!.storageKey)).toBeNull();
+    // RFC 9530 Content-Digest is checked the same way.
+    const b64 = Buffer.from(sha256(bytes(4096, 9)), "hex").toString("base64");
+    expect(
+      await c.fail(await c.putPart(upload.id, 1, data, { "content-digest": `sha-256=:${b64}:` })),
+    ).toMatchObject({
+      code: "content_digest_mismatch",
+    });
+    const good = Buffer.from(sha256(data), "hex").toString("base64");
+    await c.ok(await c.putPart(upload.id, 1, data, { "content-digest": `sha-256=:${good}:` }));
+  });
+
+  it("refuses a whole file that does not match its declared SHA-256", async () => {
+    const data = bytes(5000, 10);
+    const upload = await init({ name: "declared.bin", size: data.length, sha256: sha256(bytes(5000, 11)) });
+    expect(await c.fail(await c.putPart(upload.id, 1, data))).toMatchObject({
+      code: "content_digest_mismatch",
+    });
+  });
+
+  it("refuses a file over the policy's size limit at init with file_too_large", async () => {
+    const refused = await c.fail(await c.init({ name: "huge.iso", size: 41 * MiB }));
+    expect(refused).toMatchObject({
+      status: 413,
+      code: "file_too_large",
+      details: { max_file_size: 40 * MiB },
+    });
+  });
+
+  it("keeps sessions private to their owner", async () => {
+    const upload = await init({ name: "mine.bin", size: 10 });
+    expect(await other.fail(await other.get(upload.id))).toMatchObject({ status: 404, code: "not_found" });
+    expect(await other.fail(await other.putPart(upload.id, 1, bytes(10)))).toMatchObject({ status: 404 });
+    expect(await other.fail(await other.complete(upload.id))).toMatchObject({ status: 404 });
+    expect(await other.fail(await other.abort(upload.id))).toMatchObject({ status: 404 });
+  });
+
+  it("aborts: the stored object is removed and the session takes no more parts", async () => {
+    const data = bytes(3 * MiB, 12);
+    const upload = await init({ name: "abort.bin", size: data.length });
+    await c.ok(await c.putPart(upload.id, 1, data));
+    const [session] = await h.db.select().from(uploadSessions).where(eq(uploadSessions.id, upload.id));
+    expect(await bucket.head(session!.storageKey)).not.toBeNull();
+    expect((await c.abort(upload.id)).status).toBe(204);
+    expect((await c.abort(upload.id)).status).toBe(204);
+    expect(await bucket.head(session!.storageKey)).toBeNull();
+    expect(await c.fail(await c.putPart(upload.id, 1, data))).toMatchObject({
+      status: 409,
+      code: "upload_closed",
+    });
+    expect(await c.fail(await c.complete(upload.id))).toMatchObject({ code: "upload_closed" });
+    const [after] = await h.db.select().from(uploadSessions).where(eq(uploadSessions.id, upload.id));
+    expect(after).toMatchObject({ state: "aborted", cleanupPending: false });
+  });
+
+  it("expires unfinished sessions: the scheduled task aborts them on the storage and removes them", async () => {
+    const data = bytes(3000, 13);
+    const upload = await init({ name: "stale.bin", size: data.length });
+    await c.ok(await c.putPart(upload.id, 1, data));
+    const [session] = await h.db.select().from(uploadSessions).where(eq(uploadSessions.id, upload.id));
+    expect(await bucket.head(session!.storageKey)).not.toBeNull();
+    const later = new Date(Date.now() + 25 * 3600 * 1000);
+    const services = createServices(parseEnv(h.env), ctx, "cron", {
+      db: h.db,
+      now: () => later,
+      fetch: (input, init) => fetch(input, init),
+      logSink: (record) => void h.logs.push(record),
+    });
+    await expireUploads(services);
+    expect(await bucket.head(session!.storageKey)).toBeNull();
+    expect(await h.db.select().from(uploadSessions).where(eq(uploadSessions.id, upload.id))).toEqual([]);
+    expect(await c.fail(await c.get(upload.id))).toMatchObject({ status: 404 });
+    expect(await h.db.select().from(files).where(eq(files.id, session!.fileId!))).toEqual([]);
+  });
+});

@@ -1,0 +1,303 @@
+// Owns the end of an upload: completion (every part present; the storage composes and the size and
+// SHA-256 are verified before a file record exists; idempotent on retry), abort, and the storage
+// cleanup both owe (abort the multipart upload, or delete the single object). A retryable storage
+// failure leaves the session open; anything else marks it failed with the reason.
+import { and, eq, sql } from "drizzle-orm";
+import { AppError } from "../../shared/errors.ts";
+import type { AuthUser } from "../accounts/auth.ts";
+import { files, uploadSessions } from "../db/schema.ts";
+import { viaFollower } from "../followers/errors.ts";
+import { describeError } from "../logger.ts";
+import type { Services } from "../services.ts";
+import { CLAIM_LEASE_MS } from "./parts.ts";
+import { missingParts } from "./plan.ts";
+import { loadSession, type SessionRow } from "./sessions.ts";
+import { createFileRecord, type FileRow } from "./space.ts";
+import {
+  dropPartRows,
+  hashStored,
+  type ReceivedPart,
+  receivedParts,
+  type SessionStorage,
+  sessionStorage,
+} from "./storage.ts";
+
+/** A completion that crashed mid-way may be taken over after this long. */
+const COMPLETING_LEASE_MS = 15 * 60 * 1000;
+
+/** Refusals that no retry can fix: the session fails and says why. Everything else keeps it open. */
+const FINAL_CODES = new Set([
+  "content_length_mismatch",
+  "content_digest_mismatch",
+  "multipart_invalid",
+  "storage_rejected",
+  "object_too_large",
+]);
+
+export interface ClientPart {
+  part_number: number;
+  etag: string;
+}
+
+export async function completeUpload(
+  services: Services,
+  user: AuthUser,
+  id: string,
+  clientParts: ClientPart[] | undefined,
+): Promise<{ session: SessionRow; file: FileRow }> {
+  let session = await loadSession(services, user, id);
+  if (session.state === "completed") return { session, file: await fileOf(services, session) };
+  if (session.state === "failed" || session.state === "aborted") {
+    throw new AppError("upload_closed", `This upload is ${session.state}.`, {
+      details: { state: session.state, failure_code: session.failureCode },
+    });
+  }
+  if (session.expiresAt.getTime() <= services.now().getTime()) {
+    throw new AppError("upload_expired", "This upload session has expired; start a new one.");
+  }
+  const storage = await sessionStorage(services, session);
+  const parts = await partsForCompletion(services, session, storage, clientParts);
+  const missing = missingParts(
+    session.partCount,
+    parts.map((p) => p.partNumber),
+  );
+  if (missing.length > 0) {
+    throw new AppError("upload_parts_missing", `${missing.length} part(s) have not arrived yet.`, {
+      details: { missing: missing.slice(0, 1000), part_count: session.partCount },
+    });
+  }
+  session = await claimCompletion(services, session);
+  let composed: { size: number; sha256: string; location: string | null };
+  try {
+    composed = await compose(session, storage, parts);
+    if (composed.size !== session.size) {
+      throw new AppError(
+        "content_length_mismatch",
+        `The stored file has ${composed.size} bytes, not ${session.size}.`,
+      );
+    }
+    if (session.declaredSha256 && composed.sha256 !== session.declaredSha256) {
+      throw new AppError("content_digest_mismatch", "The file does not match its declared SHA-256.", {
+        details: { declared: session.declaredSha256, stored: composed.sha256 },
+      });
+    }
+  } catch (error) {
+    await settleFailure(services, session, error);
+    throw error;
+  }
+  const file = await createFile(services, session, composed);
+  const [done] = await services.db
+    .update(uploadSessions)
+    .set({ state: "completed", fileId: file.id, updatedAt: services.now() })
+    .where(eq(uploadSessions.id, session.id))
+    .returning();
+  await dropPartRows(services, session.id);
+  return { session: done!, file };
+}
+
+async function partsForCompletion(
+  services: Services,
+  session: SessionRow,
+  storage: SessionStorage,
+  clientParts: ClientPart[] | undefined,
+): Promise<ReceivedPart[]> {
+  // Presigned parts on S3 are known only to the browser, which read their ETags from the PUT answers.
+  if (session.mode === "presigned" && session.multipartId && !storage.follower) {
+    if (!clientParts || clientParts.length === 0) {
+      throw new AppError("upload_etag_required", "List every part with the ETag its PUT answered.");
+    }
+    return clientParts
+      .filter((p) => p.part_number >= 1 && p.part_number <= session.partCount)
+      .map((p) => ({ partNumber: p.part_number, size: 0, sha256: null, etag: p.etag }));
+  }
+  return receivedParts(services, session, storage);
+}
+
+/** open -> completing, only without a part in flight; a stale completing claim is taken over. */
+async function claimCompletion(services: Services, session: SessionRow): Promise<SessionRow> {
+  const now = services.now().getTime();
+  const [row] = await services.db
+    .update(uploadSessions)
+    .set({ state: "completing", updatedAt: new Date(now) })
+    .where(
+      and(
+        eq(uploadSessions.id, session.id),
+        sql`(${uploadSessions.state} = 'open' OR (${uploadSessions.state} = 'completing' AND ${uploadSessions.updatedAt} < ${now - COMPLETING_LEASE_MS}))`,
+        sql`NOT EXISTS (SELECT 1 FROM upload_parts WHERE session_id = ${session.id} AND state = 'uploading' AND claimed_at >= ${now - CLAIM_LEASE_MS})`,
+      ),
+    )
+    .returning();
+  if (row) return row;
+  const [current] = await services.db.select().from(uploadSessions).where(eq(uploadSessions.id, session.id));
+  if (current?.state === "open") {
+    throw new AppError("upload_part_busy", "A part is still being uploaded; complete when it has finished.", {
+      headers: { "retry-after": "5" },
+    });
+  }
+  if (current?.state === "completing") {
+    throw new AppError(
+      "upload_completing",
+      "This upload is being completed by another request; retry shortly.",
+      {
+        headers: { "retry-after": "5" },
+      },
+    );
+  }
+  if (current?.state === "completed") {
+    throw new AppError("upload_closed", "This upload has completed.", {
+      details: { state: current.state, file_id: current.fileId },
+    });
+  }
+  throw new AppError("upload_closed", `This upload is ${current?.state ?? "gone"}.`);
+}
+
+async function compose(
+  session: SessionRow,
+  storage: SessionStorage,
+  parts: ReceivedPart[],
+): Promise<{ size: number; sha256: string; location: string | null }> {
+  const { driver, follower } = storage;
+  const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+  if (!session.multipartId) {
+    // One request: the bytes are already at their final key (relay put, or presigned in place).
+    const part = sorted[0]!;
+    if (part.sha256) return { size: part.size, sha256: part.sha256, location: session.location };
+    return { ...(await hashStored(driver, session.storageKey)), location: session.location };
+  }
+  if (follower) {
+    const uploadId = session.multipartId;
+    try {
+      const info = await viaFollower(() =>
+        follower.completeMultipart(uploadId, {
+          parts: sorted.map((p) =>
+            p.sha256 ? { part_number: p.partNumber, sha256: p.sha256 } : { part_number: p.partNumber },
+          ),
+          size: session.size,
+          ...(session.declaredSha256 ? { sha256: session.declaredSha256 } : {}),
+        }),
+      );
+      return { size: info.size, sha256: info.sha256, location: info.target };
+    } catch (error) {
+      // An earlier attempt composed it but its answer was lost: the object is there, the session gone.
+      if (!(error instanceof AppError && error.code === "multipart_not_found")) throw error;
+      const head = await driver.head(session.storageKey);
+      if (!head?.sha256) throw error;
+      return { size: head.size, sha256: head.sha256, location: session.location };
+    }
+  }
+  const result = await driver.completeMultipart(
+    session.storageKey,
+    session.multipartId,
+    sorted.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? "" })),
+  );
+  if (result.sha256) return { size: result.size, sha256: result.sha256, location: result.location };
+  // S3 and R2 compose without a whole-object digest: read it back once, in constant memory.
+  return { ...(await hashStored(driver, session.storageKey)), location: result.location };
+}
+
+async function settleFailure(services: Services, session: SessionRow, error: unknown): Promise<void> {
+  const final = error instanceof AppError && FINAL_CODES.has(error.code);
+  if (!final) {
+    await services.db
+      .update(uploadSessions)
+      .set({ state: "open", updatedAt: services.now() })
+      .where(and(eq(uploadSessions.id, session.id), eq(uploadSessions.state, "completing")));
+    return;
+  }
+  await services.db
+    .update(uploadSessions)
+    .set({
+      state: "failed",
+      failureCode: error.code,
+      failureMessage: error.message,
+      cleanupPending: true,
+      updatedAt: services.now(),
+    })
+    .where(eq(uploadSessions.id, session.id));
+  await cleanupNow(services, session);
+}
+
+async function createFile(
+  services: Services,
+  session: SessionRow,
+  composed: { size: number; sha256: string; location: string | null },
+): Promise<FileRow> {
+  const input = {
+    id: session.fileId!,
+    space: { kind: session.spaceKind, id: session.spaceId },
+    folderId: session.folderId,
+    name: session.name,
+    size: composed.size,
+    sha256: composed.sha256,
+    contentType: session.contentType,
+    policyId: session.policyId,
+    storageKey: session.storageKey,
+    location: composed.location,
+    createdBy: session.userId,
+  };
+  try {
+    return await createFileRecord(services, input);
+  } catch (error) {
+    // The folder went away during the upload: the bytes are good, so the file lands in the space root.
+    if (error instanceof AppError && error.code === "not_found" && session.folderId) {
+      return createFileRecord(services, { ...input, folderId: null });
+    }
+    await settleFailure(services, session, error);
+    throw error;
+  }
+}
+
+async function fileOf(services: Services, session: SessionRow): Promise<FileRow> {
+  const [file] = await services.db
+    .select()
+    .from(files)
+    .where(eq(files.id, session.fileId ?? ""));
+  if (!file) throw new AppError("not_found", "The file of this upload no longer exists.");
+  return file;
+}
+
+export async function abortUpload(services: Services, user: AuthUser, id: string): Promise<void> {
+  const session = await loadSession(services, user, id);
+  if (session.state === "aborted") return;
+  if (session.state === "completed" || session.state === "completing") {
+    throw new AppError("upload_closed", `This upload is ${session.state}.`, {
+      details: { state: session.state, file_id: session.state === "completed" ? session.fileId : null },
+    });
+  }
+  const [row] = await services.db
+    .update(uploadSessions)
+    .set({ state: "aborted", cleanupPending: true, updatedAt: services.now() })
+    .where(and(eq(uploadSessions.id, id), sql`${uploadSessions.state} IN ('open', 'failed')`))
+    .returning();
+  if (row) await cleanupNow(services, row);
+}
+
+/** Best effort now; whatever fails stays owed and the scheduled task retries it. */
+async function cleanupNow(services: Services, session: SessionRow): Promise<void> {
+  try {
+    await cleanupStorage(services, session);
+  } catch (error) {
+    services.log.warn("upload cleanup deferred", { upload_id: session.id, error: describeError(error) });
+  }
+}
+
+/**
+ * Removes what an unfinished upload left on its storage (never for a completed one): the multipart
+ * upload with its parts, and the object at the session's key. Idempotent; clears cleanup_pending when done.
+ */
+export async function cleanupStorage(services: Services, session: SessionRow): Promise<void> {
+  if (session.state === "completed") return;
+  const { driver } = await sessionStorage(services, session, { timeoutMs: 30_000 });
+  if (session.multipartId) {
+    await driver.abortMultipart(session.storageKey, session.multipartId).catch((error: unknown) => {
+      if (!(error instanceof AppError && error.code === "multipart_not_found")) throw error;
+    });
+  }
+  // Also after a multipart upload: a composition refused afterwards (digest) left the object behind.
+  await driver.delete(session.storageKey);
+  await services.db
+    .update(uploadSessions)
+    .set({ cleanupPending: false, updatedAt: services.now() })
+    .where(eq(uploadSessions.id, session.id));
+  await dropPartRows(services, session.id);
+}

@@ -1,0 +1,54 @@
+// Owns the scheduled cleanup of uploads: unfinished sessions past their expiry are aborted, storage
+// cleanup still owed (after abort, failure or expiry; follower parts included) is retried, and
+// finished sessions are dropped once their expiry has passed (completion stays idempotent until then).
+import { and, eq, inArray, lt } from "drizzle-orm";
+import { uploadSessions } from "../db/schema.ts";
+import { describeError } from "../logger.ts";
+import type { Services } from "../services.ts";
+import { cleanupStorage } from "./complete.ts";
+
+const BATCH = 100;
+
+export async function expireUploads(services: Services): Promise<void> {
+  const now = services.now();
+  await services.db
+    .update(uploadSessions)
+    .set({
+      state: "aborted",
+      cleanupPending: true,
+      failureCode: "upload_expired",
+      failureMessage: "The upload session expired.",
+      updatedAt: now,
+    })
+    .where(and(inArray(uploadSessions.state, ["open", "completing"]), lt(uploadSessions.expiresAt, now)));
+  const owed = await services.db
+    .select()
+    .from(uploadSessions)
+    .where(eq(uploadSessions.cleanupPending, true))
+    .limit(BATCH);
+  let failed = 0;
+  for (const session of owed) {
+    try {
+      await cleanupStorage(services, session);
+    } catch (error) {
+      failed += 1;
+      services.log.warn("upload cleanup failed; retried next run", {
+        upload_id: session.id,
+        error: describeError(error),
+      });
+    }
+  }
+  const removed = await services.db
+    .delete(uploadSessions)
+    .where(
+      and(
+        eq(uploadSessions.cleanupPending, false),
+        lt(uploadSessions.expiresAt, now),
+        inArray(uploadSessions.state, ["completed", "failed", "aborted"]),
+      ),
+    )
+    .returning({ id: uploadSessions.id });
+  if (owed.length > 0 || removed.length > 0) {
+    services.log.info("uploads expired", { cleaned: owed.length - failed, failed, removed: removed.length });
+  }
+}

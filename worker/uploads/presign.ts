@@ -1,0 +1,63 @@
+// Owns presigned uploads: short-lived, single-use storage URLs per part (or for the whole object), with
+// the headers the browser must send, so the bytes go straight to the follower or S3, never through
+// the primary. Each URL is bound to the part's exact size.
+import { AppError } from "../../shared/errors.ts";
+import type { AuthUser } from "../accounts/auth.ts";
+import type { Services } from "../services.ts";
+import { assertPartNumber, partSize } from "./plan.ts";
+import { assertOpen, loadSession } from "./sessions.ts";
+import { sessionStorage } from "./storage.ts";
+
+/** Long enough for one part on a slow link; the follower bounds it to an hour anyway. */
+export const PRESIGN_TTL_SECONDS = 15 * 60;
+export const MAX_PRESIGN_BATCH = 100;
+
+export interface PartUrl {
+  part_number: number;
+  url: string;
+  method: "PUT";
+  headers: Record<string, string>;
+  expires_at: string;
+}
+
+export async function presignParts(
+  services: Services,
+  user: AuthUser,
+  id: string,
+  partNumbers: number[],
+): Promise<PartUrl[]> {
+  const session = await loadSession(services, user, id);
+  assertOpen(session, services.now());
+  if (session.mode !== "presigned") {
+    throw new AppError(
+      "upload_mode_mismatch",
+      "This upload relays through the primary: PUT the parts to it.",
+    );
+  }
+  const wanted = [...new Set(partNumbers)];
+  for (const n of wanted) assertPartNumber(session, n);
+  const { driver } = await sessionStorage(services, session, { timeoutMs: 30_000 });
+  const presign = driver.presign;
+  if (!presign) throw new AppError("storage_unsupported", "This storage cannot hand out upload URLs.");
+  const urls: PartUrl[] = [];
+  for (const n of wanted) {
+    const size = partSize(session, session.size, n);
+    const signed = await presign({
+      method: "PUT",
+      key: session.storageKey,
+      expiresIn: PRESIGN_TTL_SECONDS,
+      size,
+      ...(session.multipartId
+        ? { part: { uploadId: session.multipartId, partNumber: n } }
+        : { contentType: session.contentType }),
+    });
+    urls.push({
+      part_number: n,
+      url: signed.url,
+      method: "PUT",
+      headers: signed.headers,
+      expires_at: signed.expiresAt.toISOString(),
+    });
+  }
+  return urls;
+}

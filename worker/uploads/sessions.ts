@@ -1,0 +1,200 @@
+// Owns upload session records: init (policy resolution, size limit, mode, part plan, the storage's
+// multipart session), loading a session for its owner, and the session's public view. The policy
+// resolved at init stays with the session and becomes the file's policy, whatever the groups say later.
+import { and, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
+import { randomId } from "../../shared/crypto.ts";
+import { AppError } from "../../shared/errors.ts";
+import type { AuthUser } from "../accounts/auth.ts";
+import {
+  followerNodes,
+  ingressTargets,
+  policyGroupRules,
+  storagePolicies,
+  uploadParts,
+  uploadSessions,
+} from "../db/schema.ts";
+import { storedCapabilities } from "../followers/view.ts";
+import { type Resolution, resolvePolicy } from "../policy/resolve.ts";
+import type { Services } from "../services.ts";
+import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
+import type { StorageDriver } from "../storage/types.ts";
+import { planUpload, type UploadMode } from "./plan.ts";
+import { assertFolderWritable, cleanName, fileStorageKey, policySubject, type Space } from "./space.ts";
+
+export type SessionRow = typeof uploadSessions.$inferSelect;
+
+/** Unfinished sessions are kept this long after init (abort and cleanup follow on expiry). */
+export const SESSION_TTL_MS = 24 * 3600 * 1000;
+
+const sha256Hex = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits")
+  .transform((s) => s.toLowerCase());
+
+export const initBodySchema = z.object({
+  name: z.string().trim().min(1).max(255),
+  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  folder_id: z.string().min(1).max(64).nullable().optional(),
+  sha256: sha256Hex.optional(),
+  content_type: z
+    .string()
+    .max(200)
+    .regex(/^[\w.+-]+\/[\w.+-]+(\s*;[\s\w=.+"-]*)?$/, "must be a media type")
+    .optional(),
+  client_id: z.string().min(1).max(128).optional(),
+});
+export type InitBody = z.infer<typeof initBodySchema>;
+
+export async function initUpload(
+  services: Services,
+  user: AuthUser,
+  space: Space,
+  body: InitBody,
+): Promise<SessionRow> {
+  const name = cleanName(body.name);
+  const folderId = body.folder_id ?? null;
+  await assertFolderWritable(services, space, folderId);
+  const { policy } = await resolveWithLimit(services, space, body.size);
+  const location = await pinnedTarget(services, policy);
+  const driver = await driverForPolicy(services, policy, { location });
+  const mode = await effectiveMode(services, policy, driver);
+  const plan = planUpload(body.size, policy.chunkSize, driver.limits, mode);
+  const id = randomId();
+  // The file's id is chosen now so the bytes land at their final key (presigned completes in place).
+  const fileId = randomId();
+  const storageKey = fileStorageKey(fileId);
+  const contentType = body.content_type ?? "application/octet-stream";
+  const multipartId = plan.multipart
+    ? (await driver.createMultipart(storageKey, { contentType })).uploadId
+    : null;
+  const now = services.now();
+  const [row] = await services.db
+    .insert(uploadSessions)
+    .values({
+      id,
+      userId: user.id,
+      spaceKind: space.kind,
+      spaceId: space.id,
+      folderId,
+      name,
+      size: body.size,
+      declaredSha256: body.sha256 ?? null,
+      contentType,
+      clientId: body.client_id ?? null,
+      policyId: policy.id,
+      mode,
+      chunkSize: plan.chunkSize,
+      partCount: plan.partCount,
+      storageKey,
+      multipartId,
+      location,
+      fileId,
+      expiresAt: new Date(now.getTime() + SESSION_TTL_MS),
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  return row!;
+}
+
+/** Remote uploads pin the follower's default ingress target now, so every later call names it. */
+async function pinnedTarget(services: Services, policy: PolicyRow): Promise<string | null> {
+  if (policy.driver !== "remote" || !policy.nodeId) return null;
+  const [target] = await services.db
+    .select({ key: ingressTargets.targetKey })
+    .from(ingressTargets)
+    .where(and(eq(ingressTargets.nodeId, policy.nodeId), eq(ingressTargets.isDefault, true)));
+  return target?.key ?? null;
+}
+
+/** resolvePolicy, but a file refused only for being over a policy's size limit is file_too_large. */
+async function resolveWithLimit(services: Services, space: Space, size: number): Promise<Resolution> {
+  try {
+    return await resolvePolicy(services.db, { ...policySubject(space), size });
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== "no_matching_policy") throw error;
+    const skipped = (error.details as { skipped?: { rule_id: string; reason: string }[] }).skipped ?? [];
+    if (!skipped.some((s) => s.reason === "over_policy_size_limit")) throw error;
+    const limits = await services.db
+      .select({ maxFileSize: storagePolicies.maxFileSize })
+      .from(storagePolicies)
+      .where(inArray(storagePolicies.id, await overLimitPolicies(services, skipped)));
+    const limit = Math.max(...limits.map((l) => l.maxFileSize));
+    throw new AppError(
+      "file_too_large",
+      `The file is larger than the storage policy allows (${limit} bytes).`,
+      {
+        details: { size, max_file_size: limit },
+      },
+    );
+  }
+}
+
+async function overLimitPolicies(services: Services, skipped: { rule_id: string; reason: string }[]) {
+  const ids = skipped.filter((s) => s.reason === "over_policy_size_limit").map((s) => s.rule_id);
+  const rules = await services.db
+    .select({ policyId: policyGroupRules.policyId })
+    .from(policyGroupRules)
+    .where(inArray(policyGroupRules.id, ids));
+  return rules.map((r) => r.policyId);
+}
+
+/**
+ * The policy's upload mode, except that presigned needs a driver that can presign and, for a
+ * follower, a last good probe showing browser_presigned_cors; otherwise the upload relays
+ * (documented fallback: the upload still works, through the primary).
+ */
+async function effectiveMode(
+  services: Services,
+  policy: PolicyRow,
+  driver: StorageDriver,
+): Promise<UploadMode> {
+  if (policy.uploadMode !== "presigned" || !driver.presign) return "relay_stream";
+  if (policy.driver !== "remote") return "presigned";
+  const [node] = await services.db
+    .select({ lastGood: followerNodes.lastGoodProbeJson })
+    .from(followerNodes)
+    .where(eq(followerNodes.id, policy.nodeId ?? ""));
+  const caps = storedCapabilities(node?.lastGood ?? null);
+  return caps?.features.browser_presigned_cors ? "presigned" : "relay_stream";
+}
+
+/** The caller's own session, or not_found (another user's session does not exist for them). */
+export async function loadSession(services: Services, user: AuthUser, id: string): Promise<SessionRow> {
+  const [row] = await services.db
+    .select()
+    .from(uploadSessions)
+    .where(and(eq(uploadSessions.id, id), eq(uploadSessions.userId, user.id)));
+  if (!row) throw new AppError("not_found", "No such upload.");
+  return row;
+}
+
+export async function loadPolicy(services: Services, session: SessionRow): Promise<PolicyRow> {
+  const [policy] = await services.db
+    .select()
+    .from(storagePolicies)
+    .where(eq(storagePolicies.id, session.policyId));
+  if (!policy) throw new AppError("internal", "Internal error.", { cause: new Error("session policy gone") });
+  return policy;
+}
+
+/** Throws unless parts may still be sent: open and not expired. */
+export function assertOpen(session: SessionRow, now: Date): void {
+  if (session.state !== "open") {
+    throw new AppError("upload_closed", `This upload is ${session.state}.`, {
+      details: { state: session.state, file_id: session.fileId },
+    });
+  }
+  if (session.expiresAt.getTime() <= now.getTime()) {
+    throw new AppError("upload_expired", "This upload session has expired; start a new one.");
+  }
+}
+
+/** Relay parts recorded as received (state done) in the database. */
+export async function receivedRelayParts(services: Services, sessionId: string) {
+  return services.db
+    .select()
+    .from(uploadParts)
+    .where(and(eq(uploadParts.sessionId, sessionId), eq(uploadParts.state, "done")));
+}

@@ -1,0 +1,11 @@
+// Owns the uploads' seam to files (E's module): spaces, names, folder checks and the one way to create
+// a file record. Kept in one place so the upload code names what it needs from files, nothing more.
+export { cleanName } from "../files/names.ts";
+export {
+  assertFolderWritable,
+  createFileRecord,
+  type FileRow,
+  fileStorageKey,
+  toFileOut,
+} from "../files/records.ts";
+export { policySubject, resolveSpace, type Space } from "../files/spaces.ts";
