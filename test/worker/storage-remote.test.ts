@@ -1,8 +1,9 @@
 // The storage conformance suite against the `remote` driver: a REAL agent process enrolled with the
 // primary, reached through driverForPolicy (the factory uploads use), once with a local ingress target
-// and once with an s3 ingress target on s3rver.
+// and once with an s3 ingress target on s3rver; then the driver and the signed client run inside workerd.
 import { eq } from "drizzle-orm";
-import { storagePolicies } from "../../worker/db/schema.ts";
+import { followerNodes, storagePolicies } from "../../worker/db/schema.ts";
+import { secretContext } from "../../worker/followers/client.ts";
 import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
 import { nodeSchema } from "../../worker/followers/view.ts";
 import {
@@ -11,13 +12,15 @@ import {
   testResultSchema,
 } from "../../worker/routes/admin/nodes.ts";
 import { policySchema } from "../../worker/routes/admin/policies-shared.ts";
+import { decryptSecret } from "../../worker/secrets.ts";
 import { driverForPolicy } from "../../worker/storage/factory.ts";
 import { startAgent } from "./nodes/agent-process.ts";
-import { startPrimary } from "./nodes/harness.ts";
+import { startPrimary, TEST_SECRET } from "./nodes/harness.ts";
 import { describeDriverConformance } from "./storage/conformance.ts";
 import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
+import { startWorkerdDriver } from "./storage/workerd-driver.ts";
 
-async function remoteTarget(target: "local" | "s3") {
+async function remoteTarget(target: "local" | "s3", runtime: "node" | "workerd" = "node") {
   const primary = await startPrimary();
   const s3 = target === "s3" ? await startS3rver(["remote"]) : null;
   const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name: `remote-${target}` });
@@ -49,10 +52,21 @@ async function remoteTarget(target: "local" | "s3") {
     key_prefix: "conformance",
   });
   const [row] = await primary.db.select().from(storagePolicies).where(eq(storagePolicies.id, policy.id));
-  const driver = await driverForPolicy(primary.services(), row!);
+  const [nodeRow] = await primary.db.select().from(followerNodes).where(eq(followerNodes.id, node.id));
+  const inside =
+    runtime === "workerd"
+      ? await startWorkerdDriver({
+          kind: "remote",
+          baseUrl: agent.baseUrl,
+          keyId: nodeRow!.keyId!,
+          secret: await decryptSecret(TEST_SECRET, nodeRow!.secretEnc!, secretContext(node.id)),
+        })
+      : null;
+  const driver = inside ? inside.driver : await driverForPolicy(primary.services(), row!);
   return {
     driver,
     async stop() {
+      await inside?.stop();
       await agent.destroy();
       await s3?.stop();
       await primary.close();
@@ -62,3 +76,6 @@ async function remoteTarget(target: "local" | "s3") {
 
 describeDriverConformance("remote on a real agent, local ingress target", () => remoteTarget("local"));
 describeDriverConformance("remote on a real agent, s3 ingress target on s3rver", () => remoteTarget("s3"));
+describeDriverConformance("remote on a real agent, the driver and signed client inside workerd", () =>
+  remoteTarget("local", "workerd"),
+);

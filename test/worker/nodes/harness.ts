@@ -29,7 +29,7 @@ import { policyRoutes } from "../../../worker/routes/admin/policies.ts";
 import { enrollmentRoutes } from "../../../worker/routes/enrollment.ts";
 import { createServices, type Services } from "../../../worker/services.ts";
 
-const TEST_SECRET = "nodes-test-secret-0123456789-abcdefghijkl";
+export const TEST_SECRET = "nodes-test-secret-0123456789-abcdefghijkl";
 
 /** Every registered route, plus ours if worker/index.ts does not list them yet (no duplicates). */
 function allRoutes(): Route[] {

@@ -1,17 +1,42 @@
-// Test-only worker: runs the real `primary` driver inside workerd (where R2 streams must have a known
-// length) and exposes each driver call over HTTP for r2-driver-proxy.ts. Never deployed.
+// Test-only worker: runs a real storage driver inside workerd (the production runtime: R2 streams
+// need a known length, outbound bodies go through FixedLengthStream) and exposes each driver call over
+// HTTP for workerd-driver.ts. The driver is chosen per request by the x-driver header. Never deployed.
 import type { R2Bucket } from "@cloudflare/workers-types";
 import { AppError } from "../../../shared/errors.ts";
+import { createFollowerClient } from "../../../shared/protocol/client.ts";
 import { createPrimaryDriver } from "../../../worker/storage/primary.ts";
-import type { ByteRange, CompletedPart } from "../../../worker/storage/types.ts";
+import { createRemoteDriver } from "../../../worker/storage/remote.ts";
+import { createS3Driver, type S3Config } from "../../../worker/storage/s3.ts";
+import type { ByteRange, CompletedPart, StorageDriver } from "../../../worker/storage/types.ts";
 
 interface Env {
   FILES: R2Bucket;
 }
 
+export type DriverSpec =
+  | { kind: "primary" }
+  | { kind: "s3"; config: S3Config }
+  | { kind: "remote"; baseUrl: string; keyId: string; secret: string };
+
+function driverFor(spec: DriverSpec, env: Env): StorageDriver {
+  switch (spec.kind) {
+    case "primary":
+      return createPrimaryDriver(env.FILES);
+    case "s3":
+      return createS3Driver(spec.config);
+    case "remote":
+      return createRemoteDriver(
+        createFollowerClient({ baseUrl: spec.baseUrl, keyId: spec.keyId, secret: spec.secret }),
+      );
+  }
+}
+
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
-    const driver = createPrimaryDriver(env.FILES);
+    const driver = driverFor(
+      JSON.parse(request.headers.get("x-driver") ?? '{"kind":"primary"}') as DriverSpec,
+      env,
+    );
     const url = new URL(request.url);
     const op = url.pathname.slice(1);
     const q = (name: string) => url.searchParams.get(name) ?? undefined;
@@ -37,6 +62,8 @@ export default {
           const { body: stream, ...meta } = got;
           return new Response(stream, { headers: { "x-meta": JSON.stringify(meta) } });
         }
+        case "presign":
+          return json(await driver.presign!(JSON.parse(await request.text())));
         case "delete":
           return json(await driver.delete(key));
         case "create_multipart":

@@ -1,19 +1,22 @@
-// Owns the Node side of the workerd R2 harness: bundles r2-driver-worker.ts with esbuild, starts it in
-// Miniflare with an R2 bucket (temp persist dir) and returns a StorageDriver that forwards each call.
-// The proxy reads test bodies into memory before sending (test data only); the driver under test
-// runs in workerd and streams as in production.
+// Owns the Node side of the workerd driver harness: bundles driver-worker.ts with esbuild, starts it in
+// Miniflare with an R2 bucket (temp persist dir) and returns a StorageDriver that forwards each call to
+// the driver named by `spec`, running inside workerd. The proxy reads test bodies into memory before
+// sending (test data only); the driver under test streams as in production.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { AppError, type ErrorCode } from "../../../shared/errors.ts";
-import type { StorageDriver } from "../../../worker/storage/types.ts";
+import type { PresignedUrl, StorageDriver } from "../../../worker/storage/types.ts";
+import type { DriverSpec } from "./driver-worker.ts";
 import { readAll } from "./harness.ts";
 
-export async function startWorkerdPrimaryDriver(): Promise<{ driver: StorageDriver; stop(): Promise<void> }> {
+export async function startWorkerdDriver(
+  spec: DriverSpec = { kind: "primary" },
+): Promise<{ driver: StorageDriver; stop(): Promise<void> }> {
   const bundle = await build({
-    entryPoints: [new URL("./r2-driver-worker.ts", import.meta.url).pathname],
+    entryPoints: [new URL("./driver-worker.ts", import.meta.url).pathname],
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -32,7 +35,11 @@ export async function startWorkerdPrimaryDriver(): Promise<{ driver: StorageDriv
     const url = new URL(`http://driver/${op}`);
     for (const [name, value] of Object.entries(params))
       if (value !== undefined) url.searchParams.set(name, value);
-    const response = await mf.dispatchFetch(url, { method: body === undefined ? "GET" : "POST", body });
+    const response = await mf.dispatchFetch(url, {
+      method: body === undefined ? "GET" : "POST",
+      body,
+      headers: { "x-driver": JSON.stringify(spec) },
+    });
     if (response.status === 599) {
       const e = (await response.json()) as {
         code: ErrorCode;
@@ -48,8 +55,8 @@ export async function startWorkerdPrimaryDriver(): Promise<{ driver: StorageDriv
   const json = async <T>(response: ReturnType<typeof call>) => (await (await response).json()) as T;
 
   const driver: StorageDriver = {
-    kind: "primary",
-    limits: { minPartSize: 5 * 1024 * 1024, maxParts: 10_000 },
+    kind: spec.kind,
+    limits: { minPartSize: spec.kind === "remote" ? 1 : 5 * 1024 * 1024, maxParts: 10_000 },
     put: async (key, body, o) =>
       json(
         call(
@@ -87,6 +94,14 @@ export async function startWorkerdPrimaryDriver(): Promise<{ driver: StorageDriv
       await json(call("abort_multipart", { key, upload_id: uploadId }));
     },
   };
+  if (spec.kind !== "primary") {
+    driver.presign = async (request) => {
+      const url = await json<Omit<PresignedUrl, "expiresAt"> & { expiresAt: string }>(
+        call("presign", {}, JSON.stringify(request)),
+      );
+      return { ...url, expiresAt: new Date(url.expiresAt) };
+    };
+  }
   return {
     driver,
     async stop() {
