@@ -31,6 +31,8 @@ export const envSchema = z.object({
     .url({ protocol: /^https?$/ })
     .transform((value) => new URL(value).origin)
     .optional(),
+  /** Days an item stays in the trash before the scheduled handler purges it (default 30). */
+  TRASH_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).optional(),
   /** The primary's own store (storage policy driver "primary"). */
   FILES: r2BucketSchema,
 });

@@ -6,6 +6,7 @@ import { randomId } from "../shared/crypto.ts";
 import { createApp } from "./app.ts";
 import { parseEnv, type RawEnv } from "./env.ts";
 import type { Route } from "./http/route.ts";
+import { fileStorageRoutes } from "./routes/admin/file-storage.ts";
 import { ingressTargetRoutes } from "./routes/admin/ingress-targets.ts";
 import { nodeRoutes } from "./routes/admin/nodes.ts";
 import { policyRoutes } from "./routes/admin/policies.ts";
@@ -14,8 +15,12 @@ import { teamRoutes } from "./routes/admin/teams.ts";
 import { userRoutes } from "./routes/admin/users.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { enrollmentRoutes } from "./routes/enrollment.ts";
+import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openApiRoutes } from "./routes/openapi.ts";
+import { publicShareRoutes } from "./routes/public-shares.ts";
+import { shareRoutes } from "./routes/shares.ts";
+import { trashRoutes } from "./routes/trash.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 import { runScheduledTasks } from "./scheduled.ts";
 import { createServices } from "./services.ts";
@@ -32,6 +37,11 @@ export const routes: readonly Route[] = [
   ...ingressTargetRoutes,
   ...policyRoutes,
   ...enrollmentRoutes,
+  ...fileRoutes,
+  ...trashRoutes,
+  ...shareRoutes,
+  ...publicShareRoutes,
+  ...fileStorageRoutes,
 ];
 
 const app = createApp(routes);

@@ -3,8 +3,9 @@
 // Colleagues add their tasks (follower probes, ingress re-push) to the `tasks` list below.
 import { lt } from "drizzle-orm";
 import { deleteExpiredSessions } from "./accounts/sessions.ts";
-import { followerTasks } from "./followers/scheduled.ts";
 import { loginAttempts } from "./db/schema.ts";
+import { fileTasks } from "./files/scheduled.ts";
+import { followerTasks } from "./followers/scheduled.ts";
 import { describeError } from "./logger.ts";
 import type { Services } from "./services.ts";
 import { expireUploads } from "./uploads/expiry.ts";
@@ -31,6 +32,7 @@ const tasks: ScheduledTask[] = [
   },
   ...followerTasks,
   { name: "expire_uploads", run: expireUploads },
+  ...fileTasks,
 ];
 
 /** Runs every scheduled task; returns the names of those that failed (already logged). */

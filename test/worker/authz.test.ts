@@ -12,6 +12,13 @@ const PUBLIC_ROUTES = new Set([
   "GET /api/v1/openapi.json",
   "POST /api/v1/auth/login",
   "POST /api/v1/enrollment/redeem",
+  "GET /api/v1/public/shares/:token",
+  "POST /api/v1/public/shares/:token/unlock",
+  "GET /api/v1/public/shares/:token/items",
+  "GET /api/v1/public/shares/:token/content",
+  "GET /api/v1/public/shares/:token/files/:id/content",
+  "GET /api/v1/public/shares/:token/preview",
+  "GET /api/v1/public/shares/:token/files/:id/preview",
 ]);
 
 const concrete = (path: string) => path.replace(/:(\w+)/g, "0123456789abcdef0123456789abcdef");

@@ -83,8 +83,8 @@ export async function freeName(
 ): Promise<string> {
   const dot = name.lastIndexOf(".");
   const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
-  const escape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
-  const pattern = `${escape(stem)} (%)${escape(ext)}`;
+  const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const pattern = `${likeEscape(stem)} (%)${likeEscape(ext)}`;
   const matching = (column: typeof files.name | typeof folders.name) =>
     or(eq(column, name), sql`${column} like ${pattern} escape '\\'`);
   const taken = new Set<string>();

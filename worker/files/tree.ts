@@ -1,0 +1,132 @@
+// Owns the folder tree of a space: breadcrumbs (root..folder), live subtrees (for trash), creating,
+// renaming and moving folders (never into their own subtree) and moving or renaming files.
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { randomId } from "../../shared/crypto.ts";
+import { AppError } from "../../shared/errors.ts";
+import { files, folders } from "../db/schema.ts";
+import { isUniqueViolation } from "../routes/common.ts";
+import type { Services } from "../services.ts";
+import { cleanName, nameConflict, nameTaken } from "./names.ts";
+import { type FileRow, type FolderRow, liveFile, liveFolder } from "./records.ts";
+import type { Space } from "./spaces.ts";
+
+/** Folder ids from the root down to `folderId` (inclusive), with names; follows parent links. */
+export async function folderPath(
+  services: Services,
+  space: Space,
+  folderId: string,
+): Promise<{ id: string; name: string }[]> {
+  const rows = await services.db.all<{ id: string; name: string; depth: number }>(sql`
+    with recursive up(id, name, parent_id, depth) as (
+      select id, name, parent_id, 0 from ${folders}
+        where id = ${folderId} and space_kind = ${space.kind} and space_id = ${space.id}
+      union all
+      select f.id, f.name, f.parent_id, up.depth + 1 from ${folders} f join up on f.id = up.parent_id
+        where up.depth < 1000
+    )
+    select id, name, depth from up order by depth desc`);
+  return rows.map(({ id, name }) => ({ id, name }));
+}
+
+/** Ids of `rootId` and every folder below it that is live (or trashed together with it). */
+export async function subtreeFolderIds(services: Services, space: Space, rootId: string): Promise<string[]> {
+  const rows = await services.db.all<{ id: string }>(sql`
+    with recursive down(id, depth) as (
+      select ${rootId}, 0
+      union all
+      select f.id, down.depth + 1 from ${folders} f join down on f.parent_id = down.id
+        where f.space_kind = ${space.kind} and f.space_id = ${space.id} and down.depth < 1000
+    )
+    select id from down`);
+  return rows.map((row) => row.id);
+}
+
+async function writeName<T>(name: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw nameConflict(name);
+    throw error;
+  }
+}
+
+export async function createFolder(
+  services: Services,
+  space: Space,
+  input: { name: string; parentId: string | null; createdBy: string },
+): Promise<FolderRow> {
+  const name = cleanName(input.name);
+  if (input.parentId !== null) await liveFolder(services, space, input.parentId);
+  if (await nameTaken(services, space, input.parentId, name)) throw nameConflict(name);
+  const [row] = await writeName(name, () =>
+    services.db
+      .insert(folders)
+      .values({
+        id: randomId(),
+        spaceKind: space.kind,
+        spaceId: space.id,
+        parentId: input.parentId,
+        name,
+        createdBy: input.createdBy,
+        createdAt: services.now(),
+        updatedAt: services.now(),
+      })
+      .returning(),
+  );
+  if (!row) throw new Error("insert returned no row");
+  return row;
+}
+
+/** Renames and/or moves a folder; `parentId` undefined keeps the parent, null is the root. */
+export async function updateFolder(
+  services: Services,
+  space: Space,
+  id: string,
+  change: { name?: string; parentId?: string | null },
+): Promise<FolderRow> {
+  const folder = await liveFolder(services, space, id);
+  const name = change.name === undefined ? folder.name : cleanName(change.name);
+  const parentId = change.parentId === undefined ? folder.parentId : change.parentId;
+  if (parentId !== null && parentId !== folder.parentId) {
+    await liveFolder(services, space, parentId);
+    const above = await folderPath(services, space, parentId);
+    if (above.some((f) => f.id === folder.id)) {
+      throw new AppError("folder_cycle", "A folder cannot be moved into itself or one of its subfolders.");
+    }
+  }
+  if (name === folder.name && parentId === folder.parentId) return folder;
+  if (await nameTaken(services, space, parentId, name, folder.id)) throw nameConflict(name);
+  const [row] = await writeName(name, () =>
+    services.db
+      .update(folders)
+      .set({ name, parentId, updatedAt: services.now() })
+      .where(and(eq(folders.id, folder.id), isNull(folders.trashedAt)))
+      .returning(),
+  );
+  if (!row) throw new AppError("not_found", "No such folder.");
+  return row;
+}
+
+/** Renames and/or moves a file; `folderId` undefined keeps the folder, null is the root. */
+export async function updateFile(
+  services: Services,
+  space: Space,
+  id: string,
+  change: { name?: string; folderId?: string | null },
+): Promise<FileRow> {
+  const file = await liveFile(services, space, id);
+  const name = change.name === undefined ? file.name : cleanName(change.name);
+  const folderId = change.folderId === undefined ? file.folderId : change.folderId;
+  if (folderId !== null && folderId !== file.folderId) await liveFolder(services, space, folderId);
+  if (name === file.name && folderId === file.folderId) return file;
+  if (await nameTaken(services, space, folderId, name, file.id)) throw nameConflict(name);
+  const [row] = await writeName(name, () =>
+    services.db
+      .update(files)
+      .set({ name, folderId, updatedAt: services.now() })
+      .where(and(eq(files.id, file.id), isNull(files.trashedAt)))
+      .returning(),
+  );
+  if (!row) throw new AppError("not_found", "No such file.");
+  return row;
+}

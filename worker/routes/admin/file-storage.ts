@@ -1,0 +1,77 @@
+// Owns GET /api/v1/admin/files/:id/storage: asks the storage that holds a file whether its object is
+// there (a HEAD through the file's own policy driver), to prove where an upload landed.
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import { files } from "../../db/schema.ts";
+import { fileOutSchema, toFileOut } from "../../files/records.ts";
+import { fileDriver, policyOf, storageFailure } from "../../files/serve.ts";
+import { defineRoute } from "../../http/route.ts";
+import { idParams, notFound, timestamp } from "../common.ts";
+
+export const fileStorageRoutes = [
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/admin/files/:id/storage",
+    access: "admin",
+    summary: "Where a file's object lives and whether the storage has it (HEAD through the file's policy)",
+    tag: "admin-files",
+    params: idParams,
+    response: z.object({
+      file: fileOutSchema.extend({
+        space_kind: z.enum(["user", "team"]),
+        space_id: z.string(),
+        storage_key: z.string(),
+        location: z.string().nullable(),
+      }),
+      policy: z.object({
+        id: z.string(),
+        name: z.string(),
+        driver: z.enum(["remote", "s3", "primary"]),
+        node_id: z.string().nullable(),
+        key_prefix: z.string(),
+      }),
+      object: z.object({
+        exists: z.boolean(),
+        size: z.number().int().nullable(),
+        sha256: z.string().nullable(),
+        etag: z.string().nullable(),
+      }),
+      checked_at: timestamp,
+    }),
+    handler: async ({ services, params }) => {
+      const [file] = await services.db.select().from(files).where(eq(files.id, params.id));
+      if (!file) throw notFound("file");
+      const policy = await policyOf(services, file);
+      const driver = await fileDriver(services, file, policy);
+      let info: Awaited<ReturnType<typeof driver.head>>;
+      try {
+        info = await driver.head(file.storageKey);
+      } catch (error) {
+        throw storageFailure(error, policy.id);
+      }
+      return {
+        file: {
+          ...toFileOut(file),
+          space_kind: file.spaceKind,
+          space_id: file.spaceId,
+          storage_key: file.storageKey,
+          location: file.location,
+        },
+        policy: {
+          id: policy.id,
+          name: policy.name,
+          driver: policy.driver,
+          node_id: policy.nodeId,
+          key_prefix: policy.keyPrefix,
+        },
+        object: {
+          exists: info !== null,
+          size: info?.size ?? null,
+          sha256: info?.sha256 ?? null,
+          etag: info?.etag ?? null,
+        },
+        checked_at: services.now().toISOString(),
+      };
+    },
+  }),
+];

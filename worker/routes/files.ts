@@ -1,0 +1,195 @@
+// Owns /api/v1/spaces/:space/{items,folders,files}: paged listing, folders (create, rename, move,
+// delete to trash), files (metadata, rename, move, delete to trash), downloads and previews. `:space`
+// is `me` or a team id of which the caller is a member (worker/files/spaces.ts).
+import { z } from "zod";
+import { listFolder, pageQuery } from "../files/listing.ts";
+import { previewType } from "../files/preview.ts";
+import {
+  fileOutSchema,
+  folderOutSchema,
+  itemOutSchema,
+  liveFile,
+  liveFolder,
+  toFileOut,
+  toFolderOut,
+} from "../files/records.ts";
+import { serveFile } from "../files/serve.ts";
+import { resolveSpace, spaceParam } from "../files/spaces.ts";
+import { trashFile, trashFolder } from "../files/trash.ts";
+import { createFolder, folderPath, updateFile, updateFolder } from "../files/tree.ts";
+import { defineRoute } from "../http/route.ts";
+
+const spaceParams = z.object({ space: spaceParam });
+const itemParams = z.object({ space: spaceParam, id: z.string().min(1).max(64) });
+const idRef = z.string().min(1).max(64);
+const pathSchema = z.array(z.object({ id: z.string(), name: z.string() }));
+const nameField = z.string().max(1000);
+const tag = "files";
+
+export const listingSchema = z.object({
+  folder: folderOutSchema.nullable(),
+  path: pathSchema,
+  items: z.array(itemOutSchema),
+  next_cursor: z.string().nullable(),
+});
+
+const downloadQuery = z.object({ redirect: z.enum(["true", "false"]).default("true") });
+
+export const fileRoutes = [
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/spaces/:space/items",
+    access: "user",
+    summary: "List a folder (folders first, then files; paged by cursor)",
+    tag,
+    params: spaceParams,
+    query: z.object({ folder_id: idRef.optional(), ...pageQuery }),
+    response: listingSchema,
+    handler: async ({ services, user, params, query }) => {
+      const space = await resolveSpace(services, user, params.space);
+      const folder = query.folder_id ? await liveFolder(services, space, query.folder_id) : null;
+      const path = folder ? await folderPath(services, space, folder.id) : [];
+      const page = await listFolder(services, space, folder?.id ?? null, query.limit, query.cursor);
+      return { folder: folder ? toFolderOut(folder) : null, path, ...page };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/api/v1/spaces/:space/folders",
+    access: "user",
+    summary: "Create a folder (409 name_conflict when the name is taken)",
+    tag,
+    params: spaceParams,
+    body: z.object({ name: nameField, parent_id: idRef.nullable().optional() }),
+    response: folderOutSchema,
+    status: 201,
+    handler: async ({ services, user, params, body }) => {
+      const space = await resolveSpace(services, user, params.space);
+      const folder = await createFolder(services, space, {
+        name: body.name,
+        parentId: body.parent_id ?? null,
+        createdBy: user.id,
+      });
+      return toFolderOut(folder);
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/spaces/:space/folders/:id",
+    access: "user",
+    summary: "A folder with its path from the root",
+    tag,
+    params: itemParams,
+    response: folderOutSchema.extend({ path: pathSchema }),
+    handler: async ({ services, user, params }) => {
+      const space = await resolveSpace(services, user, params.space);
+      const folder = await liveFolder(services, space, params.id);
+      return { ...toFolderOut(folder), path: await folderPath(services, space, folder.id) };
+    },
+  }),
+  defineRoute({
+    method: "PATCH",
+    path: "/api/v1/spaces/:space/folders/:id",
+    access: "user",
+    summary: "Rename and/or move a folder (parent_id null = root; never into its own subtree)",
+    tag,
+    params: itemParams,
+    body: z.object({ name: nameField.optional(), parent_id: idRef.nullable().optional() }),
+    response: folderOutSchema,
+    handler: async ({ services, user, params, body }) => {
+      const space = await resolveSpace(services, user, params.space);
+      return toFolderOut(
+        await updateFolder(services, space, params.id, { name: body.name, parentId: body.parent_id }),
+      );
+    },
+  }),
+  defineRoute({
+    method: "DELETE",
+    path: "/api/v1/spaces/:space/folders/:id",
+    access: "user",
+    summary: "Move a folder and everything in it to the trash",
+    tag,
+    params: itemParams,
+    handler: async ({ services, user, params }) => {
+      await trashFolder(services, await resolveSpace(services, user, params.space), params.id);
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/spaces/:space/files/:id",
+    access: "user",
+    summary: "A file's metadata",
+    tag,
+    params: itemParams,
+    response: fileOutSchema,
+    handler: async ({ services, user, params }) => {
+      const space = await resolveSpace(services, user, params.space);
+      return toFileOut(await liveFile(services, space, params.id));
+    },
+  }),
+  defineRoute({
+    method: "PATCH",
+    path: "/api/v1/spaces/:space/files/:id",
+    access: "user",
+    summary: "Rename and/or move a file (folder_id null = root)",
+    tag,
+    params: itemParams,
+    body: z.object({ name: nameField.optional(), folder_id: idRef.nullable().optional() }),
+    response: fileOutSchema,
+    handler: async ({ services, user, params, body }) => {
+      const space = await resolveSpace(services, user, params.space);
+      return toFileOut(
+        await updateFile(services, space, params.id, { name: body.name, folderId: body.folder_id }),
+      );
+    },
+  }),
+  defineRoute({
+    method: "DELETE",
+    path: "/api/v1/spaces/:space/files/:id",
+    access: "user",
+    summary: "Move a file to the trash",
+    tag,
+    params: itemParams,
+    handler: async ({ services, user, params }) => {
+      await trashFile(services, await resolveSpace(services, user, params.space), params.id);
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/spaces/:space/files/:id/content",
+    access: "user",
+    summary:
+      "Download a file: Range (206/416), ETag, If-None-Match, If-Range; relayed or a 302 to a presigned URL (?redirect=false: the URL as JSON)",
+    tag,
+    params: itemParams,
+    query: downloadQuery,
+    handler: async ({ request, services, user, params, query }) => {
+      const space = await resolveSpace(services, user, params.space);
+      const file = await liveFile(services, space, params.id);
+      return serveFile(services, request, file, {
+        disposition: "attachment",
+        mode: "policy",
+        redirect: query.redirect === "true",
+      });
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/spaces/:space/files/:id/preview",
+    access: "user",
+    summary: "Inline preview of an image or PDF (sandboxed, nosniff); other types 415 preview_unsupported",
+    tag,
+    params: itemParams,
+    handler: async ({ request, services, user, params }) => {
+      const space = await resolveSpace(services, user, params.space);
+      const file = await liveFile(services, space, params.id);
+      const contentType = previewType(file);
+      return serveFile(services, request, file, {
+        disposition: "inline",
+        contentType,
+        mode: "relay",
+        redirect: false,
+      });
+    },
+  }),
+];

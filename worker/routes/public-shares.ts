@@ -1,0 +1,210 @@
+// Owns /api/v1/public/shares/:token: what anyone holding a share link may do without an account:
+// read its metadata (a folder's listing too), unlock it with its password, download (counted; a
+// presigned redirect when the file's policy says so) and preview. See worker/shares/access.ts.
+import { z } from "zod";
+import { AppError } from "../../shared/errors.ts";
+import { listFolder, pageQuery } from "../files/listing.ts";
+import { previewType } from "../files/preview.ts";
+import { folderOutSchema, itemOutSchema, toFolderOut } from "../files/records.ts";
+import { serveFile } from "../files/serve.ts";
+import { folderPath } from "../files/tree.ts";
+import { defineRoute } from "../http/route.ts";
+import {
+  countDownload,
+  fileInShare,
+  folderInShare,
+  isUnlocked,
+  type OpenShare,
+  openShare,
+  requireUnlocked,
+  unlockCookie,
+  unlockShare,
+} from "../shares/access.ts";
+import { iso, timestamp } from "./common.ts";
+
+const tokenParams = z.object({ token: z.string().min(1).max(200) });
+const fileParams = z.object({ token: z.string().min(1).max(200), id: z.string().min(1).max(64) });
+const downloadQuery = z.object({
+  redirect: z.enum(["true", "false"]).default("true"),
+  unlock: z.string().max(500).optional(),
+});
+const tag = "public-shares";
+
+const shareViewSchema = z.object({
+  kind: z.enum(["file", "folder"]),
+  locked: z.boolean(),
+  password_required: z.boolean(),
+  expires_at: timestamp.nullable().optional(),
+  downloads_left: z.number().int().nullable().optional(),
+  file: z
+    .object({ name: z.string(), size: z.number().int(), content_type: z.string(), sha256: z.string() })
+    .optional(),
+  folder: z.object({ name: z.string() }).optional(),
+});
+
+function fileShare(open: OpenShare) {
+  if (!open.file) throw new AppError("not_found", "This share link is for a folder; use /files/:id.");
+  return open.file;
+}
+
+export const publicShareRoutes = [
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/public/shares/:token",
+    access: "public",
+    summary: "What a share link points to (only kind and lock state while it is locked)",
+    tag,
+    params: tokenParams,
+    response: shareViewSchema,
+    handler: async ({ request, services, params }) => {
+      const open = await openShare(services, params.token);
+      const kind: "file" | "folder" = open.file ? "file" : "folder";
+      const passwordRequired = open.share.passwordHash !== null;
+      if (!(await isUnlocked(services, open.share, request))) {
+        return { kind, locked: true, password_required: passwordRequired };
+      }
+      const { share } = open;
+      return {
+        kind,
+        locked: false,
+        password_required: passwordRequired,
+        expires_at: iso(share.expiresAt),
+        downloads_left:
+          share.maxDownloads === null ? null : Math.max(0, share.maxDownloads - share.downloadCount),
+        ...(open.file
+          ? {
+              file: {
+                name: open.file.name,
+                size: open.file.size,
+                content_type: open.file.contentType,
+                sha256: open.file.sha256,
+              },
+            }
+          : { folder: { name: open.folder?.name ?? "" } }),
+      };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/api/v1/public/shares/:token/unlock",
+    access: "public",
+    summary:
+      "Unlock a password-protected share link (rate limited); returns an unlock token and sets a cookie",
+    tag,
+    params: tokenParams,
+    body: z.object({ password: z.string().max(256) }),
+    response: z.object({ unlock_token: z.string(), expires_at: timestamp }),
+    handler: async ({ request, services, params, body, headers }) => {
+      const open = await openShare(services, params.token);
+      const unlocked = await unlockShare(services, open.share, body.password, request);
+      headers.append("set-cookie", unlockCookie(unlocked.token, params.token, unlocked.expiresAt));
+      return { unlock_token: unlocked.token, expires_at: unlocked.expiresAt.toISOString() };
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/public/shares/:token/items",
+    access: "public",
+    summary: "List a shared folder or one of its subfolders",
+    tag,
+    params: tokenParams,
+    query: z.object({
+      folder_id: z.string().min(1).max(64).optional(),
+      unlock: z.string().max(500).optional(),
+      ...pageQuery,
+    }),
+    response: z.object({
+      folder: folderOutSchema,
+      path: z.array(z.object({ id: z.string(), name: z.string() })),
+      items: z.array(itemOutSchema),
+      next_cursor: z.string().nullable(),
+    }),
+    handler: async ({ request, services, params, query }) => {
+      const open = await openShare(services, params.token);
+      await requireUnlocked(services, open.share, request);
+      if (!open.folder) throw new AppError("not_found", "This share link is for a single file.");
+      const folder = query.folder_id ? await folderInShare(services, open, query.folder_id) : open.folder;
+      const page = await listFolder(services, open.space, folder.id, query.limit, query.cursor);
+      const full = await folderPath(services, open.space, folder.id);
+      const path = full.slice(full.findIndex((step) => step.id === open.folder?.id));
+      return { folder: toFolderOut(folder), path, ...page };
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/public/shares/:token/content",
+    access: "public",
+    summary: "Download the shared file (counted against the download limit)",
+    tag,
+    params: tokenParams,
+    query: downloadQuery,
+    handler: async ({ request, services, params, query }) => {
+      const open = await openShare(services, params.token);
+      await requireUnlocked(services, open.share, request);
+      return serveFile(services, request, fileShare(open), {
+        disposition: "attachment",
+        mode: "policy",
+        redirect: query.redirect === "true",
+        beforeServe: () => countDownload(services, open.share),
+      });
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/public/shares/:token/files/:id/content",
+    access: "public",
+    summary: "Download a file inside a shared folder (counted against the download limit)",
+    tag,
+    params: fileParams,
+    query: downloadQuery,
+    handler: async ({ request, services, params, query }) => {
+      const open = await openShare(services, params.token);
+      await requireUnlocked(services, open.share, request);
+      const file = await fileInShare(services, open, params.id);
+      return serveFile(services, request, file, {
+        disposition: "attachment",
+        mode: "policy",
+        redirect: query.redirect === "true",
+        beforeServe: () => countDownload(services, open.share),
+      });
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/public/shares/:token/preview",
+    access: "public",
+    summary: "Inline preview of the shared image or PDF",
+    tag,
+    params: tokenParams,
+    handler: async ({ request, services, params }) => {
+      const open = await openShare(services, params.token);
+      await requireUnlocked(services, open.share, request);
+      const file = fileShare(open);
+      return serveFile(services, request, file, {
+        disposition: "inline",
+        contentType: previewType(file),
+        mode: "relay",
+        redirect: false,
+      });
+    },
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/public/shares/:token/files/:id/preview",
+    access: "public",
+    summary: "Inline preview of an image or PDF inside a shared folder",
+    tag,
+    params: fileParams,
+    handler: async ({ request, services, params }) => {
+      const open = await openShare(services, params.token);
+      await requireUnlocked(services, open.share, request);
+      const file = await fileInShare(services, open, params.id);
+      return serveFile(services, request, file, {
+        disposition: "inline",
+        contentType: previewType(file),
+        mode: "relay",
+        redirect: false,
+      });
+    },
+  }),
+];

@@ -1,0 +1,83 @@
+// Owns /api/v1/spaces/:space/trash: what the user deleted, restore (original folder or the root,
+// renamed on a clash), purge of one item (objects deleted on their storage, retried when it is
+// unreachable) and emptying the whole trash.
+import { z } from "zod";
+import { listTrash, pageQuery } from "../files/listing.ts";
+import { fileOutSchema, folderOutSchema, itemOutSchema, toFileOut, toFolderOut } from "../files/records.ts";
+import { resolveSpace, spaceParam } from "../files/spaces.ts";
+import { emptyTrash, purgeFile, purgeFolder, restoreFile, restoreFolder } from "../files/trash.ts";
+import { defineRoute } from "../http/route.ts";
+
+const spaceParams = z.object({ space: spaceParam });
+const itemParams = z.object({ space: spaceParam, id: z.string().min(1).max(64) });
+const tag = "trash";
+
+export const trashRoutes = [
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/spaces/:space/trash",
+    access: "user",
+    summary: "Items in the trash (trashed folders first, then files; each newest first)",
+    tag,
+    params: spaceParams,
+    query: z.object(pageQuery),
+    response: z.object({ items: z.array(itemOutSchema), next_cursor: z.string().nullable() }),
+    handler: async ({ services, user, params, query }) =>
+      listTrash(services, await resolveSpace(services, user, params.space), query.limit, query.cursor),
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/api/v1/spaces/:space/trash/files/:id/restore",
+    access: "user",
+    summary: "Restore a file from the trash",
+    tag,
+    params: itemParams,
+    response: fileOutSchema,
+    handler: async ({ services, user, params }) =>
+      toFileOut(await restoreFile(services, await resolveSpace(services, user, params.space), params.id)),
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/api/v1/spaces/:space/trash/folders/:id/restore",
+    access: "user",
+    summary: "Restore a folder (with everything that went to the trash with it)",
+    tag,
+    params: itemParams,
+    response: folderOutSchema,
+    handler: async ({ services, user, params }) =>
+      toFolderOut(await restoreFolder(services, await resolveSpace(services, user, params.space), params.id)),
+  }),
+  defineRoute({
+    method: "DELETE",
+    path: "/api/v1/spaces/:space/trash/files/:id",
+    access: "user",
+    summary: "Delete a file in the trash for good (its object is deleted on its storage)",
+    tag,
+    params: itemParams,
+    handler: async ({ services, user, params }) => {
+      await purgeFile(services, await resolveSpace(services, user, params.space), params.id);
+    },
+  }),
+  defineRoute({
+    method: "DELETE",
+    path: "/api/v1/spaces/:space/trash/folders/:id",
+    access: "user",
+    summary: "Delete a folder in the trash for good, with its content",
+    tag,
+    params: itemParams,
+    handler: async ({ services, user, params }) => {
+      await purgeFolder(services, await resolveSpace(services, user, params.space), params.id);
+    },
+  }),
+  defineRoute({
+    method: "DELETE",
+    path: "/api/v1/spaces/:space/trash",
+    access: "user",
+    summary: "Empty the trash",
+    tag,
+    params: spaceParams,
+    response: z.object({ purged_files: z.number().int(), purged_folders: z.number().int() }),
+    handler: async ({ services, user, params }) =>
+      emptyTrash(services, await resolveSpace(services, user, params.space)),
+  }),
+];

@@ -1,0 +1,150 @@
+// Owns share links as their owner sees them: creating one for a live file or folder of a space (a
+// 256-bit token shown once, stored as its SHA-256; optional password through the accounts KDF;
+// expiry; download limit), listing the caller's links in a space, and revoking them.
+import { and, desc, eq } from "drizzle-orm";
+import { z } from "zod";
+import { randomId, randomToken, sha256Hex } from "../../shared/crypto.ts";
+import { AppError } from "../../shared/errors.ts";
+import { hashPassword } from "../accounts/passwords.ts";
+import { files, folders, shares } from "../db/schema.ts";
+import { liveFile, liveFolder } from "../files/records.ts";
+import type { Space } from "../files/spaces.ts";
+import { iso, notFound, timestamp } from "../routes/common.ts";
+import type { Services } from "../services.ts";
+
+export type ShareRow = typeof shares.$inferSelect;
+export const SHARE_STATES = ["active", "expired", "revoked", "exhausted"] as const;
+export type ShareState = (typeof SHARE_STATES)[number];
+
+export const createShareSchema = z
+  .object({
+    file_id: z.string().min(1).max(64).optional(),
+    folder_id: z.string().min(1).max(64).optional(),
+    expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
+    password: z.string().min(1).max(256).optional(),
+    max_downloads: z.number().int().min(1).max(1_000_000).nullable().optional(),
+  })
+  .refine((v) => (v.file_id === undefined) !== (v.folder_id === undefined), {
+    message: "Give exactly one of file_id and folder_id.",
+  });
+
+export const shareOutSchema = z.object({
+  id: z.string(),
+  target: z.object({
+    type: z.enum(["file", "folder"]),
+    id: z.string(),
+    name: z.string(),
+    trashed: z.boolean(),
+  }),
+  expires_at: timestamp.nullable(),
+  has_password: z.boolean(),
+  max_downloads: z.number().int().nullable(),
+  download_count: z.number().int(),
+  revoked_at: timestamp.nullable(),
+  created_at: timestamp,
+  state: z.enum(SHARE_STATES),
+});
+export type ShareOut = z.infer<typeof shareOutSchema>;
+
+export function shareState(row: ShareRow, now: Date): ShareState {
+  if (row.revokedAt) return "revoked";
+  if (row.expiresAt && row.expiresAt.getTime() <= now.getTime()) return "expired";
+  if (row.maxDownloads !== null && row.downloadCount >= row.maxDownloads) return "exhausted";
+  return "active";
+}
+
+export function hashShareToken(token: string): Promise<string> {
+  return sha256Hex(token);
+}
+
+export async function createShare(
+  services: Services,
+  space: Space,
+  userId: string,
+  input: z.infer<typeof createShareSchema>,
+): Promise<{ row: ShareRow; token: string }> {
+  const now = services.now();
+  const expiresAt = input.expires_at ? new Date(input.expires_at) : null;
+  if (expiresAt && expiresAt.getTime() <= now.getTime()) {
+    throw new AppError("bad_request", "expires_at must be in the future.");
+  }
+  if (input.file_id !== undefined) await liveFile(services, space, input.file_id);
+  if (input.folder_id !== undefined) await liveFolder(services, space, input.folder_id);
+  const token = randomToken("fsh", 32);
+  const [row] = await services.db
+    .insert(shares)
+    .values({
+      id: randomId(),
+      tokenHash: await hashShareToken(token),
+      spaceKind: space.kind,
+      spaceId: space.id,
+      createdBy: userId,
+      fileId: input.file_id ?? null,
+      folderId: input.folder_id ?? null,
+      passwordHash: input.password === undefined ? null : await hashPassword(input.password),
+      expiresAt,
+      maxDownloads: input.max_downloads ?? null,
+      createdAt: now,
+    })
+    .returning();
+  if (!row) throw new Error("insert returned no row");
+  return { row, token };
+}
+
+export async function listShares(services: Services, space: Space, userId: string): Promise<ShareOut[]> {
+  const rows = await services.db
+    .select({ share: shares, file: files, folder: folders })
+    .from(shares)
+    .leftJoin(files, eq(files.id, shares.fileId))
+    .leftJoin(folders, eq(folders.id, shares.folderId))
+    .where(and(eq(shares.spaceKind, space.kind), eq(shares.spaceId, space.id), eq(shares.createdBy, userId)))
+    .orderBy(desc(shares.createdAt))
+    .limit(1000);
+  return rows.map(({ share, file, folder }) => toShareOut(services, share, file ?? folder));
+}
+
+export function toShareOut(
+  services: Services,
+  share: ShareRow,
+  target: { id: string; name: string; trashedAt: Date | null } | null,
+): ShareOut {
+  return {
+    id: share.id,
+    target: {
+      type: share.fileId ? "file" : "folder",
+      id: share.fileId ?? share.folderId ?? "",
+      name: target?.name ?? "",
+      trashed: target?.trashedAt != null,
+    },
+    expires_at: iso(share.expiresAt),
+    has_password: share.passwordHash !== null,
+    max_downloads: share.maxDownloads,
+    download_count: share.downloadCount,
+    revoked_at: iso(share.revokedAt),
+    created_at: iso(share.createdAt),
+    state: shareState(share, services.now()),
+  };
+}
+
+/** Revokes a link the caller created in this space (idempotent). */
+export async function revokeShare(
+  services: Services,
+  space: Space,
+  userId: string,
+  id: string,
+): Promise<void> {
+  const [row] = await services.db
+    .select()
+    .from(shares)
+    .where(
+      and(
+        eq(shares.id, id),
+        eq(shares.spaceKind, space.kind),
+        eq(shares.spaceId, space.id),
+        eq(shares.createdBy, userId),
+      ),
+    );
+  if (!row) throw notFound("share");
+  if (!row.revokedAt)
+    await services.db.update(shares).set({ revokedAt: services.now() }).where(eq(shares.id, id));
+}
