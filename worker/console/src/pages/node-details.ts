@@ -75,7 +75,12 @@ function connectionSection(ctx: PageContext, node: NodeDetails): HTMLElement {
       return `Node saved (follower binding ${sync.state}${sync.reason ? `: ${sync.reason}` : ""}).`;
     })();
   });
-  return h("section", { class: "card" }, h("h2", { id: "conn-title" }, "Node"), form);
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "conn-title" },
+    h("h2", { id: "conn-title" }, "Node"),
+    form,
+  );
 }
 
 function enrollmentSection(_ctx: PageContext, node: NodeDetails): HTMLElement {
@@ -125,8 +130,8 @@ function enrollmentSection(_ctx: PageContext, node: NodeDetails): HTMLElement {
   const done = node.enrollment.status === "completed";
   return h(
     "section",
-    { class: "card" },
-    h("h2", {}, "Enrollment"),
+    { class: "card", "aria-labelledby": "enroll-title" },
+    h("h2", { id: "enroll-title" }, "Enrollment"),
     h(
       "p",
       {},
