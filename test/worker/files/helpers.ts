@@ -1,0 +1,75 @@
+// Test helpers for the files API: services over a harness, a primary-store policy bound through a
+// group, files seeded straight into the R2 bucket through createFileRecord, teams with members.
+import type { R2Bucket } from "@cloudflare/workers-types";
+import { eq } from "drizzle-orm";
+import { randomId, sha256Hex } from "../../../shared/crypto.ts";
+import { policyGroupRules, policyGroups, teamMembers, teams, users } from "../../../worker/db/schema.ts";
+import { parseEnv } from "../../../worker/env.ts";
+import { createFileRecord, fileStorageKey } from "../../../worker/files/records.ts";
+import type { Space } from "../../../worker/files/spaces.ts";
+import { createServices, type Services } from "../../../worker/services.ts";
+import { type Harness, seedPolicy, unique } from "../harness.ts";
+
+export function servicesOf(h: Harness, now?: () => Date): Services {
+  return createServices(parseEnv(h.env), { waitUntil: (p) => void h.pending.push(p) }, `test-${randomId()}`, {
+    db: h.db,
+    fetch: () => Promise.reject(new Error("unexpected fetch")),
+    ...(now ? { now } : {}),
+  });
+}
+
+export const bytesOf = (text: string) => new TextEncoder().encode(text);
+
+/** A file stored on the primary store (R2) under a fresh `primary` policy, created via createFileRecord. */
+export async function seedFile(
+  h: Harness,
+  input: {
+    space: Space;
+    userId: string;
+    name: string;
+    bytes?: Uint8Array;
+    contentType?: string;
+    folderId?: string | null;
+    policyId?: string;
+  },
+) {
+  const bytes = input.bytes ?? bytesOf(`content of ${input.name}`);
+  const id = randomId();
+  const key = fileStorageKey(id);
+  await (h.env.FILES as R2Bucket).put(key, bytes);
+  const policyId = input.policyId ?? (await seedPolicy(h, { driver: "primary" }));
+  return createFileRecord(servicesOf(h), {
+    id,
+    space: input.space,
+    folderId: input.folderId ?? null,
+    name: input.name,
+    size: bytes.byteLength,
+    sha256: await sha256Hex(new Uint8Array(bytes)),
+    contentType: input.contentType,
+    policyId,
+    storageKey: key,
+    location: null,
+    createdBy: input.userId,
+  });
+}
+
+export async function seedTeam(h: Harness, memberIds: string[]) {
+  const id = randomId();
+  await h.db.insert(teams).values({ id, name: unique("team") });
+  for (const userId of memberIds) await h.db.insert(teamMembers).values({ teamId: id, userId });
+  return id;
+}
+
+/** Binds the user to a new group whose only rule sends every size to `policyId`. */
+export async function bindUserToPolicy(h: Harness, userId: string, policyId: string) {
+  const groupId = randomId();
+  await h.db.insert(policyGroups).values({ id: groupId, name: unique("group") });
+  await h.db.insert(policyGroupRules).values({ id: randomId(), groupId, policyId, priority: 1 });
+  await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, userId));
+}
+
+export async function json<T = Record<string, unknown>>(response: Response, status: number): Promise<T> {
+  const text = await response.text();
+  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
