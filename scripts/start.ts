@@ -30,5 +30,10 @@ async function stop(signal: string): Promise<void> {
   await stack.stop();
   process.exit(0);
 }
-process.on("SIGINT", () => void stop("SIGINT"));
-process.on("SIGTERM", () => void stop("SIGTERM"));
+// Miniflare installs an exit hook that calls process.exit at the first SIGINT/SIGTERM, before the
+// follower and the libSQL server are stopped. We take the signals over; stack.stop() disposes
+// Miniflare (and so workerd) itself, in order.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void stop(signal));
+}

@@ -1,6 +1,7 @@
 // Owns the single-box follower: the agent as a real child process (node agent/cli.ts start), its
 // readiness line, and stopping it.
 import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -24,17 +25,34 @@ export interface Follower {
   stop(): Promise<void>;
 }
 
+/**
+ * The agent must know its own base_url to declare browser_presigned_cors (it is the address browsers
+ * reach), so "any free port" is resolved here, before the agent starts, rather than by the agent.
+ */
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(0, host, () => resolveListen());
+  });
+  const address = server.address();
+  await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+  if (address === null || typeof address === "string") throw new Error("Could not pick a free port.");
+  return address.port;
+}
+
 export async function startFollower(options: FollowerOptions): Promise<Follower> {
+  const port = options.port === 0 ? await freePort(options.host) : options.port;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    FLOTILLA_AGENT_LISTEN: `${options.host}:${options.port}`,
+    FLOTILLA_AGENT_LISTEN: `${options.host}:${port}`,
+    FLOTILLA_AGENT_BASE_URL: `http://${options.host}:${port}`,
     FLOTILLA_AGENT_DATA_DIR: options.dataDir,
     FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: options.ingressRoot,
   };
   delete env.FLOTILLA_AGENT_CONFIG;
   delete env.FLOTILLA_PRIMARY_URL;
   delete env.FLOTILLA_ENROLLMENT_TOKEN;
-  if (options.port !== 0) env.FLOTILLA_AGENT_BASE_URL = `http://${options.host}:${options.port}`;
   if (options.enroll) {
     env.FLOTILLA_PRIMARY_URL = options.enroll.primaryUrl;
     env.FLOTILLA_ENROLLMENT_TOKEN = options.enroll.token;

@@ -23,6 +23,8 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so the test can press Ctrl-C the way a terminal does (SIGINT to the group).
+    detached: true,
   });
   const output: string[] = [];
   const lines = new Map<string, string>();
@@ -39,15 +41,18 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
   return { child, lines, output };
 }
 
-async function stopAndCheckNoChildLeft(started: Started): Promise<void> {
+/** Ctrl-C in a terminal: SIGINT to the whole foreground process group. */
+async function pressCtrlCAndCheckNoChildLeft(started: Started): Promise<void> {
   const children = descendants(started.child.pid!);
-  expect(children.length).toBeGreaterThanOrEqual(2); // at least the stack's node and workerd/agent
-  const exited = new Promise<number | null>((done) => started.child.once("exit", (code) => done(code)));
-  started.child.kill("SIGTERM");
-  expect(await exited).toBe(0);
-  // Children are reaped asynchronously; give the kernel a moment, then none may remain.
-  for (let i = 0; i < 50 && children.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+  // npm's shell, the launcher, workerd and the agent at least.
+  expect(children.length).toBeGreaterThanOrEqual(3);
+  const exited = new Promise<void>((done) => started.child.once("close", () => done()));
+  process.kill(-started.child.pid!, "SIGINT");
+  await exited;
+  // The launcher stops its children before it exits; allow for the kernel reaping them.
+  for (let i = 0; i < 100 && children.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
   expect(children.filter(isAlive)).toEqual([]);
+  expect(started.output.join("\n")).toContain("Received SIGINT, stopping Flotilla");
 }
 
 describe("npm start", () => {
@@ -74,14 +79,22 @@ describe("npm start", () => {
     expect(primaryHealth.status).toBe(200);
     expect(await primaryHealth.json()).toMatchObject({ database: "ok" });
     expect((await fetch(`${follower}/health`)).status).toBe(200);
+    // Follower 1 was enrolled through the API at first start; it waits only for an ingress target
+    // (tutorial §2), which is the admin's first step.
+    const ready = (await (await fetch(`${follower}/health/ready`)).json()) as {
+      checks: { name: string; ok: boolean }[];
+    };
+    expect(ready.checks.find((check) => check.name === "enrolled")?.ok).toBe(true);
+    expect(ready.checks.find((check) => check.name === "binding_enabled")?.ok).toBe(true);
+    expect(ready.checks.find((check) => check.name === "default_target_applied")?.ok).toBe(false);
     expect(existsSync(join(dataDir, "primary.db"))).toBe(true);
-    await stopAndCheckNoChildLeft(first);
+    await pressCtrlCAndCheckNoChildLeft(first);
 
     // A second start reuses the data: the admin exists already, so no new password is printed.
     const second = await npmStart(env);
     expect(second.lines.get("Admin")).toMatch(/existing account/);
     expect((await fetch(`${second.lines.get("Primary")}/health`)).status).toBe(200);
-    await stopAndCheckNoChildLeft(second);
+    await pressCtrlCAndCheckNoChildLeft(second);
   }, 180_000);
 
   it("refuses a taken port with one clear sentence", async () => {
