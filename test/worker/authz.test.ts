@@ -1,6 +1,7 @@
 // Route-table-driven authorization: every route the router is built from is checked here, so a new
 // route cannot escape. Admin routes: anonymous 401, user 403, admin passes the guard. User routes:
-// anonymous 401, user passes. Public routes must be listed explicitly below.
+// anonymous 401, user passes. Public routes live under /api/v1/public/ (token-addressed resources such
+// as share links) or are listed explicitly below.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSession } from "../../worker/accounts/sessions.ts";
 import { routes } from "../../worker/index.ts";

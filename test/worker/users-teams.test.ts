@@ -196,6 +196,22 @@ describe("admin users and teams", () => {
     ).toBe(404);
   });
 
+  it("shows a member their teams in /api/v1/auth/me, and only theirs", async () => {
+    const { user, token: memberToken } = await seedUser(h);
+    const mine = (await (
+      await h.call("POST", "/api/v1/admin/teams", { token, body: { name: unique("mine") } })
+    ).json()) as TeamOut;
+    await h.call("POST", "/api/v1/admin/teams", { token, body: { name: unique("theirs") } });
+    await h.call("PUT", `/api/v1/admin/teams/${mine.id}/members/${user.id}`, {
+      token,
+      body: { role: "manager" },
+    });
+    const me = (await (await h.call("GET", "/api/v1/auth/me", { token: memberToken })).json()) as {
+      teams: { id: string; name: string; role: string }[];
+    };
+    expect(me.teams).toEqual([{ id: mine.id, name: mine.name, role: "manager" }]);
+  });
+
   it("refuses a duplicate team name and an unknown member, deletes a team with its members", async () => {
     const team = (await (
       await h.call("POST", "/api/v1/admin/teams", { token, body: { name: unique("t") } })

@@ -1,6 +1,6 @@
 // Owns /api/v1/auth: login (browser cookie or API token), logout, the caller's own account, and API
 // tokens. Login is rate limited per address+username and per username; all failures look alike.
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
 import { burnPasswordCheck, verifyPassword } from "../accounts/passwords.ts";
@@ -14,7 +14,7 @@ import {
 import { clearedSessionCookie, createSession, revokeSession, sessionCookie } from "../accounts/sessions.ts";
 import { findUser, findUserByUsername, toUserOut, userSchema } from "../accounts/users.ts";
 import { normalizeUsername } from "../accounts/validation.ts";
-import { sessions } from "../db/schema.ts";
+import { sessions, TEAM_ROLES, teamMembers, teams } from "../db/schema.ts";
 import { defineRoute } from "../http/route.ts";
 import { idParams, iso, notFound, timestamp } from "./common.ts";
 
@@ -32,6 +32,9 @@ const loginResponse = z.object({
   /** Only for client "api": shown once, send as `Authorization: Bearer <token>`. */
   token: z.string().optional(),
 });
+
+/** A team space the caller can use: its id is the `:space` in /api/v1/spaces/:space/... */
+const myTeamSchema = z.object({ id: z.string(), name: z.string(), role: z.enum(TEAM_ROLES) });
 
 const tokenSchema = z.object({
   id: z.string(),
@@ -99,13 +102,19 @@ export const authRoutes = [
     method: "GET",
     path: "/api/v1/auth/me",
     access: "user",
-    summary: "The logged-in account",
+    summary: "The logged-in account and the teams whose spaces it can use",
     tag: "auth",
-    response: z.object({ user: userSchema }),
+    response: z.object({ user: userSchema, teams: z.array(myTeamSchema) }),
     handler: async ({ services, user }) => {
       const row = await findUser(services.db, user.id);
       if (!row) throw notFound("user");
-      return { user: toUserOut(row) };
+      const memberships = await services.db
+        .select({ id: teams.id, name: teams.name, role: teamMembers.role })
+        .from(teamMembers)
+        .innerJoin(teams, eq(teams.id, teamMembers.teamId))
+        .where(eq(teamMembers.userId, user.id))
+        .orderBy(asc(teams.name));
+      return { user: toUserOut(row), teams: memberships };
     },
   }),
   defineRoute({
