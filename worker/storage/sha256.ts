@@ -1,6 +1,7 @@
 // Owns incremental SHA-256 for streamed bodies. WebCrypto's digest() needs the whole input at once,
-// which would buffer entire objects; this hasher takes chunks as they pass and keeps 64 bytes of state.
-// Pure JS so the same code runs in workerd and Node (tests compare it with node:crypto).
+// which would buffer entire objects; these hashers take chunks as they pass. workerd has a native
+// DigestStream; Node's WebCrypto has none, so a pure-JS SHA-256 (checked against node:crypto) is used there.
+import { toHex } from "../../shared/crypto.ts";
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
@@ -106,4 +107,38 @@ export class Sha256 {
     s[6] = (s[6]! + g) >>> 0;
     s[7] = (s[7]! + h) >>> 0;
   }
+}
+
+/** A streaming SHA-256: workerd's native DigestStream where it exists, the pure-JS Sha256 elsewhere. */
+export interface StreamHasher {
+  update(chunk: Uint8Array): Promise<void>;
+  digestHex(): Promise<string>;
+}
+
+interface DigestStreamLike extends WritableStream<Uint8Array> {
+  readonly digest: Promise<ArrayBuffer>;
+}
+type DigestStreamCtor = new (algorithm: string) => DigestStreamLike;
+
+export function createHasher(): StreamHasher {
+  const Native = (globalThis.crypto as { DigestStream?: DigestStreamCtor }).DigestStream;
+  if (Native) {
+    // Native hashing keeps CPU time low for large bodies inside Workers.
+    const stream = new Native("SHA-256");
+    const writer = stream.getWriter();
+    return {
+      update: (chunk) => writer.write(chunk),
+      async digestHex() {
+        await writer.close();
+        return toHex(await stream.digest);
+      },
+    };
+  }
+  const js = new Sha256();
+  return {
+    update: async (chunk) => {
+      js.update(chunk);
+    },
+    digestHex: async () => js.digestHex(),
+  };
 }

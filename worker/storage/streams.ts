@@ -2,7 +2,7 @@
 // (refusing a body longer or shorter than declared), range resolution per RFC 9110, and object key rules.
 import { AppError } from "../../shared/errors.ts";
 import { keyProblem } from "../../shared/protocol/keys.ts";
-import { Sha256 } from "./sha256.ts";
+import { createHasher } from "./sha256.ts";
 import type { ByteRange, ResolvedRange } from "./types.ts";
 
 export interface Metered {
@@ -17,7 +17,7 @@ export interface Metered {
  * errors the output before its last byte leaves: a backend never receives a complete wrong body.
  */
 export function meter(source: ReadableStream<Uint8Array>, size: number, sha256?: string): Metered {
-  const hash = new Sha256();
+  const hash = createHasher();
   let seen = 0;
   let held: Uint8Array | null = null;
   let settle!: { resolve: (v: { size: number; sha256: string }) => void; reject: (e: unknown) => void };
@@ -32,17 +32,17 @@ export function meter(source: ReadableStream<Uint8Array>, size: number, sha256?:
   const lengthError = (message: string) =>
     new AppError("content_length_mismatch", message, { details: { declared: size } });
   const transform = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
+    async transform(chunk, controller) {
       seen += chunk.byteLength;
       if (seen > size) return fail(controller, lengthError("The body is longer than its declared length."));
-      hash.update(chunk);
+      await hash.update(chunk);
       if (held) controller.enqueue(held);
       held = chunk;
     },
-    flush(controller) {
+    async flush(controller) {
       if (seen !== size)
         return fail(controller, lengthError("The body is shorter than its declared length."));
-      const digest = hash.digestHex();
+      const digest = await hash.digestHex();
       if (sha256 !== undefined && sha256 !== digest) return fail(controller, digestMismatch());
       if (held) controller.enqueue(held);
       settle.resolve({ size: seen, sha256: digest });

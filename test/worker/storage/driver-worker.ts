@@ -62,6 +62,8 @@ export default {
           const { body: stream, ...meta } = got;
           return new Response(stream, { headers: { "x-meta": JSON.stringify(meta) } });
         }
+        case "runtime":
+          return json({ digest_stream: "DigestStream" in crypto });
         case "presign":
           return json(await driver.presign!(JSON.parse(await request.text())));
         case "delete":

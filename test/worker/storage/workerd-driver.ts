@@ -12,9 +12,11 @@ import type { PresignedUrl, StorageDriver } from "../../../worker/storage/types.
 import type { DriverSpec } from "./driver-worker.ts";
 import { readAll } from "./harness.ts";
 
-export async function startWorkerdDriver(
-  spec: DriverSpec = { kind: "primary" },
-): Promise<{ driver: StorageDriver; stop(): Promise<void> }> {
+export async function startWorkerdDriver(spec: DriverSpec = { kind: "primary" }): Promise<{
+  driver: StorageDriver;
+  runtime(): Promise<{ digest_stream: boolean }>;
+  stop(): Promise<void>;
+}> {
   const bundle = await build({
     entryPoints: [new URL("./driver-worker.ts", import.meta.url).pathname],
     bundle: true,
@@ -104,6 +106,8 @@ export async function startWorkerdDriver(
   }
   return {
     driver,
+    /** Facts about the workerd runtime the driver runs in. */
+    runtime: () => json<{ digest_stream: boolean }>(call("runtime", {})),
     async stop() {
       await mf.dispose();
       await rm(persist, { recursive: true, force: true });
