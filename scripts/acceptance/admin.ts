@@ -185,7 +185,7 @@ export interface Combo {
 export async function createPolicy(
   admin: Api,
   node: NodeView,
-  config: AcceptanceConfig,
+  config: Pick<AcceptanceConfig, "runId" | "chunkSize">,
   mode: Mode,
   label: string,
 ): Promise<Policy> {

@@ -1,0 +1,142 @@
+// `npm run bench`: one run, one throwaway single-box stack (temp dir, ports 0). Uploads and downloads a
+// generated payload (BENCH_GIB, default 1) straight to the agent, through relay_stream and through
+// presigned; samples the peak memory of workerd and of the agent in each phase; measures the
+// machine's disk (write + fsync) and streaming SHA-256 in the same run; prints figures and the ratios
+// against issue 5's goals. A benchmark, not a test: it asserts nothing and never fails on speed.
+import { readFile, statfs } from "node:fs/promises";
+import { join } from "node:path";
+import { randomToken } from "../../shared/crypto.ts";
+import { createFollowerClient } from "../../shared/protocol/client.ts";
+import {
+  createGroup,
+  createPolicy,
+  createUser,
+  ensureLocalTarget,
+  findNode,
+  login,
+  testConnection,
+} from "../acceptance/admin.ts";
+import type { Api } from "../acceptance/api.ts";
+import type { Mode } from "../acceptance/config.ts";
+import { startLocalStack } from "../acceptance/local-stack.ts";
+import { Payload } from "./data.ts";
+import { diskWriteSeconds, sha256Seconds } from "./machine.ts";
+import { findWorkerd, PhaseMemory } from "./memory.ts";
+import { type Phase, report } from "./report.ts";
+import { downloadDirect, downloadViaApi, purgeViaApi, uploadDirect, uploadViaApi } from "./transfers.ts";
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+function numberFromEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+}
+
+const gib = numberFromEnv("BENCH_GIB", 1);
+const plan = {
+  partSize: Math.round(numberFromEnv("BENCH_PART_MIB", 64) * MiB),
+  concurrency: Math.round(numberFromEnv("BENCH_CONCURRENCY", 4)),
+};
+const size = Math.round(gib * GiB);
+const log = (line: string) => console.error(line);
+
+log(`Starting a throwaway stack for ${gib} GiB transfers...`);
+const local = await startLocalStack();
+try {
+  const disk = await statfs(local.dataDir);
+  const free = disk.bavail * disk.bsize;
+  // One transfer at a time holds its parts and the composed object, plus the disk probe.
+  if (free < 3 * size) {
+    throw new Error(
+      `${(free / GiB).toFixed(1)} GiB free under ${local.dataDir}; ${((3 * size) / GiB).toFixed(1)} GiB needed.`,
+    );
+  }
+  const runId = `bench-${randomToken("", 4).slice(1)}`;
+  const admin = await login(local.url, local.adminUsername, local.adminPassword, runId);
+  const node = await findNode(admin, undefined);
+  await testConnection(admin, node, true);
+  const { target } = await ensureLocalTarget(admin, node);
+  const users = new Map<Mode, Api>();
+  for (const mode of ["relay_stream", "presigned"] as const) {
+    const policy = await createPolicy(admin, node, { runId, chunkSize: plan.partSize }, mode, mode);
+    const group = await createGroup(admin, policy, `${runId} ${mode}`);
+    const password = randomToken("pw", 12);
+    const user = await createUser(
+      admin,
+      group,
+      `${runId}-${mode === "relay_stream" ? "relay" : "presigned"}`,
+      password,
+    );
+    users.set(mode, await login(local.url, user.username, password, runId));
+  }
+  const state = JSON.parse(await readFile(join(local.followerDataDir, "state.json"), "utf8")) as {
+    enrollment: { key_id: string; secret: string };
+  };
+  const direct = createFollowerClient({
+    baseUrl: local.follower.url,
+    keyId: state.enrollment.key_id,
+    secret: state.enrollment.secret,
+    timeoutMs: 30 * 60_000,
+  });
+
+  log("Measuring the machine: streaming SHA-256 and disk write + fsync...");
+  const probeBytes = Math.min(size, 2 * GiB);
+  const shaSeconds = sha256Seconds(probeBytes);
+  const diskSeconds = await diskWriteSeconds(join(local.ingressRoot, target.base_path), probeBytes);
+  const payload = new Payload(size);
+  const sha256 = payload.sha256();
+
+  const workerd = findWorkerd(process.pid);
+  const agent = local.follower.child.pid!;
+  const phases: Phase[] = [];
+  /** Runs one phase; a failure is recorded and reported, and the remaining phases still run. */
+  const measure = async (name: Phase["name"], work: () => Promise<string | undefined>): Promise<boolean> => {
+    log(`  ${name}...`);
+    const memory = { workerd: new PhaseMemory(workerd), agent: new PhaseMemory(agent) };
+    const started = performance.now();
+    let error: string | undefined;
+    try {
+      const got = await work();
+      if (got !== undefined && got !== sha256) error = "the downloaded bytes differ (sha256)";
+    } catch (thrown) {
+      error = thrown instanceof Error ? thrown.message : String(thrown);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const readings = { workerd: memory.workerd.stop(), agent: memory.agent.stop() };
+    phases.push({ name, seconds, memory: readings, error });
+    if (error) log(`  ${name} failed: ${error}`);
+    return error === undefined;
+  };
+
+  const key = `${runId}/direct.bin`;
+  const uploaded = await measure("upload direct", async () => {
+    await uploadDirect(direct, key, payload, sha256, plan);
+    return undefined;
+  });
+  if (uploaded) await measure("download direct", () => downloadDirect(direct, key));
+  await direct.deleteObject(key);
+  for (const mode of ["relay_stream", "presigned"] as const) {
+    const api = users.get(mode)!;
+    let fileId = "";
+    const sent = await measure(`upload ${mode}`, async () => {
+      fileId = await uploadViaApi(api, payload, sha256, mode, plan);
+      return undefined;
+    });
+    if (!sent) continue;
+    await measure(`download ${mode}`, () => downloadViaApi(api, fileId, mode));
+    await purgeViaApi(api, fileId).catch((error) => log(`  could not purge the ${mode} file: ${error}`));
+  }
+
+  console.log(
+    report({
+      size,
+      plan,
+      machine: { shaSeconds, diskSeconds, probeBytes, diskDir: local.ingressRoot },
+      phases,
+    }).join("\n"),
+  );
+} finally {
+  await local.stop();
+}

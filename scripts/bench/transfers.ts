@@ -1,0 +1,154 @@
+// Owns the three ways the benchmark moves one payload: through the primary's API with a relay_stream
+// policy, through it with a presigned policy (parts PUT straight to follower URLs, downloads by the
+// redirect), and straight to the agent with the node's own signed protocol v2 client (the baseline).
+// Every transfer is streamed and its SHA-256 checked at the far end.
+import { z } from "zod";
+import type { createFollowerClient } from "../../shared/protocol/client.ts";
+import { type Api, ApiError, apiErrorFrom } from "../acceptance/api.ts";
+import type { Mode } from "../acceptance/config.ts";
+import { drain, type Payload } from "./data.ts";
+
+type FollowerClient = ReturnType<typeof createFollowerClient>;
+
+export interface Plan {
+  partSize: number;
+  concurrency: number;
+}
+
+const parts = (payload: Payload, partSize: number) =>
+  Array.from({ length: Math.ceil(payload.size / partSize) }, (_, i) => ({
+    number: i + 1,
+    offset: i * partSize,
+    length: Math.min(partSize, payload.size - i * partSize),
+  }));
+
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: Math.min(limit, queue.length) }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    }),
+  );
+}
+
+function streamed(init: RequestInit): RequestInit {
+  return { ...init, duplex: "half" } as RequestInit;
+}
+
+const uploadSchema = z.object({
+  id: z.string(),
+  mode: z.string(),
+  part_count: z.number(),
+  chunk_size: z.number(),
+});
+const presignSchema = z.object({
+  urls: z.array(
+    z.object({ part_number: z.number(), url: z.string(), headers: z.record(z.string(), z.string()) }),
+  ),
+});
+const completeSchema = z.object({ file: z.object({ id: z.string(), sha256: z.string(), size: z.number() }) });
+
+/** Upload through the API; returns the file id. Retryable completion answers are retried. */
+export async function uploadViaApi(
+  api: Api,
+  payload: Payload,
+  sha256: string,
+  mode: Mode,
+  plan: Plan,
+): Promise<string> {
+  const upload = await api.json("POST", "/api/v1/spaces/me/uploads", uploadSchema, {
+    body: { name: `bench-${mode}-${Date.now()}.bin`, size: payload.size, sha256, client_id: "bench" },
+  });
+  if (upload.mode !== mode) throw new Error(`the session chose ${upload.mode}, expected ${mode}`);
+  if (upload.chunk_size !== plan.partSize)
+    throw new Error(`chunk size ${upload.chunk_size}, expected ${plan.partSize}`);
+  const all = parts(payload, plan.partSize);
+  const urls = new Map<number, { url: string; headers: Record<string, string> }>();
+  if (mode === "presigned") {
+    const answer = await api.json("POST", `/api/v1/uploads/${upload.id}/presign`, presignSchema, {
+      body: { part_numbers: all.map((p) => p.number) },
+    });
+    for (const u of answer.urls) urls.set(u.part_number, u);
+  }
+  await inParallel(all, plan.concurrency, async (part) => {
+    const body = payload.stream(part.offset, part.length);
+    const length = String(part.length);
+    if (mode === "relay_stream") {
+      await api.ok("PUT", `/api/v1/uploads/${upload.id}/parts/${part.number}`, {
+        raw: body,
+        headers: { "content-type": "application/octet-stream", "content-length": length },
+      });
+      return;
+    }
+    const target = urls.get(part.number);
+    if (!target) throw new Error(`no presigned URL for part ${part.number}`);
+    const response = await fetch(
+      target.url,
+      streamed({ method: "PUT", headers: { ...target.headers, "content-length": length }, body }),
+    );
+    if (!response.ok) throw await apiErrorFrom("PUT", `presigned part ${part.number}`, response);
+    await response.body?.cancel();
+  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const done = await api.json("POST", `/api/v1/uploads/${upload.id}/complete`, completeSchema, {
+        body: {},
+      });
+      if (done.file.sha256 !== sha256 || done.file.size !== payload.size)
+        throw new Error("the stored file differs");
+      return done.file.id;
+    } catch (error) {
+      const retryable =
+        error instanceof ApiError &&
+        (error.status >= 502 || error.code === "upload_completing") &&
+        attempt < 30;
+      if (!retryable) throw error;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+/** Download through the API (following a presigned redirect by hand); returns the body's SHA-256. */
+export async function downloadViaApi(api: Api, fileId: string, mode: Mode): Promise<string> {
+  const path = `/api/v1/spaces/me/files/${fileId}/content`;
+  let response = await api.fetch("GET", path, { redirect: "manual" });
+  if (mode === "presigned") {
+    const location = response.headers.get("location");
+    await response.body?.cancel();
+    if (!location) throw new Error(`presigned download answered ${response.status} without Location`);
+    response = await fetch(new URL(location, api.baseUrl));
+  }
+  if (response.status !== 200) throw await apiErrorFrom("GET", path, response);
+  return (await drain(response.body)).sha256;
+}
+
+export async function purgeViaApi(api: Api, fileId: string): Promise<void> {
+  await api.ok("DELETE", `/api/v1/spaces/me/files/${fileId}`);
+  await api.ok("DELETE", `/api/v1/spaces/me/trash/files/${fileId}`);
+}
+
+export async function uploadDirect(
+  client: FollowerClient,
+  key: string,
+  payload: Payload,
+  sha256: string,
+  plan: Plan,
+) {
+  const session = await client.createMultipart({ key, content_type: "application/octet-stream" });
+  const all = parts(payload, plan.partSize);
+  await inParallel(all, plan.concurrency, async (part) => {
+    await client.putPart(session.upload_id, part.number, payload.stream(part.offset, part.length), {
+      size: part.length,
+    });
+  });
+  const info = await client.completeMultipart(session.upload_id, {
+    parts: all.map((p) => ({ part_number: p.number })),
+    size: payload.size,
+    sha256,
+  });
+  if (info.sha256 !== sha256) throw new Error("the agent stored other bytes");
+}
+
+export async function downloadDirect(client: FollowerClient, key: string): Promise<string> {
+  return (await drain((await client.getObject(key)).body)).sha256;
+}
