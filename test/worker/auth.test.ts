@@ -204,6 +204,24 @@ describe("accounts: login, sessions, tokens", () => {
     expect((await h.call("GET", "/api/v1/auth/me", { token: created.token })).status).toBe(200);
   });
 
+  it("changes the caller's own password, ending other sessions but not the current one", async () => {
+    const { user, token } = await seedUser(h);
+    const other = await browserLogin(h, user.username);
+    const wrong = await h.call("POST", "/api/v1/auth/password", {
+      token,
+      body: { current_password: "not my password", new_password: "brand new password" },
+    });
+    expect(await errorCode(wrong)).toBe("invalid_credentials");
+    const changed = await h.call("POST", "/api/v1/auth/password", {
+      token,
+      body: { current_password: TEST_PASSWORD, new_password: "brand new password" },
+    });
+    expect(changed.status).toBe(204);
+    expect((await h.call("GET", "/api/v1/auth/me", { token })).status).toBe(200);
+    expect((await h.call("GET", "/api/v1/auth/me", { cookie: other })).status).toBe(401);
+    expect(await browserLogin(h, user.username, "brand new password")).toMatch(/^flotilla_session=/);
+  });
+
   it("rejects a malformed Authorization header", async () => {
     const response = await h.call("GET", "/api/v1/auth/me", { headers: { authorization: "Basic abc" } });
     expect(response.status).toBe(401);

@@ -1,9 +1,9 @@
 // Owns /api/v1/auth: login (browser cookie or API token), logout, the caller's own account, and API
 // tokens. Login is rate limited per address+username and per username; all failures look alike.
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
-import { burnPasswordCheck, verifyPassword } from "../accounts/passwords.ts";
+import { burnPasswordCheck, hashPassword, verifyPassword } from "../accounts/passwords.ts";
 import {
   assertLoginAllowed,
   clearLoginFailures,
@@ -13,8 +13,8 @@ import {
 } from "../accounts/rate-limit.ts";
 import { clearedSessionCookie, createSession, revokeSession, sessionCookie } from "../accounts/sessions.ts";
 import { findUser, findUserByUsername, toUserOut, userSchema } from "../accounts/users.ts";
-import { normalizeUsername } from "../accounts/validation.ts";
-import { sessions, TEAM_ROLES, teamMembers, teams } from "../db/schema.ts";
+import { normalizeUsername, passwordSchema } from "../accounts/validation.ts";
+import { sessions, TEAM_ROLES, teamMembers, teams, users } from "../db/schema.ts";
 import { defineRoute } from "../http/route.ts";
 import { idParams, iso, notFound, timestamp } from "./common.ts";
 
@@ -115,6 +115,33 @@ export const authRoutes = [
         .where(eq(teamMembers.userId, user.id))
         .orderBy(asc(teams.name));
       return { user: toUserOut(row), teams: memberships };
+    },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/api/v1/auth/password",
+    access: "user",
+    summary: "Change the caller's password; every other session and token is ended",
+    tag: "auth",
+    body: z.object({ current_password: z.string().min(1).max(1024), new_password: passwordSchema }),
+    handler: async ({ request, services, user, body }) => {
+      const { db } = services;
+      const now = services.now();
+      const keys = loginKeys(clientIp(request), user.username);
+      await assertLoginAllowed(db, keys, now);
+      const row = await findUser(db, user.id);
+      if (!row) throw notFound("user");
+      if (!(await verifyPassword(body.current_password, row.passwordHash))) {
+        await recordLoginFailure(db, keys, now);
+        throw new AppError("invalid_credentials", "The current password is wrong.");
+      }
+      await db.batch([
+        db
+          .update(users)
+          .set({ passwordHash: await hashPassword(body.new_password), updatedAt: now })
+          .where(eq(users.id, user.id)),
+        db.delete(sessions).where(and(eq(sessions.userId, user.id), ne(sessions.id, user.sessionId))),
+      ]);
     },
   }),
   defineRoute({
