@@ -84,3 +84,42 @@ describe("health with a broken database", () => {
     }
   });
 });
+
+describe("JSON request bodies", () => {
+  it("refuses a body over 1 MiB with payload_too_large, even without Content-Length", async () => {
+    const h = await createHarness();
+    try {
+      const big = JSON.stringify({ username: "x".repeat(1024 * 1024 + 10), password: "y" });
+      const chunked = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(big));
+          controller.close();
+        },
+      });
+      const response = await h.app.fetch(
+        new Request("http://primary.test/api/v1/auth/login", {
+          method: "POST",
+          headers: { "content-type": "application/json", origin: "http://primary.test" },
+          body: chunked,
+          duplex: "half",
+        } as RequestInit),
+        h.env,
+        { waitUntil: () => {} },
+      );
+      expect(response.status).toBe(413);
+      expect(await errorCode(response)).toBe("payload_too_large");
+      const wrongType = await h.app.fetch(
+        new Request("http://primary.test/api/v1/auth/login", {
+          method: "POST",
+          headers: { "content-type": "text/plain", origin: "http://primary.test" },
+          body: "{}",
+        }),
+        h.env,
+        { waitUntil: () => {} },
+      );
+      expect(await errorCode(wrongType)).toBe("bad_request");
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -64,6 +64,31 @@ export interface Route {
   run: (request: Request, params: Record<string, string>, services: Services) => Promise<Response>;
 }
 
+/** Reads at most `limit` bytes of the body; a larger body is refused without reading the rest. */
+async function readBounded(request: Request, limit: number): Promise<string> {
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw new AppError("payload_too_large", "The JSON body is too large.");
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 async function readJson(request: Request): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/(.+\+)?json\b/i.test(type)) {
@@ -71,9 +96,7 @@ async function readJson(request: Request): Promise<unknown> {
   }
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > MAX_JSON_BODY_BYTES) throw new AppError("payload_too_large", "The JSON body is too large.");
-  const text = await request.text();
-  if (text.length > MAX_JSON_BODY_BYTES)
-    throw new AppError("payload_too_large", "The JSON body is too large.");
+  const text = await readBounded(request, MAX_JSON_BODY_BYTES);
   try {
     return JSON.parse(text);
   } catch {
