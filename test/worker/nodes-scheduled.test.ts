@@ -1,8 +1,11 @@
-// The scheduled follower tasks against a REAL agent process: a target created while the follower is
-// down stays pending with the reason and is applied by the re-push once it is back (after a restart
-// that keeps its enrollment); the re-probe records a follower that went down and keeps the last good probe.
+// The scheduled follower tasks against a REAL agent process: the re-probe records a follower that went
+// down and keeps the last good probe; a target created and a disable made while it was down are
+// re-pushed once it is back (after a restart that keeps its enrollment), then the re-probe succeeds.
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { followerNodes } from "../../worker/db/schema.ts";
+import { followerClient } from "../../worker/followers/client.ts";
 import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
 import { nodeSchema } from "../../worker/followers/view.ts";
 import {
@@ -18,10 +21,12 @@ describe("scheduled follower tasks with a real agent process", () => {
   let primary: Primary;
   let agent: Awaited<ReturnType<typeof startAgent>>;
   let path: string;
+  let nodeId: string;
 
   beforeAll(async () => {
     primary = await startPrimary();
     const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name: "Follower S" });
+    nodeId = node.id;
     path = `/api/v1/admin/nodes/${node.id}`;
     const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
     agent = await startAgent({ primaryUrl: primary.origin, token });
@@ -44,7 +49,7 @@ describe("scheduled follower tasks with a real agent process", () => {
     expect(after.last_good_probe).toEqual(before.last_good_probe);
   });
 
-  it("keeps a target pushed while the follower is down pending, then applies it once it is back", async () => {
+  it("re-pushes a pending target and a missed disable once the follower is back, then re-probes", async () => {
     const created = await primary.ok(ingressTargetSchema, "POST", `${path}/ingress-targets`, {
       name: "default-local",
       driver: "local",
@@ -52,11 +57,11 @@ describe("scheduled follower tasks with a real agent process", () => {
     });
     expect(created.state).toBe("pending");
     expect(created.reason).toMatch(/^follower_unreachable/);
+    const disabled = await primary.ok(nodeEditedSchema, "PATCH", path, { enabled: false });
+    expect(disabled.binding_sync.state).toBe("failed");
 
-    // The same data dir: the agent keeps its enrollment across the restart (a new port, though).
-    agent = await startAgent({ dir: agent.dir });
-    const moved = await primary.ok(nodeEditedSchema, "PATCH", path, { base_url: agent.baseUrl });
-    expect(moved.binding_sync.state).toBe("pushed");
+    // Same data dir and port: the agent keeps its enrollment across the restart.
+    agent = await startAgent({ dir: agent.dir, port: Number(new URL(agent.baseUrl).port) });
     await primary.runFollowerTasks();
 
     const list = await primary.ok(
@@ -65,6 +70,13 @@ describe("scheduled follower tasks with a real agent process", () => {
       `${path}/ingress-targets`,
     );
     expect(list.ingress_targets[0]).toMatchObject({ state: "applied", applied_revision: 1, reason: null });
+    const [row] = await primary.db.select().from(followerNodes).where(eq(followerNodes.id, nodeId));
+    // The follower learned about the disable it missed (signed probe, bypassing the primary's own gate).
+    const seen = await (await followerClient(primary.services(), row!)).capabilities();
+    expect(seen.binding.enabled).toBe(false);
+
+    await primary.ok(nodeEditedSchema, "PATCH", path, { enabled: true });
+    await primary.runFollowerTasks();
     const details = await primary.ok(nodeDetailsSchema, "GET", path);
     expect(details.last_probe).toMatchObject({ ok: true, error: null });
     expect(details.last_probe?.capabilities?.default_target).toBe(created.key);

@@ -1,5 +1,5 @@
 // Owns the follower work of the scheduled handler: re-push ingress targets still pending (the follower
-// was down or not reachable yet), then push each enabled, enrolled node's binding and re-probe it.
+// was down or not reachable yet), push each enrolled node's binding, and re-probe the enabled ones.
 // A node's failure is recorded on that node and never stops the others.
 import { and, eq, ne } from "drizzle-orm";
 import { followerNodes, ingressTargets } from "../db/schema.ts";
@@ -42,14 +42,12 @@ export async function repushPendingTargets(services: Services): Promise<void> {
 }
 
 export async function reprobeNodes(services: Services): Promise<void> {
-  const nodes = await services.db
-    .select()
-    .from(followerNodes)
-    .where(and(reachable, eq(followerNodes.enabled, true)));
+  const nodes = await services.db.select().from(followerNodes).where(reachable);
   await eachLimited(nodes, async (node) => {
     try {
+      // Disabled nodes get their binding re-pushed too (a disable the follower missed), but no probe.
       await pushBinding(services, node);
-      await probeNode(services, node);
+      if (node.enabled) await probeNode(services, node);
     } catch (error) {
       services.log.error("follower probe failed", { node_id: node.id, error: describeError(error) });
     }
