@@ -43,6 +43,14 @@ function buildRouter(routes: readonly Route[]) {
       DELETE: router.delete,
     }[route.method];
     register(route.path, (request, services) => route.run(request, request.params, services));
+    if (route.method === "GET") {
+      // HEAD answers like GET without the body (RFC 9110); the GET body is cancelled, never read.
+      router.head(route.path, async (request, services) => {
+        const response = await route.run(request, request.params, services);
+        await response.body?.cancel();
+        return new Response(null, response);
+      });
+    }
   }
   // Nothing matched: 405 with Allow when the path exists under another method, else 404.
   router.all("*", (request) => {
@@ -60,6 +68,16 @@ function buildRouter(routes: readonly Route[]) {
   return router;
 }
 
+/** Headers every answer carries: the request id, nosniff, and no caching of API JSON (tokens, accounts). */
+function finish(response: Response, requestId: string): Response {
+  const out = new Response(response.body, response);
+  out.headers.set("x-request-id", requestId);
+  if (!out.headers.has("x-content-type-options")) out.headers.set("x-content-type-options", "nosniff");
+  const json = (out.headers.get("content-type") ?? "").startsWith("application/json");
+  if (json && !out.headers.has("cache-control")) out.headers.set("cache-control", "no-store");
+  return out;
+}
+
 export function createApp(routes: readonly Route[], deps: AppDeps = {}): App {
   const router = buildRouter(routes);
   return {
@@ -73,11 +91,7 @@ export function createApp(routes: readonly Route[], deps: AppDeps = {}): App {
       } catch (error) {
         response = failure(error, request, requestId, createLogger(requestId, deps.logSink));
       }
-      if (response.headers.get("x-request-id") !== requestId) {
-        response = new Response(response.body, response);
-        response.headers.set("x-request-id", requestId);
-      }
-      return response;
+      return finish(response, requestId);
     },
   };
 }

@@ -18,6 +18,21 @@ describe("primary app core", () => {
     expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it("marks API JSON no-store and nosniff, on success and on errors", async () => {
+    for (const path of ["/health", "/nope"]) {
+      const response = await h.call("GET", path);
+      expect(response.headers.get("cache-control")).toBe("no-store");
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    }
+  });
+
+  it("answers HEAD like GET without a body", async () => {
+    const response = await h.call("HEAD", "/health");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("application/json");
+    expect(await response.text()).toBe("");
+  });
+
   it("gives every response its own request id", async () => {
     const a = await h.call("GET", "/health");
     const b = await h.call("GET", "/health");
@@ -35,7 +50,7 @@ describe("primary app core", () => {
   it("answers a known path with the wrong method with 405 and Allow", async () => {
     const response = await h.call("POST", "/health", { body: {} });
     expect(response.status).toBe(405);
-    expect(response.headers.get("allow")).toBe("GET");
+    expect(response.headers.get("allow")).toBe("GET, HEAD");
     expect(await errorCode(response)).toBe("method_not_allowed");
   });
 
