@@ -2,7 +2,7 @@
 // batch; restore brings back exactly what went with it (into the original folder while that is live,
 // else the root, renaming on a clash); purge and empty drop the records and delete the objects through
 // the storage that wrote them (see purge.ts); expiry purges what has been in the trash too long.
-import { and, eq, inArray, isNotNull, isNull, lt } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import { files, folders, pendingObjectDeletions } from "../db/schema.ts";
@@ -12,7 +12,7 @@ import { freeName } from "./names.ts";
 import { deletePendingObjects } from "./purge.ts";
 import { type FileRow, type FolderRow, liveFile, liveFolder } from "./records.ts";
 import type { Space } from "./spaces.ts";
-import { subtreeFolderIds } from "./tree.ts";
+import { subtreeFolderIdsQuery } from "./tree.ts";
 
 export const DEFAULT_TRASH_RETENTION_DAYS = 30;
 
@@ -30,18 +30,20 @@ export async function trashFile(services: Services, space: Space, id: string): P
 
 export async function trashFolder(services: Services, space: Space, id: string): Promise<void> {
   const folder = await liveFolder(services, space, id);
-  const ids = await subtreeFolderIds(services, space, folder.id);
   const now = services.now();
   const mark = { trashedAt: now, trashRootId: folder.id };
+  // The subtree is computed inside each statement of one batch, so an item created in it meanwhile
+  // cannot stay live under a trashed folder.
+  const subtree = () => sql`(${subtreeFolderIdsQuery(space, folder.id)})`;
   await services.db.batch([
     services.db
       .update(folders)
       .set(mark)
-      .where(and(inSpace(space, folders), inArray(folders.id, ids), isNull(folders.trashedAt))),
+      .where(and(inSpace(space, folders), inArray(folders.id, subtree()), isNull(folders.trashedAt))),
     services.db
       .update(files)
       .set(mark)
-      .where(and(inSpace(space, files), inArray(files.folderId, ids), isNull(files.trashedAt))),
+      .where(and(inSpace(space, files), inArray(files.folderId, subtree()), isNull(files.trashedAt))),
   ]);
 }
 

@@ -1,6 +1,6 @@
 // Owns the folder tree of a space: breadcrumbs (root..folder), live subtrees (for trash), creating,
 // renaming and moving folders (never into their own subtree) and moving or renaming files.
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import { files, folders } from "../db/schema.ts";
@@ -28,17 +28,15 @@ export async function folderPath(
   return rows.map(({ id, name }) => ({ id, name }));
 }
 
-/** Ids of `rootId` and every folder below it that is live (or trashed together with it). */
-export async function subtreeFolderIds(services: Services, space: Space, rootId: string): Promise<string[]> {
-  const rows = await services.db.all<{ id: string }>(sql`
-    with recursive down(id, depth) as (
+/** A subquery of the ids of `rootId` and every folder below it, for use inside one statement. */
+export function subtreeFolderIdsQuery(space: Space, rootId: string): SQL {
+  return sql`with recursive down(id, depth) as (
       select ${rootId}, 0
       union all
       select f.id, down.depth + 1 from ${folders} f join down on f.parent_id = down.id
         where f.space_kind = ${space.kind} and f.space_id = ${space.id} and down.depth < 1000
     )
-    select id from down`);
-  return rows.map((row) => row.id);
+    select id from down`;
 }
 
 async function writeName<T>(name: string, work: () => Promise<T>): Promise<T> {
