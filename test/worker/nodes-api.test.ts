@@ -147,6 +147,22 @@ describe("follower node, enrollment and policy API", () => {
     }
   });
 
+  it("hands out the credentials to exactly one of several simultaneous redeems of a token", async () => {
+    const node = await createNode("raced");
+    const issued = await primary.ok(
+      enrollmentTokenSchema,
+      "POST",
+      `/api/v1/admin/nodes/${node.id}/enrollment-token`,
+      {},
+    );
+    const answers = await Promise.all(Array.from({ length: 5 }, () => redeem(issued.token)));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([200, 410, 410, 410, 410]);
+    const winner = redeemResponseSchema.parse(await answers.find((a) => a.status === 200)!.json());
+    const details = await primary.ok(nodeDetailsSchema, "GET", `/api/v1/admin/nodes/${node.id}`);
+    expect(details.key_id).toBe(winner.key_id);
+  });
+
   it("answers an expired token with enrollment_token_expired and shows the node as expired", async () => {
     const node = await createNode("expired");
     const issued = await primary.ok(
