@@ -36,6 +36,8 @@ export async function apiErrorFrom(method: string, path: string, response: Respo
   }
 }
 
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE"]);
+
 export interface RequestOptions {
   body?: unknown;
   headers?: Record<string, string>;
@@ -74,7 +76,21 @@ export class Api {
     }
     const init: RequestInit & { duplex?: "half" } = { method, headers, body, redirect: options.redirect };
     if (body instanceof ReadableStream) init.duplex = "half";
-    return fetch(this.url(path), init);
+    // A keep-alive connection the server closed as a request went out fails before any answer; an
+    // idempotent request with a replayable body is sent once more. The second failure is reported.
+    const replayable = IDEMPOTENT.has(method) && !(body instanceof ReadableStream);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fetch(this.url(path), init);
+      } catch (error) {
+        if (replayable && attempt === 1) continue;
+        const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
+        const detail = cause ? ` (${(cause as NodeJS.ErrnoException).code ?? cause.message})` : "";
+        throw new Error(
+          `${method} ${path}: ${error instanceof Error ? error.message : String(error)}${detail}`,
+        );
+      }
+    }
   }
 
   /** A 2xx JSON answer parsed with `schema`; anything else throws ApiError. */
