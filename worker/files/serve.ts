@@ -33,7 +33,7 @@ export interface ServeOptions {
   mode: "policy" | "relay";
   /** With presigned: answer the URL as JSON instead of a 302. */
   redirect: boolean;
-  /** Called once right before bytes (or a URL to them) are handed out; may refuse (share limits). */
+  /** Called once the bytes (or a URL to them) are ready, before they are handed out; may refuse. */
   beforeServe?: () => Promise<void>;
 }
 
@@ -102,7 +102,6 @@ export async function serveFile(
   const driver = await fileDriver(services, file, policy);
 
   if (options.mode === "policy" && policy.downloadMode === "presigned" && driver.presign) {
-    await options.beforeServe?.();
     const presign = driver.presign;
     const signed = await run(policy.id, () =>
       presign({
@@ -113,6 +112,7 @@ export async function serveFile(
         responseContentDisposition: headers.get("content-disposition") ?? undefined,
       }),
     );
+    await options.beforeServe?.();
     const noStore = { "cache-control": "no-store" };
     if (!options.redirect) {
       return Response.json(
@@ -124,12 +124,18 @@ export async function serveFile(
   }
 
   const range = requested ? resolveRange(requested, file.size) : null;
-  await options.beforeServe?.();
   const object = await run(policy.id, () => driver.get(file.storageKey, range ? { range } : {}));
   if (!object) {
     throw new AppError("storage_rejected", "The storage no longer has this file's bytes.", {
       details: { policy_id: policy.id },
     });
+  }
+  // Counted only once the storage answered, so an unreachable follower never uses up a download.
+  try {
+    await options.beforeServe?.();
+  } catch (error) {
+    await object.body.cancel().catch(() => {});
+    throw error;
   }
   const length = range ? range.length : file.size;
   headers.set("content-type", contentType);

@@ -7,7 +7,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { randomId, sha256Hex } from "../../../shared/crypto.ts";
-import { pendingObjectDeletions, storagePolicies, users } from "../../../worker/db/schema.ts";
+import { pendingObjectDeletions, shares, storagePolicies, users } from "../../../worker/db/schema.ts";
 import { createFileRecord, type FileRow, fileStorageKey } from "../../../worker/files/records.ts";
 import { fileTasks } from "../../../worker/files/scheduled.ts";
 import { ingressTargetSchema } from "../../../worker/followers/ingress.ts";
@@ -130,6 +130,18 @@ describe("files on a real follower", () => {
       const download = await user("GET", `/files/${file.id}/content`);
       expect(download.status).toBe(502);
       expect(((await download.json()) as { error: { code: string } }).error.code).toBe("storage_unavailable");
+      // A share download that fails on the storage does not use up the link's downloads.
+      const created = await fetch(`${primary.origin}/api/v1/spaces/me/shares`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${primary.userToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ file_id: file.id, max_downloads: 1 }),
+      });
+      const { token, share } = (await created.json()) as { token: string; share: { id: string } };
+      const publicDownload = await fetch(`${primary.origin}/api/v1/public/shares/${token}/content`);
+      expect(publicDownload.status).toBe(502);
+      await publicDownload.body?.cancel();
+      const [row] = await primary.db.select().from(shares).where(eq(shares.id, share.id));
+      expect(row?.downloadCount).toBe(0);
       const check = await primary.fail("GET", `/api/v1/admin/files/${file.id}/storage`);
       expect([check.status, check.code]).toEqual([502, "storage_unavailable"]);
 
