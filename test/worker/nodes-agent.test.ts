@@ -76,6 +76,9 @@ describe("follower node with a real agent process", () => {
     expect(tested.capabilities.features.browser_presigned_cors).toBe(false);
     expect(tested.node.last_good_probe?.capabilities.protocol_version).toBe("v2");
     expect(tested.node.last_probe).toMatchObject({ ok: true, error: null });
+    // No default ingress target yet: the follower says which readiness check fails.
+    expect(tested.readiness?.status).toBe("not_ready");
+    expect(tested.readiness?.checks.filter((c) => !c.ok).length).toBeGreaterThan(0);
   });
 
   it("creates a local ingress target that the agent applies under its ingress root", async () => {
@@ -86,6 +89,9 @@ describe("follower node with a real agent process", () => {
     });
     expect(created).toMatchObject({ is_default: true, state: "applied", revision: 1, applied_revision: 1 });
     expect(await readdir(agent.ingressRoot)).toContain("default");
+    const tested = await primary.ok(testResultSchema, "POST", `${node()}/test`, undefined, 200);
+    expect(tested.readiness?.status).toBe("ready");
+    expect(tested.capabilities.default_target).toBe(created.key);
   });
 
   it("refuses a local base path that escapes the ingress root and changes nothing", async () => {

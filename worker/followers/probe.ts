@@ -4,7 +4,8 @@
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
-import type { Capabilities } from "../../shared/protocol/schemas.ts";
+import { paths } from "../../shared/protocol/keys.ts";
+import { type Capabilities, type Readiness, readinessSchema } from "../../shared/protocol/schemas.ts";
 import { followerNodes, storagePolicies } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { followerClient, type NodeRow, reasonOf } from "./client.ts";
@@ -97,4 +98,23 @@ function classify(thrown: unknown): AppError {
   }
   const mapped = fromFollower(thrown);
   return mapped instanceof AppError ? mapped : new AppError("internal", "Internal error.", { cause: thrown });
+}
+
+const READY_TIMEOUT_MS = 5_000;
+
+/**
+ * The follower's public /health/ready (tutorial step 1), fetched alongside Test Connection. Best
+ * effort: null when it does not answer in time or not with protocol v2's readiness document.
+ */
+export async function readinessOf(services: Services, node: NodeRow): Promise<Readiness | null> {
+  if (node.baseUrl === "") return null;
+  try {
+    const response = await services.fetch(`${node.baseUrl}${paths.ready}`, {
+      signal: AbortSignal.timeout(READY_TIMEOUT_MS),
+    });
+    const parsed = readinessSchema.safeParse(await response.json());
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }

@@ -5,13 +5,14 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
+import { readinessSchema } from "../../../shared/protocol/schemas.ts";
 import { followerNodes, ingressTargets, storagePolicies } from "../../db/schema.ts";
 import { normalizeBaseUrl } from "../../followers/base-url.ts";
 import { pushBinding } from "../../followers/binding.ts";
 import { DEFAULT_ENROLLMENT_TTL_MINUTES, issueEnrollmentToken } from "../../followers/enrollment.ts";
 import { recentEvents } from "../../followers/events.ts";
 import { ingressTargetSchema, targetView } from "../../followers/ingress.ts";
-import { probeNode } from "../../followers/probe.ts";
+import { probeNode, readinessOf } from "../../followers/probe.ts";
 import { capabilitySummarySchema, nodeSchema, nodeView, summarize } from "../../followers/view.ts";
 import { defineRoute } from "../../http/route.ts";
 import { isUniqueViolation, loadNode, nodeIdParams, primaryOrigin } from "./nodes-shared.ts";
@@ -56,6 +57,8 @@ export const testResultSchema = z.object({
   protocol_version: z.string(),
   server_version: z.string(),
   capabilities: capabilitySummarySchema,
+  /** The follower's /health/ready answer; null when it gave none. */
+  readiness: readinessSchema.nullable(),
   node: nodeSchema,
 });
 
@@ -248,12 +251,16 @@ export const nodeRoutes = [
       }
       const outcome = await probeNode(services, node);
       if (!outcome.ok || !outcome.capabilities) throw outcome.error!;
-      const fresh = await loadNode(services, node.id);
+      const [fresh, readiness] = await Promise.all([
+        loadNode(services, node.id),
+        readinessOf(services, node),
+      ]);
       return {
         ok: true as const,
         protocol_version: outcome.capabilities.protocol,
         server_version: outcome.capabilities.server_version,
         capabilities: summarize(outcome.capabilities),
+        readiness,
         node: nodeView(fresh, services.now()),
       };
     },
