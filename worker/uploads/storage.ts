@@ -9,7 +9,7 @@ import { followerClient } from "../followers/client.ts";
 import { viaFollower } from "../followers/errors.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
-import { Sha256 } from "../storage/sha256.ts";
+import { meter } from "../storage/streams.ts";
 import type { StorageDriver } from "../storage/types.ts";
 import { partSize } from "./plan.ts";
 import { loadPolicy, receivedRelayParts, type SessionRow } from "./sessions.ts";
@@ -96,16 +96,9 @@ export async function hashStored(
 ): Promise<{ size: number; sha256: string }> {
   const object = await driver.get(key);
   if (!object) throw new AppError("storage_unavailable", "The composed object is not readable yet.");
-  const hash = new Sha256();
-  let size = 0;
-  const reader = object.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    hash.update(value);
-  }
-  return { size, sha256: hash.digestHex() };
+  const metered = meter(object.body, object.size);
+  await metered.stream.pipeTo(new WritableStream());
+  return metered.done;
 }
 
 /** Relay claims are per session; completion and abort drop them. */
