@@ -42,6 +42,38 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
+const SMALL = "hello from the browser\n";
+const LARGE = bytes(5.5 * 1024 * 1024, 7);
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+const PDF = makePdf("Flotilla PDF preview");
+
+/** A small valid PDF (one page, one line of text) with a correct xref table. */
+function makePdf(text: string): string {
+  const stream = `BT /F1 24 Tf 20 60 Td (${text}) Tj ET`;
+  const objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 320 144] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+  ];
+  let out = "%PDF-1.4\n";
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  out += offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("");
+  return `${out}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+}
+
+const fileRow = (name: string) => page.locator(`table.files tr[data-item="${name}"]`);
+
 /** Follows a link of the main navigation and waits for that page's heading. */
 async function nav(name: string): Promise<void> {
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
@@ -109,7 +141,7 @@ describe("tutorial in the browser", () => {
     await expect
       .poll(() => maintenance.textContent())
       .toMatch(/Default ingress target applied: default-local: applied/);
-    expect(await maintenance.textContent()).toMatch(/Free space on default-local: \d/);
+    await expect.poll(() => maintenance.textContent()).toMatch(/Free space on default-local: \d/);
     await screenshot(page, "01-node-details");
   });
 
@@ -176,5 +208,158 @@ describe("tutorial in the browser", () => {
     await screenshot(page, "05-teams");
     await page.getByRole("button", { name: "Log out" }).click();
     await page.getByRole("button", { name: "Log in" }).waitFor();
+  });
+
+  test("§8 the test user uploads, downloads, shares, trashes and restores, previews; objects land on the follower", async () => {
+    await login(page, base, USER.username, USER.password);
+    await page.getByRole("heading", { name: "Files", level: 1 }).waitFor();
+    await page
+      .locator("#file-picker")
+      .setInputFiles([{ name: "small.txt", mimeType: "text/plain", buffer: Buffer.from(SMALL) }]);
+    await fileRow("small.txt").waitFor();
+    await page
+      .locator("#file-picker")
+      .setInputFiles([
+        { name: "large.bin", mimeType: "application/octet-stream", buffer: Buffer.from(LARGE) },
+      ]);
+    await fileRow("large.bin").waitFor({ timeout: 60_000 });
+    expect(await page.locator('[data-upload="large.bin"]').textContent()).toMatch(
+      /done · 5\.5 MiB of 5\.5 MiB/,
+    );
+    expect(await page.getByLabel("Overall upload progress").getAttribute("max")).toBe(
+      String(SMALL.length + LARGE.length),
+    );
+
+    const download = page.waitForEvent("download");
+    await page.getByRole("link", { name: "Download large.bin" }).click();
+    const saved = await readFile((await (await download).path())!);
+    expect(sha256(saved)).toBe(sha256(LARGE));
+
+    await page.getByRole("button", { name: "Share small.txt" }).click();
+    await page.getByLabel("Password").fill("share-password-1");
+    await page.getByRole("button", { name: "Create share link" }).click();
+    const link = await page.getByLabel("Share link", { exact: true }).inputValue();
+    expect(link).toMatch(new RegExp(`^${base}/s/\\S+$`));
+    await page.getByRole("button", { name: "Copy link" }).click();
+    await expectStatus(page, /Share link copied|copy it by hand/);
+    const visitor = await browser.context.newPage();
+    await visitor.goto(link);
+    await visitor.getByLabel("Password").fill("share-password-1");
+    await visitor.getByRole("button", { name: "Unlock" }).click();
+    await visitor.getByRole("heading", { name: "small.txt" }).waitFor();
+    await screenshot(visitor, "07-public-share");
+    const shared = visitor.waitForEvent("download");
+    await visitor.getByRole("link", { name: "Download small.txt" }).click();
+    expect(await readFile((await (await shared).path())!, "utf8")).toBe(SMALL);
+    await visitor.close();
+
+    await page.getByRole("button", { name: "Delete small.txt" }).click();
+    await expectStatus(page, /"small.txt" moved to the trash/);
+    await expect.poll(() => fileRow("small.txt").count()).toBe(0);
+    await page.getByRole("link", { name: "Trash", exact: true }).first().click();
+    await page.getByRole("heading", { name: "Trash", level: 1 }).waitFor();
+    await screenshot(page, "08-trash");
+    await page.getByRole("button", { name: "Restore small.txt" }).click();
+    await expectStatus(page, /"small.txt" restored/);
+    await nav("Files");
+    await fileRow("small.txt").waitFor();
+
+    await page.locator("#file-picker").setInputFiles([
+      { name: "pixel.png", mimeType: "image/png", buffer: PNG },
+      { name: "doc.pdf", mimeType: "application/pdf", buffer: Buffer.from(PDF) },
+    ]);
+    await fileRow("doc.pdf").waitFor({ timeout: 30_000 });
+    await fileRow("pixel.png").waitFor();
+    await page.getByRole("button", { name: "Preview pixel.png" }).click();
+    const img = page.getByRole("img", { name: "Preview of pixel.png" });
+    await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBe(1);
+    const pdf = page.waitForResponse(
+      (r) => r.url().endsWith("/preview") && r.request().resourceType() === "fetch",
+    );
+    await page.getByRole("button", { name: "Preview doc.pdf" }).click();
+    const pdfResponse = await pdf;
+    expect(pdfResponse.status()).toBe(200);
+    expect(pdfResponse.headers()["content-type"]).toMatch(/^application\/pdf/);
+    const frame = page.locator('iframe[title="Preview of doc.pdf"]');
+    await expect.poll(() => frame.getAttribute("data-loaded")).toBe("true");
+    expect(await frame.getAttribute("src")).toMatch(/^blob:/);
+    await page.waitForTimeout(1000);
+    await screenshot(page, "06-files");
+
+    const stored = await filesUnder(join(agentDir, "managed-ingress", "default"));
+    const sizes = await Promise.all(stored.map(async (f) => (await stat(f)).size));
+    expect(sizes).toContain(LARGE.length);
+    expect(sizes).toContain(SMALL.length);
+
+    await page.getByRole("button", { name: "Log out" }).click();
+    await login(page, base, ADMIN.username, ADMIN.password);
+    await nav("Follower Nodes");
+    await page.getByRole("link", { name: "Follower B" }).click();
+    await page.getByRole("button", { name: "Test Connection" }).click();
+    await expectStatus(page, /Test Connection succeeded: protocol v2/);
+    expect(await page.getByTestId("protocol-version").textContent()).toMatch(/^v2/);
+  });
+
+  test("§9 routes small files to the primary store and large files to the follower", async () => {
+    await nav("Policy Groups");
+    await page.getByLabel("Name").fill("Size Routing Group");
+    await page.getByRole("button", { name: "Create policy group" }).click();
+    await expectStatus(page, /created/);
+    const group = page.locator('article[data-group="Size Routing Group"]');
+    const addRule = async (policy: string, priority: number, min: string, max: string) => {
+      await group.locator("summary", { hasText: "Add rule" }).click();
+      await group.getByLabel("Storage policy").selectOption({ label: policy });
+      await group.getByLabel("Priority").fill(String(priority));
+      await group.getByLabel("Minimum file size (MiB)").fill(min);
+      await group.getByLabel("Maximum file size (MiB)").fill(max);
+      await group.getByRole("button", { name: "Add rule" }).click();
+      await expectStatus(page, /Rule added to "Size Routing Group"/);
+      await expect.poll(() => group.locator("tbody tr").count()).toBe(priority);
+    };
+    await addRule("Primary store (primary)", 1, "0", "1");
+    await addRule("Remote Follower B (remote)", 2, "1", "0");
+    await expect
+      .poll(() => group.textContent())
+      .toMatch(/0 B to under 1\.0 MiB\s*Primary store.*1\.0 MiB and above\s*Remote Follower B/);
+    const policies = await page.evaluate(
+      async () =>
+        (await (await fetch("/api/v1/admin/policies")).json()) as {
+          policies: { id: string; name: string }[];
+        },
+    );
+    const policyId = (name: string) => policies.policies.find((p) => p.name === name)!.id;
+    await nav("Users");
+    await page.getByRole("link", { name: USER.username }).click();
+    await page.getByRole("heading", { name: "User Details: tester" }).waitFor();
+    await page.getByLabel("Policy group").selectOption({ label: "Size Routing Group" });
+    await page.getByRole("button", { name: "Save user" }).click();
+    await expectStatus(page, /policy group Size Routing Group/);
+    await page.getByRole("button", { name: "Log out" }).click();
+
+    await login(page, base, USER.username, USER.password);
+    await page.locator("#file-picker").setInputFiles([
+      {
+        name: "routed-small.bin",
+        mimeType: "application/octet-stream",
+        buffer: Buffer.from(bytes(100 * 1024, 3)),
+      },
+      {
+        name: "routed-large.bin",
+        mimeType: "application/octet-stream",
+        buffer: Buffer.from(bytes(2 * 1024 * 1024, 4)),
+      },
+    ]);
+    await fileRow("routed-large.bin").waitFor({ timeout: 30_000 });
+    await fileRow("routed-small.bin").waitFor();
+    const listing = await page.evaluate(
+      async () =>
+        (await (await fetch("/api/v1/spaces/me/items")).json()) as {
+          items: { name: string; policy_id?: string }[];
+        },
+    );
+    const policyOf = (name: string) => listing.items.find((i) => i.name === name)?.policy_id;
+    expect(policyOf("routed-small.bin")).toBe(policyId("Primary store"));
+    expect(policyOf("routed-large.bin")).toBe(policyId("Remote Follower B"));
+    expect(policyOf("large.bin")).toBe(policyId("Remote Follower B"));
   });
 });

@@ -19,7 +19,7 @@ export interface PageContext {
   params: string[];
   query: URLSearchParams;
   /** Re-renders the current page (after a change). */
-  refresh(): void;
+  refresh(): Promise<void>;
 }
 
 type Page = (ctx: PageContext) => Promise<Node>;
@@ -147,7 +147,7 @@ export async function render(): Promise<void> {
     title = route.title;
     const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => (p ? decodeURIComponent(p) : ""));
     try {
-      content = await route.page({ user, params, query, refresh: () => void render() });
+      content = await route.page({ user, params, query, refresh: render });
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
         currentUser = null;

@@ -7,6 +7,7 @@ import { navigate, type PageContext } from "../main.ts";
 import type { FileItem, Item, Listing } from "../types.ts";
 import { enqueue, resumeUnfinished, uploadPanel } from "../uploads.ts";
 import { act } from "./act.ts";
+import { pdfFrame } from "./pdf-frame.ts";
 import { shareForm } from "./share.ts";
 
 const enc = encodeURIComponent;
@@ -35,15 +36,33 @@ function spacePicker(space: string): HTMLElement {
   return picker;
 }
 
+/**
+ * Images load straight from the preview endpoint; PDFs go through pdfFrame (see pdf-frame.ts for why).
+ */
 function preview(space: string, file: FileItem): HTMLElement {
   const url = `/api/v1/spaces/${enc(space)}/files/${enc(file.id)}/preview`;
-  return h(
-    "div",
-    { class: "preview" },
-    file.content_type === "application/pdf"
-      ? h("iframe", { src: url, title: `Preview of ${file.name}` })
-      : h("img", { src: url, alt: `Preview of ${file.name}` }),
+  if (file.content_type !== "application/pdf") {
+    return h("div", { class: "preview" }, h("img", { src: url, alt: `Preview of ${file.name}` }));
+  }
+  return h("div", { class: "preview" }, pdfFrame(url, `Preview of ${file.name}`));
+}
+
+/** The one panel above the list that shows a file's preview or share form (full width, phone friendly). */
+function filePanel(): HTMLElement {
+  return h("section", { class: "card", id: "file-panel", hidden: true, "aria-live": "polite" });
+}
+
+function openPanel(title: string, content: HTMLElement): void {
+  const panel = document.getElementById("file-panel");
+  if (!panel) return;
+  const close = h(
+    "button",
+    { type: "button", class: "secondary", onclick: () => (panel.hidden = true) },
+    "Close",
   );
+  panel.replaceChildren(h("div", { class: "toolbar" }, h("h2", {}, title), close), content);
+  panel.hidden = false;
+  panel.scrollIntoView({ block: "nearest" });
 }
 
 function fileRow(ctx: PageContext, space: string, item: Item): HTMLElement {
@@ -52,21 +71,17 @@ function fileRow(ctx: PageContext, space: string, item: Item): HTMLElement {
     await api("DELETE", base);
     return `"${item.name}" moved to the trash.`;
   });
-  const extra = h("div", { class: "row-extra" });
-  const toggle = (label: string, build: () => HTMLElement) => {
-    const button = h(
+  const toggle = (label: string, build: () => HTMLElement) =>
+    h(
       "button",
-      { type: "button", class: "secondary", "aria-expanded": "false", "aria-label": `${label} ${item.name}` },
+      {
+        type: "button",
+        class: "secondary",
+        "aria-label": `${label} ${item.name}`,
+        onclick: () => openPanel(`${label}: ${item.name}`, build()),
+      },
       label,
     );
-    button.addEventListener("click", () => {
-      const open = extra.dataset.open === label;
-      extra.replaceChildren(open ? "" : build());
-      extra.dataset.open = open ? "" : label;
-      button.setAttribute("aria-expanded", String(!open));
-    });
-    return button;
-  };
   return h(
     "tr",
     { "data-item": item.name },
@@ -76,7 +91,6 @@ function fileRow(ctx: PageContext, space: string, item: Item): HTMLElement {
       item.type === "folder"
         ? h("a", { href: `/files/${enc(space)}/${enc(item.id)}` }, "📁 ", item.name)
         : h("a", { href: contentUrl(space, item.id), download: item.name }, item.name),
-      extra,
     ),
     h("td", { "data-label": "Size" }, item.type === "file" ? formatBytes(item.size) : "—"),
     h("td", { "data-label": "Modified" }, formatTime(item.updated_at)),
@@ -184,6 +198,7 @@ export async function filesPage(ctx: PageContext): Promise<Node> {
     ),
     dropzone(space, folderId),
     uploadPanel(() => ctx.refresh()),
+    filePanel(),
     h("div", { class: "toolbar" }, newFolder),
     listing.items.length === 0
       ? h("p", {}, "This folder is empty.")
