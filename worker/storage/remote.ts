@@ -33,7 +33,7 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
           ...(o.contentType ? { contentType: o.contentType } : {}),
         }),
       );
-      await checkLanded(metered, info);
+      await checkLanded(metered, info, () => client.deleteObject(key, { target: info.target }));
       return { size: info.size, sha256: info.sha256, etag: info.etag, location: info.target };
     },
 
@@ -104,7 +104,7 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
           ...(o.sha256 ? { sha256: o.sha256 } : {}),
         }),
       );
-      await checkLanded(metered, part);
+      await checkLanded(metered, part, async () => {});
       return { partNumber: part.part_number, etag: part.etag, size: part.size, sha256: part.sha256 };
     },
 
@@ -173,10 +173,19 @@ async function sending<T>(metered: Metered, send: () => Promise<T>): Promise<T> 
   }
 }
 
-/** The digest the agent computed where the bytes landed must equal the one computed as they left. */
-async function checkLanded(metered: Metered, landed: { size: number; sha256: string }): Promise<void> {
+/**
+ * The digest the agent computed where the bytes landed must equal the one computed as they left;
+ * otherwise the landed copy is removed (best effort) and the write refused. A part that differs is
+ * simply never composed: completion names each part's digest.
+ */
+async function checkLanded(
+  metered: Metered,
+  landed: { size: number; sha256: string },
+  discard: () => Promise<void>,
+): Promise<void> {
   const sent = await metered.done;
   if (sent.size !== landed.size || sent.sha256 !== landed.sha256) {
+    await discard().catch(() => {});
     throw new AppError("storage_unavailable", "The follower stored different bytes than were sent.", {
       details: { sent_sha256: sent.sha256, landed_sha256: landed.sha256 },
     });
