@@ -9,6 +9,8 @@ import {
   policyGroupRules,
   policyGroups,
   storagePolicies,
+  teamMembers,
+  teams,
   uploadParts,
   uploadSessions,
   users,
@@ -26,6 +28,7 @@ import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
 import { bytes, partOf, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
 
 const MiB = 1024 * 1024;
+type PresignAnswer = { urls: { part_number: number; url: string; headers: Record<string, string> }[] };
 
 describe("relay uploads to an s3 policy", () => {
   let h: Harness;
@@ -37,31 +40,34 @@ describe("relay uploads to an s3 policy", () => {
 
   let s3: Awaited<ReturnType<typeof startS3rver>>;
   let bucket: StorageDriver;
+  let presignedPolicyId: string;
+  let teamId: string;
 
-  beforeAll(async () => {
-    s3 = await startS3rver(["uploads"]);
-    h = await createHarness({ fetch: (input, init) => fetch(input, init) });
-    policyId = randomId();
+  async function insertS3Policy(uploadMode: "relay_stream" | "presigned") {
+    const id = randomId();
+    const seal = (value: string, which: "access_key" | "secret_key") =>
+      encryptSecret(TEST_SECRET, value, policyCredentialContext(id, which));
     await h.db.insert(storagePolicies).values({
-      id: policyId,
+      id,
       name: unique("s3"),
       driver: "s3",
       chunkSize: 5 * MiB,
       maxFileSize: 40 * MiB,
+      uploadMode,
       s3Endpoint: s3.endpoint,
       s3Bucket: "uploads",
       s3ForcePathStyle: true,
-      s3AccessKeyEnc: await encryptSecret(
-        TEST_SECRET,
-        S3RVER_KEY.accessKeyId,
-        policyCredentialContext(policyId, "access_key"),
-      ),
-      s3SecretKeyEnc: await encryptSecret(
-        TEST_SECRET,
-        S3RVER_KEY.secretAccessKey,
-        policyCredentialContext(policyId, "secret_key"),
-      ),
+      s3AccessKeyEnc: await seal(S3RVER_KEY.accessKeyId, "access_key"),
+      s3SecretKeyEnc: await seal(S3RVER_KEY.secretAccessKey, "secret_key"),
     });
+    return id;
+  }
+
+  beforeAll(async () => {
+    s3 = await startS3rver(["uploads"]);
+    h = await createHarness({ fetch: (input, init) => fetch(input, init) });
+    policyId = await insertS3Policy("relay_stream");
+    presignedPolicyId = await insertS3Policy("presigned");
     bucket = createS3Driver({
       endpoint: s3.endpoint,
       region: "us-east-1",
@@ -83,6 +89,20 @@ describe("relay uploads to an s3 policy", () => {
     const stranger = await seedUser(h);
     await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, stranger.user.id));
     other = uploadClient(api, stranger.token);
+    // A team whose space uploads through its own group (presigned S3), not its members' group.
+    const teamGroup = randomId();
+    await h.db.insert(policyGroups).values({ id: teamGroup, name: unique("team-group") });
+    await h.db.insert(policyGroupRules).values({
+      id: randomId(),
+      groupId: teamGroup,
+      policyId: presignedPolicyId,
+      priority: 1,
+      minSize: 0,
+      maxSize: 0,
+    });
+    teamId = randomId();
+    await h.db.insert(teams).values({ id: teamId, name: unique("team"), policyGroupId: teamGroup });
+    await h.db.insert(teamMembers).values({ teamId, userId });
   });
   afterAll(async () => {
     await h?.close();
@@ -299,5 +319,67 @@ describe("relay uploads to an s3 policy", () => {
     expect(await h.db.select().from(uploadSessions).where(eq(uploadSessions.id, upload.id))).toEqual([]);
     expect(await c.fail(await c.get(upload.id))).toMatchObject({ status: 404 });
     expect(await h.db.select().from(files).where(eq(files.id, session!.fileId!))).toEqual([]);
+  });
+
+  it("uploads to a team space through the team's group: presigned S3, PUT straight to the bucket", async () => {
+    const data = bytes(2 * MiB, 14);
+    const upload = await c.ok<UploadOut>(
+      await c.init({ name: "team.bin", size: data.length, content_type: "application/pdf" }, teamId),
+      201,
+    );
+    expect(upload).toMatchObject({
+      mode: "presigned",
+      policy_id: presignedPolicyId,
+      part_count: 1,
+      space: { kind: "team", id: teamId },
+    });
+    const { urls } = await c.ok<PresignAnswer>(await c.presign(upload.id, [1]));
+    expect(urls[0]!.url.startsWith(s3.endpoint)).toBe(true);
+    const put = await fetch(urls[0]!.url, { method: "PUT", headers: urls[0]!.headers, body: data });
+    expect(put.status).toBe(200);
+    expect((await c.ok<UploadOut>(await c.get(upload.id))).parts_received).toEqual([1]);
+    const done = await c.ok<{ file: { id: string; sha256: string } }>(await c.complete(upload.id));
+    expect(done.file.sha256).toBe(sha256(data));
+    expect(sha256((await stored(done.file.id))!)).toBe(sha256(data));
+    const [file] = await h.db.select().from(files).where(eq(files.id, done.file.id));
+    expect(file).toMatchObject({ spaceKind: "team", spaceId: teamId, policyId: presignedPolicyId });
+  });
+
+  it("completes presigned S3 multipart parts with the ETags the browser read from each PUT", async () => {
+    const data = bytes(11 * MiB, 15);
+    const upload = await c.ok<UploadOut>(
+      await c.init({ name: "team-big.bin", size: data.length }, teamId),
+      201,
+    );
+    expect(upload).toMatchObject({ mode: "presigned", part_count: 3 });
+    const { urls } = await c.ok<PresignAnswer>(await c.presign(upload.id, [1, 2, 3]));
+    const etags = await Promise.all(
+      urls.map(async (url) => {
+        const put = await fetch(url.url, {
+          method: "PUT",
+          headers: url.headers,
+          body: partOf(upload, data, url.part_number),
+        });
+        expect(put.status).toBe(200);
+        return { part_number: url.part_number, etag: put.headers.get("etag")! };
+      }),
+    );
+    expect(await c.fail(await c.complete(upload.id))).toMatchObject({ code: "upload_etag_required" });
+    expect(await c.fail(await c.complete(upload.id, { parts: etags.slice(0, 2) }))).toMatchObject({
+      code: "upload_parts_missing",
+      details: { missing: [3] },
+    });
+    const done = await c.ok<{ file: { id: string; sha256: string } }>(
+      await c.complete(upload.id, { parts: etags }),
+    );
+    expect(done.file.sha256).toBe(sha256(data));
+    expect(sha256((await stored(done.file.id))!)).toBe(sha256(data));
+  });
+
+  it("hides a team space from a user who is not a member", async () => {
+    expect(await other.fail(await other.init({ name: "x", size: 1 }, teamId))).toMatchObject({
+      status: 404,
+      code: "not_found",
+    });
   });
 });

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
 import {
   files,
+  followerNodes,
   policyGroupRules,
   policyGroups,
   uploadParts,
@@ -243,6 +244,35 @@ describe("uploads to a real follower agent", () => {
     expect(sha256((await onFollower(done.file.id))!)).toBe(sha256(data));
     const retried = await presigned.ok<Completed>(await presigned.complete(upload.id));
     expect(retried.file.id).toBe(done.file.id);
+  });
+
+  it("falls back to relay_stream when the follower's last probe no longer shows browser_presigned_cors", async () => {
+    const [node] = await primary.db.select().from(followerNodes);
+    const good = node!.lastGoodProbeJson!;
+    const withoutCors = JSON.parse(good) as { features: Record<string, boolean> };
+    withoutCors.features.browser_presigned_cors = false;
+    await primary.db
+      .update(followerNodes)
+      .set({ lastGoodProbeJson: JSON.stringify(withoutCors) })
+      .where(eq(followerNodes.id, node!.id));
+    try {
+      const data = bytes(1000, 10);
+      const upload = await presigned.ok<UploadOut>(
+        await presigned.init({ name: "fallback.bin", size: data.length }),
+        201,
+      );
+      expect(upload).toMatchObject({ policy_id: policies.remotePresigned, mode: "relay_stream" });
+      expect(await presigned.fail(await presigned.presign(upload.id, [1]))).toMatchObject({
+        code: "upload_mode_mismatch",
+      });
+      const done = await relayWhole(presigned, upload, data);
+      expect(sha256((await onFollower(done.file.id))!)).toBe(sha256(data));
+    } finally {
+      await primary.db
+        .update(followerNodes)
+        .set({ lastGoodProbeJson: good })
+        .where(eq(followerNodes.id, node!.id));
+    }
   });
 
   it("refuses a presigned part of the wrong size at the follower", async () => {
