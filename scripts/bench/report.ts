@@ -2,7 +2,7 @@
 // throughput, share of the direct-to-agent figure, memory above idle of workerd and the agent), and
 // each goal of issue 5 marked met or missed with the measured ratio. Throughput and memory are in
 // MB (10^6 bytes), the goal's unit.
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import type { MemoryReading } from "./memory.ts";
 import type { Plan } from "./transfers.ts";
 
@@ -21,6 +21,7 @@ export interface Phase {
 export interface Run {
   size: number;
   plan: Plan;
+  repeat: number;
   machine: { shaSeconds: number; diskSeconds: number; probeBytes: number; diskDir: string };
   phases: Phase[];
 }
@@ -33,12 +34,26 @@ const fixed = (n: number, width: number, digits = 0) => n.toFixed(digits).padSta
 const pct = (ratio: number) => `${Math.round(ratio * 100)}%`;
 const above = (m: MemoryReading) => Math.max(0, m.peakMB - m.idleMB);
 
+/** One phase out of its rounds: the best time and, per process, the worst memory above idle. */
+function best(runs: Phase[]): Phase | undefined {
+  const ok = runs.filter((p) => !p.error);
+  if (ok.length === 0) return undefined;
+  const worst = (proc: "workerd" | "agent") =>
+    ok.reduce((a, b) => (above(b.memory[proc]) > above(a.memory[proc]) ? b : a)).memory[proc];
+  const fastest = ok.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  return { ...fastest, memory: { workerd: worst("workerd"), agent: worst("agent") } };
+}
+
 export function report(run: Run): string[] {
-  const { size, plan, machine, phases } = run;
+  const { size, plan, machine } = run;
   const gib = size / 1024 ** 3;
-  const find = (d: Direction, w: Way) => phases.find((p) => p.name === `${d} ${w}` && !p.error);
+  const names = [...new Set(run.phases.map((p) => p.name))];
+  const phases = names
+    .map((name) => best(run.phases.filter((p) => p.name === name)))
+    .filter((p) => p !== undefined);
+  const find = (d: Direction, w: Way) => phases.find((p) => p.name === `${d} ${w}`);
   const lines = [
-    `Flotilla benchmark: ${gib} GiB (${size} bytes) per transfer, parts of ${plan.partSize / 1024 ** 2} MiB, ${plan.concurrency} in flight; ${cpus().length} CPUs, Node ${process.version}`,
+    `Flotilla benchmark: ${gib} GiB (${size} bytes) per transfer, parts of ${plan.partSize / 1024 ** 2} MiB, ${plan.concurrency} in flight, ${run.repeat} round(s) (best time kept); ${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)}, Node ${process.version}`,
     "",
     "Machine limits (same run)",
     `  streaming SHA-256          ${fixed(mbps(machine.probeBytes, machine.shaSeconds), 7)} MB/s  (${(machine.probeBytes / 1024 ** 3).toFixed(1)} GiB in 1 MiB updates)`,
@@ -49,8 +64,9 @@ export function report(run: Run): string[] {
   for (const direction of ["upload", "download"] as const) {
     const base = find(direction, "direct");
     for (const way of MODES) {
-      const failed = phases.find((p) => p.name === `${direction} ${way}` && p.error);
-      if (failed) lines.push(`  ${failed.name.padEnd(24)}FAILED: ${failed.error}`);
+      for (const failed of run.phases.filter((p) => p.name === `${direction} ${way}` && p.error)) {
+        lines.push(`  ${failed.name.padEnd(24)}FAILED: ${failed.error}`);
+      }
       const phase = find(direction, way);
       if (!phase) continue;
       const ratio = base ? base.seconds / phase.seconds : Number.NaN;
@@ -86,9 +102,8 @@ export function report(run: Run): string[] {
     }
   }
   for (const proc of ["workerd", "agent"] as const) {
-    const measured = phases.filter((p) => !p.error);
-    if (measured.length === 0) continue;
-    const worst = measured.reduce((a, b) => (above(b.memory[proc]) > above(a.memory[proc]) ? b : a));
+    if (phases.length === 0) continue;
+    const worst = phases.reduce((a, b) => (above(b.memory[proc]) > above(a.memory[proc]) ? b : a));
     const peak = above(worst.memory[proc]);
     lines.push(
       `  [${peak < MEMORY_GOAL_MB ? "met   " : "missed"}] ${proc} < ${MEMORY_GOAL_MB} MB above idle in every transfer: worst ${peak.toFixed(0)} MB (${worst.name}; idle ${worst.memory[proc].idleMB.toFixed(0)} MB, peak ${worst.memory[proc].peakMB.toFixed(0)} MB, ${worst.memory[proc].method})`,
