@@ -39,7 +39,7 @@ export class Walk {
     try {
       const value = await Promise.race([run(context), timeout]);
       this.passed++;
-      this.#print(`ok   ${number}. ${name}${note ? ` (${note})` : ""}`);
+      this.#print(`ok  ${number}. ${name}${note ? ` (${note})` : ""}`);
       return value;
     } catch (error) {
       this.failed++;
