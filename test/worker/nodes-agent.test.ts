@@ -7,6 +7,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { followerNodes } from "../../worker/db/schema.ts";
+import { followerClient } from "../../worker/followers/client.ts";
 import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
 import { nodeSchema } from "../../worker/followers/view.ts";
 import {
@@ -255,6 +256,15 @@ describe("follower node with a real agent process", () => {
     expect(skipped.skipped.map((s) => s.reason)).toEqual(["node_disabled"]);
     await primary.ok(nodeEditedSchema, "PATCH", node(), { enabled: true });
     expect((await resolve()).policy.id).toBe(remotePolicyId);
+  });
+
+  it("repairs a follower binding that drifted from the node record during Test Connection", async () => {
+    const [row] = await primary.db.select().from(followerNodes).where(eq(followerNodes.id, nodeId));
+    const client = await followerClient(primary.services(), row!);
+    await client.pushBinding({ name: "drifted", enabled: false, revision: Date.now() });
+    expect((await client.capabilities()).binding).toEqual({ name: "drifted", enabled: false });
+    await primary.ok(testResultSchema, "POST", `${node()}/test`, undefined, 200);
+    expect((await client.capabilities()).binding).toEqual({ name: "Follower A", enabled: true });
   });
 
   it("records a follower that is down during Test Connection and keeps the last good probe", async () => {

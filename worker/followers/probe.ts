@@ -8,6 +8,7 @@ import { paths } from "../../shared/protocol/keys.ts";
 import { type Capabilities, type Readiness, readinessSchema } from "../../shared/protocol/schemas.ts";
 import { followerNodes, storagePolicies } from "../db/schema.ts";
 import type { Services } from "../services.ts";
+import { pushBinding } from "./binding.ts";
 import { followerClient, type NodeRow, reasonOf } from "./client.ts";
 import { compatibilityProblems, requirementsOf } from "./compat.ts";
 import { fromFollower } from "./errors.ts";
@@ -83,6 +84,10 @@ export async function probeNode(services: Services, node: NodeRow): Promise<Prob
     "probe",
     `protocol ${caps.protocol}, server ${caps.server_version}`,
   );
+  // The follower's binding drifted from the record (a push it missed): repair it, best effort.
+  if (caps.binding.enabled !== node.enabled || caps.binding.name !== node.name) {
+    await pushBinding(services, { ...node, updatedAt: at });
+  }
   return { ok: true, error: null, capabilities: caps };
 }
 
