@@ -4,7 +4,8 @@
 import { z } from "zod";
 import { fileOutSchema } from "../files/records.ts";
 import { defineRoute } from "../http/route.ts";
-import { abortUpload, completeUpload } from "../uploads/complete.ts";
+import { abortUpload } from "../uploads/abort.ts";
+import { completeUpload } from "../uploads/complete.ts";
 import { putRelayPart } from "../uploads/parts.ts";
 import { MAX_PRESIGN_BATCH, presignParts } from "../uploads/presign.ts";
 import { initBodySchema, initUpload, loadSession } from "../uploads/sessions.ts";

@@ -1,14 +1,13 @@
-// Owns the end of an upload: completion (every part present; the storage composes and the size and
-// SHA-256 are verified before a file record exists; idempotent on retry), abort, and the storage
-// cleanup both owe (abort the multipart upload, or delete the single object). A retryable storage
-// failure leaves the session open; anything else marks it failed with the reason.
+// Owns completing an upload: every part present, the storage composes, size and SHA-256 are verified
+// before a file record exists (through files' createFileRecord), and a retry answers the same file.
+// A retryable storage failure leaves the session open; anything else marks it failed with the reason.
 import { and, eq, sql } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
 import { files, uploadSessions } from "../db/schema.ts";
 import { viaFollower } from "../followers/errors.ts";
-import { describeError } from "../logger.ts";
 import type { Services } from "../services.ts";
+import { cleanupNow } from "./abort.ts";
 import { CLAIM_LEASE_MS } from "./parts.ts";
 import { missingParts } from "./plan.ts";
 import { loadSession, type SessionRow } from "./sessions.ts";
@@ -254,50 +253,4 @@ async function fileOf(services: Services, session: SessionRow): Promise<FileRow>
     .where(eq(files.id, session.fileId ?? ""));
   if (!file) throw new AppError("not_found", "The file of this upload no longer exists.");
   return file;
-}
-
-export async function abortUpload(services: Services, user: AuthUser, id: string): Promise<void> {
-  const session = await loadSession(services, user, id);
-  if (session.state === "aborted") return;
-  if (session.state === "completed" || session.state === "completing") {
-    throw new AppError("upload_closed", `This upload is ${session.state}.`, {
-      details: { state: session.state, file_id: session.state === "completed" ? session.fileId : null },
-    });
-  }
-  const [row] = await services.db
-    .update(uploadSessions)
-    .set({ state: "aborted", cleanupPending: true, updatedAt: services.now() })
-    .where(and(eq(uploadSessions.id, id), sql`${uploadSessions.state} IN ('open', 'failed')`))
-    .returning();
-  if (row) await cleanupNow(services, row);
-}
-
-/** Best effort now; whatever fails stays owed and the scheduled task retries it. */
-async function cleanupNow(services: Services, session: SessionRow): Promise<void> {
-  try {
-    await cleanupStorage(services, session);
-  } catch (error) {
-    services.log.warn("upload cleanup deferred", { upload_id: session.id, error: describeError(error) });
-  }
-}
-
-/**
- * Removes what an unfinished upload left on its storage (never for a completed one): the multipart
- * upload with its parts, and the object at the session's key. Idempotent; clears cleanup_pending when done.
- */
-export async function cleanupStorage(services: Services, session: SessionRow): Promise<void> {
-  if (session.state === "completed") return;
-  const { driver } = await sessionStorage(services, session, { timeoutMs: 30_000 });
-  if (session.multipartId) {
-    await driver.abortMultipart(session.storageKey, session.multipartId).catch((error: unknown) => {
-      if (!(error instanceof AppError && error.code === "multipart_not_found")) throw error;
-    });
-  }
-  // Also after a multipart upload: a composition refused afterwards (digest) left the object behind.
-  await driver.delete(session.storageKey);
-  await services.db
-    .update(uploadSessions)
-    .set({ cleanupPending: false, updatedAt: services.now() })
-    .where(eq(uploadSessions.id, session.id));
-  await dropPartRows(services, session.id);
 }

@@ -5,7 +5,7 @@ import { and, eq, inArray, lt } from "drizzle-orm";
 import { uploadSessions } from "../db/schema.ts";
 import { describeError } from "../logger.ts";
 import type { Services } from "../services.ts";
-import { cleanupStorage } from "./complete.ts";
+import { cleanupStorage } from "./abort.ts";
 
 const BATCH = 100;
 

@@ -1,7 +1,7 @@
 // Owns upload session records: init (policy resolution, size limit, mode, part plan, the storage's
 // multipart session), loading a session for its owner, and the session's public view. The policy
 // resolved at init stays with the session and becomes the file's policy, whatever the groups say later.
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, max } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
@@ -15,7 +15,7 @@ import {
   uploadSessions,
 } from "../db/schema.ts";
 import { storedCapabilities } from "../followers/view.ts";
-import { type Resolution, resolvePolicy } from "../policy/resolve.ts";
+import { type Resolution, resolvePolicy, type SkippedRule } from "../policy/resolve.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
 import type { StorageDriver } from "../storage/types.ts";
@@ -69,7 +69,7 @@ export async function initUpload(
     ? (await driver.createMultipart(storageKey, { contentType })).uploadId
     : null;
   const now = services.now();
-  const [row] = await services.db
+  const insert = services.db
     .insert(uploadSessions)
     .values({
       id,
@@ -95,7 +95,14 @@ export async function initUpload(
       updatedAt: now,
     })
     .returning();
-  return row!;
+  try {
+    const [row] = await insert;
+    return row!;
+  } catch (error) {
+    // Leave no multipart upload the primary does not know about.
+    if (multipartId) await driver.abortMultipart(storageKey, multipartId).catch(() => {});
+    throw error;
+  }
 }
 
 /** Remote uploads pin the follower's default ingress target now, so every later call names it. */
@@ -114,13 +121,15 @@ async function resolveWithLimit(services: Services, space: Space, size: number):
     return await resolvePolicy(services.db, { ...policySubject(space), size });
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== "no_matching_policy") throw error;
-    const skipped = (error.details as { skipped?: { rule_id: string; reason: string }[] }).skipped ?? [];
-    if (!skipped.some((s) => s.reason === "over_policy_size_limit")) throw error;
-    const limits = await services.db
-      .select({ maxFileSize: storagePolicies.maxFileSize })
-      .from(storagePolicies)
-      .where(inArray(storagePolicies.id, await overLimitPolicies(services, skipped)));
-    const limit = Math.max(...limits.map((l) => l.maxFileSize));
+    const skipped = (error.details as { skipped?: SkippedRule[] }).skipped ?? [];
+    const overLimit = skipped.filter((s) => s.reason === "over_policy_size_limit").map((s) => s.rule_id);
+    if (overLimit.length === 0) throw error;
+    const [largest] = await services.db
+      .select({ limit: max(storagePolicies.maxFileSize) })
+      .from(policyGroupRules)
+      .innerJoin(storagePolicies, eq(storagePolicies.id, policyGroupRules.policyId))
+      .where(inArray(policyGroupRules.id, overLimit));
+    const limit = largest?.limit ?? 0;
     throw new AppError(
       "file_too_large",
       `The file is larger than the storage policy allows (${limit} bytes).`,
@@ -129,15 +138,6 @@ async function resolveWithLimit(services: Services, space: Space, size: number):
       },
     );
   }
-}
-
-async function overLimitPolicies(services: Services, skipped: { rule_id: string; reason: string }[]) {
-  const ids = skipped.filter((s) => s.reason === "over_policy_size_limit").map((s) => s.rule_id);
-  const rules = await services.db
-    .select({ policyId: policyGroupRules.policyId })
-    .from(policyGroupRules)
-    .where(inArray(policyGroupRules.id, ids));
-  return rules.map((r) => r.policyId);
 }
 
 /**
