@@ -125,6 +125,7 @@ export async function enrollAndStartAgent(
   command: string,
   dataDir: string,
   ingressRoot: string,
+  options: { advertiseBaseUrl?: boolean } = {},
 ): Promise<Agent> {
   const args = command.trim().split(/\s+/);
   if (args[0] !== "node" || args[1] !== "agent/cli.ts" || args[2] !== "enroll") {
@@ -155,6 +156,19 @@ export async function enrollAndStartAgent(
   const code = await new Promise<number | null>((done) => enroll.once("exit", done));
   if (code !== 0) throw new Error(`enroll exited with ${code}: ${output}`);
 
+  const first = await startAgent(env);
+  if (!options.advertiseBaseUrl) return first;
+  // Presigned browser traffic needs the agent to know its own base_url. The port is only known once
+  // it listened on port 0, so the agent is restarted on that same port with FLOTILLA_AGENT_BASE_URL.
+  await first.stop();
+  return startAgent({
+    ...env,
+    FLOTILLA_AGENT_LISTEN: new URL(first.url).host,
+    FLOTILLA_AGENT_BASE_URL: first.url,
+  });
+}
+
+async function startAgent(env: NodeJS.ProcessEnv): Promise<Agent> {
   const child = spawn(process.execPath, ["agent/cli.ts", "start"], {
     cwd: root,
     env,
@@ -182,5 +196,26 @@ export async function enrollAndStartAgent(
       child.kill("SIGTERM");
       await exited;
     },
+  };
+}
+
+/** An API client with a bearer token (for test setup that is not itself under test). */
+export async function apiAs(base: string, username: string, password: string) {
+  const login = await fetch(`${base}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password, client: "api" }),
+  });
+  if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+  const { token } = (await login.json()) as { token: string };
+  return async <T = unknown>(method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
   };
 }
