@@ -168,6 +168,13 @@ describe("relay uploads to an s3 policy", () => {
     expect((await c.ok<{ items: UploadOut[] }>(await c.list("tab-resume"))).items).toEqual([]);
   });
 
+  it("uploads an empty file with one empty request", async () => {
+    const upload = await init({ name: "empty.txt", size: 0 });
+    expect(upload).toMatchObject({ part_count: 1, chunk_size: 0 });
+    const done = await relayWhole(c, upload, new Uint8Array(0));
+    expect(done.file).toMatchObject({ size: 0, sha256: sha256(new Uint8Array(0)) });
+  });
+
   it("answers a retried completion with the same file", async () => {
     const data = bytes(300, 4);
     const upload = await init({ name: "twice.txt", size: data.length });

@@ -347,6 +347,32 @@ describe("uploads to a real follower agent", () => {
     expect(sha256((await onFollower(done.file.id))!)).toBe(sha256(data));
   });
 
+  it("fails a session whose composed file does not match the declared SHA-256, says why, keeps nothing", async () => {
+    const data = bytes(2 * MiB + 3, 11);
+    const upload = await relay.ok<UploadOut>(
+      await relay.init({ name: "liar.bin", size: data.length, sha256: sha256(bytes(2 * MiB + 3, 12)) }),
+      201,
+    );
+    for (let n = 1; n <= upload.part_count; n++)
+      await relay.ok(await relay.putPart(upload.id, n, partOf(upload, data, n)));
+    const multipartId = (await sessionRow(upload.id))!.multipartId!;
+    const refused = await relay.fail(await relay.complete(upload.id));
+    expect(refused).toMatchObject({ status: 400, code: "content_digest_mismatch" });
+    const after = await relay.ok<UploadOut>(await relay.get(upload.id));
+    expect(after).toMatchObject({
+      state: "failed",
+      failure: { code: "content_digest_mismatch" },
+      file_id: null,
+    });
+    expect(await relay.fail(await relay.complete(upload.id))).toMatchObject({
+      status: 409,
+      code: "upload_closed",
+    });
+    expect(await multipartDirs()).not.toContain(multipartId);
+    expect(await onFollower((await sessionRow(upload.id))!.fileId!)).toBeNull();
+    expect(await primary.db.select().from(files).where(eq(files.name, "liar.bin"))).toEqual([]);
+  });
+
   it("aborts a multipart upload and its parts disappear from the follower", async () => {
     const data = bytes(3 * MiB, 8);
     const upload = await relay.ok<UploadOut>(
