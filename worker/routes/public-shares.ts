@@ -9,6 +9,7 @@ import { folderOutSchema, itemOutSchema, toFolderOut } from "../files/records.ts
 import { serveFile } from "../files/serve.ts";
 import { folderPath } from "../files/tree.ts";
 import { defineRoute } from "../http/route.ts";
+import type { Services } from "../services.ts";
 import {
   countDownload,
   fileInShare,
@@ -41,6 +42,11 @@ const shareViewSchema = z.object({
     .optional(),
   folder: z.object({ name: z.string() }).optional(),
 });
+
+/** A download is counted when bytes (or a URL to them) go out; HEAD serves neither. */
+function counted(request: Request, services: Services, open: OpenShare) {
+  return request.method === "HEAD" ? undefined : () => countDownload(services, open.share);
+}
 
 function fileShare(open: OpenShare) {
   if (!open.file) throw new AppError("not_found", "This share link is for a folder; use /files/:id.");
@@ -145,7 +151,7 @@ export const publicShareRoutes = [
         disposition: "attachment",
         mode: "policy",
         redirect: query.redirect === "true",
-        beforeServe: () => countDownload(services, open.share),
+        beforeServe: counted(request, services, open),
       });
     },
   }),
@@ -165,7 +171,7 @@ export const publicShareRoutes = [
         disposition: "attachment",
         mode: "policy",
         redirect: query.redirect === "true",
-        beforeServe: () => countDownload(services, open.share),
+        beforeServe: counted(request, services, open),
       });
     },
   }),

@@ -60,7 +60,10 @@ describe("share links", () => {
     const file = await seedFile(h, { space: space(), userId: alice.user.id, name: "limited.txt" });
     const created = await share({ file_id: file.id, max_downloads: 2 });
     expect((await pub(created.token, "/content")).status).toBe(200);
-    // A 304 serves no bytes and is not counted.
+    // Neither a HEAD nor a 304 serves bytes; neither is counted.
+    const head = await h.call("HEAD", `/api/v1/public/shares/${created.token}/content`);
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe(String(file.size));
     expect((await pub(created.token, "/content", { "if-none-match": `"${file.sha256}"` })).status).toBe(304);
     expect((await pub(created.token, "/content")).status).toBe(200);
     const third = await pub(created.token, "/content");
