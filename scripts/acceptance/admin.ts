@@ -239,13 +239,35 @@ export async function createUser(
 
 const resolutionSchema = z.object({ policy: z.object({ id: z.string(), name: z.string() }) });
 
-/** The admin's resolution preview must name the remote policy for this user and size. */
-export async function checkResolution(admin: Api, user: User, policy: Policy, size: number): Promise<void> {
-  const query = new URLSearchParams({ space: "personal", user_id: user.id, size: String(size) });
+/** The admin's resolution preview must name the remote policy for this user (or team) and size. */
+export async function checkResolution(
+  admin: Api,
+  subject: { user: User } | { team: Team },
+  policy: Policy,
+  size: number,
+): Promise<void> {
+  const query = new URLSearchParams(
+    "user" in subject
+      ? { space: "personal", user_id: subject.user.id, size: String(size) }
+      : { space: "team", team_id: subject.team.id, size: String(size) },
+  );
   const { policy: resolved } = await admin.json(
     "GET",
     `/api/v1/admin/policy-resolution?${query}`,
     resolutionSchema,
   );
   check(resolved.id === policy.id, `resolves to "${resolved.name}", expected "${policy.name}"`);
+}
+
+const teamSchema = z.object({ id: z.string(), name: z.string(), policy_group_id: z.string().nullable() });
+export type Team = z.infer<typeof teamSchema>;
+
+/** Tutorial §7 "Bind a Team": a team bound to the group, with the test user as a member. */
+export async function createTeam(admin: Api, group: Group, user: User, name: string): Promise<Team> {
+  const team = await admin.json("POST", "/api/v1/admin/teams", teamSchema, {
+    body: { name, policy_group_id: group.id },
+  });
+  check(team.policy_group_id === group.id, "the team is not bound to the test group");
+  await admin.ok("PUT", `/api/v1/admin/teams/${team.id}/members/${user.id}`, { body: { role: "member" } });
+  return team;
 }

@@ -6,11 +6,13 @@ import {
   checkResolution,
   createGroup,
   createPolicy,
+  createTeam,
   createUser,
   login,
   type NodeView,
   type Policy,
   type Target,
+  type Team,
   testConnection,
   testPolicy,
 } from "./admin.ts";
@@ -79,7 +81,7 @@ export async function runCombo(input: ComboInput): Promise<void> {
   const user = await step("test user bound to the group", async (c) => {
     const username = `${config.runId}-${mode === "relay_stream" ? "relay" : "presigned"}-${kind}`;
     const created = await createUser(admin(), need(group, "test policy group"), username, password);
-    await checkResolution(admin(), created, need(policy, "remote storage policy"), 4 * chunk);
+    await checkResolution(admin(), { user: created }, need(policy, "remote storage policy"), 4 * chunk);
     c.note(`${username}, uploads resolve to the remote policy`);
     return { user: created, api: await login(config.url, username, password, `acceptance ${config.runId}`) };
   });
@@ -90,6 +92,8 @@ export async function runCombo(input: ComboInput): Promise<void> {
   const png = pngFile(`preview-${config.runId}.png`);
   const pdf = pdfFile(`preview-${config.runId}.pdf`, `Flotilla acceptance ${config.runId}`);
   const uploaded: FileOut[] = [];
+  const teamFiles: { file: FileOut; space: string }[] = [];
+  const teams: Team[] = [];
   const send = async (fixture: Fixture, c: StepContext) => {
     const { file, parts } = await uploadFile(as(), fixture, mode, config.runId);
     uploaded.push(file);
@@ -98,6 +102,24 @@ export async function runCombo(input: ComboInput): Promise<void> {
   };
 
   const smallFile = await step("upload small file", (c) => send(small, c));
+  await step("team space upload (team bound to the group)", async (c) => {
+    const p = need(policy, "remote storage policy");
+    const member = need(user, "test user bound to the group").user;
+    const team = await createTeam(
+      admin(),
+      need(group, "test policy group"),
+      member,
+      `Remote Test Team ${label} ${config.runId}`,
+    );
+    teams.push(team);
+    await checkResolution(admin(), { team }, p, small.bytes.length);
+    const fixture = randomFile(`team-${config.runId}.bin`, 54_321);
+    const { file } = await uploadFile(as(), fixture, mode, config.runId, team.id);
+    teamFiles.push({ file, space: team.id });
+    check(file.policy_id === p.id, "the team file does not use the remote policy");
+    c.note(`"${team.name}", ${mib(fixture.bytes.length)} stored with the remote policy`);
+    return file;
+  });
   const largeFile = await step("upload large file", async (c) => {
     const file = await send(large, c);
     check(Math.ceil(large.bytes.length / chunk) > 3, "the large file must have more than three parts");
@@ -154,7 +176,18 @@ export async function runCombo(input: ComboInput): Promise<void> {
     c.note(`protocol ${result.protocol_version}, server ${result.server_version}, ${t.name} applied`);
   });
   await step("clean up", async (c) => {
-    c.note(await cleanUp(admin(), as, uploaded, found, { config, kind, policy, target, user, group }));
+    c.note(
+      await cleanUp(admin(), as, uploaded, found, {
+        config,
+        kind,
+        policy,
+        target,
+        user,
+        group,
+        teams,
+        teamFiles,
+      }),
+    );
   });
 }
 
@@ -165,6 +198,8 @@ interface Created {
   target: Target | undefined;
   user: { user: { id: string } } | undefined;
   group: { id: string } | undefined;
+  teams: Team[];
+  teamFiles: { file: FileOut; space: string }[];
 }
 
 /** Best effort over everything; fails listing what could not be removed. */
@@ -173,7 +208,7 @@ async function cleanUp(
   as: () => Api,
   files: FileOut[],
   found: StorageCheck | undefined,
-  { config, kind, policy, target, user, group }: Created,
+  { config, kind, policy, target, user, group, teams, teamFiles }: Created,
 ): Promise<string> {
   const problems: string[] = [];
   const done: string[] = [];
@@ -189,6 +224,13 @@ async function cleanUp(
     await attempt(`${files.length} files purged`, async () => {
       for (const file of files) await purge(as(), file);
     });
+  if (teamFiles.length > 0) {
+    await attempt("team file purged", async () => {
+      for (const { file, space } of teamFiles) await purge(as(), file, space);
+    });
+  }
+  for (const team of teams)
+    await attempt("team deleted", () => admin.ok("DELETE", `/api/v1/admin/teams/${team.id}`));
   if (found && policy && target) {
     if (kind === "local" && config.ingressDir) {
       await attempt("object gone from the ingress dir", () =>
@@ -217,7 +259,7 @@ async function cleanUp(
     } catch (error) {
       // Still referenced (e.g. by finished upload sessions): it stays, named with the run id.
       if (error instanceof ApiError && error.code === "policy_in_use")
-        done.push(`policy kept (in use): ${error.message}`);
+        done.push("policy kept (policy_in_use)");
       else problems.push(`policy: ${error instanceof Error ? error.message : String(error)}`);
     }
   }

@@ -202,9 +202,9 @@ export async function preview(api: Api, file: FileOut, fixture: Fixture): Promis
   return `${fixture.contentType} inline, nosniff, sandbox CSP`;
 }
 
-export async function purge(api: Api, file: FileOut): Promise<void> {
-  const trashed = await api.fetch("DELETE", `/api/v1/spaces/me/files/${file.id}`);
+export async function purge(api: Api, file: FileOut, space = "me"): Promise<void> {
+  const trashed = await api.fetch("DELETE", `/api/v1/spaces/${space}/files/${file.id}`);
   await trashed.body?.cancel();
   if (!trashed.ok && trashed.status !== 404) throw await apiErrorFrom("DELETE", "file", trashed);
-  await api.ok("DELETE", `/api/v1/spaces/me/trash/files/${file.id}`);
+  await api.ok("DELETE", `/api/v1/spaces/${space}/trash/files/${file.id}`);
 }

@@ -116,13 +116,15 @@ async function presignedParts(api: Api, upload: Upload, fixture: Fixture, origin
   });
 }
 
+/** Uploads into `space`: "me" (the personal space) or a team id. */
 export async function uploadFile(
   api: Api,
   fixture: Fixture,
   mode: Mode,
   clientId: string,
+  space = "me",
 ): Promise<Uploaded> {
-  let upload = await api.json("POST", "/api/v1/spaces/me/uploads", uploadSchema, {
+  let upload = await api.json("POST", `/api/v1/spaces/${space}/uploads`, uploadSchema, {
     body: {
       name: fixture.name,
       size: fixture.bytes.length,

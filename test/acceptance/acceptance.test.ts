@@ -54,6 +54,7 @@ const COMBO_STEPS = [
   "test policy group with a rule",
   "test user bound to the group",
   "upload small file",
+  "team space upload (team bound to the group)",
   "upload large file",
   "download whole",
   "download range",
