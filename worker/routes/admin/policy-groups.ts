@@ -1,13 +1,12 @@
-// Owns Admin -> Policy Groups: groups with ordered size rules, enable/disable, the single default
-// group, rule editing, and a resolution preview ("which policy would this upload use?").
-import { and, count, eq, ne } from "drizzle-orm";
+// Owns Admin -> Policy Groups: groups, enable/disable, and the single default group (new users get it;
+// it cannot be unset, disabled or deleted). Rules and the resolution preview live in their own modules.
+import { count, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
-import { policyGroupRules, policyGroups, teams, users } from "../../db/schema.ts";
+import { policyGroups, teams, users } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
 import {
-  currentRules,
   findGroup,
   loadGroup,
   loadGroups,
@@ -15,9 +14,10 @@ import {
   replaceRulesStatements,
   validateRuleSet,
 } from "../../policy/groups.ts";
-import { resolvePolicy } from "../../policy/resolve.ts";
-import { ruleInputSchema, ruleSchema } from "../../policy/rules.ts";
-import { idParams, nameSchema, notFound, uniqueOr } from "../common.ts";
+import { ruleInputSchema } from "../../policy/rules.ts";
+import { idParams, nameSchema, uniqueOr } from "../common.ts";
+import { policyGroupRuleRoutes } from "./policy-group-rules.ts";
+import { policyResolutionRoutes } from "./policy-resolution.ts";
 
 const createGroupBody = z.object({
   name: nameSchema,
@@ -36,33 +36,10 @@ const updateGroupBody = z
   })
   .partial();
 
-const ruleParams = z.object({ id: z.string().min(1), rule_id: z.string().min(1) });
-const addRuleBody = ruleInputSchema.extend({ priority: z.number().int().positive().optional() });
-const updateRuleBody = ruleInputSchema.partial();
-
 const nameTaken = (name: string) => `A policy group named "${name}" already exists.`;
 const defaultRequired = (message: string) => new AppError("policy_group_default_required", message);
 
-const resolutionQuery = z
-  .object({
-    space: z.enum(["personal", "team"]).default("personal"),
-    user_id: z.string().optional(),
-    team_id: z.string().optional(),
-    size: z.coerce.number().int().nonnegative(),
-  })
-  .refine((q) => (q.space === "personal" ? q.user_id : q.team_id) !== undefined, {
-    message: "personal space needs user_id; team space needs team_id",
-    path: ["space"],
-  });
-
-const resolutionSchema = z.object({
-  policy_group: z.object({ id: z.string(), name: z.string() }),
-  rule: ruleSchema.omit({ policy_name: true }),
-  policy: z.object({ id: z.string(), name: z.string(), driver: z.string(), node_id: z.string().nullable() }),
-  skipped: z.array(z.object({ rule_id: z.string(), priority: z.number(), reason: z.string() })),
-});
-
-export const policyGroupRoutes = [
+const groupRoutes = [
   defineRoute({
     method: "GET",
     path: "/api/v1/admin/policy-groups",
@@ -179,127 +156,6 @@ export const policyGroupRoutes = [
       await db.delete(policyGroups).where(eq(policyGroups.id, group.id));
     },
   }),
-  defineRoute({
-    method: "PUT",
-    path: "/api/v1/admin/policy-groups/:id/rules",
-    access: "admin",
-    summary: "Replace all rules of a group at once (reorder priorities here)",
-    tag: "policy-groups",
-    params: idParams,
-    body: z.object({ rules: z.array(ruleInputSchema).max(100) }),
-    response: policyGroupSchema,
-    handler: async ({ services, params, body }) => {
-      const { db } = services;
-      const group = await findGroup(db, params.id);
-      await validateRuleSet(db, body.rules);
-      await db.batch(replaceRulesStatements(db, group.id, body.rules));
-      return loadGroup(db, group.id);
-    },
-  }),
-  defineRoute({
-    method: "POST",
-    path: "/api/v1/admin/policy-groups/:id/rules",
-    access: "admin",
-    summary: "Add a rule (priority defaults to after the last rule)",
-    tag: "policy-groups",
-    params: idParams,
-    body: addRuleBody,
-    response: policyGroupSchema,
-    status: 201,
-    handler: async ({ services, params, body }) => {
-      const { db } = services;
-      const group = await findGroup(db, params.id);
-      const existing = await currentRules(db, group.id);
-      const priority = body.priority ?? Math.max(0, ...existing.map((r) => r.priority)) + 1;
-      const rule = { ...body, priority };
-      await validateRuleSet(db, [...existing, rule]);
-      await db.insert(policyGroupRules).values({
-        id: randomId(),
-        groupId: group.id,
-        policyId: rule.policy_id,
-        priority,
-        minSize: rule.min_size,
-        maxSize: rule.max_size,
-      });
-      return loadGroup(db, group.id);
-    },
-  }),
-  defineRoute({
-    method: "PATCH",
-    path: "/api/v1/admin/policy-groups/:id/rules/:rule_id",
-    access: "admin",
-    summary: "Edit one rule",
-    tag: "policy-groups",
-    params: ruleParams,
-    body: updateRuleBody,
-    response: policyGroupSchema,
-    handler: async ({ services, params, body }) => {
-      const { db } = services;
-      const group = await findGroup(db, params.id);
-      const existing = await currentRules(db, group.id);
-      const target = existing.find((r) => r.id === params.rule_id);
-      if (!target) throw notFound("rule in this group");
-      const merged = existing.map((r) => (r.id === target.id ? { ...r, ...body } : r));
-      await validateRuleSet(db, merged);
-      const next = merged.find((r) => r.id === target.id) ?? target;
-      await db
-        .update(policyGroupRules)
-        .set({
-          policyId: next.policy_id,
-          priority: next.priority,
-          minSize: next.min_size,
-          maxSize: next.max_size,
-        })
-        .where(and(eq(policyGroupRules.id, target.id), eq(policyGroupRules.groupId, group.id)));
-      return loadGroup(db, group.id);
-    },
-  }),
-  defineRoute({
-    method: "DELETE",
-    path: "/api/v1/admin/policy-groups/:id/rules/:rule_id",
-    access: "admin",
-    summary: "Remove one rule",
-    tag: "policy-groups",
-    params: ruleParams,
-    response: policyGroupSchema,
-    handler: async ({ services, params }) => {
-      const { db } = services;
-      const result = await db
-        .delete(policyGroupRules)
-        .where(and(eq(policyGroupRules.id, params.rule_id), eq(policyGroupRules.groupId, params.id)));
-      if (result.rowsAffected === 0) throw notFound("rule in this group");
-      return loadGroup(db, params.id);
-    },
-  }),
-  defineRoute({
-    method: "GET",
-    path: "/api/v1/admin/policy-resolution",
-    access: "admin",
-    summary: "Which storage policy an upload of `size` bytes by this user or team would use",
-    tag: "policy-groups",
-    query: resolutionQuery,
-    response: resolutionSchema,
-    handler: async ({ services, query }) => {
-      const subject =
-        query.space === "personal"
-          ? { space: "personal" as const, userId: query.user_id ?? "" }
-          : { space: "team" as const, teamId: query.team_id ?? "" };
-      const { group, rule, policy, skipped } = await resolvePolicy(services.db, {
-        ...subject,
-        size: query.size,
-      });
-      return {
-        policy_group: { id: group.id, name: group.name },
-        rule: {
-          id: rule.id,
-          policy_id: rule.policyId,
-          priority: rule.priority,
-          min_size: rule.minSize,
-          max_size: rule.maxSize,
-        },
-        policy: { id: policy.id, name: policy.name, driver: policy.driver, node_id: policy.nodeId },
-        skipped,
-      };
-    },
-  }),
 ];
+
+export const policyGroupRoutes = [...groupRoutes, ...policyGroupRuleRoutes, ...policyResolutionRoutes];
