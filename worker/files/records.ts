@@ -107,6 +107,18 @@ export function fileStorageKey(fileId: string): string {
   return `files/${fileId}`;
 }
 
+// type/subtype with optional parameters, RFC 9110 tokens only: what a client declares is served back
+// as a header later, so anything else (CR/LF, quotes, spaces) is stored as a plain byte stream.
+const MEDIA_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9!#$&^_.+-]+=[a-z0-9!#$&^_.+-]+)*$/i;
+
+/** The declared content type if it is a well-formed media type (max 255 chars), else octet-stream. */
+export function cleanContentType(declared: string | undefined): string {
+  const value = declared?.trim() ?? "";
+  return value.length > 0 && value.length <= 255 && MEDIA_TYPE.test(value)
+    ? value.toLowerCase()
+    : "application/octet-stream";
+}
+
 export interface NewFile {
   id?: string;
   space: Space;
@@ -151,7 +163,7 @@ export async function createFileRecord(services: Services, input: NewFile): Prom
           name,
           size: input.size,
           sha256: input.sha256,
-          contentType: input.contentType || "application/octet-stream",
+          contentType: cleanContentType(input.contentType),
           policyId: input.policyId,
           storageKey: input.storageKey,
           location: input.location,

@@ -1,7 +1,7 @@
 // Folders and files in personal and team spaces through the API: listing with cursors, create,
 // rename, move (no cycles), name conflicts, upload auto-rename, and who can see what.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFileRecord } from "../../../worker/files/records.ts";
+import { cleanContentType, createFileRecord } from "../../../worker/files/records.ts";
 import { createHarness, errorCode, type Harness, seedUser } from "../harness.ts";
 import { json, seedFile, seedTeam, servicesOf } from "./helpers.ts";
 
@@ -224,6 +224,21 @@ describe("folders and files", () => {
       createdBy: alice.user.id,
     });
     expect(again.id).toBe(first.id);
+  });
+
+  it("stores a declared content type only when it is a well-formed media type", () => {
+    expect(cleanContentType("image/PNG")).toBe("image/png");
+    expect(cleanContentType("text/plain; charset=utf-8")).toBe("text/plain; charset=utf-8");
+    for (const bad of [
+      undefined,
+      "",
+      "text/html\r\nx-evil: 1",
+      "not a type",
+      "a/b; c",
+      `x/${"y".repeat(300)}`,
+    ]) {
+      expect(cleanContentType(bad), String(bad)).toBe("application/octet-stream");
+    }
   });
 
   it("hides one user's items from another (404), and their folders as targets", async () => {
