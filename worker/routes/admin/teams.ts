@@ -1,31 +1,14 @@
-// Owns Admin -> Teams: teams, their members, and the team policy group that team space uploads
-// resolve through (not the uploading member's own group).
-import { and, asc, count, eq } from "drizzle-orm";
+// Owns Admin -> Teams: create, list, details, rename, delete, and the team policy group that team
+// space uploads resolve through (not the uploading member's own group). Members: team-members.ts.
+import { asc, count, eq } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
-import { assertGroupExists, defaultGroupId, findUser } from "../../accounts/users.ts";
-import type { Db } from "../../db/client.ts";
-import { TEAM_ROLES, teamMembers, teams, users } from "../../db/schema.ts";
+import { findTeam, teamDetail, teamDetailSchema, teamSchema } from "../../accounts/teams.ts";
+import { assertGroupExists, defaultGroupId } from "../../accounts/users.ts";
+import { teamMembers, teams } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
-import { idParams, iso, nameSchema, notFound, timestamp, uniqueOr } from "../common.ts";
-
-const memberSchema = z.object({
-  user_id: z.string(),
-  username: z.string(),
-  display_name: z.string(),
-  role: z.enum(TEAM_ROLES),
-  added_at: timestamp,
-});
-
-const teamSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  policy_group_id: z.string().nullable(),
-  member_count: z.number().int(),
-  created_at: timestamp,
-  updated_at: timestamp,
-});
-const teamDetailSchema = teamSchema.extend({ members: z.array(memberSchema) });
+import { idParams, iso, nameSchema, uniqueOr } from "../common.ts";
+import { teamMemberRoutes } from "./team-members.ts";
 
 const createTeamBody = z.object({
   name: nameSchema,
@@ -33,43 +16,10 @@ const createTeamBody = z.object({
   policy_group_id: z.string().nullable().optional(),
 });
 const updateTeamBody = z.object({ name: nameSchema, policy_group_id: z.string().nullable() }).partial();
-const memberParams = z.object({ id: z.string().min(1), user_id: z.string().min(1) });
-const memberBody = z.object({ role: z.enum(TEAM_ROLES).default("member") });
 
 const nameTaken = (name: string) => `A team named "${name}" already exists.`;
 
-async function findTeam(db: Db, id: string) {
-  const [row] = await db.select().from(teams).where(eq(teams.id, id));
-  if (!row) throw notFound("team");
-  return row;
-}
-
-async function teamDetail(db: Db, id: string): Promise<z.infer<typeof teamDetailSchema>> {
-  const team = await findTeam(db, id);
-  const members = await db
-    .select({ member: teamMembers, user: users })
-    .from(teamMembers)
-    .innerJoin(users, eq(users.id, teamMembers.userId))
-    .where(eq(teamMembers.teamId, id))
-    .orderBy(asc(users.username));
-  return {
-    id: team.id,
-    name: team.name,
-    policy_group_id: team.policyGroupId,
-    member_count: members.length,
-    created_at: iso(team.createdAt),
-    updated_at: iso(team.updatedAt),
-    members: members.map(({ member, user }) => ({
-      user_id: user.id,
-      username: user.username,
-      display_name: user.displayName,
-      role: member.role,
-      added_at: iso(member.createdAt),
-    })),
-  };
-}
-
-export const teamRoutes = [
+const teamCrudRoutes = [
   defineRoute({
     method: "GET",
     path: "/api/v1/admin/teams",
@@ -168,42 +118,6 @@ export const teamRoutes = [
       ]);
     },
   }),
-  defineRoute({
-    method: "PUT",
-    path: "/api/v1/admin/teams/:id/members/:user_id",
-    access: "admin",
-    summary: "Add a member or change their team role",
-    tag: "teams",
-    params: memberParams,
-    body: memberBody,
-    response: teamDetailSchema,
-    handler: async ({ services, params, body }) => {
-      const { db } = services;
-      const team = await findTeam(db, params.id);
-      if (!(await findUser(db, params.user_id))) throw notFound("user");
-      await db
-        .insert(teamMembers)
-        .values({ teamId: team.id, userId: params.user_id, role: body.role, createdAt: services.now() })
-        .onConflictDoUpdate({ target: [teamMembers.teamId, teamMembers.userId], set: { role: body.role } });
-      return teamDetail(db, team.id);
-    },
-  }),
-  defineRoute({
-    method: "DELETE",
-    path: "/api/v1/admin/teams/:id/members/:user_id",
-    access: "admin",
-    summary: "Remove a member",
-    tag: "teams",
-    params: memberParams,
-    response: teamDetailSchema,
-    handler: async ({ services, params }) => {
-      const { db } = services;
-      const team = await findTeam(db, params.id);
-      const result = await db
-        .delete(teamMembers)
-        .where(and(eq(teamMembers.teamId, team.id), eq(teamMembers.userId, params.user_id)));
-      if (result.rowsAffected === 0) throw notFound("member of this team");
-      return teamDetail(db, team.id);
-    },
-  }),
 ];
+
+export const teamRoutes = [...teamCrudRoutes, ...teamMemberRoutes];
