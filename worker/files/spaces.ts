@@ -4,13 +4,18 @@ import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
-import { type SpaceKind, teamMembers } from "../db/schema.ts";
+import { type SpaceKind, type TEAM_ROLES, teamMembers } from "../db/schema.ts";
+
+type TeamRole = (typeof TEAM_ROLES)[number];
+
 import type { ResolveSubject } from "../policy/resolve.ts";
 import type { Services } from "../services.ts";
 
 export interface Space {
   kind: SpaceKind;
   id: string;
+  /** The caller's team role when resolved for a team space (managers may manage others' links). */
+  role?: TeamRole;
 }
 
 export const spaceParam = z.string().min(1).max(64);
@@ -18,11 +23,11 @@ export const spaceParam = z.string().min(1).max(64);
 export async function resolveSpace(services: Services, user: AuthUser, space: string): Promise<Space> {
   if (space === "me") return { kind: "user", id: user.id };
   const [member] = await services.db
-    .select({ teamId: teamMembers.teamId })
+    .select({ teamId: teamMembers.teamId, role: teamMembers.role })
     .from(teamMembers)
     .where(and(eq(teamMembers.teamId, space), eq(teamMembers.userId, user.id)));
   if (!member) throw new AppError("not_found", "No such space.");
-  return { kind: "team", id: member.teamId };
+  return { kind: "team", id: member.teamId, role: member.role };
 }
 
 /** The policy-resolution subject of a space: personal uploads use the user's group, team the team's. */

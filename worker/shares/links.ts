@@ -1,6 +1,6 @@
-// Owns share links as their owner sees them: creating one for a live file or folder of a space (a
+// Owns share links as their owners see them: creating one for a live file or folder of a space (a
 // 256-bit token shown once, stored as its SHA-256; optional password through the accounts KDF;
-// expiry; download limit), listing the caller's links in a space, and revoking them.
+// expiry; download limit), listing and revoking them (own links; a team manager: all of the team).
 import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { randomId, randomToken, sha256Hex } from "../../shared/crypto.ts";
@@ -91,13 +91,18 @@ export async function createShare(
   return { row, token };
 }
 
+/** A team manager manages every link of the team space; everyone else only the links they created. */
+function ownedBy(space: Space, userId: string) {
+  return space.kind === "team" && space.role === "manager" ? undefined : eq(shares.createdBy, userId);
+}
+
 export async function listShares(services: Services, space: Space, userId: string): Promise<ShareOut[]> {
   const rows = await services.db
     .select({ share: shares, file: files, folder: folders })
     .from(shares)
     .leftJoin(files, eq(files.id, shares.fileId))
     .leftJoin(folders, eq(folders.id, shares.folderId))
-    .where(and(eq(shares.spaceKind, space.kind), eq(shares.spaceId, space.id), eq(shares.createdBy, userId)))
+    .where(and(eq(shares.spaceKind, space.kind), eq(shares.spaceId, space.id), ownedBy(space, userId)))
     .orderBy(desc(shares.createdAt))
     .limit(1000);
   return rows.map(({ share, file, folder }) => toShareOut(services, share, file ?? folder));
@@ -126,7 +131,7 @@ export function toShareOut(
   };
 }
 
-/** Revokes a link the caller created in this space (idempotent). */
+/** Revokes a link the caller created in this space, or any of a team space it manages (idempotent). */
 export async function revokeShare(
   services: Services,
   space: Space,
@@ -141,7 +146,7 @@ export async function revokeShare(
         eq(shares.id, id),
         eq(shares.spaceKind, space.kind),
         eq(shares.spaceId, space.id),
-        eq(shares.createdBy, userId),
+        ownedBy(space, userId),
       ),
     );
   if (!row) throw notFound("share");

@@ -53,10 +53,12 @@ export async function seedFile(
   });
 }
 
-export async function seedTeam(h: Harness, memberIds: string[]) {
+export async function seedTeam(h: Harness, memberIds: string[], managerIds: string[] = []) {
   const id = randomId();
   await h.db.insert(teams).values({ id, name: unique("team") });
   for (const userId of memberIds) await h.db.insert(teamMembers).values({ teamId: id, userId });
+  for (const userId of managerIds)
+    await h.db.insert(teamMembers).values({ teamId: id, userId, role: "manager" });
   return id;
 }
 

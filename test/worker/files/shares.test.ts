@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shares } from "../../../worker/db/schema.ts";
 import { createHarness, errorCode, type Harness, seedUser } from "../harness.ts";
-import { bytesOf, json, seedFile } from "./helpers.ts";
+import { bytesOf, json, seedFile, seedTeam } from "./helpers.ts";
 
 type Created = { share: { id: string; state: string; has_password: boolean }; token: string; url: string };
 
@@ -216,6 +216,41 @@ describe("share links", () => {
     expect((await pub(created.token, `/files/${secret.id}/content`)).status).toBe(404);
     expect((await pub(created.token, `/files/${rootFile.id}/content`)).status).toBe(404);
     expect((await pub(created.token, "/content")).status).toBe(404);
+  });
+
+  it("lets a team manager list and revoke every link of the team space; members only their own", async () => {
+    const carol = await seedUser(h);
+    const teamId = await seedTeam(h, [bob.user.id, carol.user.id], [alice.user.id]);
+    const file = await seedFile(h, {
+      space: { kind: "team", id: teamId },
+      userId: bob.user.id,
+      name: "team.txt",
+    });
+    const bobs = await json<Created>(
+      await h.call("POST", `/api/v1/spaces/${teamId}/shares`, {
+        token: bob.token,
+        body: { file_id: file.id },
+      }),
+      201,
+    );
+    const ids = async (token: string) =>
+      (
+        await json<{ items: { id: string }[] }>(
+          await h.call("GET", `/api/v1/spaces/${teamId}/shares`, { token }),
+          200,
+        )
+      ).items.map((s) => s.id);
+    expect(await ids(alice.token)).toContain(bobs.share.id);
+    expect(await ids(carol.token)).not.toContain(bobs.share.id);
+    const byCarol = await h.call("DELETE", `/api/v1/spaces/${teamId}/shares/${bobs.share.id}`, {
+      token: carol.token,
+    });
+    expect(byCarol.status).toBe(404);
+    const byAlice = await h.call("DELETE", `/api/v1/spaces/${teamId}/shares/${bobs.share.id}`, {
+      token: alice.token,
+    });
+    expect(byAlice.status).toBe(204);
+    expect(await errorCode(await pub(bobs.token))).toBe("share_revoked");
   });
 
   it("lets only the space's members create links, and only for live items of that space", async () => {
