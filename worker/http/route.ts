@@ -104,6 +104,17 @@ async function readJson(request: Request): Promise<unknown> {
   }
 }
 
+/** Adds the handler's ctx.headers (e.g. Set-Cookie) to a Response it built itself. */
+function withHeaders(response: Response, extra: Headers): Response {
+  const cookies = extra.getSetCookie();
+  const others = [...extra].filter(([name]) => name !== "set-cookie");
+  if (cookies.length === 0 && others.length === 0) return response;
+  const out = new Response(response.body, response);
+  for (const [name, value] of others) out.headers.set(name, value);
+  for (const cookie of cookies) out.headers.append("set-cookie", cookie);
+  return out;
+}
+
 function queryObject(request: Request): Record<string, string> {
   return Object.fromEntries(new URL(request.url).searchParams);
 }
@@ -150,7 +161,7 @@ export function defineRoute<
         z.output<B>
       >;
       const result = await spec.handler(ctx);
-      if (result instanceof Response) return result;
+      if (result instanceof Response) return withHeaders(result, headers);
       if (!spec.response) return new Response(null, { status, headers });
       const output = spec.response.safeParse(result);
       if (!output.success) {
