@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { files, pendingObjectDeletions } from "../../../worker/db/schema.ts";
 import { fileTasks } from "../../../worker/files/scheduled.ts";
 import { createHarness, errorCode, type Harness, seedUser } from "../harness.ts";
-import { json, seedFile, servicesOf } from "./helpers.ts";
+import { json, seedFile, seedTeam, servicesOf } from "./helpers.ts";
 
 type Item = { type: string; id: string; name: string; parent_id?: string | null; folder_id?: string | null };
 
@@ -143,6 +143,27 @@ describe("trash", () => {
     expect(await bucket().head(old.storageKey)).toBeNull();
     const kept = await h.db.select().from(files).where(eq(files.id, young.id));
     expect(kept).toHaveLength(1);
+  });
+
+  it("keeps one trash per team space, shared by its members and invisible to others", async () => {
+    const bob = await seedUser(h);
+    const outsider = await seedUser(h);
+    const teamId = await seedTeam(h, [alice.user.id, bob.user.id]);
+    const file = await seedFile(h, {
+      space: { kind: "team", id: teamId },
+      userId: bob.user.id,
+      name: "team.txt",
+    });
+    const team = (token: string, method: string, path: string) =>
+      h.call(method, `/api/v1/spaces/${teamId}${path}`, { token });
+    expect((await team(bob.token, "DELETE", `/files/${file.id}`)).status).toBe(204);
+    const seen = await json<{ items: Item[] }>(await team(alice.token, "GET", "/trash"), 200);
+    expect(seen.items.map((i) => i.id)).toEqual([file.id]);
+    expect((await team(outsider.token, "GET", "/trash")).status).toBe(404);
+    expect((await team(outsider.token, "POST", `/trash/files/${file.id}/restore`)).status).toBe(404);
+    // Not in alice's personal trash either.
+    expect((await call("POST", `/trash/files/${file.id}/restore`)).status).toBe(404);
+    expect((await team(alice.token, "POST", `/trash/files/${file.id}/restore`)).status).toBe(200);
   });
 
   it("refuses work inside a trashed folder", async () => {
