@@ -46,8 +46,8 @@ describe("the worker in workerd", () => {
     expect(response.headers.get("x-request-id")).toMatch(/\S+/);
   });
 
-  it("answers unknown paths with the JSON error envelope", async () => {
-    const response = await fetch(new URL("/no/such/path", primary.url));
+  it("answers unknown API paths with the JSON error envelope", async () => {
+    const response = await fetch(new URL("/api/v1/no-such-endpoint", primary.url));
     expect(response.status).toBe(404);
     const body = (await response.json()) as { error: { code: string; request_id: string } };
     expect(body.error.code).toBe("not_found");
