@@ -72,6 +72,8 @@ export async function launchBrowser(options: { width?: number; height?: number }
     viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
     acceptDownloads: true,
   });
+  // Fail at the step that is stuck, well before the test's own timeout.
+  context.setDefaultTimeout(15_000);
   await context.grantPermissions(["clipboard-read", "clipboard-write"]).catch(() => undefined);
   const page = context.pages()[0] ?? (await context.newPage());
   return {

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import {
   ADMIN,
   type Agent,
@@ -59,6 +59,8 @@ async function userOnPolicy(
 
 let presignUser: { username: string; password: string };
 let relayUser: { username: string; password: string };
+
+vi.setConfig({ testTimeout: 120_000 });
 
 beforeAll(async () => {
   env = await startTestStack();

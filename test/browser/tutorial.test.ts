@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import {
   ADMIN,
   type Agent,
@@ -79,6 +79,8 @@ async function nav(name: string): Promise<void> {
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
   await page.getByRole("heading", { name, exact: true, level: 1 }).waitFor();
 }
+
+vi.setConfig({ testTimeout: 120_000 });
 
 beforeAll(async () => {
   env = await startTestStack();
@@ -205,7 +207,13 @@ describe("tutorial in the browser", () => {
     await expect
       .poll(() => page.locator("tr", { hasText: "Team Remote" }).textContent())
       .toContain("Remote Test Group");
-    await screenshot(page, "05-teams");
+    await page.getByRole("link", { name: "Team Remote" }).click();
+    await page.getByRole("heading", { name: "Team Details: Team Remote" }).waitFor();
+    await page.getByLabel("User", { exact: true }).selectOption({ label: USER.username });
+    await page.getByRole("button", { name: "Add member" }).click();
+    await expectStatus(page, /Member added/);
+    await expect.poll(() => page.locator("ul.members").textContent()).toContain(`${USER.username} (member)`);
+    await screenshot(page, "05-team-details");
     await page.getByRole("button", { name: "Log out" }).click();
     await page.getByRole("button", { name: "Log in" }).waitFor();
   });
@@ -361,5 +369,32 @@ describe("tutorial in the browser", () => {
     expect(policyOf("routed-small.bin")).toBe(policyId("Primary store"));
     expect(policyOf("routed-large.bin")).toBe(policyId("Remote Follower B"));
     expect(policyOf("large.bin")).toBe(policyId("Remote Follower B"));
+
+    // Team space uploads match the team's policy group (Remote Test Group), not the user's.
+    await page.getByLabel("Space").selectOption({ label: "Team: Team Remote" });
+    await page.waitForURL(/\/files\/[0-9a-f]+$/);
+    await page
+      .getByRole("navigation", { name: "Folder path" })
+      .getByRole("link", { name: "Team Remote" })
+      .waitFor();
+    const teamId = new URL(page.url()).pathname.split("/")[2]!;
+    await page.locator("#file-picker").setInputFiles([
+      {
+        name: "team-small.bin",
+        mimeType: "application/octet-stream",
+        buffer: Buffer.from(bytes(10 * 1024, 5)),
+      },
+    ]);
+    await fileRow("team-small.bin").waitFor({ timeout: 30_000 });
+    const teamListing = await page.evaluate(
+      async (id) =>
+        (await (await fetch(`/api/v1/spaces/${id}/items`)).json()) as {
+          items: { name: string; policy_id: string }[];
+        },
+      teamId,
+    );
+    expect(teamListing.items.find((i) => i.name === "team-small.bin")?.policy_id).toBe(
+      policyId("Remote Follower B"),
+    );
   });
 });

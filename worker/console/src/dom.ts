@@ -44,14 +44,23 @@ export function formatTime(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
 
-/** A labelled form field; the label wraps the control so every control has an accessible name. */
+let fieldCount = 0;
+
+/**
+ * A labelled form field: <label for> names the control (so its accessible name is exactly `label`)
+ * and the hint, when given, describes it.
+ */
 export function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
+  fieldCount += 1;
+  const id = control.id || `f${fieldCount}`;
+  control.id = id;
+  if (hint) control.setAttribute("aria-describedby", `${id}-hint`);
   return h(
-    "label",
+    "div",
     { class: "field" },
-    h("span", { class: "field-label" }, label),
+    h("label", { for: id, class: "field-label" }, label),
     control,
-    hint ? h("small", { class: "hint" }, hint) : null,
+    hint ? h("small", { class: "hint", id: `${id}-hint` }, hint) : null,
   );
 }
 

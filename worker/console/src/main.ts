@@ -12,10 +12,12 @@ import { policyGroupsPage } from "./pages/policy-groups.ts";
 import { sharePage } from "./pages/share.ts";
 import { teamDetailsPage, teamsPage } from "./pages/teams.ts";
 import { userDetailsPage, usersPage } from "./pages/users.ts";
-import type { User } from "./types.ts";
+import type { MyTeam, User } from "./types.ts";
 
 export interface PageContext {
   user: User;
+  /** The teams whose spaces the user can use (from /api/v1/auth/me). */
+  teams: MyTeam[];
   params: string[];
   query: URLSearchParams;
   /** Re-renders the current page (after a change). */
@@ -44,7 +46,12 @@ const routes: Route[] = [
   { pattern: /^\/admin\/teams\/([^/]+)$/, title: "Team Details", page: teamDetailsPage, admin: true },
 ];
 
-let currentUser: User | null = null;
+interface Session {
+  user: User;
+  teams: MyTeam[];
+}
+
+let session: Session | null = null;
 
 export function navigate(path: string): void {
   history.pushState(null, "", path);
@@ -99,13 +106,13 @@ function shell(user: User, title: string, content: Node): HTMLElement {
 
 async function logout(): Promise<void> {
   await api("POST", "/api/v1/auth/logout").catch(() => undefined);
-  currentUser = null;
+  session = null;
   navigate("/login");
 }
 
-async function whoAmI(): Promise<User | null> {
+async function whoAmI(): Promise<Session | null> {
   try {
-    return (await api<{ user: User }>("GET", "/api/v1/auth/me")).user;
+    return await api<Session>("GET", "/api/v1/auth/me");
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return null;
     throw error;
@@ -125,19 +132,19 @@ export async function render(): Promise<void> {
   if (path === "/login") {
     document.title = "Log in · Flotilla";
     root.replaceChildren(
-      loginPage(query.get("next"), (user) => {
-        currentUser = user;
+      loginPage(query.get("next"), () => {
+        session = null;
         navigate(safeNext(query.get("next")));
       }),
     );
     return;
   }
-  currentUser ??= await whoAmI();
-  if (!currentUser) {
+  session ??= await whoAmI();
+  if (!session) {
     navigate(`/login?next=${encodeURIComponent(path + location.search)}`);
     return;
   }
-  const user = currentUser;
+  const { user, teams } = session;
   const route = routes.find((r) => r.pattern.test(path));
   let content: Node;
   let title = "Not found";
@@ -147,10 +154,10 @@ export async function render(): Promise<void> {
     title = route.title;
     const params = (route.pattern.exec(path) ?? []).slice(1).map((p) => (p ? decodeURIComponent(p) : ""));
     try {
-      content = await route.page({ user, params, query, refresh: render });
+      content = await route.page({ user, teams, params, query, refresh: render });
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
-        currentUser = null;
+        session = null;
         navigate(`/login?next=${encodeURIComponent(path)}`);
         return;
       }

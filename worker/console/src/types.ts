@@ -12,6 +12,7 @@ import type { listingSchema } from "../../routes/files.ts";
 import type { UploadOut } from "../../uploads/view.ts";
 
 export type User = z.infer<typeof userSchema>;
+export type MyTeam = { id: string; name: string; role: string };
 export type FollowerNode = z.infer<typeof nodeSchema>;
 export type NodeDetails = z.infer<typeof nodeDetailsSchema>;
 export type CapabilitySummary = z.infer<typeof capabilitySummarySchema>;

@@ -18,19 +18,17 @@ export function contentUrl(space: string, id: string): string {
   return `/api/v1/spaces/${enc(space)}/files/${enc(id)}/content`;
 }
 
-/** My files, plus the team space in the URL (team ids come from Admin -> Teams or a shared link). */
-function spacePicker(space: string): HTMLElement {
-  const spaces = space === "me" ? ["me"] : ["me", space];
+/** My files and the spaces of the user's teams (team uploads follow the team's policy group). */
+function spacePicker(ctx: PageContext, space: string): HTMLElement {
+  const spaces: [string, string][] = [
+    ["me", "My files"],
+    ...ctx.teams.map((t): [string, string] => [t.id, `Team: ${t.name}`]),
+  ];
+  if (!spaces.some(([id]) => id === space)) spaces.push([space, `Space ${space.slice(0, 8)}`]);
   const picker = h(
     "select",
     { name: "space", "aria-label": "Space" },
-    spaces.map((s) =>
-      h(
-        "option",
-        { value: s, selected: s === space },
-        s === "me" ? "My files" : `Team space ${s.slice(0, 8)}`,
-      ),
-    ),
+    spaces.map(([id, label]) => h("option", { value: id, selected: id === space }, label)),
   );
   picker.addEventListener("change", () => navigate(`/files/${enc(picker.value)}`));
   return picker;
@@ -183,7 +181,7 @@ export async function filesPage(ctx: PageContext): Promise<Node> {
       "div",
       { class: "toolbar" },
       h("h1", {}, "Files"),
-      spacePicker(space),
+      spacePicker(ctx, space),
       h("a", { href: `/trash/${enc(space)}` }, "Trash"),
     ),
     h(
@@ -192,7 +190,15 @@ export async function filesPage(ctx: PageContext): Promise<Node> {
       h(
         "ol",
         { class: "breadcrumbs" },
-        h("li", {}, h("a", { href: `/files/${enc(space)}` }, space === "me" ? "My files" : "Team files")),
+        h(
+          "li",
+          {},
+          h(
+            "a",
+            { href: `/files/${enc(space)}` },
+            space === "me" ? "My files" : (ctx.teams.find((t) => t.id === space)?.name ?? "Team files"),
+          ),
+        ),
         listing.path.map((p) => h("li", {}, h("a", { href: `/files/${enc(space)}/${enc(p.id)}` }, p.name))),
       ),
     ),

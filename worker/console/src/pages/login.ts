@@ -4,7 +4,7 @@ import { field, formData, h, input } from "../dom.ts";
 import type { User } from "../types.ts";
 
 export function loginPage(next: string | null, onLoggedIn: (user: User) => void): HTMLElement {
-  const status = h("p", { id: "status", class: "status", role: "status", "aria-live": "polite" });
+  const status = h("p", { id: "login-status", class: "status", role: "status", "aria-live": "polite" });
   const form = h(
     "form",
     { class: "card narrow", "aria-labelledby": "login-title" },
