@@ -10,13 +10,13 @@ import {
   createUser,
   login,
   type NodeView,
-  type Policy,
   type Target,
   type Team,
   testConnection,
   testPolicy,
 } from "./admin.ts";
-import { type Api, ApiError } from "./api.ts";
+import type { Api } from "./api.ts";
+import { cleanUp } from "./cleanup.ts";
 import type { AcceptanceConfig, Mode, TargetKind } from "./config.ts";
 import {
   createAndOpenShare,
@@ -25,17 +25,9 @@ import {
   downloadShare,
   downloadWhole,
   preview,
-  purge,
 } from "./files.ts";
 import { type Fixture, pdfFile, pngFile, randomFile } from "./fixtures.ts";
-import {
-  goneFromBucket,
-  goneFromIngressDir,
-  inBucket,
-  inIngressDir,
-  type StorageCheck,
-  storageCheck,
-} from "./storage.ts";
+import { inBucket, inIngressDir, storageCheck } from "./storage.ts";
 import { type FileOut, uploadFile } from "./upload.ts";
 import { check, mib, need, type StepContext, type Walk } from "./walk.ts";
 
@@ -189,80 +181,4 @@ export async function runCombo(input: ComboInput): Promise<void> {
       }),
     );
   });
-}
-
-interface Created {
-  config: AcceptanceConfig;
-  kind: TargetKind;
-  policy: Policy | undefined;
-  target: Target | undefined;
-  user: { user: { id: string } } | undefined;
-  group: { id: string } | undefined;
-  teams: Team[];
-  teamFiles: { file: FileOut; space: string }[];
-}
-
-/** Best effort over everything; fails listing what could not be removed. */
-async function cleanUp(
-  admin: Api,
-  as: () => Api,
-  files: FileOut[],
-  found: StorageCheck | undefined,
-  { config, kind, policy, target, user, group, teams, teamFiles }: Created,
-): Promise<string> {
-  const problems: string[] = [];
-  const done: string[] = [];
-  const attempt = async (what: string, work: () => Promise<unknown>) => {
-    try {
-      await work();
-      done.push(what);
-    } catch (error) {
-      problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  };
-  if (files.length > 0)
-    await attempt(`${files.length} files purged`, async () => {
-      for (const file of files) await purge(as(), file);
-    });
-  if (teamFiles.length > 0) {
-    await attempt("team file purged", async () => {
-      for (const { file, space } of teamFiles) await purge(as(), file, space);
-    });
-  }
-  for (const team of teams)
-    await attempt("team deleted", () => admin.ok("DELETE", `/api/v1/admin/teams/${team.id}`));
-  if (found && policy && target) {
-    if (kind === "local" && config.ingressDir) {
-      await attempt("object gone from the ingress dir", () =>
-        goneFromIngressDir(config.ingressDir!, target, policy, found.file.storage_key),
-      );
-    }
-    if (kind === "s3" && config.s3) {
-      await attempt("object gone from the bucket", () =>
-        goneFromBucket(config.s3!, policy, found.file.storage_key),
-      );
-    }
-  }
-  if (user) {
-    await attempt("user disabled", () =>
-      admin.ok("PATCH", `/api/v1/admin/users/${user.user.id}`, {
-        body: { disabled: true, policy_group_id: null },
-      }),
-    );
-  }
-  if (group)
-    await attempt("group deleted", () => admin.ok("DELETE", `/api/v1/admin/policy-groups/${group.id}`));
-  if (policy) {
-    try {
-      await admin.ok("DELETE", `/api/v1/admin/policies/${policy.id}`);
-      done.push("policy deleted");
-    } catch (error) {
-      // Still referenced (e.g. by finished upload sessions): it stays, named with the run id.
-      if (error instanceof ApiError && error.code === "policy_in_use")
-        done.push("policy kept (policy_in_use)");
-      else problems.push(`policy: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  if (problems.length > 0) throw new Error(problems.join("; "));
-  return done.join(", ");
 }

@@ -2,18 +2,10 @@
 // (FLOTILLA_URL, FLOTILLA_ADMIN_USERNAME, FLOTILLA_ADMIN_PASSWORD; see config.ts for the rest). One
 // line per step, a summary, exit code 1 on any failed step (2 when the environment is incomplete).
 // Everything it creates is named with the run id and removed at the end, the default target restored.
-import {
-  ensureLocalTarget,
-  ensureS3Target,
-  findNode,
-  listTargets,
-  login,
-  makeDefault,
-  type Target,
-  testConnection,
-} from "./admin.ts";
+import { findNode, login, type Target, testConnection } from "./admin.ts";
 import { runCombo } from "./combo.ts";
 import { type AcceptanceConfig, readConfig } from "./config.ts";
+import { ensureLocalTarget, ensureS3Target, listTargets, makeDefault } from "./targets.ts";
 import { check, need, Walk } from "./walk.ts";
 
 async function readiness(baseUrl: string): Promise<string> {

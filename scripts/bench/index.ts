@@ -11,7 +11,6 @@ import {
   createGroup,
   createPolicy,
   createUser,
-  ensureLocalTarget,
   findNode,
   login,
   testConnection,
@@ -19,6 +18,7 @@ import {
 import type { Api } from "../acceptance/api.ts";
 import type { Mode } from "../acceptance/config.ts";
 import { startLocalStack } from "../acceptance/local-stack.ts";
+import { ensureLocalTarget } from "../acceptance/targets.ts";
 import { Payload } from "./data.ts";
 import { diskWriteSeconds, sha256Seconds } from "./machine.ts";
 import { findWorkerd, PhaseMemory } from "./memory.ts";
