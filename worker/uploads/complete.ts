@@ -55,19 +55,20 @@ export async function completeUpload(
     throw new AppError("upload_expired", "This upload session has expired; start a new one.");
   }
   const storage = await sessionStorage(services, session);
-  const parts = await partsForCompletion(services, session, storage, clientParts);
-  const missing = missingParts(
-    session.partCount,
-    parts.map((p) => p.partNumber),
-  );
-  if (missing.length > 0) {
-    throw new AppError("upload_parts_missing", `${missing.length} part(s) have not arrived yet.`, {
-      details: { missing: missing.slice(0, 1000), part_count: session.partCount },
-    });
-  }
+  // Claimed first, listed second: no relay part can be replaced between the listing and the compose.
   session = await claimCompletion(services, session);
   let composed: { size: number; sha256: string; location: string | null };
   try {
+    const parts = await partsForCompletion(services, session, storage, clientParts);
+    const missing = missingParts(
+      session.partCount,
+      parts.map((p) => p.partNumber),
+    );
+    if (missing.length > 0) {
+      throw new AppError("upload_parts_missing", `${missing.length} part(s) have not arrived yet.`, {
+        details: { missing: missing.slice(0, 1000), part_count: session.partCount },
+      });
+    }
     composed = await compose(session, storage, parts);
     if (composed.size !== session.size) {
       throw new AppError(
