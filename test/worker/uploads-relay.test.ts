@@ -184,6 +184,21 @@ describe("relay uploads to an s3 policy", () => {
     expect(await h.db.select().from(files).where(eq(files.name, "twice.txt"))).toHaveLength(1);
   });
 
+  it("creates one file when completions race: the loser is told another completion is running", async () => {
+    const data = bytes(10 * MiB + 1, 16);
+    const upload = await init({ name: "race.bin", size: data.length });
+    for (let n = 1; n <= upload.part_count; n++)
+      await c.ok(await c.putPart(upload.id, n, partOf(upload, data, n)));
+    const answers = await Promise.all([c.complete(upload.id), c.complete(upload.id), c.complete(upload.id)]);
+    const ids = new Set<string>();
+    for (const answer of answers) {
+      if (answer.status === 200) ids.add((await c.ok<{ file: { id: string } }>(answer)).file.id);
+      else expect(await c.fail(answer)).toMatchObject({ status: 409, code: "upload_completing" });
+    }
+    expect(ids.size).toBe(1);
+    expect(await h.db.select().from(files).where(eq(files.name, "race.bin"))).toHaveLength(1);
+  });
+
   it("accepts a part sent again with the digest it was stored with, without storing it twice", async () => {
     const data = bytes(2000, 5);
     const upload = await init({ name: "again.bin", size: data.length });
