@@ -137,6 +137,8 @@ describe("tutorial in the browser", () => {
     const row = page.locator('tr[data-target="default-local"]');
     await expect.poll(() => row.textContent()).toMatch(/applied/);
     expect((await stat(join(agentDir, "managed-ingress", "default"))).isDirectory()).toBe(true);
+    await page.getByRole("button", { name: "Re-apply default-local" }).click();
+    await expectStatus(page, /Re-applied "default-local": applied/);
     await page.getByRole("button", { name: "Test Connection" }).click();
     await expectStatus(page, /Test Connection succeeded/);
     const maintenance = page.getByRole("region", { name: "Maintenance" });
@@ -271,6 +273,28 @@ describe("tutorial in the browser", () => {
     await expectStatus(page, /"small.txt" restored/);
     await nav("Files");
     await fileRow("small.txt").waitFor();
+
+    await page.getByLabel("Folder name").fill("Reports");
+    await page.getByRole("button", { name: "Create folder" }).click();
+    await expectStatus(page, /Folder "Reports" created/);
+    await page.getByRole("link", { name: "📁 Reports" }).click();
+    await page
+      .getByRole("navigation", { name: "Folder path" })
+      .getByRole("link", { name: "Reports" })
+      .waitFor();
+    const dropped = await page.evaluateHandle(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(["dropped into Reports\n"], "dropped.txt", { type: "text/plain" }));
+      return transfer;
+    });
+    await page.locator(".dropzone").dispatchEvent("drop", { dataTransfer: dropped });
+    await fileRow("dropped.txt").waitFor();
+    await page
+      .getByRole("navigation", { name: "Folder path" })
+      .getByRole("link", { name: "My files" })
+      .click();
+    await page.getByRole("link", { name: "📁 Reports" }).waitFor();
+    expect(await fileRow("dropped.txt").count()).toBe(0);
 
     await page.locator("#file-picker").setInputFiles([
       { name: "pixel.png", mimeType: "image/png", buffer: PNG },
