@@ -184,7 +184,7 @@ describe("relay uploads to an s3 policy", () => {
     expect(await h.db.select().from(files).where(eq(files.name, "twice.txt"))).toHaveLength(1);
   });
 
-  it("creates one file when completions race: the loser is told another completion is running", async () => {
+  it("creates one file when completions race: the others get that file or are told a completion is running", async () => {
     const data = bytes(10 * MiB + 1, 16);
     const upload = await init({ name: "race.bin", size: data.length });
     for (let n = 1; n <= upload.part_count; n++)

@@ -56,7 +56,10 @@ export async function completeUpload(
   }
   const storage = await sessionStorage(services, session);
   // Claimed first, listed second: no relay part can be replaced between the listing and the compose.
-  session = await claimCompletion(services, session);
+  const claimed = await claimCompletion(services, session);
+  // Another request completed it meanwhile: a retry answers the same file.
+  if (claimed.state === "completed") return { session: claimed, file: await fileOf(services, claimed) };
+  session = claimed;
   let composed: { size: number; sha256: string; location: string | null };
   try {
     const parts = await partsForCompletion(services, session, storage, clientParts);
@@ -113,7 +116,10 @@ async function partsForCompletion(
   return receivedParts(services, session, storage);
 }
 
-/** open -> completing, only without a part in flight; a stale completing claim is taken over. */
+/**
+ * open -> completing, only without a part in flight; a stale completing claim is taken over. Answers
+ * the session already completed by another request as it is.
+ */
 async function claimCompletion(services: Services, session: SessionRow): Promise<SessionRow> {
   const now = services.now().getTime();
   const [row] = await services.db
@@ -143,11 +149,7 @@ async function claimCompletion(services: Services, session: SessionRow): Promise
       },
     );
   }
-  if (current?.state === "completed") {
-    throw new AppError("upload_closed", "This upload has completed.", {
-      details: { state: current.state, file_id: current.fileId },
-    });
-  }
+  if (current?.state === "completed") return current;
   throw new AppError("upload_closed", `This upload is ${current?.state ?? "gone"}.`);
 }
 
