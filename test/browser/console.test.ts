@@ -40,7 +40,7 @@ function unnamedControls(p: Page): Promise<string[]> {
     const named = (el: Element): boolean => {
       if (el.getAttribute("aria-label")?.trim()) return true;
       const by = el.getAttribute("aria-labelledby");
-      if (by && by.split(/\s+/).some((id) => document.getElementById(id)?.textContent?.trim())) return true;
+      if (by?.split(/\s+/).some((id) => document.getElementById(id)?.textContent?.trim())) return true;
       if ((el as HTMLInputElement).labels?.length) return true;
       if (el.getAttribute("title")?.trim()) return true;
       return (

@@ -4,7 +4,6 @@
 import { api, describe, readError } from "../api.ts";
 import { announce, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
 import type { FileItem } from "../types.ts";
-import { pdfFrame } from "./pdf-frame.ts";
 
 interface Created {
   share: { id: string; expires_at: string | null; has_password: boolean };
