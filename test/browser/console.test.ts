@@ -132,6 +132,23 @@ describe("web console", () => {
     ).toEqual([]);
   });
 
+  test("disabling a node on its details page shows it and refuses Test Connection until re-enabled", async () => {
+    await page.goto(`${base}/admin/nodes/${nodeId}`);
+    const nodeForm = page.getByRole("region", { name: "Node", exact: true });
+    await nodeForm.getByLabel("Enabled").uncheck();
+    await nodeForm.getByRole("button", { name: "Save node" }).click();
+    await page.locator("#status", { hasText: /Node saved/ }).waitFor();
+    await page.getByRole("heading", { name: /Disabled/ }).waitFor();
+    await page.getByRole("button", { name: "Test Connection" }).click();
+    await page.locator("#status", { hasText: /node_disabled/ }).waitFor();
+    await nodeForm.getByLabel("Enabled").check();
+    await nodeForm.getByRole("button", { name: "Save node" }).click();
+    await page.locator("#status", { hasText: /Node saved \(follower binding pushed\)/ }).waitFor();
+    await page.getByRole("button", { name: "Test Connection" }).click();
+    await page.locator("#status", { hasText: /Test Connection succeeded/ }).waitFor();
+    await page.getByRole("heading", { name: /Online/ }).waitFor();
+  });
+
   test("a plain user sees no admin pages, and logout ends the session", async () => {
     await page.getByRole("button", { name: "Log out" }).click();
     await login(page, base, "plain", "plain-password-1");

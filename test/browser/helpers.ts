@@ -86,8 +86,14 @@ export async function launchBrowser(options: { width?: number; height?: number }
   };
 }
 
+let announced = false;
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(screenshotDir, { recursive: true });
+  if (!announced) {
+    announced = true;
+    console.log(`screenshots are saved in ${screenshotDir}`);
+  }
   const path = join(screenshotDir, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;

@@ -16,7 +16,6 @@ import {
   launchBrowser,
   login,
   screenshot,
-  screenshotDir,
   startTestStack,
   type TestBrowser,
   type TestStack,
@@ -72,6 +71,13 @@ function makePdf(text: string): string {
   return `${out}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
 }
 
+/** Tomorrow at noon, as a datetime-local input value. */
+const EXPIRES_LOCAL = (() => {
+  const d = new Date(Date.now() + 24 * 3600_000);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T12:00`;
+})();
+
 const fileRow = (name: string) => page.locator(`table.files tr[data-item="${name}"]`);
 
 /** Follows a link of the main navigation and waits for that page's heading. */
@@ -88,7 +94,6 @@ beforeAll(async () => {
   page = browser.page;
   base = env.stack.primaryUrl;
   agentDir = await mkdtemp(join(tmpdir(), "flotilla-follower-b-"));
-  console.log(`screenshots: ${screenshotDir}`);
 }, 120_000);
 
 afterAll(async () => {
@@ -246,6 +251,7 @@ describe("tutorial in the browser", () => {
     expect(sha256(saved)).toBe(sha256(LARGE));
 
     await page.getByRole("button", { name: "Share small.txt" }).click();
+    await page.getByLabel("Expires at").fill(EXPIRES_LOCAL);
     await page.getByLabel("Password").fill("share-password-1");
     await page.getByRole("button", { name: "Create share link" }).click();
     const link = await page.getByLabel("Share link", { exact: true }).inputValue();
@@ -257,6 +263,7 @@ describe("tutorial in the browser", () => {
     await visitor.getByLabel("Password").fill("share-password-1");
     await visitor.getByRole("button", { name: "Unlock" }).click();
     await visitor.getByRole("heading", { name: "small.txt" }).waitFor();
+    expect(await visitor.locator("main").textContent()).toContain("Link expires");
     await screenshot(visitor, "07-public-share");
     const shared = visitor.waitForEvent("download");
     await visitor.getByRole("link", { name: "Download small.txt" }).click();
