@@ -165,10 +165,16 @@ async function sending<T>(metered: Metered, send: () => Promise<T>): Promise<T> 
   try {
     return await send();
   } catch (error) {
-    const meterError = await metered.done.then(
-      () => null,
-      (e: unknown) => e,
-    );
+    // A transport that failed before reading (follower down) may leave the body unread, and then the
+    // meter never settles: cancel it (ignored when the transport still holds it), and never wait long.
+    await metered.stream.cancel(error).catch(() => {});
+    const meterError = await Promise.race([
+      metered.done.then(
+        () => null,
+        (e: unknown) => e,
+      ),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 50)),
+    ]);
     throw meterError instanceof AppError ? meterError : error;
   }
 }
