@@ -152,6 +152,46 @@ function dropzone(space: string, folderId: string | null): HTMLElement {
   return zone;
 }
 
+/** The listing table; "Load more" appends the next page (the API pages with a cursor). */
+function fileTable(ctx: PageContext, space: string, query: URLSearchParams, listing: Listing): HTMLElement {
+  const body = h(
+    "tbody",
+    {},
+    listing.items.map((item) => fileRow(ctx, space, item)),
+  );
+  let cursor = listing.next_cursor;
+  const more = h("button", { type: "button", class: "secondary", hidden: !cursor }, "Load more");
+  more.addEventListener("click", async () => {
+    if (!cursor) return;
+    const next = await api<Listing>(
+      "GET",
+      `/api/v1/spaces/${enc(space)}/items?${query}&cursor=${enc(cursor)}`,
+    );
+    body.append(...next.items.map((item) => fileRow(ctx, space, item)));
+    cursor = next.next_cursor;
+    more.hidden = !cursor;
+  });
+  return h(
+    "div",
+    {},
+    h(
+      "table",
+      { class: "list files" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["Name", "Size", "Modified", "Actions"].map((c) => h("th", { scope: "col" }, c)),
+        ),
+      ),
+      body,
+    ),
+    more,
+  );
+}
+
 export async function filesPage(ctx: PageContext): Promise<Node> {
   const space = ctx.params[0] || "me";
   const folderId = ctx.params[1] || null;
@@ -206,26 +246,7 @@ export async function filesPage(ctx: PageContext): Promise<Node> {
     uploadPanel(() => ctx.refresh()),
     filePanel(),
     h("div", { class: "toolbar" }, newFolder),
-    listing.items.length === 0
-      ? h("p", {}, "This folder is empty.")
-      : h(
-          "table",
-          { class: "list files" },
-          h(
-            "thead",
-            {},
-            h(
-              "tr",
-              {},
-              ["Name", "Size", "Modified", "Actions"].map((c) => h("th", { scope: "col" }, c)),
-            ),
-          ),
-          h(
-            "tbody",
-            {},
-            listing.items.map((item) => fileRow(ctx, space, item)),
-          ),
-        ),
+    listing.items.length === 0 ? h("p", {}, "This folder is empty.") : fileTable(ctx, space, query, listing),
   );
 }
 

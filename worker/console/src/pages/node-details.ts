@@ -13,7 +13,11 @@ function yesNo(value: boolean | undefined): HTMLElement {
   return badge(value ? "yes" : "no", value ? "ok" : "warn");
 }
 
-export function capabilityList(caps: CapabilitySummary): HTMLElement {
+export function capabilityList(
+  caps: CapabilitySummary,
+  targets: { key: string; name: string }[],
+): HTMLElement {
+  const defaultName = targets.find((t) => t.key === caps.default_target)?.name ?? caps.default_target;
   const features = Object.entries(caps.features).map(([name, on]) =>
     h("li", {}, h("code", {}, name), " ", yesNo(on)),
   );
@@ -39,8 +43,15 @@ export function capabilityList(caps: CapabilitySummary): HTMLElement {
         caps.browser_cors.exposed_headers_get.join(", ") || "none"
       }; exposed on PUT: ${caps.browser_cors.exposed_headers_put.join(", ") || "none"}`,
     ),
+    caps.features.browser_presigned_cors
+      ? null
+      : h(
+          "dd",
+          { class: "hint" },
+          "presigned is not offered: the follower does not know its own base_url (set [server] base_url in its config or FLOTILLA_AGENT_BASE_URL).",
+        ),
     h("dt", {}, "Default ingress target"),
-    h("dd", {}, caps.default_target ?? "none"),
+    h("dd", {}, defaultName ?? "none"),
   );
 }
 
@@ -173,7 +184,7 @@ function testSection(ctx: PageContext, node: NodeDetails): HTMLElement {
             probe.error
               ? h("p", { class: "status error" }, "Last error: ", probe.error)
               : h("p", {}, "Last error: none"),
-            probe.capabilities ? capabilityList(probe.capabilities) : null,
+            probe.capabilities ? capabilityList(probe.capabilities, node.ingress_targets) : null,
           ]
         : h("p", {}, "Not tested yet."),
     ),
