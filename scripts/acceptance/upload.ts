@@ -86,9 +86,14 @@ async function relayParts(api: Api, upload: Upload, fixture: Fixture): Promise<v
 }
 
 async function presignedParts(api: Api, upload: Upload, fixture: Fixture, origin: string): Promise<void> {
-  const { urls } = await api.json("POST", `/api/v1/uploads/${upload.id}/presign`, presignSchema, {
-    body: { part_numbers: upload.missing_parts },
-  });
+  const urls: z.infer<typeof presignSchema>["urls"] = [];
+  // The API hands out at most 100 part URLs per request.
+  for (let i = 0; i < upload.missing_parts.length; i += 100) {
+    const batch = await api.json("POST", `/api/v1/uploads/${upload.id}/presign`, presignSchema, {
+      body: { part_numbers: upload.missing_parts.slice(i, i + 100) },
+    });
+    urls.push(...batch.urls);
+  }
   check(
     urls.length === upload.missing_parts.length,
     `asked for ${upload.missing_parts.length} URLs, got ${urls.length}`,

@@ -65,7 +65,10 @@ export function report(run: Run): string[] {
     const base = find(direction, "direct");
     for (const way of MODES) {
       for (const failed of run.phases.filter((p) => p.name === `${direction} ${way}` && p.error)) {
-        lines.push(`  ${failed.name.padEnd(24)}FAILED: ${failed.error}`);
+        const memory = `workerd +${above(failed.memory.workerd).toFixed(0)} MB, agent +${above(failed.memory.agent).toFixed(0)} MB`;
+        lines.push(
+          `  ${failed.name.padEnd(24)}FAILED after ${failed.seconds.toFixed(1)} s (${memory}): ${failed.error}`,
+        );
       }
       const phase = find(direction, way);
       if (!phase) continue;
@@ -102,8 +105,9 @@ export function report(run: Run): string[] {
     }
   }
   for (const proc of ["workerd", "agent"] as const) {
-    if (phases.length === 0) continue;
-    const worst = phases.reduce((a, b) => (above(b.memory[proc]) > above(a.memory[proc]) ? b : a));
+    // Failed attempts count too: the memory was used whether or not the transfer finished.
+    if (run.phases.length === 0) continue;
+    const worst = run.phases.reduce((a, b) => (above(b.memory[proc]) > above(a.memory[proc]) ? b : a));
     const peak = above(worst.memory[proc]);
     lines.push(
       `  [${peak < MEMORY_GOAL_MB ? "met   " : "missed"}] ${proc} < ${MEMORY_GOAL_MB} MB above idle in every transfer: worst ${peak.toFixed(0)} MB (${worst.name}; idle ${worst.memory[proc].idleMB.toFixed(0)} MB, peak ${worst.memory[proc].peakMB.toFixed(0)} MB, ${worst.memory[proc].method})`,

@@ -48,6 +48,37 @@ const presignSchema = z.object({
 });
 const completeSchema = z.object({ file: z.object({ id: z.string(), sha256: z.string(), size: z.number() }) });
 
+/** The API hands out at most this many part URLs per request (F's MAX_PRESIGN_BATCH). */
+const PRESIGN_BATCH = 100;
+
+/**
+ * Part URLs asked for in batches, each when its first part is about to be sent, so none expires
+ * while earlier parts of a long upload are still on the wire.
+ */
+function presignedUrls(api: Api, uploadId: string, partCount: number) {
+  const batches = new Map<number, Promise<Map<number, { url: string; headers: Record<string, string> }>>>();
+  return async (partNumber: number) => {
+    const batch = Math.floor((partNumber - 1) / PRESIGN_BATCH);
+    let pending = batches.get(batch);
+    if (!pending) {
+      const first = batch * PRESIGN_BATCH + 1;
+      const numbers = Array.from(
+        { length: Math.min(PRESIGN_BATCH, partCount - first + 1) },
+        (_, i) => first + i,
+      );
+      pending = api
+        .json("POST", `/api/v1/uploads/${uploadId}/presign`, presignSchema, {
+          body: { part_numbers: numbers },
+        })
+        .then((answer) => new Map(answer.urls.map((u) => [u.part_number, u])));
+      batches.set(batch, pending);
+    }
+    const url = (await pending).get(partNumber);
+    if (!url) throw new Error(`no presigned URL for part ${partNumber}`);
+    return url;
+  };
+}
+
 /** Upload through the API; returns the file id. Retryable completion answers are retried. */
 export async function uploadViaApi(
   api: Api,
@@ -63,13 +94,7 @@ export async function uploadViaApi(
   if (upload.chunk_size !== plan.partSize)
     throw new Error(`chunk size ${upload.chunk_size}, expected ${plan.partSize}`);
   const all = parts(payload, plan.partSize);
-  const urls = new Map<number, { url: string; headers: Record<string, string> }>();
-  if (mode === "presigned") {
-    const answer = await api.json("POST", `/api/v1/uploads/${upload.id}/presign`, presignSchema, {
-      body: { part_numbers: all.map((p) => p.number) },
-    });
-    for (const u of answer.urls) urls.set(u.part_number, u);
-  }
+  const urlFor = presignedUrls(api, upload.id, all.length);
   await inParallel(all, plan.concurrency, async (part) => {
     const body = payload.stream(part.offset, part.length);
     const length = String(part.length);
@@ -80,8 +105,7 @@ export async function uploadViaApi(
       });
       return;
     }
-    const target = urls.get(part.number);
-    if (!target) throw new Error(`no presigned URL for part ${part.number}`);
+    const target = await urlFor(part.number);
     const response = await fetch(
       target.url,
       streamed({ method: "PUT", headers: { ...target.headers, "content-length": length }, body }),
