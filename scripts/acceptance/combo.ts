@@ -53,13 +53,19 @@ export async function runCombo(input: ComboInput): Promise<void> {
   const password = `pw-${randomBytes(12).toString("hex")}`;
 
   const policy = await step("remote storage policy", async (c) => {
-    need(target, "ingress target");
+    need(target, `${kind}: make it the default ingress target`);
     const created = await createPolicy(admin(), node(), config, mode, label);
     c.note(`"${created.name}", chunk ${mib(chunk)}, ${mode} both ways`);
     return created;
   });
   await step("policy connection test", async (c) => {
-    c.note(await testPolicy(admin(), need(policy, "remote storage policy"), need(target, "ingress target")));
+    c.note(
+      await testPolicy(
+        admin(),
+        need(policy, "remote storage policy"),
+        need(target, `${kind}: make it the default ingress target`),
+      ),
+    );
   });
   const group = await step("test policy group with a rule", async (c) => {
     const created = await createGroup(
@@ -147,7 +153,7 @@ export async function runCombo(input: ComboInput): Promise<void> {
   const found = await step("object on the follower", async (c) => {
     const file = need(largeFile, "upload large file");
     const p = need(policy, "remote storage policy");
-    const t = need(target, "ingress target");
+    const t = need(target, `${kind}: make it the default ingress target`);
     const result = await storageCheck(admin(), file, p, t);
     const seen = [`storage check: exists on ${t.name}, ${mib(result.object.size ?? 0)}`];
     if (kind === "local" && config.ingressDir)
@@ -158,7 +164,7 @@ export async function runCombo(input: ComboInput): Promise<void> {
   });
   await step("Test Connection again", async (c) => {
     const result = await testConnection(admin(), node(), config.modes.includes("presigned"));
-    const t = need(target, "ingress target");
+    const t = need(target, `${kind}: make it the default ingress target`);
     const state = result.capabilities.ingress_targets.find((x) => x.key === t.key);
     check(state?.state === "applied", `target ${t.name} is ${state?.state ?? "unknown"} on the follower`);
     check(
