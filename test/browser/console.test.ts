@@ -149,6 +149,27 @@ describe("web console", () => {
     await page.getByRole("heading", { name: /Online/ }).waitFor();
   });
 
+  test("an ingress target is created, edited (new revision applied) and deleted from the node page", async () => {
+    await page.goto(`${base}/admin/nodes/${nodeId}`);
+    const targets = page.getByRole("region", { name: "Primary-managed ingress targets" });
+    await targets.getByLabel("Name").fill("extra-local");
+    await targets.getByLabel("Base path").fill("extra");
+    await targets.getByRole("button", { name: "Create ingress target" }).click();
+    await page.locator("#status", { hasText: /Ingress target "extra-local" created: applied/ }).waitFor();
+    const row = page.locator('tr[data-target="extra-local"]');
+    await row.locator("summary", { hasText: "Edit" }).click();
+    await row.getByLabel("Base path").fill("extra-2");
+    await row.getByRole("button", { name: "Save ingress target" }).click();
+    await page.locator("#status", { hasText: /"extra-local" saved and pushed/ }).waitFor();
+    await expect
+      .poll(() => page.locator('tr[data-target="extra-local"]').textContent())
+      .toMatch(/extra-2.*applied rev 2\/2/);
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByRole("button", { name: "Delete extra-local" }).click();
+    await page.locator("#status", { hasText: /Ingress target "extra-local" deleted/ }).waitFor();
+    await expect.poll(() => page.locator('tr[data-target="extra-local"]').count()).toBe(0);
+  });
+
   test("a plain user sees no admin pages, and logout ends the session", async () => {
     await page.getByRole("button", { name: "Log out" }).click();
     await login(page, base, "plain", "plain-password-1");
