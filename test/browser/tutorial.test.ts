@@ -151,6 +151,7 @@ describe("tutorial in the browser", () => {
       .poll(() => maintenance.textContent())
       .toMatch(/Default ingress target applied: default-local: applied/);
     await expect.poll(() => maintenance.textContent()).toMatch(/Free space on default-local: \d/);
+    expect(await maintenance.textContent()).toMatch(/\/health\/ready: ready/);
     await screenshot(page, "01-node-details");
   });
 
