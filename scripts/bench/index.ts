@@ -76,12 +76,13 @@ try {
   const state = JSON.parse(await readFile(join(local.followerDataDir, "state.json"), "utf8")) as {
     enrollment: { key_id: string; secret: string };
   };
+  const credentials = { keyId: state.enrollment.key_id, secret: state.enrollment.secret };
   const direct = createFollowerClient({
     baseUrl: local.follower.url,
-    keyId: state.enrollment.key_id,
-    secret: state.enrollment.secret,
+    ...credentials,
     timeoutMs: 30 * 60_000,
   });
+  const agentDirect = { client: direct, baseUrl: local.follower.url, credentials };
 
   log("Measuring the machine: streaming SHA-256 and disk write + fsync...");
   const probeBytes = Math.min(size, 2 * GiB);
@@ -124,7 +125,7 @@ try {
     for (const way of ways) {
       if (way === "direct") {
         sentDirect = await measure("upload direct", async () => {
-          await uploadDirect(direct, key, payload, sha256, plan);
+          await uploadDirect(agentDirect, key, payload, sha256, plan);
           return undefined;
         });
         continue;
