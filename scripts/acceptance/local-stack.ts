@@ -1,13 +1,12 @@
 // Owns a throwaway single-box stack for the acceptance test and the benchmark: startStack with every
-// port 0 in a temp data dir, then the follower restarted on the port it got, now with that address
-// as its configured base_url. An agent without a base_url does not declare browser_presigned_cors
-// (it cannot know what browsers reach), and with port 0 the launcher cannot tell it in advance.
+// port 0 in a temp data dir (the launcher gives the follower a concrete port and base_url, so it
+// declares browser_presigned_cors).
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomToken } from "../../shared/crypto.ts";
 import { stackPaths } from "../stack/config.ts";
-import { type Follower, startFollower } from "../stack/follower.ts";
+import type { Follower } from "../stack/follower.ts";
 import { type Stack, startStack } from "../stack/stack.ts";
 
 export interface LocalStack {
@@ -43,15 +42,7 @@ export async function startLocalStack(log: (line: string) => void = () => undefi
       { log },
     );
     const paths = stackPaths(dataDir);
-    const port = Number(new URL(stack.followerUrl).port);
-    await stack.follower.stop();
-    const follower = await startFollower({
-      host,
-      port,
-      dataDir: paths.follower,
-      ingressRoot: paths.followerIngressRoot,
-      onLog: (line) => log(`[follower-1] ${line}`),
-    });
+    const follower = stack.follower;
     const running = stack;
     return {
       url: stack.primaryUrl,
@@ -63,7 +54,6 @@ export async function startLocalStack(log: (line: string) => void = () => undefi
       stack,
       follower,
       async stop() {
-        await follower.stop();
         await running.stop();
         await rm(dataDir, { recursive: true, force: true });
       },
