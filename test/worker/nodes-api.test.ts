@@ -5,7 +5,14 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { redeemResponseSchema } from "../../shared/protocol/schemas.ts";
-import { followerNodes, policyGroupRules, policyGroups } from "../../worker/db/schema.ts";
+import { createUser } from "../../worker/accounts/users.ts";
+import {
+  files,
+  followerNodes,
+  policyGroupRules,
+  policyGroups,
+  uploadSessions,
+} from "../../worker/db/schema.ts";
 import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
 import { nodeSchema } from "../../worker/followers/view.ts";
 import { ingressTargetRoutes } from "../../worker/routes/admin/ingress-targets.ts";
@@ -333,6 +340,62 @@ describe("follower node, enrollment and policy API", () => {
       driver: "primary",
     });
     expect((await primary.call("DELETE", `/api/v1/admin/policies/${free.id}`)).status).toBe(204);
+  });
+
+  it("deletes a policy whose uploads are finished, but not while an upload is open or a file is stored", async () => {
+    const policy = await primary.ok(policySchema, "POST", "/api/v1/admin/policies", {
+      name: "history only",
+      driver: "primary",
+    });
+    const user = await createUser(
+      primary.db,
+      { username: `uploader-${policy.id.slice(0, 8)}`, password: "correct horse battery", role: "user" },
+      new Date(),
+    );
+    const session = (id: string, state: "open" | "completed" | "failed") => ({
+      id,
+      userId: user.id,
+      spaceKind: "user" as const,
+      spaceId: user.id,
+      name: `${id}.bin`,
+      size: 1,
+      contentType: "application/octet-stream",
+      policyId: policy.id,
+      mode: "relay_stream" as const,
+      chunkSize: 1,
+      partCount: 1,
+      storageKey: `files/${id}`,
+      state,
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    await primary.db
+      .insert(uploadSessions)
+      .values([session(`${policy.id}-done`, "completed"), session(`${policy.id}-failed`, "failed")]);
+    await primary.db.insert(uploadSessions).values(session(`${policy.id}-open`, "open"));
+    const path = `/api/v1/admin/policies/${policy.id}`;
+    expect(await primary.fail("DELETE", path)).toMatchObject({ status: 409, code: "policy_in_use" });
+
+    await primary.db.delete(uploadSessions).where(eq(uploadSessions.id, `${policy.id}-open`));
+    await primary.db.insert(files).values({
+      id: `${policy.id}-file`,
+      spaceKind: "user",
+      spaceId: user.id,
+      name: "kept.bin",
+      size: 1,
+      sha256: "0".repeat(64),
+      policyId: policy.id,
+      storageKey: "files/kept",
+      trashedAt: new Date(),
+    });
+    expect(await primary.fail("DELETE", path)).toMatchObject({ status: 409, code: "policy_in_use" });
+    // The refusal changed nothing: the finished sessions are still there.
+    const kept = await primary.db.select().from(uploadSessions).where(eq(uploadSessions.policyId, policy.id));
+    expect(kept).toHaveLength(2);
+
+    await primary.db.delete(files).where(eq(files.id, `${policy.id}-file`));
+    expect((await primary.call("DELETE", path)).status).toBe(204);
+    const left = await primary.db.select().from(uploadSessions).where(eq(uploadSessions.policyId, policy.id));
+    expect(left).toEqual([]);
   });
 
   it("keeps an ingress target of an unenrolled node pending, with the reason, and refuses incomplete s3 fields", async () => {

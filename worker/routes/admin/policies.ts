@@ -2,11 +2,17 @@
 // primary (the R2 binding). A remote policy is refused unless its node is enabled, enrolled,
 // reachable, tested successfully and compatible with the chosen modes. Driver and node are fixed
 // once created, because files keep the policy they were written with.
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, inArray, ne } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
-import { followerNodes, policyGroupRules, storagePolicies, TRANSFER_MODES } from "../../db/schema.ts";
+import {
+  followerNodes,
+  policyGroupRules,
+  storagePolicies,
+  TRANSFER_MODES,
+  uploadSessions,
+} from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
 import { encryptSecret } from "../../secrets.ts";
 import type { Services } from "../../services.ts";
@@ -273,11 +279,34 @@ export const policyRoutes = [
           details: { policy_groups: [...new Set(rules.map((r) => r.groupId))] },
         });
       }
+      const [live] = await services.db
+        .select({ id: uploadSessions.id })
+        .from(uploadSessions)
+        .where(
+          and(eq(uploadSessions.policyId, policy.id), inArray(uploadSessions.state, ["open", "completing"])),
+        )
+        .limit(1);
+      if (live) throw new AppError("policy_in_use", "Uploads to this storage policy are in progress.");
       try {
-        await services.db.delete(storagePolicies).where(eq(storagePolicies.id, policy.id));
+        // Finished sessions are history only; they go with the policy, in one transaction, so a
+        // refusal below (files still stored) leaves them as they were.
+        await services.db.batch([
+          services.db
+            .delete(uploadSessions)
+            .where(
+              and(
+                eq(uploadSessions.policyId, policy.id),
+                inArray(uploadSessions.state, ["completed", "failed", "aborted"]),
+              ),
+            ),
+          services.db.delete(storagePolicies).where(eq(storagePolicies.id, policy.id)),
+        ]);
       } catch (error) {
         if (isForeignKeyViolation(error)) {
-          throw new AppError("policy_in_use", "Files stored with this policy still exist.");
+          throw new AppError(
+            "policy_in_use",
+            "Files stored with this policy still exist (in the trash too), or their objects await deletion.",
+          );
         }
         throw error;
       }
