@@ -11,45 +11,132 @@ export interface Metered {
   done: Promise<{ size: number; sha256: string }>;
 }
 
+/** Bytes hashed and passed on per step: few large steps, not one async round trip per small chunk. */
+const METER_CHUNK = 1024 * 1024;
+
 /**
  * Passes `source` through while hashing it. The newest chunk is held back until the next one arrives
  * or the source ends, so a body longer than `size`, shorter than `size`, or not matching `sha256`
  * errors the output before its last byte leaves: a backend never receives a complete wrong body.
+ *
+ * Bytes move in steps of about 1 MiB: workerd hands a request body over in 4 KiB chunks, and an
+ * async transform plus a hash write per 4 KiB chunk capped relayed uploads near 25-35 MB/s.
  */
 export function meter(source: ReadableStream<Uint8Array>, size: number, sha256?: string): Metered {
   const hash = createHasher();
+  const next = chunkReader(source);
   let seen = 0;
   let held: Uint8Array | null = null;
+  let ended = false;
   let settle!: { resolve: (v: { size: number; sha256: string }) => void; reject: (e: unknown) => void };
   const done = new Promise<{ size: number; sha256: string }>((resolve, reject) => {
     settle = { resolve, reject };
   });
   done.catch(() => {});
-  const fail = (controller: TransformStreamDefaultController<Uint8Array>, error: AppError) => {
-    settle.reject(error);
-    controller.error(error);
-  };
   const lengthError = (message: string) =>
     new AppError("content_length_mismatch", message, { details: { declared: size } });
-  const transform = new TransformStream<Uint8Array, Uint8Array>({
-    async transform(chunk, controller) {
-      seen += chunk.byteLength;
-      if (seen > size) return fail(controller, lengthError("The body is longer than its declared length."));
-      await hash.update(chunk);
-      if (held) controller.enqueue(held);
-      held = chunk;
+
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          // Loops only until one chunk can be released (or the end is reached), keeping one held back.
+          while (!ended) {
+            const chunk = await next.read(Math.min(METER_CHUNK, Math.max(1, size - seen)));
+            if (chunk === null) {
+              ended = true;
+              break;
+            }
+            seen += chunk.byteLength;
+            if (seen > size) throw lengthError("The body is longer than its declared length.");
+            await hash.update(chunk);
+            const release = held;
+            held = chunk;
+            if (release) return controller.enqueue(release);
+          }
+          if (seen !== size) throw lengthError("The body is shorter than its declared length.");
+          const digest = await hash.digestHex();
+          if (sha256 !== undefined && sha256 !== digest) throw digestMismatch();
+          if (held) controller.enqueue(held);
+          held = null;
+          settle.resolve({ size: seen, sha256: digest });
+          controller.close();
+        } catch (error) {
+          settle.reject(error);
+          controller.error(error);
+          await next.cancel(error);
+        }
+      },
+      async cancel(reason) {
+        settle.reject(reason);
+        await next.cancel(reason);
+      },
     },
-    async flush(controller) {
-      if (seen !== size)
-        return fail(controller, lengthError("The body is shorter than its declared length."));
-      const digest = await hash.digestHex();
-      if (sha256 !== undefined && sha256 !== digest) return fail(controller, digestMismatch());
-      if (held) controller.enqueue(held);
-      settle.resolve({ size: seen, sha256: digest });
+    { highWaterMark: 0 },
+  );
+  return { stream, done };
+}
+
+interface ChunkReader {
+  /** The next bytes (at least `min` unless the source ends first), or null once the source ended. */
+  read(min: number): Promise<Uint8Array | null>;
+  cancel(reason: unknown): Promise<void>;
+}
+
+interface ByobReaderAtLeast extends ReadableStreamBYOBReader {
+  /** workerd's extension: fills `view` with at least `min` bytes unless the stream ends first. */
+  readAtLeast(min: number, view: Uint8Array): Promise<ReadableStreamReadResult<Uint8Array>>;
+}
+
+/**
+ * Reads `source` in large pieces: through workerd's readAtLeast where the source is a byte stream
+ * (a request body), else by gathering the source's own chunks until `min` bytes are together.
+ */
+function chunkReader(source: ReadableStream<Uint8Array>): ChunkReader {
+  let byob: ByobReaderAtLeast | null = null;
+  try {
+    const reader = source.getReader({ mode: "byob" }) as ByobReaderAtLeast;
+    if (typeof reader.readAtLeast === "function") byob = reader;
+    else reader.releaseLock();
+  } catch {
+    // Not a byte stream: read its chunks as they come.
+  }
+  if (byob) {
+    const reader = byob;
+    return {
+      async read(min) {
+        for (;;) {
+          const result = await reader.readAtLeast(min, new Uint8Array(METER_CHUNK));
+          if (result.value && result.value.byteLength > 0) return result.value;
+          if (result.done) return null;
+        }
+      },
+      cancel: (reason) => reader.cancel(reason).catch(() => {}),
+    };
+  }
+  const reader = source.getReader();
+  return {
+    async read(min) {
+      const pieces: Uint8Array[] = [];
+      let total = 0;
+      while (total < min) {
+        const result = await reader.read();
+        if (result.done) break;
+        pieces.push(result.value);
+        total += result.value.byteLength;
+      }
+      if (pieces.length === 0) return null;
+      if (pieces.length === 1) return pieces[0] ?? null;
+      const joined = new Uint8Array(total);
+      let offset = 0;
+      for (const piece of pieces) {
+        joined.set(piece, offset);
+        offset += piece.byteLength;
+      }
+      return joined;
     },
-  });
-  source.pipeTo(transform.writable).catch((error: unknown) => settle.reject(error));
-  return { stream: transform.readable, done };
+    cancel: (reason) => reader.cancel(reason).catch(() => {}),
+  };
 }
 
 /** Refuses an empty body whose declared digest is not the empty digest before any request is made. */
