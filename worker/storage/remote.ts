@@ -4,7 +4,14 @@
 // are composed on the agent, never in the primary's memory.
 import { AppError } from "../../shared/errors.ts";
 import type { FollowerClient } from "../../shared/protocol/client.ts";
-import { assertEmptyDigest, assertObjectKey, type Metered, meter, resolveRange } from "./streams.ts";
+import {
+  assertEmptyDigest,
+  assertObjectKey,
+  type Metered,
+  meter,
+  resolveRange,
+  withKnownLength,
+} from "./streams.ts";
 import type { ObjectInfo, StorageDriver } from "./types.ts";
 
 export interface RemoteDriverOptions {
@@ -25,8 +32,9 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
       assertObjectKey(key);
       assertEmptyDigest(o.size, o.sha256);
       const metered = meter(body, o.size, o.sha256);
-      const info = await sending(metered, () =>
-        client.putObject(key, metered.stream, {
+      const outgoing = withKnownLength(metered.stream, o.size);
+      const info = await sending(metered, outgoing, () =>
+        client.putObject(key, outgoing, {
           size: o.size,
           ...at,
           ...(o.sha256 ? { sha256: o.sha256 } : {}),
@@ -98,8 +106,9 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
     async putPart(_key, uploadId, partNumber, body, o) {
       assertEmptyDigest(o.size, o.sha256);
       const metered = meter(body, o.size, o.sha256);
-      const part = await sending(metered, () =>
-        client.putPart(uploadId, partNumber, metered.stream, {
+      const outgoing = withKnownLength(metered.stream, o.size);
+      const part = await sending(metered, outgoing, () =>
+        client.putPart(uploadId, partNumber, outgoing, {
           size: o.size,
           ...(o.sha256 ? { sha256: o.sha256 } : {}),
         }),
@@ -161,13 +170,17 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
 }
 
 /** When our meter stopped the body, its precise refusal beats the transport's generic one. */
-async function sending<T>(metered: Metered, send: () => Promise<T>): Promise<T> {
+async function sending<T>(
+  metered: Metered,
+  outgoing: ReadableStream<Uint8Array>,
+  send: () => Promise<T>,
+): Promise<T> {
   try {
     return await send();
   } catch (error) {
     // A transport that failed before reading (follower down) may leave the body unread, and then the
     // meter never settles: cancel it (ignored when the transport still holds it), and never wait long.
-    await metered.stream.cancel(error).catch(() => {});
+    await outgoing.cancel(error).catch(() => {});
     const meterError = await Promise.race([
       metered.done.then(
         () => null,
