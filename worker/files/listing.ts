@@ -1,11 +1,12 @@
 // Owns paged listings: a folder's live children (folders first, then files, each by name then id) and
 // the trash (the items the user deleted, newest first). Cursors are opaque keyset positions.
-import { and, asc, desc, eq, gt, isNotNull, isNull, lt, or } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNotNull, lt, or } from "drizzle-orm";
 import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import { files, folders } from "../db/schema.ts";
 import type { Services } from "../services.ts";
+import { liveFilesIn, liveFoldersIn } from "./names.ts";
 import { type FileOut, type FolderOut, toFileOut, toFolderOut } from "./records.ts";
 import type { Space } from "./spaces.ts";
 
@@ -63,15 +64,7 @@ export async function listFolder(
     const rows = await services.db
       .select()
       .from(folders)
-      .where(
-        and(
-          eq(folders.spaceKind, space.kind),
-          eq(folders.spaceId, space.id),
-          parentId === null ? isNull(folders.parentId) : eq(folders.parentId, parentId),
-          isNull(folders.trashedAt),
-          after,
-        ),
-      )
+      .where(and(liveFoldersIn(space, parentId), after))
       .orderBy(asc(folders.name), asc(folders.id))
       .limit(limit + 1);
     items.push(...rows.map(toFolderOut));
@@ -84,15 +77,7 @@ export async function listFolder(
     const rows = await services.db
       .select()
       .from(files)
-      .where(
-        and(
-          eq(files.spaceKind, space.kind),
-          eq(files.spaceId, space.id),
-          parentId === null ? isNull(files.folderId) : eq(files.folderId, parentId),
-          isNull(files.trashedAt),
-          after,
-        ),
-      )
+      .where(and(liveFilesIn(space, parentId), after))
       .orderBy(asc(files.name), asc(files.id))
       .limit(limit + 1 - items.length);
     items.push(...rows.map(toFileOut));

@@ -31,6 +31,26 @@ export function suffixedName(name: string, n: number): string {
   return `${stem.slice(0, MAX_NAME_LENGTH - suffix.length - ext.length)}${suffix}${ext}`;
 }
 
+/** Live (not trashed) folders directly under `parentId` (null = the root) of `space`. */
+export function liveFoldersIn(space: Space, parentId: string | null) {
+  return and(
+    eq(folders.spaceKind, space.kind),
+    eq(folders.spaceId, space.id),
+    parentId === null ? isNull(folders.parentId) : eq(folders.parentId, parentId),
+    isNull(folders.trashedAt),
+  );
+}
+
+/** Live (not trashed) files directly in `parentId` (null = the root) of `space`. */
+export function liveFilesIn(space: Space, parentId: string | null) {
+  return and(
+    eq(files.spaceKind, space.kind),
+    eq(files.spaceId, space.id),
+    parentId === null ? isNull(files.folderId) : eq(files.folderId, parentId),
+    isNull(files.trashedAt),
+  );
+}
+
 /** True when a live file or folder of `parentId` in `space` already has `name` (optionally not `exceptId`). */
 export async function nameTaken(
   services: Services,
@@ -42,28 +62,12 @@ export async function nameTaken(
   const [folder] = await services.db
     .select({ id: folders.id })
     .from(folders)
-    .where(
-      and(
-        eq(folders.spaceKind, space.kind),
-        eq(folders.spaceId, space.id),
-        parentId === null ? isNull(folders.parentId) : eq(folders.parentId, parentId),
-        eq(folders.name, name),
-        isNull(folders.trashedAt),
-      ),
-    )
+    .where(and(liveFoldersIn(space, parentId), eq(folders.name, name)))
     .limit(2);
   const [file] = await services.db
     .select({ id: files.id })
     .from(files)
-    .where(
-      and(
-        eq(files.spaceKind, space.kind),
-        eq(files.spaceId, space.id),
-        parentId === null ? isNull(files.folderId) : eq(files.folderId, parentId),
-        eq(files.name, name),
-        isNull(files.trashedAt),
-      ),
-    )
+    .where(and(liveFilesIn(space, parentId), eq(files.name, name)))
     .limit(2);
   return [folder?.id, file?.id].some((id) => id !== undefined && id !== exceptId);
 }
@@ -91,27 +95,11 @@ export async function freeName(
   const folderRows = await services.db
     .select({ name: folders.name })
     .from(folders)
-    .where(
-      and(
-        eq(folders.spaceKind, space.kind),
-        eq(folders.spaceId, space.id),
-        parentId === null ? isNull(folders.parentId) : eq(folders.parentId, parentId),
-        isNull(folders.trashedAt),
-        matching(folders.name),
-      ),
-    );
+    .where(and(liveFoldersIn(space, parentId), matching(folders.name)));
   const fileRows = await services.db
     .select({ name: files.name })
     .from(files)
-    .where(
-      and(
-        eq(files.spaceKind, space.kind),
-        eq(files.spaceId, space.id),
-        parentId === null ? isNull(files.folderId) : eq(files.folderId, parentId),
-        isNull(files.trashedAt),
-        matching(files.name),
-      ),
-    );
+    .where(and(liveFilesIn(space, parentId), matching(files.name)));
   for (const row of [...folderRows, ...fileRows]) taken.add(row.name);
   if (!taken.has(name)) return name;
   for (let n = 1; ; n++) {
