@@ -9,6 +9,7 @@ import type { IngressTargetSpec } from "../../shared/protocol/schemas.ts";
 import { INGRESS_DRIVERS, INGRESS_STATES, ingressTargets } from "../db/schema.ts";
 import { decryptSecret } from "../secrets.ts";
 import type { Services } from "../services.ts";
+import { s3SettingsView, s3SettingsViewSchema } from "../storage/s3-settings.ts";
 import { assertReachable, followerClient, type NodeRow, reasonOf } from "./client.ts";
 import { fromFollower } from "./errors.ts";
 import { recordEvent } from "./events.ts";
@@ -25,15 +26,7 @@ export const ingressTargetSchema = z.object({
   name: z.string(),
   driver: z.enum(INGRESS_DRIVERS),
   base_path: z.string(),
-  s3: z
-    .object({
-      endpoint: z.string(),
-      region: z.string(),
-      bucket: z.string(),
-      path_style: z.boolean(),
-      has_credentials: z.boolean(),
-    })
-    .nullable(),
+  s3: s3SettingsViewSchema,
   is_default: z.boolean(),
   revision: z.number().int(),
   applied_revision: z.number().int().nullable(),
@@ -52,16 +45,7 @@ export function targetView(t: TargetRow): IngressTargetView {
     name: t.name,
     driver: t.driver,
     base_path: t.basePath,
-    s3:
-      t.driver === "s3"
-        ? {
-            endpoint: t.s3Endpoint ?? "",
-            region: t.s3Region ?? "",
-            bucket: t.s3Bucket ?? "",
-            path_style: t.s3ForcePathStyle,
-            has_credentials: Boolean(t.s3AccessKeyEnc && t.s3SecretKeyEnc),
-          }
-        : null,
+    s3: s3SettingsView(t),
     is_default: t.isDefault,
     revision: t.revision,
     applied_revision: t.appliedRevision,

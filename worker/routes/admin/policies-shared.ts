@@ -6,6 +6,7 @@ import { AppError } from "../../../shared/errors.ts";
 import { POLICY_DRIVERS, TRANSFER_MODES } from "../../db/schema.ts";
 import type { Services } from "../../services.ts";
 import { driverForPolicy, type PolicyRow } from "../../storage/factory.ts";
+import { s3SettingsView, s3SettingsViewSchema } from "../../storage/s3-settings.ts";
 
 export const policySchema = z.object({
   id: z.string(),
@@ -17,15 +18,7 @@ export const policySchema = z.object({
   upload_mode: z.enum(TRANSFER_MODES),
   download_mode: z.enum(TRANSFER_MODES),
   key_prefix: z.string(),
-  s3: z
-    .object({
-      endpoint: z.string(),
-      region: z.string(),
-      bucket: z.string(),
-      path_style: z.boolean(),
-      has_credentials: z.boolean(),
-    })
-    .nullable(),
+  s3: s3SettingsViewSchema,
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
 });
@@ -41,16 +34,7 @@ export function policyView(p: PolicyRow): z.infer<typeof policySchema> {
     upload_mode: p.uploadMode,
     download_mode: p.downloadMode,
     key_prefix: p.keyPrefix,
-    s3:
-      p.driver === "s3"
-        ? {
-            endpoint: p.s3Endpoint ?? "",
-            region: p.s3Region ?? "",
-            bucket: p.s3Bucket ?? "",
-            path_style: p.s3ForcePathStyle,
-            has_credentials: Boolean(p.s3AccessKeyEnc && p.s3SecretKeyEnc),
-          }
-        : null,
+    s3: s3SettingsView(p),
     created_at: p.createdAt.toISOString(),
     updated_at: p.updatedAt.toISOString(),
   };
