@@ -68,6 +68,24 @@ function buildRouter(routes: readonly Route[]) {
   return router;
 }
 
+/** Request bodies up to this size that no handler read are read to the end before answering. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * Reads to the end a small request body that nothing consumed (a route without a body that was sent
+ * `{}`, a refusal before the body was parsed). workerd closes a keep-alive connection whose request
+ * body was left unread, and a client that sends its next request on that connection meanwhile gets a
+ * reset it cannot safely retry (a POST). Large or unsized bodies are left alone: closing is cheaper
+ * than reading them.
+ */
+async function drainUnread(request: Request): Promise<void> {
+  const body = request.body;
+  if (!body || request.bodyUsed || body.locked) return;
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (!Number.isFinite(declared) || declared > DRAIN_LIMIT_BYTES) return;
+  await request.arrayBuffer().catch(() => undefined);
+}
+
 /** Headers every answer carries: the request id, nosniff, and no caching of API JSON (tokens, accounts). */
 function finish(response: Response, requestId: string): Response {
   const out = new Response(response.body, response);
@@ -91,6 +109,7 @@ export function createApp(routes: readonly Route[], deps: AppDeps = {}): App {
       } catch (error) {
         response = failure(error, request, requestId, createLogger(requestId, deps.logSink));
       }
+      await drainUnread(request);
       return finish(response, requestId);
     },
   };
