@@ -21,7 +21,7 @@ describe("accounts: login, sessions, tokens", () => {
     expect(row?.passwordHash).not.toContain(TEST_PASSWORD);
   });
 
-  it("logs a browser in with an HttpOnly, Secure, SameSite=Lax cookie stored only as a hash", async () => {
+  it("logs a browser in with an HttpOnly, SameSite=Lax cookie stored only as a hash", async () => {
     const { user } = await seedUser(h);
     const response = await h.call("POST", "/api/v1/auth/login", {
       body: { username: user.username.toUpperCase(), password: TEST_PASSWORD },
@@ -30,7 +30,6 @@ describe("accounts: login, sessions, tokens", () => {
     const cookie = response.headers.get("set-cookie") ?? "";
     expect(cookie).toMatch(/^flotilla_session=fls_[\w-]{43};/);
     expect(cookie).toContain("HttpOnly");
-    expect(cookie).toContain("Secure");
     expect(cookie).toContain("SameSite=Lax");
     const body = (await response.json()) as { user: { id: string }; token?: string };
     expect(body.user.id).toBe(user.id);
@@ -39,6 +38,37 @@ describe("accounts: login, sessions, tokens", () => {
     const stored = await h.db.select().from(sessions).where(eq(sessions.userId, user.id));
     expect(stored.map((s) => s.tokenHash)).toContain(await sha256Hex(token));
     expect(JSON.stringify(stored)).not.toContain(token);
+  });
+
+  it("marks the cookie Secure over HTTPS and on loopback, not over plain HTTP on a LAN address", async () => {
+    const { user } = await seedUser(h);
+    const cases: { url: string; headers: Record<string, string>; secure: boolean }[] = [
+      { url: "https://drive.example/api/v1/auth/login", headers: {}, secure: true },
+      {
+        url: "http://drive.example/api/v1/auth/login",
+        headers: { "x-forwarded-proto": "https" },
+        secure: true,
+      },
+      { url: "http://127.0.0.1:8787/api/v1/auth/login", headers: {}, secure: true },
+      { url: "http://localhost:8787/api/v1/auth/login", headers: {}, secure: true },
+      { url: "http://192.168.1.20:8787/api/v1/auth/login", headers: {}, secure: false },
+    ];
+    for (const { url, headers, secure } of cases) {
+      const response = await h.app.fetch(
+        new Request(url, {
+          method: "POST",
+          headers: { ...headers, "content-type": "application/json", origin: new URL(url).origin },
+          body: JSON.stringify({ username: user.username, password: TEST_PASSWORD }),
+        }),
+        h.env,
+        { waitUntil: (promise: Promise<unknown>) => void h.pending.push(promise) },
+      );
+      expect(response.status, url).toBe(200);
+      const cookie = response.headers.get("set-cookie") ?? "";
+      expect(cookie, url).toContain("HttpOnly");
+      expect(cookie, url).toContain("SameSite=Lax");
+      expect(/;\s*Secure(;|$)/.test(cookie), url).toBe(secure);
+    }
   });
 
   it("gives API clients a bearer token that works without Origin", async () => {

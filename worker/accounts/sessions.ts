@@ -59,12 +59,32 @@ export async function deleteExpiredSessions(db: Db, now: Date): Promise<number> 
   return result.rowsAffected;
 }
 
-export function sessionCookie(token: string, expiresAt: Date): string {
-  return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; Secure; SameSite=Lax; Expires=${expiresAt.toUTCString()}`;
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * Whether the session cookie can carry `Secure`: always over HTTPS (directly or behind a proxy that
+ * says so with X-Forwarded-Proto; a forged header only adds the flag) and on loopback hosts, which
+ * browsers treat as secure over plain HTTP. A single box reached over plain HTTP by its LAN address
+ * gets a cookie without it: browsers refuse to store a Secure cookie from such a page, so login would
+ * fail without a word.
+ */
+export function cookieCanBeSecure(request: Request): boolean {
+  const url = new URL(request.url);
+  if (url.protocol === "https:") return true;
+  const forwarded = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase();
+  return forwarded === "https" || LOOPBACK_HOSTS.has(url.hostname) || url.hostname.endsWith(".localhost");
 }
 
-export function clearedSessionCookie(): string {
-  return `${SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=0`;
+function cookieAttributes(secure: boolean): string {
+  return `Path=/; HttpOnly;${secure ? " Secure;" : ""} SameSite=Lax`;
+}
+
+export function sessionCookie(token: string, expiresAt: Date, secure: boolean): string {
+  return `${SESSION_COOKIE}=${token}; ${cookieAttributes(secure)}; Expires=${expiresAt.toUTCString()}`;
+}
+
+export function clearedSessionCookie(secure: boolean): string {
+  return `${SESSION_COOKIE}=; ${cookieAttributes(secure)}; Max-Age=0`;
 }
 
 export async function touchSession(db: Db, sessionId: string, now: Date): Promise<void> {

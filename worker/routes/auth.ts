@@ -12,7 +12,13 @@ import {
   loginKeys,
   recordLoginFailure,
 } from "../accounts/rate-limit.ts";
-import { clearedSessionCookie, createSession, revokeSession, sessionCookie } from "../accounts/sessions.ts";
+import {
+  clearedSessionCookie,
+  cookieCanBeSecure,
+  createSession,
+  revokeSession,
+  sessionCookie,
+} from "../accounts/sessions.ts";
 import { findUser, findUserByUsername, toUserOut, userSchema } from "../accounts/users.ts";
 import { normalizeUsername, passwordSchema } from "../accounts/validation.ts";
 import { sessions, TEAM_ROLES, teamMembers, teams, users } from "../db/schema.ts";
@@ -70,7 +76,10 @@ const accountRoutes = [
         name: body.token_name,
       });
       if (body.client === "browser") {
-        headers.append("set-cookie", sessionCookie(session.token, session.expiresAt));
+        headers.append(
+          "set-cookie",
+          sessionCookie(session.token, session.expiresAt, cookieCanBeSecure(request)),
+        );
         return { user: toUserOut(user), expires_at: iso(session.expiresAt) };
       }
       return { user: toUserOut(user), expires_at: iso(session.expiresAt), token: session.token };
@@ -82,9 +91,10 @@ const accountRoutes = [
     access: "user",
     summary: "End the current session (or revoke the bearer token used)",
     tag: "auth",
-    handler: async ({ services, user, headers }) => {
+    handler: async ({ request, services, user, headers }) => {
       await revokeSession(services.db, user.sessionId);
-      if (user.via === "cookie") headers.append("set-cookie", clearedSessionCookie());
+      if (user.via === "cookie")
+        headers.append("set-cookie", clearedSessionCookie(cookieCanBeSecure(request)));
     },
   }),
   defineRoute({
