@@ -3,6 +3,7 @@
 import { and, eq, isNull, or, sql } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
 import { files, folders } from "../db/schema.ts";
+import { isUniqueViolation } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 import type { Space } from "./spaces.ts";
 
@@ -106,4 +107,27 @@ export async function freeName(
     const candidate = suffixedName(name, n);
     if (!taken.has(candidate)) return candidate;
   }
+}
+
+/**
+ * Writes an item under the first free form of `name` in `parentId`, picking again when a concurrent
+ * writer takes that name between the choice and the write (the unique indexes and the cross-table
+ * triggers refuse the write; migrations/0004).
+ */
+export async function writeUnderFreeName<T>(
+  services: Services,
+  space: Space,
+  parentId: string | null,
+  name: string,
+  write: (name: string) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const free = await freeName(services, space, parentId, name);
+    try {
+      return await write(free);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+  }
+  throw nameConflict(name);
 }

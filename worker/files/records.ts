@@ -8,7 +8,7 @@ import { AppError } from "../../shared/errors.ts";
 import { files, folders } from "../db/schema.ts";
 import { iso, isUniqueViolation, notFound, timestamp } from "../routes/common.ts";
 import type { Services } from "../services.ts";
-import { cleanName, freeName, nameConflict, nameTaken } from "./names.ts";
+import { cleanName, nameConflict, nameTaken, writeUnderFreeName } from "./names.ts";
 import type { Space } from "./spaces.ts";
 
 export type FileRow = typeof files.$inferSelect;
@@ -146,38 +146,36 @@ export async function createFileRecord(services: Services, input: NewFile): Prom
     const [existing] = await services.db.select().from(files).where(eq(files.id, input.id));
     if (existing) return existing;
   }
-  const rename = (input.onConflict ?? "rename") === "rename";
-  // A concurrent writer can take the chosen name between the check and the insert; the unique index
-  // catches it and we pick again.
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const name = rename ? await freeName(services, input.space, input.folderId, requested) : requested;
-    if (!rename && (await nameTaken(services, input.space, input.folderId, name))) throw nameConflict(name);
-    try {
-      const [row] = await services.db
-        .insert(files)
-        .values({
-          id: input.id ?? randomId(),
-          spaceKind: input.space.kind,
-          spaceId: input.space.id,
-          folderId: input.folderId,
-          name,
-          size: input.size,
-          sha256: input.sha256,
-          contentType: cleanContentType(input.contentType),
-          policyId: input.policyId,
-          storageKey: input.storageKey,
-          location: input.location,
-          createdBy: input.createdBy,
-          createdAt: services.now(),
-          updatedAt: services.now(),
-        })
-        .returning();
-      if (!row) throw new Error("insert returned no row");
-      return row;
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      if (!rename) throw nameConflict(requested);
-    }
+  const insert = async (name: string) => {
+    const [row] = await services.db
+      .insert(files)
+      .values({
+        id: input.id ?? randomId(),
+        spaceKind: input.space.kind,
+        spaceId: input.space.id,
+        folderId: input.folderId,
+        name,
+        size: input.size,
+        sha256: input.sha256,
+        contentType: cleanContentType(input.contentType),
+        policyId: input.policyId,
+        storageKey: input.storageKey,
+        location: input.location,
+        createdBy: input.createdBy,
+        createdAt: services.now(),
+        updatedAt: services.now(),
+      })
+      .returning();
+    if (!row) throw new Error("insert returned no row");
+    return row;
+  };
+  if ((input.onConflict ?? "rename") === "rename") {
+    return writeUnderFreeName(services, input.space, input.folderId, requested, insert);
   }
-  throw nameConflict(requested);
+  if (await nameTaken(services, input.space, input.folderId, requested)) throw nameConflict(requested);
+  try {
+    return await insert(requested);
+  } catch (error) {
+    throw isUniqueViolation(error) ? nameConflict(requested) : error;
+  }
 }

@@ -8,7 +8,7 @@ import { AppError } from "../../shared/errors.ts";
 import { files, folders, pendingObjectDeletions } from "../db/schema.ts";
 import { notFound } from "../routes/common.ts";
 import type { Services } from "../services.ts";
-import { freeName } from "./names.ts";
+import { writeUnderFreeName } from "./names.ts";
 import { deletePendingObjects } from "./purge.ts";
 import { type FileRow, type FolderRow, liveFile, liveFolder } from "./records.ts";
 import type { Space } from "./spaces.ts";
@@ -80,12 +80,13 @@ async function restoreTarget(
 export async function restoreFile(services: Services, space: Space, id: string): Promise<FileRow> {
   const file = (await trashedRoot(services, space, files, id)) as FileRow;
   const folderId = await restoreTarget(services, space, file.folderId);
-  const name = await freeName(services, space, folderId, file.name);
-  const [row] = await services.db
-    .update(files)
-    .set({ folderId, name, trashedAt: null, trashRootId: null, updatedAt: services.now() })
-    .where(and(eq(files.id, file.id), eq(files.trashRootId, file.id)))
-    .returning();
+  const [row] = await writeUnderFreeName(services, space, folderId, file.name, (name) =>
+    services.db
+      .update(files)
+      .set({ folderId, name, trashedAt: null, trashRootId: null, updatedAt: services.now() })
+      .where(and(eq(files.id, file.id), eq(files.trashRootId, file.id)))
+      .returning(),
+  );
   if (!row) throw notFound("item in the trash");
   return row;
 }
@@ -93,23 +94,24 @@ export async function restoreFile(services: Services, space: Space, id: string):
 export async function restoreFolder(services: Services, space: Space, id: string): Promise<FolderRow> {
   const folder = (await trashedRoot(services, space, folders, id)) as FolderRow;
   const parentId = await restoreTarget(services, space, folder.parentId);
-  const name = await freeName(services, space, parentId, folder.name);
   const live = { trashedAt: null, trashRootId: null };
-  const [updated] = await services.db.batch([
-    services.db
-      .update(folders)
-      .set({ ...live, parentId, name, updatedAt: services.now() })
-      .where(and(eq(folders.id, folder.id), eq(folders.trashRootId, folder.id)))
-      .returning(),
-    services.db
-      .update(folders)
-      .set(live)
-      .where(and(inSpace(space, folders), eq(folders.trashRootId, folder.id))),
-    services.db
-      .update(files)
-      .set(live)
-      .where(and(inSpace(space, files), eq(files.trashRootId, folder.id))),
-  ]);
+  const [updated] = await writeUnderFreeName(services, space, parentId, folder.name, (name) =>
+    services.db.batch([
+      services.db
+        .update(folders)
+        .set({ ...live, parentId, name, updatedAt: services.now() })
+        .where(and(eq(folders.id, folder.id), eq(folders.trashRootId, folder.id)))
+        .returning(),
+      services.db
+        .update(folders)
+        .set(live)
+        .where(and(inSpace(space, folders), eq(folders.trashRootId, folder.id))),
+      services.db
+        .update(files)
+        .set(live)
+        .where(and(inSpace(space, files), eq(files.trashRootId, folder.id))),
+    ]),
+  );
   const row = updated[0];
   if (!row) throw notFound("item in the trash");
   return row;

@@ -106,6 +106,43 @@ describe("folders and files", () => {
     expect(await errorCode(move)).toBe("name_conflict");
   });
 
+  it("keeps one live item per name when files and folders race for it; the database itself refuses a file named like a live sibling folder", async () => {
+    const parent = await mkdir(alice.token, "Race");
+    const space = me(alice.user.id);
+    const seeded = [];
+    for (let i = 0; i < 6; i++) {
+      seeded.push(
+        await seedFile(h, { space, userId: alice.user.id, name: `f${i}.txt`, folderId: parent.id }),
+      );
+    }
+    // Renames of six files and creation of six folders to one name, all at once: the checks before the
+    // writes interleave, so only the database itself can keep the name single.
+    const answers = await Promise.all([
+      ...seeded.map((file) =>
+        h.call("PATCH", `/api/v1/spaces/me/files/${file.id}`, { token: alice.token, body: { name: "dup" } }),
+      ),
+      ...seeded.map(() =>
+        h.call("POST", "/api/v1/spaces/me/folders", {
+          token: alice.token,
+          body: { name: "dup", parent_id: parent.id },
+        }),
+      ),
+    ]);
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses.filter((s) => s < 300)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(answers.length - 1);
+    const listing = await json<Listing>(
+      await h.call("GET", `/api/v1/spaces/me/items?folder_id=${parent.id}`, { token: alice.token }),
+      200,
+    );
+    expect(listing.items.filter((i) => i.name === "dup")).toHaveLength(1);
+    // The database refuses it even when the check before the write is skipped.
+    const solo = await mkdir(alice.token, "solo", parent.id);
+    await expect(
+      h.client.execute({ sql: "update files set name = ? where id = ?", args: [solo.name, seeded[0]!.id] }),
+    ).rejects.toThrow(/UNIQUE constraint failed/);
+  });
+
   it("renames and moves files and folders", async () => {
     const a = await mkdir(alice.token, "MoveA");
     const b = await mkdir(alice.token, "MoveB");
