@@ -80,6 +80,8 @@ describe("follower node with a real agent process", () => {
     // No default ingress target yet: the follower says which readiness check fails.
     expect(tested.readiness?.status).toBe("not_ready");
     expect(tested.readiness?.checks.filter((c) => !c.ok).length).toBeGreaterThan(0);
+    // Stored with the probe, so the maintenance view shows it after a reload.
+    expect(tested.node.last_probe?.readiness).toEqual(tested.readiness);
   });
 
   it("creates a local ingress target that the agent applies under its ingress root", async () => {
@@ -93,6 +95,9 @@ describe("follower node with a real agent process", () => {
     const tested = await primary.ok(testResultSchema, "POST", `${node()}/test`, undefined, 200);
     expect(tested.readiness?.status).toBe("ready");
     expect(tested.capabilities.default_target).toBe(created.key);
+    const details = await primary.ok(nodeSchema, "GET", node());
+    expect(details.last_probe?.readiness?.status).toBe("ready");
+    expect(details.last_probe?.readiness?.checks.every((c) => c.ok)).toBe(true);
   });
 
   it("refuses a local base path that escapes the ingress root and changes nothing", async () => {

@@ -47,6 +47,8 @@ describe("scheduled follower tasks with a real agent process", () => {
     expect(after.last_probe?.error).toMatch(/^follower_unreachable/);
     expect(Date.parse(after.last_probe!.at)).toBeGreaterThan(Date.parse(before.last_probe!.at));
     expect(after.last_good_probe).toEqual(before.last_good_probe);
+    expect(before.last_probe?.readiness?.status).toBe("not_ready");
+    expect(after.last_probe?.readiness).toBeNull();
   });
 
   it("re-pushes a pending target and a missed disable once the follower is back, then re-probes", async () => {
@@ -80,5 +82,7 @@ describe("scheduled follower tasks with a real agent process", () => {
     const details = await primary.ok(nodeDetailsSchema, "GET", path);
     expect(details.last_probe).toMatchObject({ ok: true, error: null });
     expect(details.last_probe?.capabilities?.default_target).toBe(created.key);
+    // The re-probe also took the follower's readiness: enrolled, enabled, default target applied.
+    expect(details.last_probe?.readiness?.status).toBe("ready");
   });
 });

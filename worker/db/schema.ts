@@ -104,6 +104,8 @@ export const followerNodes = sqliteTable("follower_nodes", {
   lastProbeJson: text("last_probe_json"),
   lastProbeAt: integer("last_probe_at", { mode: "timestamp_ms" }),
   lastProbeError: text("last_probe_error"),
+  /** The follower's public /health/ready document taken with the last probe; null when it gave none. */
+  lastReadinessJson: text("last_readiness_json"),
   /** Last probe that answered and was compatible; kept when a later probe fails. */
   lastGoodProbeJson: text("last_good_probe_json"),
   lastGoodProbeAt: integer("last_good_probe_at", { mode: "timestamp_ms" }),

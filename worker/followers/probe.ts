@@ -19,6 +19,8 @@ export interface ProbeOutcome {
   /** The refusal to answer with when !ok (already recorded on the node). */
   error: AppError | null;
   capabilities: Capabilities | null;
+  /** The follower's /health/ready document taken alongside (stored too); null when it gave none. */
+  readiness: Readiness | null;
 }
 
 export async function remotePoliciesOf(services: Services, nodeId: string) {
@@ -33,22 +35,37 @@ export async function remotePoliciesOf(services: Services, nodeId: string) {
     .where(and(eq(storagePolicies.nodeId, nodeId), eq(storagePolicies.driver, "remote")));
 }
 
-/** Probes the node (which must be enrolled and have a base_url) and stores the result. */
+/**
+ * Probes the node (which must be enrolled and have a base_url) and stores the result, with the
+ * follower's readiness document fetched at the same time (maintenance view, tutorial §11).
+ */
 export async function probeNode(services: Services, node: NodeRow): Promise<ProbeOutcome> {
   const client = await followerClient(services, node);
   const at = services.now();
-  let caps: Capabilities;
-  try {
-    caps = await client.capabilities();
-  } catch (thrown) {
-    const error = classify(thrown);
+  const [answer, readiness] = await Promise.all([
+    client.capabilities().then(
+      (caps) => ({ caps }),
+      (thrown: unknown) => ({ thrown }),
+    ),
+    readinessOf(services, node),
+  ]);
+  const lastReadinessJson = readiness ? JSON.stringify(readiness) : null;
+  if ("thrown" in answer) {
+    const error = classify(answer.thrown);
     await services.db
       .update(followerNodes)
-      .set({ lastProbeAt: at, lastProbeError: reasonOf(error), lastProbeJson: null, updatedAt: at })
+      .set({
+        lastProbeAt: at,
+        lastProbeError: reasonOf(error),
+        lastProbeJson: null,
+        lastReadinessJson,
+        updatedAt: at,
+      })
       .where(eq(followerNodes.id, node.id));
     await recordEvent(services, node.id, "error", "probe", reasonOf(error));
-    return { ok: false, error, capabilities: null };
+    return { ok: false, error, capabilities: null, readiness };
   }
+  const caps = answer.caps;
   const problems = compatibilityProblems(caps, requirementsOf(await remotePoliciesOf(services, node.id)));
   const json = JSON.stringify(caps);
   if (problems.length > 0) {
@@ -61,10 +78,16 @@ export async function probeNode(services: Services, node: NodeRow): Promise<Prob
     );
     await services.db
       .update(followerNodes)
-      .set({ lastProbeAt: at, lastProbeError: reasonOf(error), lastProbeJson: json, updatedAt: at })
+      .set({
+        lastProbeAt: at,
+        lastProbeError: reasonOf(error),
+        lastProbeJson: json,
+        lastReadinessJson,
+        updatedAt: at,
+      })
       .where(eq(followerNodes.id, node.id));
     await recordEvent(services, node.id, "error", "probe", reasonOf(error));
-    return { ok: false, error, capabilities: caps };
+    return { ok: false, error, capabilities: caps, readiness };
   }
   await services.db
     .update(followerNodes)
@@ -72,6 +95,7 @@ export async function probeNode(services: Services, node: NodeRow): Promise<Prob
       lastProbeAt: at,
       lastProbeError: null,
       lastProbeJson: json,
+      lastReadinessJson,
       lastGoodProbeAt: at,
       lastGoodProbeJson: json,
       updatedAt: at,
@@ -88,7 +112,7 @@ export async function probeNode(services: Services, node: NodeRow): Promise<Prob
   if (caps.binding.enabled !== node.enabled || caps.binding.name !== node.name) {
     await pushBinding(services, { ...node, updatedAt: at });
   }
-  return { ok: true, error: null, capabilities: caps };
+  return { ok: true, error: null, capabilities: caps, readiness };
 }
 
 /** A capability document that does not parse as protocol v2 is an incompatible follower, not a crash. */
@@ -108,10 +132,10 @@ function classify(thrown: unknown): AppError {
 const READY_TIMEOUT_MS = 5_000;
 
 /**
- * The follower's public /health/ready (tutorial step 1), fetched alongside Test Connection. Best
- * effort: null when it does not answer in time or not with protocol v2's readiness document.
+ * The follower's public /health/ready (tutorial step 1), fetched alongside every probe. Best effort:
+ * null when it does not answer in time or not with protocol v2's readiness document.
  */
-export async function readinessOf(services: Services, node: NodeRow): Promise<Readiness | null> {
+async function readinessOf(services: Services, node: NodeRow): Promise<Readiness | null> {
   if (node.baseUrl === "") return null;
   try {
     const response = await services.fetch(`${node.baseUrl}${paths.ready}`, {

@@ -2,7 +2,12 @@
 // enrollment status, and the last probe and last good probe as a capability summary. zod schemas here
 // are the response contract (and feed the OpenAPI document).
 import { z } from "zod";
-import { type Capabilities, capabilitiesSchema } from "../../shared/protocol/schemas.ts";
+import {
+  type Capabilities,
+  capabilitiesSchema,
+  type Readiness,
+  readinessSchema,
+} from "../../shared/protocol/schemas.ts";
 import { ENROLLMENT_STATUSES } from "../db/schema.ts";
 import type { NodeRow } from "./client.ts";
 
@@ -59,14 +64,23 @@ export function summarize(caps: Capabilities): CapabilitySummary {
 }
 
 /** Parses a stored capability document; null when absent or unreadable. */
-export function storedCapabilities(json: string | null): Capabilities | null {
+/** A stored JSON document read back through its schema; null when absent or no longer valid. */
+function stored<T>(schema: z.ZodType<T>, json: string | null): T | null {
   if (!json) return null;
   try {
-    const parsed = capabilitiesSchema.safeParse(JSON.parse(json));
+    const parsed = schema.safeParse(JSON.parse(json));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;
   }
+}
+
+export function storedCapabilities(json: string | null): Capabilities | null {
+  return stored(capabilitiesSchema, json);
+}
+
+function storedReadiness(json: string | null): Readiness | null {
+  return stored(readinessSchema, json);
 }
 
 export const enrollmentStatusSchema = z.enum(ENROLLMENT_STATUSES);
@@ -101,6 +115,8 @@ export const nodeSchema = z.object({
       ok: z.boolean(),
       error: z.string().nullable(),
       capabilities: capabilitySummarySchema.nullable(),
+      /** The follower's /health/ready document taken with this probe; null when it gave none. */
+      readiness: readinessSchema.nullable(),
     })
     .nullable(),
   last_good_probe: z.object({ at: iso, capabilities: capabilitySummarySchema }).nullable(),
@@ -131,6 +147,7 @@ export function nodeView(node: NodeRow, now: Date): NodeView {
           ok: node.lastProbeError === null,
           error: node.lastProbeError,
           capabilities: last ? summarize(last) : null,
+          readiness: storedReadiness(node.lastReadinessJson),
         }
       : null,
     last_good_probe:

@@ -12,7 +12,7 @@ import { pushBinding } from "../../followers/binding.ts";
 import { DEFAULT_ENROLLMENT_TTL_MINUTES, issueEnrollmentToken } from "../../followers/enrollment.ts";
 import { recentEvents } from "../../followers/events.ts";
 import { ingressTargetSchema, targetView } from "../../followers/ingress.ts";
-import { probeNode, readinessOf } from "../../followers/probe.ts";
+import { probeNode } from "../../followers/probe.ts";
 import { capabilitySummarySchema, nodeSchema, nodeView, summarize } from "../../followers/view.ts";
 import { defineRoute } from "../../http/route.ts";
 import { isUniqueViolation, loadNode, nodeIdParams, primaryOrigin } from "./nodes-shared.ts";
@@ -251,16 +251,13 @@ export const nodeRoutes = [
       }
       const outcome = await probeNode(services, node);
       if (!outcome.ok || !outcome.capabilities) throw outcome.error!;
-      const [fresh, readiness] = await Promise.all([
-        loadNode(services, node.id),
-        readinessOf(services, node),
-      ]);
+      const fresh = await loadNode(services, node.id);
       return {
         ok: true as const,
         protocol_version: outcome.capabilities.protocol,
         server_version: outcome.capabilities.server_version,
         capabilities: summarize(outcome.capabilities),
-        readiness,
+        readiness: outcome.readiness,
         node: nodeView(fresh, services.now()),
       };
     },

@@ -161,7 +161,6 @@ function testSection(ctx: PageContext, node: NodeDetails): HTMLElement {
   const probe = node.last_probe;
   const run = act(ctx, async () => {
     const result = await api<TestResult>("POST", `/api/v1/admin/nodes/${node.id}/test`);
-    if (result.readiness) readinessSeen.set(node.id, result.readiness);
     return `Test Connection succeeded: protocol ${result.protocol_version}, server ${result.server_version}.`;
   });
   return h(
@@ -192,21 +191,15 @@ function testSection(ctx: PageContext, node: NodeDetails): HTMLElement {
   );
 }
 
-/**
- * The follower's /health/ready answer from the last Test Connection run on this page (the API returns
- * it with the test but does not store it); module state on purpose, lost on reload.
- */
-const readinessSeen = new Map<string, NonNullable<TestResult["readiness"]>>();
-
-function readinessItem(id: string, item: (label: string, ok: boolean, detail: string) => HTMLElement) {
-  const seen = readinessSeen.get(id);
-  if (!seen) return item("/health/ready", false, "run Test Connection to ask the follower");
+/** The follower's /health/ready document, taken with the last probe (Test Connection or the scheduler). */
+function readinessItem(node: NodeDetails, item: (label: string, ok: boolean, detail: string) => HTMLElement) {
+  const probe = node.last_probe;
+  const seen = probe?.readiness;
+  if (!probe) return item("/health/ready", false, "run Test Connection to ask the follower");
+  if (!seen) return item("/health/ready", false, `no answer at ${formatTime(probe.at)}`);
   const failing = seen.checks.filter((c) => !c.ok).map((c) => `${c.name}${c.reason ? ` (${c.reason})` : ""}`);
-  return item(
-    "/health/ready",
-    seen.status === "ready",
-    failing.length ? `${seen.status}: ${failing.join(", ")}` : seen.status,
-  );
+  const detail = failing.length ? `${seen.status}: ${failing.join(", ")}` : seen.status;
+  return item("/health/ready", seen.status === "ready", `${detail} (at ${formatTime(probe.at)})`);
 }
 
 function maintenanceSection(node: NodeDetails): HTMLElement {
@@ -235,7 +228,7 @@ function maintenanceSection(node: NodeDetails): HTMLElement {
         ready,
         ready ? "enrolled, reachable, default ingress target applied" : "not ready to receive objects",
       ),
-      readinessItem(node.id, item),
+      readinessItem(node, item),
       item(
         "Default ingress target applied",
         defaultTarget?.state === "applied",

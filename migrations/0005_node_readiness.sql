@@ -1,0 +1,1 @@
+ALTER TABLE `follower_nodes` ADD `last_readiness_json` text;
