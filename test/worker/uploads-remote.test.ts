@@ -192,7 +192,9 @@ describe("uploads to a real follower agent", () => {
       201,
     );
     expect(upload).toMatchObject({ mode: "presigned", part_count: 1, part_url_template: null });
-    expect(await presigned.fail(await presigned.putPart(upload.id, 1, data))).toMatchObject({
+    // A small body: a server that refuses before reading closes the connection on a large unread body,
+    // and the client, still writing, may see the reset before the answer.
+    expect(await presigned.fail(await presigned.putPart(upload.id, 1, data.slice(0, 1024)))).toMatchObject({
       status: 409,
       code: "upload_mode_mismatch",
     });
