@@ -33,6 +33,8 @@ let base: string;
 let admin: Awaited<ReturnType<typeof apiAs>>;
 let nodeId: string;
 
+const NOTE = "a note shared from the console\n";
+
 vi.setConfig({ testTimeout: 60_000 });
 
 beforeAll(async () => {
@@ -135,5 +137,145 @@ describe("admin forms in the console", () => {
     });
     const tested = await admin<{ ok: boolean }>("POST", `/api/v1/admin/policies/${saved!.id}/test`);
     expect(tested.ok).toBe(true);
+  });
+
+  test("a share link's Copy link puts the share URL on the clipboard, and that URL opens the share", async () => {
+    await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+    await page.goto(`${base}/files`);
+    await page
+      .locator("#file-picker")
+      .setInputFiles([{ name: "shared-note.txt", mimeType: "text/plain", buffer: Buffer.from(NOTE) }]);
+    const row = page.locator('table.files tr[data-item="shared-note.txt"]');
+    await row.waitFor();
+    await row.getByRole("button", { name: "Share shared-note.txt" }).click();
+    const form = page.getByRole("form", { name: "Share shared-note.txt" });
+    await form.getByRole("button", { name: "Create share link" }).click();
+    await expectStatus(page, /Share link for "shared-note\.txt" created\./);
+    const shown = await form.getByLabel("Share link").inputValue();
+    expect(shown).toMatch(new RegExp(`^${base.replace(/[.:/]/g, "\\$&")}/s/[A-Za-z0-9_-]{20,}$`));
+
+    await page.evaluate(() => navigator.clipboard.writeText("something else"));
+    await form.getByRole("button", { name: "Copy link" }).click();
+    await expectStatus(page, /^Share link copied\.$/);
+    await screenshot(page, "admin-forms-share-copied");
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(shown);
+
+    // A visitor with a browser of their own: no session cookie.
+    const visitor = await launchBrowser();
+    const shared = visitor.page;
+    try {
+      await shared.goto(shown);
+      await shared.getByRole("heading", { name: "Shared with you", level: 1 }).waitFor();
+      await shared.getByRole("heading", { name: "shared-note.txt", level: 2 }).waitFor();
+      const href = await shared.getByRole("link", { name: "Download shared-note.txt" }).getAttribute("href");
+      const body = await shared.evaluate(async (url) => (await fetch(url!)).text(), href);
+      expect(body).toBe(NOTE);
+    } finally {
+      await visitor.close();
+    }
+  });
+
+  test('"Load more" brings the items after the first 200 once, without duplicates', async () => {
+    const parent = await admin<{ id: string }>("POST", "/api/v1/spaces/me/folders", { name: "many" });
+    const names = Array.from({ length: 205 }, (_, i) => `item-${String(i).padStart(3, "0")}`);
+    for (let i = 0; i < names.length; i += 25) {
+      await Promise.all(
+        names
+          .slice(i, i + 25)
+          .map((name) => admin("POST", "/api/v1/spaces/me/folders", { name, parent_id: parent.id })),
+      );
+    }
+    await page.goto(`${base}/files/me/${parent.id}`);
+    const rows = page.locator("table.files tbody tr");
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(200);
+    const more = page.getByRole("button", { name: "Load more" });
+    expect(await more.isVisible()).toBe(true);
+    await screenshot(page, "admin-forms-load-more");
+
+    // Hold the next page until both clicks of a double click are in: the second must not load it again.
+    let requested = 0;
+    let release!: () => void;
+    const held = new Promise<void>((done) => {
+      release = done;
+    });
+    await page.route(/\/api\/v1\/spaces\/me\/items\?.*cursor=/, async (route) => {
+      requested += 1;
+      await held;
+      await route.continue();
+    });
+    await more.dblclick();
+    await expect.poll(() => requested).toBeGreaterThan(0);
+    release();
+    await more.waitFor({ state: "hidden" });
+    await expect.poll(() => rows.count()).toBe(205);
+    const shown = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-item")));
+    expect(shown).toEqual(names);
+    expect(requested).toBe(1);
+    await page.unroute(/\/api\/v1\/spaces\/me\/items\?.*cursor=/);
+  });
+
+  test("Policy Groups: the default moves to a new group; only a group that is not the default can be disabled or deleted", async () => {
+    const groups = () =>
+      admin<{ policy_groups: { id: string; name: string; is_default: boolean; enabled: boolean }[] }>(
+        "GET",
+        "/api/v1/admin/policy-groups",
+      ).then((r) => r.policy_groups);
+    const original = (await groups()).find((g) => g.is_default)!;
+    expect(original).toBeDefined();
+    const card = (name: string) => page.locator(`article[data-group="${name}"]`);
+    const heading = (name: string) => card(name).getByRole("heading", { level: 2 });
+
+    await page.goto(`${base}/admin/policy-groups`);
+    const form = page.getByRole("form", { name: "New Policy Group" });
+    await form.getByLabel("Name").fill("Group Two");
+    await form.getByLabel("Description").fill("made default from the console");
+    await screenshot(page, "admin-forms-new-policy-group");
+    await form.getByRole("button", { name: "Create policy group" }).click();
+    await expectStatus(page, /Policy group "Group Two" created/);
+    expect(await heading("Group Two").textContent()).not.toContain("default for new users");
+
+    await card("Group Two").getByRole("button", { name: "Make Group Two the default for new users" }).click();
+    await expectStatus(page, /^"Group Two" is now the default policy group for new users\.$/);
+    await expect.poll(() => heading("Group Two").textContent()).toContain("default for new users");
+    expect(await heading(original.name).textContent()).not.toContain("default for new users");
+    let now = await groups();
+    expect(now.filter((g) => g.is_default).map((g) => g.name)).toEqual(["Group Two"]);
+    await screenshot(page, "admin-forms-policy-groups-moved");
+
+    // The new default offers no delete and refuses to be disabled.
+    expect(await card("Group Two").getByRole("button", { name: "Delete Group Two" }).count()).toBe(0);
+    await card("Group Two").getByRole("button", { name: "Disable Group Two" }).click();
+    await expectStatus(page, /The default group cannot be disabled\. \(policy_group_default_required\)/);
+    expect((await groups()).find((g) => g.name === "Group Two")?.enabled).toBe(true);
+
+    // The old default can now be disabled (and enabled again) and offers delete.
+    await card(original.name)
+      .getByRole("button", { name: `Disable ${original.name}` })
+      .click();
+    await expectStatus(page, new RegExp(`^"${original.name}" disabled\\.$`));
+    expect((await groups()).find((g) => g.id === original.id)?.enabled).toBe(false);
+    await card(original.name)
+      .getByRole("button", { name: `Enable ${original.name}` })
+      .click();
+    await expectStatus(page, new RegExp(`^"${original.name}" enabled\\.$`));
+    expect(
+      await card(original.name)
+        .getByRole("button", { name: `Delete ${original.name}` })
+        .count(),
+    ).toBe(1);
+
+    // Moving the default back makes Group Two an old default, which can then be deleted.
+    await card(original.name)
+      .getByRole("button", { name: `Make ${original.name} the default for new users` })
+      .click();
+    await expectStatus(page, new RegExp(`^"${original.name}" is now the default`));
+    page.once("dialog", (dialog) => void dialog.accept());
+    await card("Group Two").getByRole("button", { name: "Delete Group Two" }).click();
+    await expectStatus(page, /^Policy group "Group Two" deleted\.$/);
+    await expect.poll(() => card("Group Two").count()).toBe(0);
+    now = await groups();
+    expect(now.map((g) => g.name)).not.toContain("Group Two");
+    expect(now.find((g) => g.is_default)).toMatchObject({ id: original.id, enabled: true });
   });
 });

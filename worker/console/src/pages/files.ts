@@ -1,7 +1,7 @@
 // Owns the file manager: personal and team spaces, folders with breadcrumbs, upload by picker or
 // drag and drop (uploads.ts), download, image/PDF preview, share links, delete to trash, and the
 // trash page with restore and purge. URLs: /files/<space>/<folder?>, /trash/<space?>.
-import { api } from "../api.ts";
+import { api, describe } from "../api.ts";
 import { announce, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
 import { navigate, type PageContext } from "../main.ts";
 import type { FileItem, Item, Listing } from "../types.ts";
@@ -161,15 +161,23 @@ function fileTable(ctx: PageContext, space: string, query: URLSearchParams, list
   );
   let cursor = listing.next_cursor;
   const more = h("button", { type: "button", class: "secondary", hidden: !cursor }, "Load more");
+  // Disabled while a page loads: a second click (a double click) would fetch and append it twice.
   more.addEventListener("click", async () => {
-    if (!cursor) return;
-    const next = await api<Listing>(
-      "GET",
-      `/api/v1/spaces/${enc(space)}/items?${query}&cursor=${enc(cursor)}`,
-    );
-    body.append(...next.items.map((item) => fileRow(ctx, space, item)));
-    cursor = next.next_cursor;
-    more.hidden = !cursor;
+    if (!cursor || more.disabled) return;
+    more.disabled = true;
+    try {
+      const next = await api<Listing>(
+        "GET",
+        `/api/v1/spaces/${enc(space)}/items?${query}&cursor=${enc(cursor)}`,
+      );
+      body.append(...next.items.map((item) => fileRow(ctx, space, item)));
+      cursor = next.next_cursor;
+      more.hidden = !cursor;
+    } catch (error) {
+      announce(describe(error), "error");
+    } finally {
+      more.disabled = false;
+    }
   });
   return h(
     "div",
