@@ -1,7 +1,8 @@
-// Owns the node's recent events (probe results, ingress pushes, binding pushes): appended here, the
-// newest shown on the node's page. Old rows are trimmed so the table stays small.
+// Owns the node's recent events (probe results, ingress pushes, binding pushes, failed transfers):
+// appended here, the newest shown on the node's page. Old rows are trimmed so the table stays small.
 import { and, desc, eq, lt } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
+import { AppError } from "../../shared/errors.ts";
 import { nodeEvents } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 
@@ -38,4 +39,42 @@ export async function recentEvents(services: Services, nodeId: string, limit = 2
     .where(eq(nodeEvents.nodeId, nodeId))
     .orderBy(desc(nodeEvents.at))
     .limit(limit);
+}
+
+/** Refusals below 500 that still mean the follower cannot take or serve objects. */
+const FOLLOWER_TROUBLE = new Set([
+  "ingress_default_missing",
+  "ingress_default_not_applied",
+  "agent_not_enrolled",
+]);
+/** The same failure again within this window is not recorded again (a burst of failing requests). */
+const REPEAT_WINDOW_MS = 60_000;
+
+/**
+ * Records an object operation on the follower that failed on the follower's side (unreachable, timed
+ * out, its storage full or failing, no applied default target), so the node's page shows recent
+ * upload/download errors (tutorial §11). The caller's own mistakes (a bad range, a digest mismatch, a
+ * missing object) are not the node's health and are not recorded. Never throws.
+ */
+export async function recordTransferFailure(
+  services: Services,
+  nodeId: string,
+  operation: string,
+  error: unknown,
+): Promise<void> {
+  const failure = error instanceof AppError ? error : null;
+  if (failure && failure.status < 500 && !FOLLOWER_TROUBLE.has(failure.code)) return;
+  const message = failure
+    ? `${operation}: ${failure.code}: ${failure.message}`
+    : `${operation}: internal error`;
+  try {
+    const [last] = await recentEvents(services, nodeId, 1);
+    const now = services.now().getTime();
+    if (last?.kind === "transfer" && last.message === message && now - last.at.getTime() < REPEAT_WINDOW_MS) {
+      return;
+    }
+    await recordEvent(services, nodeId, "error", "transfer", message);
+  } catch {
+    services.log.warn("could not record a follower transfer failure", { node_id: nodeId, operation });
+  }
 }

@@ -6,6 +6,7 @@ import { AppError } from "../../shared/errors.ts";
 import { followerNodes, type storagePolicies } from "../db/schema.ts";
 import { followerClient } from "../followers/client.ts";
 import { fromFollower } from "../followers/errors.ts";
+import { recordTransferFailure } from "../followers/events.ts";
 import { decryptSecret } from "../secrets.ts";
 import type { Services } from "../services.ts";
 import { createPrimaryDriver } from "./primary.ts";
@@ -33,7 +34,11 @@ export async function driverForPolicy(
   options: DriverOptions = {},
 ): Promise<StorageDriver> {
   const inner = await baseDriver(services, policy, options);
-  return scoped(inner, policy.keyPrefix, policy.driver === "remote" ? fromFollower : (e) => e);
+  if (policy.driver !== "remote" || !policy.nodeId) return scoped(inner, policy.keyPrefix, (e) => e);
+  const nodeId = policy.nodeId;
+  return scoped(inner, policy.keyPrefix, fromFollower, (operation, error) =>
+    recordTransferFailure(services, nodeId, operation, error),
+  );
 }
 
 async function baseDriver(
@@ -86,38 +91,49 @@ async function baseDriver(
   }
 }
 
-/** Places every key under `prefix` and maps errors; the multipart and presign shapes pass through. */
-function scoped(driver: StorageDriver, prefix: string, mapError: (e: unknown) => unknown): StorageDriver {
+/**
+ * Places every key under `prefix`, maps errors and reports each failure (mapped) to `onFailure`
+ * before rethrowing it; the multipart and presign shapes pass through.
+ */
+function scoped(
+  driver: StorageDriver,
+  prefix: string,
+  mapError: (e: unknown) => unknown,
+  onFailure?: (operation: string, error: unknown) => Promise<void>,
+): StorageDriver {
   const k = (key: string) => prefixedKey(prefix, key);
-  const run = async <T>(fn: () => Promise<T>): Promise<T> => {
+  const run = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (error) {
-      throw mapError(error);
+      const mapped = mapError(error);
+      await onFailure?.(operation, mapped);
+      throw mapped;
     }
   };
   const wrapped: StorageDriver = {
     kind: driver.kind,
     limits: driver.limits,
-    put: (key, body, o) => run(() => driver.put(k(key), body, o)),
+    put: (key, body, o) => run("upload", () => driver.put(k(key), body, o)),
     // Callers see their own keys back, not the prefixed ones.
     get: (key, o) =>
-      run(async () => {
+      run("download", async () => {
         const got = await driver.get(k(key), o);
         return got ? { ...got, key } : null;
       }),
     head: (key) =>
-      run(async () => {
+      run("head", async () => {
         const info = await driver.head(k(key));
         return info ? { ...info, key } : null;
       }),
-    delete: (key) => run(() => driver.delete(k(key))),
-    createMultipart: (key, o) => run(() => driver.createMultipart(k(key), o)),
-    putPart: (key, id, n, body, o) => run(() => driver.putPart(k(key), id, n, body, o)),
-    completeMultipart: (key, id, parts) => run(() => driver.completeMultipart(k(key), id, parts)),
-    abortMultipart: (key, id) => run(() => driver.abortMultipart(k(key), id)),
+    delete: (key) => run("delete", () => driver.delete(k(key))),
+    createMultipart: (key, o) => run("start multipart upload", () => driver.createMultipart(k(key), o)),
+    putPart: (key, id, n, body, o) => run(`upload part ${n}`, () => driver.putPart(k(key), id, n, body, o)),
+    completeMultipart: (key, id, parts) =>
+      run("complete multipart upload", () => driver.completeMultipart(k(key), id, parts)),
+    abortMultipart: (key, id) => run("abort multipart upload", () => driver.abortMultipart(k(key), id)),
   };
   const presign = driver.presign;
-  if (presign) wrapped.presign = (r) => run(() => presign({ ...r, key: k(r.key) }));
+  if (presign) wrapped.presign = (r) => run("presign", () => presign({ ...r, key: k(r.key) }));
   return wrapped;
 }

@@ -12,7 +12,7 @@ import { createFileRecord, type FileRow, fileStorageKey } from "../../../worker/
 import { fileTasks } from "../../../worker/files/scheduled.ts";
 import { ingressTargetSchema } from "../../../worker/followers/ingress.ts";
 import { nodeSchema } from "../../../worker/followers/view.ts";
-import { enrollmentTokenSchema } from "../../../worker/routes/admin/nodes.ts";
+import { enrollmentTokenSchema, nodeDetailsSchema } from "../../../worker/routes/admin/nodes.ts";
 import { policySchema } from "../../../worker/routes/admin/policies-shared.ts";
 import { driverForPolicy } from "../../../worker/storage/factory.ts";
 import { type Primary, startPrimary } from "../nodes/harness.ts";
@@ -23,11 +23,13 @@ describe("files on a real follower", () => {
   let primary: Primary;
   let agent: UploadAgent;
   let userId: string;
+  let nodeId: string;
   const policies = { relay: "", presigned: "" };
 
   beforeAll(async () => {
     primary = await startPrimary();
     const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name: "Follower files" });
+    nodeId = node.id;
     const path = `/api/v1/admin/nodes/${node.id}`;
     const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
     agent = await startUploadAgent({ primaryUrl: primary.origin, token });
@@ -144,6 +146,14 @@ describe("files on a real follower", () => {
       expect(row?.downloadCount).toBe(0);
       const check = await primary.fail("GET", `/api/v1/admin/files/${file.id}/storage`);
       expect([check.status, check.code]).toEqual([502, "storage_unavailable"]);
+      // The node's page shows the failed transfers (tutorial §11), a burst of the same one only once.
+      const details = await primary.ok(nodeDetailsSchema, "GET", `/api/v1/admin/nodes/${nodeId}`);
+      const transfers = details.recent_events.filter((e) => e.kind === "transfer");
+      expect(transfers.map((e) => [e.level, e.message])).toContainEqual([
+        "error",
+        "download: follower_unreachable: The follower could not be reached.",
+      ]);
+      expect(transfers.filter((e) => e.message.startsWith("download:"))).toHaveLength(1);
 
       expect((await user("DELETE", `/files/${file.id}`)).status).toBe(204);
       expect((await user("DELETE", `/trash/files/${file.id}`)).status).toBe(204);
