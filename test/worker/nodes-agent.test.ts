@@ -261,6 +261,16 @@ describe("follower node with a real agent process", () => {
     expect(skipped.skipped.map((s) => s.reason)).toEqual(["node_disabled"]);
     await primary.ok(nodeEditedSchema, "PATCH", node(), { enabled: true });
     expect((await resolve()).policy.id).toBe(remotePolicyId);
+    // The node's details name the groups routing to its policies and whether they are enabled (§11).
+    const groupsOf = async () =>
+      (await primary.ok(nodeDetailsSchema, "GET", node())).policies.find((p) => p.id === remotePolicyId)
+        ?.groups;
+    expect(await groupsOf()).toEqual([
+      { id: group.id, name: "Remote Test Group", enabled: true, is_default: false },
+    ]);
+    await primary.ok(z.unknown(), "PATCH", `/api/v1/admin/policy-groups/${group.id}`, { enabled: false });
+    expect((await groupsOf())?.[0]?.enabled).toBe(false);
+    await primary.ok(z.unknown(), "PATCH", `/api/v1/admin/policy-groups/${group.id}`, { enabled: true });
   });
 
   it("repairs a follower binding that drifted from the node record during Test Connection", async () => {

@@ -6,7 +6,13 @@ import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
 import { readinessSchema } from "../../../shared/protocol/schemas.ts";
-import { followerNodes, ingressTargets, storagePolicies } from "../../db/schema.ts";
+import {
+  followerNodes,
+  ingressTargets,
+  policyGroupRules,
+  policyGroups,
+  storagePolicies,
+} from "../../db/schema.ts";
 import { normalizeBaseUrl } from "../../followers/base-url.ts";
 import { pushBinding } from "../../followers/binding.ts";
 import { DEFAULT_ENROLLMENT_TTL_MINUTES, issueEnrollmentToken } from "../../followers/enrollment.ts";
@@ -35,7 +41,16 @@ const editBody = z
 
 export const nodeDetailsSchema = nodeSchema.extend({
   ingress_targets: z.array(ingressTargetSchema),
-  policies: z.array(z.object({ id: z.string(), name: z.string() })),
+  policies: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      /** Policy groups with a rule that routes to this policy (tutorial §11: still enabled?). */
+      groups: z.array(
+        z.object({ id: z.string(), name: z.string(), enabled: z.boolean(), is_default: z.boolean() }),
+      ),
+    }),
+  ),
   recent_events: z.array(
     z.object({ at: z.iso.datetime(), level: z.string(), kind: z.string(), message: z.string() }),
   ),
@@ -119,7 +134,7 @@ export const nodeRoutes = [
     response: nodeDetailsSchema,
     handler: async ({ services, params }) => {
       const node = await loadNode(services, params.id);
-      const [targets, policies, events] = await Promise.all([
+      const [targets, policyRows, groupRows, events] = await Promise.all([
         services.db
           .select()
           .from(ingressTargets)
@@ -128,9 +143,27 @@ export const nodeRoutes = [
         services.db
           .select({ id: storagePolicies.id, name: storagePolicies.name })
           .from(storagePolicies)
-          .where(eq(storagePolicies.nodeId, node.id)),
+          .where(eq(storagePolicies.nodeId, node.id))
+          .orderBy(storagePolicies.name),
+        services.db
+          .selectDistinct({
+            policyId: policyGroupRules.policyId,
+            id: policyGroups.id,
+            name: policyGroups.name,
+            enabled: policyGroups.enabled,
+            is_default: policyGroups.isDefault,
+          })
+          .from(policyGroupRules)
+          .innerJoin(policyGroups, eq(policyGroups.id, policyGroupRules.groupId))
+          .innerJoin(storagePolicies, eq(storagePolicies.id, policyGroupRules.policyId))
+          .where(eq(storagePolicies.nodeId, node.id))
+          .orderBy(policyGroups.name),
         recentEvents(services, node.id),
       ]);
+      const policies = policyRows.map((policy) => ({
+        ...policy,
+        groups: groupRows.filter((g) => g.policyId === policy.id).map(({ policyId: _, ...group }) => group),
+      }));
       return {
         ...nodeView(node, services.now()),
         ingress_targets: targets.map(targetView),

@@ -202,6 +202,18 @@ function readinessItem(node: NodeDetails, item: (label: string, ok: boolean, det
   return item("/health/ready", seen.status === "ready", `${detail} (at ${formatTime(probe.at)})`);
 }
 
+/** "Remote Test Group (enabled, default), Old Group (disabled)": the groups routing to this node. */
+function groupsDetail(node: NodeDetails): string {
+  const seen = new Map<string, NodeDetails["policies"][number]["groups"][number]>();
+  for (const group of node.policies.flatMap((p) => p.groups)) seen.set(group.id, group);
+  return [...seen.values()]
+    .map(
+      (g) =>
+        `${g.name} (${[g.enabled ? "enabled" : "disabled", g.is_default ? "default" : ""].filter(Boolean).join(", ")})`,
+    )
+    .join(", ");
+}
+
 function maintenanceSection(node: NodeDetails): HTMLElement {
   const caps = node.last_good_probe?.capabilities ?? null;
   const defaultTarget = node.ingress_targets.find((t) => t.is_default);
@@ -209,6 +221,7 @@ function maintenanceSection(node: NodeDetails): HTMLElement {
   const recentErrors = node.recent_events.filter((e) => e.level === "error" || e.level === "warn");
   const lastOk = node.last_probe?.ok === true;
   const ready = lastOk && defaultTarget?.state === "applied";
+  const enabledGroups = node.policies.flatMap((p) => p.groups).filter((g) => g.enabled);
   const item = (label: string, ok: boolean, detail: string) =>
     h("li", {}, badge(ok ? "ok" : "check", ok ? "ok" : "warn"), " ", h("strong", {}, label), ": ", detail);
   return h(
@@ -254,6 +267,11 @@ function maintenanceSection(node: NodeDetails): HTMLElement {
         "Remote policies",
         node.policies.length > 0,
         node.policies.map((p) => p.name).join(", ") || "none use this node",
+      ),
+      item(
+        "Policy groups enabled",
+        enabledGroups.length > 0,
+        groupsDetail(node) || "no group routes to this node",
       ),
       item(
         "Recent errors",
