@@ -338,6 +338,12 @@ describe("tutorial in the browser", () => {
     await page.getByRole("button", { name: "Test Connection" }).click();
     await expectStatus(page, /Test Connection succeeded: protocol v2/);
     expect(await page.getByTestId("protocol-version").textContent()).toMatch(/^v2/);
+    // §11 at a glance after a reload: readiness stored with the probe, the group still enabled.
+    await page.reload();
+    const maintenance = page.getByRole("region", { name: "Maintenance" });
+    await expect.poll(() => maintenance.textContent()).toMatch(/\/health\/ready: ready/);
+    expect(await maintenance.textContent()).toMatch(/Policy groups enabled: Remote Test Group \(enabled\)/);
+    expect(await maintenance.textContent()).toMatch(/Recent errors: none/);
   });
 
   test("§9 routes small files to the primary store and large files to the follower", async () => {
