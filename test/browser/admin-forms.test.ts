@@ -54,6 +54,8 @@ afterAll(async () => {
   await s3?.stop();
 });
 
+const statusClass = () => page.locator("#status").getAttribute("class");
+
 /** Fills the S3 fieldset shared by the ingress-target and storage-policy forms. */
 async function fillS3(form: ReturnType<Page["locator"]>, bucket: string, accessKeyId: string) {
   await form.getByLabel("Endpoint").fill(s3.endpoint);
@@ -64,7 +66,7 @@ async function fillS3(form: ReturnType<Page["locator"]>, bucket: string, accessK
 }
 
 describe("admin forms in the console", () => {
-  test("an s3 ingress target applies with good credentials and shows failed with its reason otherwise", async () => {
+  test("an s3 ingress target applies with good credentials, shows failed with its reason otherwise, and applies once the key is fixed", async () => {
     await page.goto(`${base}/admin/nodes/${nodeId}`);
     const form = page.getByRole("form", { name: "New ingress target" });
     const create = async (name: string, accessKeyId: string) => {
@@ -78,6 +80,7 @@ describe("admin forms in the console", () => {
 
     await create("s3-good", "S3RVER");
     await expectStatus(page, /Ingress target "s3-good" created: applied\.$/);
+    expect(await statusClass()).toBe("status ok");
     const good = page.locator('tr[data-target="s3-good"]');
     await expect.poll(() => good.locator('td[data-label="State"]').textContent()).toBe("applied rev 1/1");
     expect(await good.locator('td[data-label="Driver"]').textContent()).toBe("s3");
@@ -92,6 +95,7 @@ describe("admin forms in the console", () => {
     const reason = (await bad.locator('td[data-label="Reason"]').textContent()) ?? "";
     expect(reason).toMatch(/HTTP 403/);
     expect(status).toContain(reason);
+    expect(await statusClass()).toBe("status error");
     expect(await bad.locator('td[data-label="Default"]').textContent()).toBe("—");
     await screenshot(page, "admin-forms-ingress-targets");
 
@@ -105,6 +109,18 @@ describe("admin forms in the console", () => {
     });
     expect(ingress_targets.find((t) => t.name === "s3-bad-key")).toMatchObject({ state: "failed", reason });
     expect(JSON.stringify(ingress_targets)).not.toContain("S3RVER");
+
+    // Fixing the key in the row's Edit form pushes a new revision, which applies.
+    await bad.locator("summary", { hasText: "Edit" }).click();
+    const edit = page.getByRole("form", { name: "Edit ingress target s3-bad-key" });
+    expect(await edit.getByLabel("Endpoint").inputValue()).toBe(s3.endpoint);
+    expect(await edit.getByLabel("Access key ID").inputValue()).toBe("");
+    await edit.getByLabel("Access key ID").fill("S3RVER");
+    await screenshot(page, "admin-forms-ingress-edit");
+    await edit.getByRole("button", { name: "Save ingress target" }).click();
+    await expectStatus(page, /^Ingress target "s3-bad-key" saved and pushed: applied\.$/);
+    await expect.poll(() => bad.locator('td[data-label="State"]').textContent()).toBe("applied rev 2/2");
+    expect(await bad.locator('td[data-label="Reason"]').textContent()).toBe("—");
   });
 
   test("an s3 storage policy is saved from New Policy and its connection test succeeds on the page", async () => {

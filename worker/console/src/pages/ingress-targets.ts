@@ -68,6 +68,13 @@ function toggleS3(form: HTMLFormElement): void {
   sync();
 }
 
+/** The apply outcome for the status line; a failed apply is the action failing, so it reads as an error. */
+function outcome(action: string, t: IngressTarget): string {
+  const text = `${action}: ${t.state}${t.reason ? ` (${t.reason})` : ""}.`;
+  if (t.state === "failed") throw new Error(text);
+  return text;
+}
+
 function editForm(ctx: PageContext, node: NodeDetails, t: IngressTarget): HTMLElement {
   const form = h(
     "form",
@@ -82,12 +89,16 @@ function editForm(ctx: PageContext, node: NodeDetails, t: IngressTarget): HTMLEl
     event.preventDefault();
     const values = formData(form);
     void act(ctx, async () => {
-      await api("PATCH", `/api/v1/admin/nodes/${node.id}/ingress-targets/${t.id}`, {
-        name: values.name,
-        base_path: values.base_path ?? "",
-        ...(t.driver === "s3" ? { s3: s3Body(values, form, true) } : {}),
-      });
-      return `Ingress target "${values.name}" saved and pushed.`;
+      const saved = await api<IngressTarget>(
+        "PATCH",
+        `/api/v1/admin/nodes/${node.id}/ingress-targets/${t.id}`,
+        {
+          name: values.name,
+          base_path: values.base_path ?? "",
+          ...(t.driver === "s3" ? { s3: s3Body(values, form, true) } : {}),
+        },
+      );
+      return outcome(`Ingress target "${saved.name}" saved and pushed`, saved);
     })();
   });
   return h("details", {}, h("summary", {}, "Edit"), form);
@@ -126,7 +137,7 @@ function targetRow(ctx: PageContext, node: NodeDetails, t: IngressTarget): HTMLE
           "aria-label": `Re-apply ${t.name}`,
           onclick: act(ctx, async () => {
             const r = await api<IngressTarget>("POST", `${base}/apply`);
-            return `Re-applied "${t.name}": ${r.state}${r.reason ? ` (${r.reason})` : ""}.`;
+            return outcome(`Re-applied "${t.name}"`, r);
           }),
         },
         "Re-apply",
@@ -213,7 +224,7 @@ export function ingressTargetsSection(ctx: PageContext, node: NodeDetails): HTML
         is_default: checked(form, "is_default"),
         ...(values.driver === "s3" ? { s3: s3Body(values, form, false) } : {}),
       });
-      return `Ingress target "${created.name}" created: ${created.state}${created.reason ? ` (${created.reason})` : ""}.`;
+      return outcome(`Ingress target "${created.name}" created`, created);
     })();
   });
   return h(
