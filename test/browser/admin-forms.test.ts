@@ -123,25 +123,34 @@ describe("admin forms in the console", () => {
     expect(await bad.locator('td[data-label="Reason"]').textContent()).toBe("—");
   });
 
-  test("an s3 storage policy is saved from New Policy and its connection test succeeds on the page", async () => {
+  test("an s3 storage policy is saved from New Policy and its connection test succeeds on the page (and fails for a missing bucket)", async () => {
     await page.goto(`${base}/admin/policies`);
     const form = page.getByRole("form", { name: "New Policy" });
-    await form.getByLabel("Name").fill("S3 Console Policy");
-    await form.getByLabel("Driver type").selectOption("s3");
-    await expect.poll(() => form.getByLabel("Follower node").isVisible()).toBe(false);
-    await form.getByLabel("Key prefix").fill("console");
-    await fillS3(form, "policies", "S3RVER");
-    await screenshot(page, "admin-forms-new-s3-policy");
-    await form.getByRole("button", { name: "Save policy" }).click();
-    await expectStatus(page, /Storage policy "S3 Console Policy" saved \(chunk size 5 MiB\)/);
-    const row = page.locator('tr[data-policy="S3 Console Policy"]');
-    expect(await row.locator('td[data-label="Driver"]').textContent()).toBe("s3");
+    const create = async (name: string, bucket: string) => {
+      await form.getByLabel("Name").fill(name);
+      await form.getByLabel("Driver type").selectOption("s3");
+      await expect.poll(() => form.getByLabel("Follower node").isVisible()).toBe(false);
+      await form.getByLabel("Key prefix").fill("console");
+      await fillS3(form, bucket, "S3RVER");
+      await screenshot(page, `admin-forms-new-s3-policy-${bucket}`);
+      await form.getByRole("button", { name: "Save policy" }).click();
+      await expectStatus(page, new RegExp(`^Storage policy "${name}" saved \\(chunk size 5 MiB\\)`));
+      return page.locator(`tr[data-policy="${name}"]`);
+    };
 
+    const row = await create("S3 Console Policy", "policies");
+    expect(await row.locator('td[data-label="Driver"]').textContent()).toBe("s3");
     await row.getByRole("button", { name: "Test S3 Console Policy" }).click();
     await expectStatus(
       page,
       /^Policy test of "S3 Console Policy" succeeded: write ok, read ok, delete ok\.$/,
     );
+    expect(await statusClass()).toBe("status ok");
+
+    const missing = await create("S3 Missing Bucket", "absent");
+    await missing.getByRole("button", { name: "Test S3 Missing Bucket" }).click();
+    await expectStatus(page, /^Policy test of "S3 Missing Bucket" failed: write failed \(.+\)\.$/);
+    expect(await statusClass()).toBe("status error");
     const { policies } = await admin<{
       policies: { id: string; name: string; driver: string; key_prefix: string; s3: unknown }[];
     }>("GET", "/api/v1/admin/policies");

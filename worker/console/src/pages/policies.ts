@@ -16,7 +16,10 @@ function policyRow(ctx: PageContext, p: Policy, nodes: FollowerNode[]): HTMLElem
   const test = act(ctx, async () => {
     const result = await api<PolicyTest>("POST", `/api/v1/admin/policies/${p.id}/test`);
     const steps = result.steps.map((s) => `${s.step} ${s.ok ? "ok" : `failed (${s.error?.message ?? "?"})`}`);
-    return `Policy test of "${p.name}" ${result.ok ? "succeeded" : "failed"}: ${steps.join(", ")}.`;
+    const text = `Policy test of "${p.name}" ${result.ok ? "succeeded" : "failed"}: ${steps.join(", ")}.`;
+    // A failed test is reported as an error, like a failed Test Connection of a node.
+    if (!result.ok) throw new Error(text);
+    return text;
   });
   const remove = async () => {
     if (!confirm(`Delete storage policy "${p.name}"?`)) return;
