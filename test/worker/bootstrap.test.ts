@@ -51,6 +51,9 @@ describe("bootstrap", () => {
     expect(admin?.role).toBe("admin");
     const resolution = await resolvePolicy(h.db, { space: "personal", userId: admin!.id, size: 123 });
     expect(resolution.policy.name).toBe(PRIMARY_STORE_POLICY);
+    // Bound like any new user: moving the default group later does not move the admin's uploads.
+    const [defaultGroup] = await h.db.select().from(policyGroups).where(eq(policyGroups.isDefault, true));
+    expect(admin?.policyGroupId).toBe(defaultGroup!.id);
   });
 
   it("refuses a weak first admin password", async () => {

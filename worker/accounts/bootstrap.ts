@@ -14,7 +14,11 @@ export type AnyDb = LibSQLDatabase<Record<string, unknown>>;
 export const PRIMARY_STORE_POLICY = "Primary store";
 export const DEFAULT_GROUP = "Default";
 
-/** Creates the admin account if no user has this username; never changes an existing account. */
+/**
+ * Creates the admin account if no user has this username; never changes an existing account. Like any
+ * new user it is bound to the default group of the moment (run ensureDefaults first), so a later change
+ * of the default group does not move the admin's uploads.
+ */
 export async function ensureAdmin(
   db: AnyDb,
   input: { username: string; password: string },
@@ -27,6 +31,11 @@ export async function ensureAdmin(
     .where(eq(users.username, username))
     .limit(1);
   if (existing) return { created: false };
+  const [defaultGroup] = await db
+    .select({ id: policyGroups.id })
+    .from(policyGroups)
+    .where(eq(policyGroups.isDefault, true))
+    .limit(1);
   const result = await db
     .insert(users)
     .values({
@@ -35,6 +44,7 @@ export async function ensureAdmin(
       displayName: username,
       passwordHash: await hashPassword(password),
       role: "admin",
+      policyGroupId: defaultGroup?.id ?? null,
     })
     .onConflictDoNothing();
   return { created: result.rowsAffected === 1 };
