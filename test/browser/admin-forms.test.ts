@@ -268,10 +268,10 @@ describe("admin forms in the console", () => {
     expect(now.filter((g) => g.is_default).map((g) => g.name)).toEqual(["Group Two"]);
     await screenshot(page, "admin-forms-policy-groups-moved");
 
-    // The new default offers no delete and refuses to be disabled.
+    // The new default offers neither delete nor disable (the API would refuse both), and says why.
     expect(await card("Group Two").getByRole("button", { name: "Delete Group Two" }).count()).toBe(0);
-    await card("Group Two").getByRole("button", { name: "Disable Group Two" }).click();
-    await expectStatus(page, /The default group cannot be disabled\. \(policy_group_default_required\)/);
+    expect(await card("Group Two").getByRole("button", { name: "Disable Group Two" }).count()).toBe(0);
+    expect(await card("Group Two").textContent()).toContain("The default group stays enabled");
     expect((await groups()).find((g) => g.name === "Group Two")?.enabled).toBe(true);
 
     // The old default can now be disabled (and enabled again) and offers delete.
@@ -280,6 +280,12 @@ describe("admin forms in the console", () => {
       .click();
     await expectStatus(page, new RegExp(`^"${original.name}" disabled\\.$`));
     expect((await groups()).find((g) => g.id === original.id)?.enabled).toBe(false);
+    // A disabled group is not offered as the default.
+    expect(
+      await card(original.name)
+        .getByRole("button", { name: `Make ${original.name} the default for new users` })
+        .count(),
+    ).toBe(0);
     await card(original.name)
       .getByRole("button", { name: `Enable ${original.name}` })
       .click();

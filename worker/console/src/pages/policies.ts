@@ -11,6 +11,23 @@ const MODES: [string, string][] = [
   ["presigned", "presigned (browser ↔ follower directly)"],
 ];
 
+/** Mode labels name the storage the driver writes to; the primary's own store cannot presign. */
+function labelModes(form: HTMLFormElement, driver: string): void {
+  const storage = driver === "s3" ? "S3" : driver === "primary" ? "primary store" : "follower";
+  for (const name of ["upload_mode", "download_mode"]) {
+    const modes = form.elements.namedItem(name) as HTMLSelectElement;
+    const [relay, presigned] = [...modes.options];
+    if (!relay || !presigned) continue;
+    relay.text =
+      driver === "primary"
+        ? "relay_stream (browser → primary)"
+        : `relay_stream (browser → primary → ${storage})`;
+    presigned.text = `presigned (browser ↔ ${storage} directly)`;
+    presigned.disabled = driver === "primary";
+    if (presigned.disabled) modes.value = "relay_stream";
+  }
+}
+
 function policyRow(ctx: PageContext, p: Policy, nodes: FollowerNode[]): HTMLElement {
   const node = nodes.find((n) => n.id === p.node_id);
   const test = act(ctx, async () => {
@@ -122,6 +139,7 @@ function newPolicyForm(ctx: PageContext, nodes: FollowerNode[]): HTMLElement {
     const remote = form.querySelector<HTMLElement>(".remote-fields")!;
     remote.hidden = driver.value !== "remote";
     (form.elements.namedItem("node_id") as HTMLSelectElement).disabled = driver.value !== "remote";
+    labelModes(form, driver.value);
   };
   driver.addEventListener("change", sync);
   sync();

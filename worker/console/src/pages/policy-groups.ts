@@ -120,19 +120,23 @@ function groupCard(ctx: PageContext, group: PolicyGroup, policies: Policy[]): HT
     h(
       "div",
       { class: "actions" },
-      h(
-        "button",
-        {
-          type: "button",
-          class: "secondary",
-          onclick: act(ctx, async () => {
-            await api("PATCH", base, { enabled: !group.enabled });
-            return `"${group.name}" ${group.enabled ? "disabled" : "enabled"}.`;
-          }),
-        },
-        group.enabled ? `Disable ${group.name}` : `Enable ${group.name}`,
-      ),
+      // The default group cannot be disabled, and a disabled group cannot become the default: no
+      // control is offered that could only be refused.
       group.is_default
+        ? h("p", { class: "hint" }, "The default group stays enabled; make another group the default first.")
+        : h(
+            "button",
+            {
+              type: "button",
+              class: "secondary",
+              onclick: act(ctx, async () => {
+                await api("PATCH", base, { enabled: !group.enabled });
+                return `"${group.name}" ${group.enabled ? "disabled" : "enabled"}.`;
+              }),
+            },
+            group.enabled ? `Disable ${group.name}` : `Enable ${group.name}`,
+          ),
+      group.is_default || !group.enabled
         ? null
         : h(
             "button",
