@@ -34,6 +34,11 @@ export interface FollowerClientOptions {
   fetch?: typeof fetch;
   /** Time allowed until response headers arrive (body streaming is not cut). Default 30 s. */
   timeoutMs?: number;
+  /**
+   * The same for requests whose answer comes only after a long piece of work: a streamed body (the
+   * whole upload happens before the answer) or composing a multipart object. Default: timeoutMs.
+   */
+  streamTimeoutMs?: number;
 }
 
 export type ObjectBody = ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>;
@@ -129,7 +134,8 @@ export async function followerErrorFrom(response: Response): Promise<AppError> {
 export function createFollowerClient(options: FollowerClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const doFetch = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const answerTimeoutMs = options.timeoutMs ?? 30_000;
+  const streamTimeoutMs = options.streamTimeoutMs ?? answerTimeoutMs;
   const credentials = { keyId: options.keyId, secret: options.secret };
 
   async function send(
@@ -138,8 +144,10 @@ export function createFollowerClient(options: FollowerClientOptions) {
     body: string | ObjectBody | null,
     extraHeaders: Record<string, string> = {},
     size?: number,
+    longWork = false,
   ): Promise<Response> {
     const streamed = body instanceof ReadableStream;
+    const timeoutMs = streamed || longWork ? streamTimeoutMs : answerTimeoutMs;
     const headers = await signRequest({ method, path, credentials, body: streamed ? "unsigned" : body });
     for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
     if (typeof body === "string") headers.set("content-type", "application/json");
@@ -283,7 +291,14 @@ export function createFollowerClient(options: FollowerClientOptions) {
     },
 
     async completeMultipart(uploadId: string, input: MultipartComplete): Promise<ObjectInfo> {
-      const response = await send("POST", paths.multipartComplete(uploadId), JSON.stringify(input));
+      const response = await send(
+        "POST",
+        paths.multipartComplete(uploadId),
+        JSON.stringify(input),
+        {},
+        undefined,
+        true,
+      );
       return json(objectInfoSchema, response, [200, 201]);
     },
 

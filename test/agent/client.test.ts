@@ -12,7 +12,12 @@ describe("follower client failures", () => {
 
   beforeAll(async () => {
     server = createServer((req, res) => {
-      if (req.url === "/internal/v2/capabilities" && req.headers["x-test"] === undefined) {
+      const silent =
+        (req.url === "/internal/v2/capabilities" && req.headers["x-test"] === undefined) ||
+        req.url?.startsWith("/internal/v2/objects/silent/") ||
+        req.url?.startsWith("/internal/v2/multipart/silent");
+      if (silent) {
+        req.resume();
         held.push({ end: () => res.end() });
         return;
       }
@@ -46,6 +51,27 @@ describe("follower client failures", () => {
   it("gives up after its timeout when the follower does not answer", async () => {
     const client = createFollowerClient({ baseUrl: base, ...options, timeoutMs: 200 });
     await expect(client.capabilities()).rejects.toMatchObject({ code: "follower_timeout", status: 504 });
+  });
+
+  it("waits for the stream timeout only where the answer follows long work (upload body, composition)", async () => {
+    const client = createFollowerClient({
+      baseUrl: base,
+      ...options,
+      timeoutMs: 200,
+      streamTimeoutMs: 1_500,
+    });
+    const answerLimit = { code: "follower_timeout", message: expect.stringContaining("within 200 ms") };
+    const workLimit = { code: "follower_timeout", message: expect.stringContaining("within 1500 ms") };
+    // A download, a HEAD and a delete from a follower that accepts but never answers: the short limit.
+    await expect(client.getObject("silent/a")).rejects.toMatchObject(answerLimit);
+    await expect(client.headObject("silent/a")).rejects.toMatchObject(answerLimit);
+    await expect(client.deleteObject("silent/a")).rejects.toMatchObject(answerLimit);
+    // A streamed upload and a composition: the long one.
+    const body = new Blob([new Uint8Array(1024)]).stream();
+    await expect(client.putObject("silent/a", body, { size: 1024 })).rejects.toMatchObject(workLimit);
+    await expect(client.completeMultipart("silent", { parts: [{ part_number: 1 }] })).rejects.toMatchObject(
+      workLimit,
+    );
   });
 
   it("maps a non-protocol error page and a malformed answer to follower_error", async () => {

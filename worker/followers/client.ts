@@ -33,7 +33,7 @@ export function assertReachable(node: NodeRow): void {
 export async function followerClient(
   services: Services,
   node: NodeRow,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; streamTimeoutMs?: number } = {},
 ): Promise<FollowerClient> {
   assertReachable(node);
   const secret = await decryptSecret(services.env.FLOTILLA_SECRET, node.secretEnc!, secretContext(node.id));
@@ -43,6 +43,7 @@ export async function followerClient(
     secret,
     fetch: services.fetch,
     timeoutMs: options.timeoutMs ?? CONTROL_TIMEOUT_MS,
+    streamTimeoutMs: options.streamTimeoutMs,
   });
 }
 

@@ -17,6 +17,8 @@ import type { StorageDriver } from "./types.ts";
 
 /** Bounds a whole relayed chunk upload (at most MAX_CHUNK_SIZE) plus the follower's commit. */
 const OBJECT_TIMEOUT_MS = 10 * 60_000;
+/** Bounds the wait for an answer to a request without a body to carry (GET, HEAD, DELETE, ...). */
+const ANSWER_TIMEOUT_MS = 30_000;
 
 export type PolicyRow = typeof storagePolicies.$inferSelect;
 
@@ -84,8 +86,13 @@ async function baseDriver(
           details: { node_id: node.id },
         });
       }
-      // The client's timeout runs until response headers arrive, i.e. after a whole upload body.
-      const client = await followerClient(services, node, { timeoutMs: OBJECT_TIMEOUT_MS });
+      // The client's timeouts run until response headers arrive: after a whole upload body (or the
+      // composition of an object) for streamed bodies, at once for everything else, so a follower
+      // that accepts connections but never answers fails a download in 30 s, not 10 minutes.
+      const client = await followerClient(services, node, {
+        timeoutMs: ANSWER_TIMEOUT_MS,
+        streamTimeoutMs: OBJECT_TIMEOUT_MS,
+      });
       return createRemoteDriver(client, options.location ? { target: options.location } : {});
     }
   }

@@ -42,7 +42,7 @@ export async function cleanupNow(services: Services, session: SessionRow): Promi
  */
 export async function cleanupStorage(services: Services, session: SessionRow): Promise<void> {
   if (session.state === "completed") return;
-  const { driver } = await sessionStorage(services, session, { timeoutMs: 30_000 });
+  const { driver } = await sessionStorage(services, session);
   if (session.multipartId) {
     await driver.abortMultipart(session.storageKey, session.multipartId).catch((error: unknown) => {
       if (!(error instanceof AppError && error.code === "multipart_not_found")) throw error;

@@ -36,7 +36,7 @@ export async function presignParts(
   }
   const wanted = [...new Set(partNumbers)];
   for (const n of wanted) assertPartNumber(session, n);
-  const { driver } = await sessionStorage(services, session, { timeoutMs: 30_000 });
+  const { driver } = await sessionStorage(services, session);
   const presign = driver.presign;
   if (!presign) throw new AppError("storage_unsupported", "This storage cannot hand out upload URLs.");
   const urls: PartUrl[] = [];

@@ -16,6 +16,8 @@ import { loadPolicy, receivedRelayParts, type SessionRow } from "./sessions.ts";
 
 /** Composing a large file on the follower takes a while before it answers. */
 const COMPOSE_TIMEOUT_MS = 10 * 60 * 1000;
+/** Everything else the follower answers at once. */
+const ANSWER_TIMEOUT_MS = 30_000;
 
 export interface SessionStorage {
   policy: PolicyRow;
@@ -24,11 +26,7 @@ export interface SessionStorage {
   follower: FollowerClient | null;
 }
 
-export async function sessionStorage(
-  services: Services,
-  session: SessionRow,
-  options: { timeoutMs?: number } = {},
-): Promise<SessionStorage> {
+export async function sessionStorage(services: Services, session: SessionRow): Promise<SessionStorage> {
   const policy = await loadPolicy(services, session);
   const driver = await driverForPolicy(services, policy, { location: session.location });
   let follower: FollowerClient | null = null;
@@ -39,7 +37,10 @@ export async function sessionStorage(
       .where(eq(followerNodes.id, policy.nodeId ?? ""));
     if (!node)
       throw new AppError("internal", "Internal error.", { cause: new Error("remote policy without node") });
-    follower = await followerClient(services, node, { timeoutMs: options.timeoutMs ?? COMPOSE_TIMEOUT_MS });
+    follower = await followerClient(services, node, {
+      timeoutMs: ANSWER_TIMEOUT_MS,
+      streamTimeoutMs: COMPOSE_TIMEOUT_MS,
+    });
   }
   return { policy, driver, follower };
 }
@@ -69,7 +70,7 @@ export async function receivedParts(
       etag: p.etag,
     }));
   }
-  const s = storage ?? (await sessionStorage(services, session, { timeoutMs: 30_000 }));
+  const s = storage ?? (await sessionStorage(services, session));
   if (!session.multipartId) {
     const head = await s.driver.head(session.storageKey);
     if (!head || head.size !== session.size) return [];
