@@ -102,6 +102,13 @@ export async function serveFile(
   const driver = await fileDriver(services, file, policy);
 
   if (options.mode === "policy" && policy.downloadMode === "presigned" && driver.presign) {
+    // A HEAD is never counted (shares), so it must not carry what a counted GET hands out: the URL.
+    // It answers the representation's headers instead, and signs nothing.
+    if (request.method === "HEAD") {
+      headers.set("content-type", contentType);
+      headers.set("content-length", String(file.size));
+      return new Response(null, { status: 200, headers });
+    }
     const presign = driver.presign;
     const signed = await run(policy.id, () =>
       presign({

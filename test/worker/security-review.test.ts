@@ -1,0 +1,192 @@
+// Security review of share links and spaces, in process over a real migrated libSQL file and a real
+// s3rver: what a link holder can reach (never outside the shared subtree, never another space, never a
+// trashed item), download limits that neither a HEAD nor a preview can get around, and a limit of one
+// that holds when two downloads race.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomId, sha256Hex } from "../../shared/crypto.ts";
+import { storagePolicies } from "../../worker/db/schema.ts";
+import { createFileRecord, fileStorageKey } from "../../worker/files/records.ts";
+import { encryptSecret } from "../../worker/secrets.ts";
+import { policyCredentialContext } from "../../worker/storage/factory.ts";
+import { createS3Driver } from "../../worker/storage/s3.ts";
+import { bytesOf, json, seedFile, seedTeam, servicesOf } from "./files/helpers.ts";
+import { createHarness, errorCode, type Harness, seedUser, TEST_SECRET, unique } from "./harness.ts";
+import { S3RVER_KEY, startS3rver, streamOf } from "./storage/harness.ts";
+
+type Created = { share: { id: string }; token: string };
+
+describe("security review: share links", () => {
+  let h: Harness;
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+  let alice: { user: { id: string }; token: string };
+  const mine = () => ({ kind: "user" as const, id: alice.user.id });
+
+  beforeAll(async () => {
+    s3 = await startS3rver(["review"]);
+    h = await createHarness({ fetch: (input, init) => fetch(input, init) });
+    alice = await seedUser(h);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await s3?.stop();
+  });
+
+  const share = async (body: Record<string, unknown>, token = alice.token, space = "me") =>
+    json<Created>(await h.call("POST", `/api/v1/spaces/${space}/shares`, { token, body }), 201);
+  const pub = (method: string, token: string, rest: string, headers: Record<string, string> = {}) =>
+    h.call(method, `/api/v1/public/shares/${token}${rest}`, { headers });
+  const downloadCount = async (id: string) => {
+    const list = await json<{ items: { id: string; download_count: number }[] }>(
+      await h.call("GET", "/api/v1/spaces/me/shares", { token: alice.token }),
+      200,
+    );
+    return list.items.find((s) => s.id === id)?.download_count;
+  };
+  const folder = async (name: string, parent_id: string | null, token = alice.token, space = "me") =>
+    json<{ id: string }>(
+      await h.call("POST", `/api/v1/spaces/${space}/folders`, { token, body: { name, parent_id } }),
+      201,
+    );
+
+  /** A file of alice's on an s3 policy whose downloads are presigned redirects. */
+  async function presignedFile(text: string) {
+    const policyId = randomId();
+    const seal = (value: string, which: "access_key" | "secret_key") =>
+      encryptSecret(TEST_SECRET, value, policyCredentialContext(policyId, which));
+    await h.db.insert(storagePolicies).values({
+      id: policyId,
+      name: unique("s3-presigned"),
+      driver: "s3",
+      downloadMode: "presigned",
+      s3Endpoint: s3.endpoint,
+      s3Bucket: "review",
+      s3ForcePathStyle: true,
+      s3AccessKeyEnc: await seal(S3RVER_KEY.accessKeyId, "access_key"),
+      s3SecretKeyEnc: await seal(S3RVER_KEY.secretAccessKey, "secret_key"),
+    });
+    const driver = createS3Driver({
+      endpoint: s3.endpoint,
+      region: "us-east-1",
+      bucket: "review",
+      pathStyle: true,
+      ...S3RVER_KEY,
+    });
+    const bytes = bytesOf(text);
+    const id = randomId();
+    const stored = await driver.put(fileStorageKey(id), streamOf(bytes), { size: bytes.byteLength });
+    return createFileRecord(servicesOf(h), {
+      id,
+      space: mine(),
+      folderId: null,
+      name: `${unique("presigned")}.txt`,
+      size: bytes.byteLength,
+      sha256: await sha256Hex(bytes),
+      contentType: "text/plain",
+      policyId,
+      storageKey: fileStorageKey(id),
+      location: stored.location,
+      createdBy: alice.user.id,
+    });
+  }
+
+  it("hands no presigned URL to a HEAD of a limited link: it would be an uncounted download", async () => {
+    const file = await presignedFile("counted bytes");
+    const created = await share({ file_id: file.id, max_downloads: 1 });
+    for (const redirect of ["true", "false"]) {
+      const head = await pub("HEAD", created.token, `/content?redirect=${redirect}`);
+      expect(head.status).toBe(200);
+      expect(head.headers.get("location")).toBeNull();
+      expect(head.headers.get("content-length")).toBe(String(file.size));
+    }
+    expect(await downloadCount(created.share.id)).toBe(0);
+    // The one counted download still gets its URL, and the bytes behind it.
+    const get = await pub("GET", created.token, "/content");
+    expect(get.status).toBe(302);
+    expect(await (await fetch(get.headers.get("location") ?? "")).text()).toBe("counted bytes");
+    expect(await downloadCount(created.share.id)).toBe(1);
+    expect(await errorCode(await pub("GET", created.token, "/content"))).toBe("share_exhausted");
+  });
+
+  it("serves exactly one of two downloads racing for a limit of one", async () => {
+    const file = await seedFile(h, { space: mine(), userId: alice.user.id, name: `${unique("race")}.txt` });
+    const created = await share({ file_id: file.id, max_downloads: 1 });
+    const answers = await Promise.all([1, 2, 3, 4].map(() => pub("GET", created.token, "/content")));
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 410, 410, 410]);
+    for (const answer of answers) await answer.body?.cancel();
+    expect(await downloadCount(created.share.id)).toBe(1);
+  });
+
+  it("confines a folder link: no folder or file of another space, none trashed below it, none above it", async () => {
+    const bob = await seedUser(h);
+    const root = await folder(unique("Shared"), null);
+    const sub = await folder("Sub", root.id);
+    const inner = await seedFile(h, {
+      space: mine(),
+      userId: alice.user.id,
+      name: "in.txt",
+      folderId: sub.id,
+    });
+    const created = await share({ folder_id: root.id });
+    expect((await pub("GET", created.token, `/files/${inner.id}/content`)).status).toBe(200);
+
+    // Bob's folder and file, and a team's, by id: not in this link.
+    const bobs = await folder("Bobs", null, bob.token);
+    const bobFile = await seedFile(h, {
+      space: { kind: "user", id: bob.user.id },
+      userId: bob.user.id,
+      name: "bob.txt",
+      folderId: bobs.id,
+    });
+    const teamId = await seedTeam(h, [alice.user.id]);
+    const teamFolder = await folder("Team", null, alice.token, teamId);
+    const teamFile = await seedFile(h, {
+      space: { kind: "team", id: teamId },
+      userId: alice.user.id,
+      name: "team.txt",
+      folderId: teamFolder.id,
+    });
+    // The parent of the shared folder is the root; a sibling tree above it stays out too.
+    const sibling = await folder(unique("Sibling"), null);
+    for (const id of [bobs.id, teamFolder.id, sibling.id]) {
+      const listing = await pub("GET", created.token, `/items?folder_id=${id}`);
+      expect(listing.status).toBe(404);
+      expect(await errorCode(listing)).toBe("not_found");
+    }
+    for (const id of [bobFile.id, teamFile.id]) {
+      for (const path of [`/files/${id}/content`, `/files/${id}/preview`]) {
+        expect((await pub("GET", created.token, path)).status).toBe(404);
+      }
+    }
+
+    // A trashed subfolder and its file vanish from the link, and are back after a restore.
+    await h.call("DELETE", `/api/v1/spaces/me/folders/${sub.id}`, { token: alice.token });
+    expect((await pub("GET", created.token, `/items?folder_id=${sub.id}`)).status).toBe(404);
+    expect((await pub("GET", created.token, `/files/${inner.id}/content`)).status).toBe(404);
+    const top = await json<{ items: unknown[] }>(await pub("GET", created.token, "/items"), 200);
+    expect(top.items).toEqual([]);
+    await h.call("POST", `/api/v1/spaces/me/trash/folders/${sub.id}/restore`, { token: alice.token });
+    expect((await pub("GET", created.token, `/files/${inner.id}/content`)).status).toBe(200);
+
+    // Moved out of the shared subtree: out of the link.
+    await h.call("PATCH", `/api/v1/spaces/me/files/${inner.id}`, {
+      token: alice.token,
+      body: { folder_id: sibling.id },
+    });
+    expect((await pub("GET", created.token, `/files/${inner.id}/content`)).status).toBe(404);
+  });
+
+  it("tells nothing about a dead link's target: revoked, expired or exhausted links answer only their code", async () => {
+    const file = await seedFile(h, { space: mine(), userId: alice.user.id, name: `${unique("dead")}.txt` });
+    const created = await share({ file_id: file.id, max_downloads: 1 });
+    expect((await pub("GET", created.token, "/content")).status).toBe(200);
+    for (const path of ["", "/content", "/preview", "/items"]) {
+      const answer = await pub("GET", created.token, path);
+      expect(answer.status).toBe(410);
+      const text = await answer.text();
+      expect(JSON.parse(text).error.code).toBe("share_exhausted");
+      expect(text).not.toContain(file.name);
+      expect(text).not.toContain(file.id);
+    }
+  });
+});
