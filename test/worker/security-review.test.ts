@@ -107,6 +107,39 @@ describe("security review: share links", () => {
     expect(await errorCode(await pub("GET", created.token, "/content"))).toBe("share_exhausted");
   });
 
+  it("refuses previews of a link with a download limit (uncounted bytes), and previews unlimited links", async () => {
+    const image = bytesOf("\x89PNG fake image bytes");
+    const shared = await folder(unique("Pictures"), null);
+    const file = await seedFile(h, {
+      space: mine(),
+      userId: alice.user.id,
+      name: `${unique("photo")}.png`,
+      bytes: image,
+      contentType: "image/png",
+      folderId: shared.id,
+    });
+    const limitedFile = await share({ file_id: file.id, max_downloads: 1 });
+    const limitedFolder = await share({ folder_id: shared.id, max_downloads: 1 });
+    for (const [token, path] of [
+      [limitedFile.token, "/preview"],
+      [limitedFolder.token, `/files/${file.id}/preview`],
+    ] as const) {
+      for (let i = 0; i < 3; i++) {
+        const refused = await pub("GET", token, path);
+        expect(refused.status).toBe(415);
+        expect(await errorCode(refused)).toBe("preview_unsupported");
+      }
+    }
+    expect(await downloadCount(limitedFile.share.id)).toBe(0);
+    expect((await pub("GET", limitedFile.token, "/content")).status).toBe(200);
+
+    const open = await share({ file_id: file.id });
+    const preview = await pub("GET", open.token, "/preview");
+    expect(preview.status).toBe(200);
+    expect(new Uint8Array(await preview.arrayBuffer())).toEqual(image);
+    expect(preview.headers.get("content-disposition")).toMatch(/^inline/);
+  });
+
   it("serves exactly one of two downloads racing for a limit of one", async () => {
     const file = await seedFile(h, { space: mine(), userId: alice.user.id, name: `${unique("race")}.txt` });
     const created = await share({ file_id: file.id, max_downloads: 1 });

@@ -48,6 +48,18 @@ function counted(request: Request, services: Services, open: OpenShare) {
   return request.method === "HEAD" ? undefined : () => countDownload(services, open.share);
 }
 
+/**
+ * A preview hands out the whole file and is not counted (the share page loads it on sight), so a link
+ * with a download limit previews nothing: otherwise the limit would not limit images and PDFs.
+ */
+function assertPreviewable(open: OpenShare): void {
+  if (open.share.maxDownloads !== null) {
+    throw new AppError("preview_unsupported", "This link has a download limit; download the file instead.", {
+      details: { reason: "download_limit" },
+    });
+  }
+}
+
 function fileShare(open: OpenShare) {
   if (!open.file) throw new AppError("not_found", "This share link is for a folder; use /files/:id.");
   return open.file;
@@ -186,6 +198,7 @@ export const publicShareRoutes = [
       const open = await openShare(services, params.token);
       await requireUnlocked(services, open.share, request);
       const file = fileShare(open);
+      assertPreviewable(open);
       return serveFile(services, request, file, {
         disposition: "inline",
         contentType: previewType(file),
@@ -205,6 +218,7 @@ export const publicShareRoutes = [
       const open = await openShare(services, params.token);
       await requireUnlocked(services, open.share, request);
       const file = await fileInShare(services, open, params.id);
+      assertPreviewable(open);
       return serveFile(services, request, file, {
         disposition: "inline",
         contentType: previewType(file),
