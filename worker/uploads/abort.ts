@@ -2,10 +2,12 @@
 // completion and expiry all owe (abort the multipart upload with its parts on the follower or S3, and
 // delete the object at the session's key). Cleanup never touches a completed upload; what fails now
 // stays owed (cleanup_pending) and the scheduled task retries it.
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
-import { uploadSessions } from "../db/schema.ts";
+import { pendingObjectDeletions, uploadSessions } from "../db/schema.ts";
+import { deletePendingObjects } from "../files/purge.ts";
 import { describeError } from "../logger.ts";
 import type { Services } from "../services.ts";
 import { loadSession, type SessionRow } from "./sessions.ts";
@@ -55,4 +57,42 @@ export async function cleanupStorage(services: Services, session: SessionRow): P
     .set({ cleanupPending: false, updatedAt: services.now() })
     .where(eq(uploadSessions.id, session.id));
   await dropPartRows(services, session.id);
+}
+
+/**
+ * For a request that wrote to the session's storage and then found its hold on the session gone.
+ * Aborted or expired meanwhile: the cleanup may have run before those bytes landed, so it is owed
+ * again; once expiry removed the session, the object at its key is queued for deletion (and a
+ * multipart upload aborted again, best effort); both throw upload_closed. A session still live
+ * (another request took over after a lease ran out) is that request's business: returns.
+ */
+export async function closedMeanwhile(services: Services, session: SessionRow): Promise<void> {
+  const [owed] = await services.db
+    .update(uploadSessions)
+    .set({ cleanupPending: true, updatedAt: services.now() })
+    .where(and(eq(uploadSessions.id, session.id), inArray(uploadSessions.state, ["aborted", "failed"])))
+    .returning();
+  if (owed) {
+    await cleanupNow(services, owed);
+  } else {
+    const [row] = await services.db
+      .select({ state: uploadSessions.state })
+      .from(uploadSessions)
+      .where(eq(uploadSessions.id, session.id));
+    if (row) return;
+    if (session.multipartId) {
+      const { driver } = await sessionStorage(services, session);
+      await driver.abortMultipart(session.storageKey, session.multipartId).catch(() => {});
+    }
+    const id = randomId();
+    await services.db.insert(pendingObjectDeletions).values({
+      id,
+      policyId: session.policyId,
+      storageKey: session.storageKey,
+      location: session.location,
+      nextAttemptAt: services.now(),
+    });
+    await deletePendingObjects(services, [id]);
+  }
+  throw new AppError("upload_closed", "This upload was closed while its data was being stored.");
 }

@@ -7,7 +7,7 @@ import type { AuthUser } from "../accounts/auth.ts";
 import { files, uploadSessions } from "../db/schema.ts";
 import { viaFollower } from "../followers/errors.ts";
 import type { Services } from "../services.ts";
-import { cleanupNow } from "./abort.ts";
+import { cleanupNow, closedMeanwhile } from "./abort.ts";
 import { CLAIM_LEASE_MS } from "./parts.ts";
 import { missingParts } from "./plan.ts";
 import { loadSession, type SessionRow } from "./sessions.ts";
@@ -22,7 +22,7 @@ import {
 } from "./storage.ts";
 
 /** A completion that crashed mid-way may be taken over after this long. */
-const COMPLETING_LEASE_MS = 15 * 60 * 1000;
+export const COMPLETING_LEASE_MS = 15 * 60 * 1000;
 
 /** Refusals that no retry can fix: the session fails and says why. Everything else keeps it open. */
 const FINAL_CODES = new Set([
@@ -88,6 +88,8 @@ export async function completeUpload(
     await settleFailure(services, session, error);
     throw error;
   }
+  const taken = await holdCompletion(services, session);
+  if (taken) return taken;
   const file = await createFile(services, session, composed);
   const [done] = await services.db
     .update(uploadSessions)
@@ -153,6 +155,29 @@ async function claimCompletion(services: Services, session: SessionRow): Promise
   throw new AppError("upload_closed", `This upload is ${current?.state ?? "gone"}.`);
 }
 
+/**
+ * Renews the completing claim before the file record is written. A completion that outlived its lease
+ * may have been expired meanwhile (its storage cleaned, maybe before the composition landed: that
+ * cleanup is owed again, closedMeanwhile) or finished by a request that took over (its file answers).
+ */
+async function holdCompletion(
+  services: Services,
+  session: SessionRow,
+): Promise<{ session: SessionRow; file: FileRow } | null> {
+  const [held] = await services.db
+    .update(uploadSessions)
+    .set({ updatedAt: services.now() })
+    .where(and(eq(uploadSessions.id, session.id), eq(uploadSessions.state, "completing")))
+    .returning({ id: uploadSessions.id });
+  if (held) return null;
+  await closedMeanwhile(services, session);
+  const [current] = await services.db.select().from(uploadSessions).where(eq(uploadSessions.id, session.id));
+  if (current?.state === "completed") return { session: current, file: await fileOf(services, current) };
+  throw new AppError("upload_completing", "This upload was taken over by another request; retry shortly.", {
+    headers: { "retry-after": "5" },
+  });
+}
+
 async function compose(
   session: SessionRow,
   storage: SessionStorage,
@@ -187,11 +212,21 @@ async function compose(
       return { size: head.size, sha256: head.sha256, location: session.location };
     }
   }
-  const result = await driver.completeMultipart(
-    session.storageKey,
-    session.multipartId,
-    sorted.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? "" })),
-  );
+  const uploadId = session.multipartId;
+  const result = await driver
+    .completeMultipart(
+      session.storageKey,
+      uploadId,
+      sorted.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? "" })),
+    )
+    .catch(async (error: unknown) => {
+      // An earlier attempt composed it and then could not record the file (the store forgot the
+      // upload, S3 answers NoSuchUpload): the object at the session's own key is that composition.
+      // Nothing else writes that key while a multipart upload is open.
+      const head = await driver.head(session.storageKey).catch(() => null);
+      if (!head || head.size !== session.size) throw error;
+      return { size: head.size, etag: head.etag, sha256: null, location: session.location };
+    });
   if (result.sha256) return { size: result.size, sha256: result.sha256, location: result.location };
   // S3 and R2 compose without a whole-object digest: read it back once, in constant memory.
   return { ...(await hashStored(driver, session.storageKey)), location: result.location };

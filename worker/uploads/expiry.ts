@@ -1,11 +1,12 @@
 // Owns the scheduled cleanup of uploads: unfinished sessions past their expiry are aborted, storage
 // cleanup still owed (after abort, failure or expiry; follower parts included) is retried, and
 // finished sessions are dropped once their expiry has passed (completion stays idempotent until then).
-import { and, eq, inArray, lt } from "drizzle-orm";
+import { and, eq, inArray, lt, or } from "drizzle-orm";
 import { uploadSessions } from "../db/schema.ts";
 import { describeError } from "../logger.ts";
 import type { Services } from "../services.ts";
 import { cleanupStorage } from "./abort.ts";
+import { COMPLETING_LEASE_MS } from "./complete.ts";
 
 const BATCH = 100;
 
@@ -20,7 +21,19 @@ export async function expireUploads(services: Services): Promise<void> {
       failureMessage: "The upload session expired.",
       updatedAt: now,
     })
-    .where(and(inArray(uploadSessions.state, ["open", "completing"]), lt(uploadSessions.expiresAt, now)));
+    .where(
+      and(
+        lt(uploadSessions.expiresAt, now),
+        // A completion still within its lease is left to finish (or to fail back to open).
+        or(
+          eq(uploadSessions.state, "open"),
+          and(
+            eq(uploadSessions.state, "completing"),
+            lt(uploadSessions.updatedAt, new Date(now.getTime() - COMPLETING_LEASE_MS)),
+          ),
+        ),
+      ),
+    );
   const owed = await services.db
     .select()
     .from(uploadSessions)

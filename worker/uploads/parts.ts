@@ -9,6 +9,7 @@ import type { AuthUser } from "../accounts/auth.ts";
 import { uploadParts } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy } from "../storage/factory.ts";
+import { closedMeanwhile } from "./abort.ts";
 import { assertPartNumber, partSize } from "./plan.ts";
 import { assertOpen, loadPolicy, loadSession, type SessionRow } from "./sessions.ts";
 
@@ -102,7 +103,7 @@ export async function putRelayPart(
     await body.cancel().catch(() => {});
     throw error;
   }
-  await services.db
+  const [kept] = await services.db
     .update(uploadParts)
     .set({
       state: "done",
@@ -119,7 +120,18 @@ export async function putRelayPart(
         eq(uploadParts.partNumber, partNumber),
         eq(uploadParts.claim, claim),
       ),
-    );
+    )
+    .returning({ partNumber: uploadParts.partNumber });
+  // The claim is gone: the session was aborted or expired (its cleanup dropped the claims) while this
+  // part streamed, maybe before these bytes landed. (A claim taken over by a retry of an open
+  // session, after its lease, leaves that retry in charge.)
+  if (!kept) {
+    await closedMeanwhile(services, session);
+    throw new AppError("upload_part_busy", `Part ${partNumber} was taken over by another request.`, {
+      headers: { "retry-after": "5" },
+      details: { part_number: partNumber },
+    });
+  }
   return { part_number: partNumber, size: stored.size, sha256: stored.sha256 };
 }
 

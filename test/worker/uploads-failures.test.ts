@@ -1,0 +1,206 @@
+// Failure paths of uploads over an s3 policy (a real s3rver) and a real migrated libSQL file: a file
+// record that cannot be written after the object was composed, an abort or an expiry that lands while a
+// relay part is still streaming, and an expiry that meets a completion in progress. Faults are real:
+// a trigger in the real database refuses the record, real requests race on real streams.
+import { and, eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomId } from "../../shared/crypto.ts";
+import {
+  files,
+  pendingObjectDeletions,
+  policyGroupRules,
+  policyGroups,
+  storagePolicies,
+  uploadParts,
+  uploadSessions,
+  users,
+} from "../../worker/db/schema.ts";
+import { parseEnv } from "../../worker/env.ts";
+import { encryptSecret } from "../../worker/secrets.ts";
+import { createServices } from "../../worker/services.ts";
+import { policyCredentialContext } from "../../worker/storage/factory.ts";
+import { createS3Driver } from "../../worker/storage/s3.ts";
+import type { StorageDriver } from "../../worker/storage/types.ts";
+import { expireUploads } from "../../worker/uploads/expiry.ts";
+import type { UploadOut } from "../../worker/uploads/view.ts";
+import { createHarness, type Harness, ORIGIN, seedUser, TEST_SECRET, unique } from "./harness.ts";
+import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
+import { bytes, partOf, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+
+const MiB = 1024 * 1024;
+type Completed = { upload: UploadOut; file: { id: string; sha256: string } };
+
+describe("upload failure paths on s3", () => {
+  let h: Harness;
+  let c: UploadClient;
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+  let bucket: StorageDriver;
+  const ctx = { waitUntil: () => {} };
+
+  beforeAll(async () => {
+    s3 = await startS3rver(["failures"]);
+    h = await createHarness({ fetch: (input, init) => fetch(input, init) });
+    const policyId = randomId();
+    const seal = (value: string, which: "access_key" | "secret_key") =>
+      encryptSecret(TEST_SECRET, value, policyCredentialContext(policyId, which));
+    await h.db.insert(storagePolicies).values({
+      id: policyId,
+      name: unique("s3"),
+      driver: "s3",
+      chunkSize: 5 * MiB,
+      uploadMode: "relay_stream",
+      s3Endpoint: s3.endpoint,
+      s3Bucket: "failures",
+      s3ForcePathStyle: true,
+      s3AccessKeyEnc: await seal(S3RVER_KEY.accessKeyId, "access_key"),
+      s3SecretKeyEnc: await seal(S3RVER_KEY.secretAccessKey, "secret_key"),
+    });
+    bucket = createS3Driver({
+      endpoint: s3.endpoint,
+      region: "us-east-1",
+      bucket: "failures",
+      pathStyle: true,
+      ...S3RVER_KEY,
+    });
+    const groupId = randomId();
+    await h.db.insert(policyGroups).values({ id: groupId, name: unique("group") });
+    await h.db
+      .insert(policyGroupRules)
+      .values({ id: randomId(), groupId, policyId, priority: 1, minSize: 0, maxSize: 0 });
+    const seeded = await seedUser(h);
+    await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, seeded.user.id));
+    c = uploadClient(
+      (path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx),
+      seeded.token,
+    );
+  });
+  afterAll(async () => {
+    await h?.close();
+    await s3?.stop();
+  });
+
+  const init = async (body: Record<string, unknown>) => c.ok<UploadOut>(await c.init(body), 201);
+  const sessionRow = async (id: string) =>
+    (await h.db.select().from(uploadSessions).where(eq(uploadSessions.id, id)))[0];
+  const stored = async (key: string) => {
+    const object = await bucket.get(key);
+    return object ? new Uint8Array(await new Response(object.body).arrayBuffer()) : null;
+  };
+  const cron = (now: Date) =>
+    createServices(parseEnv(h.env), ctx, "cron", {
+      db: h.db,
+      now: () => now,
+      fetch: (input, init) => fetch(input, init),
+      logSink: (record) => void h.logs.push(record),
+    });
+  /** A part body that sends its first KiB, then waits for release() before sending the rest. */
+  const gated = (part: Uint8Array) => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(part.slice(0, 1024));
+        await gate;
+        controller.enqueue(part.slice(1024));
+        controller.close();
+      },
+    });
+    return { stream, release };
+  };
+  const untilUploading = async (sessionId: string) => {
+    for (;;) {
+      const [row] = await h.db.select().from(uploadParts).where(eq(uploadParts.sessionId, sessionId));
+      if (row?.state === "uploading") return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
+  it("completes a retry with the same file after the record write failed once the object was composed", async () => {
+    const data = bytes(5 * MiB + 1000, 21);
+    const name = `record-${randomId()}.bin`;
+    const upload = await init({ name, size: data.length, sha256: sha256(data) });
+    expect(upload.part_count).toBe(2);
+    for (let n = 1; n <= upload.part_count; n++)
+      await c.ok(await c.putPart(upload.id, n, partOf(upload, data, n)));
+    const trigger = `refuse_${randomId()}`;
+    await h.db.run(
+      sql.raw(
+        `CREATE TRIGGER ${trigger} BEFORE INSERT ON files WHEN NEW.name = '${name}' BEGIN SELECT RAISE(ABORT, 'record refused'); END`,
+      ),
+    );
+    try {
+      expect(await c.fail(await c.complete(upload.id))).toMatchObject({ status: 500, code: "internal" });
+    } finally {
+      await h.db.run(sql.raw(`DROP TRIGGER ${trigger}`));
+    }
+    const session = (await sessionRow(upload.id))!;
+    expect(session.state).toBe("open");
+    expect(await h.db.select().from(files).where(eq(files.name, name))).toEqual([]);
+    // The composed object is kept for the retry (expiry would remove it if none came).
+    expect(sha256((await stored(session.storageKey))!)).toBe(sha256(data));
+
+    const done = await c.ok<Completed>(await c.complete(upload.id));
+    expect(done.file).toMatchObject({ id: session.fileId, sha256: sha256(data) });
+    expect(await h.db.select().from(files).where(eq(files.name, name))).toHaveLength(1);
+    expect(sha256((await stored(session.storageKey))!)).toBe(sha256(data));
+  });
+
+  it("leaves nothing on the storage when an upload is aborted while its single part is still streaming", async () => {
+    const data = bytes(200 * 1024, 22);
+    const upload = await init({ name: "abort-mid.bin", size: data.length });
+    const session = (await sessionRow(upload.id))!;
+    const { stream, release } = gated(data);
+    const inFlight = c.putPart(upload.id, 1, stream, { "content-length": String(data.length) });
+    await untilUploading(upload.id);
+    expect((await c.abort(upload.id)).status).toBe(204);
+    release();
+    expect(await c.fail(await inFlight)).toMatchObject({ status: 409, code: "upload_closed" });
+    expect(await bucket.head(session.storageKey)).toBeNull();
+    expect(await sessionRow(upload.id)).toMatchObject({ state: "aborted", cleanupPending: false });
+  });
+
+  it("leaves nothing on the storage when an upload expires while its single part is still streaming", async () => {
+    const data = bytes(200 * 1024, 23);
+    const upload = await init({ name: "expire-mid.bin", size: data.length });
+    const session = (await sessionRow(upload.id))!;
+    const { stream, release } = gated(data);
+    const inFlight = c.putPart(upload.id, 1, stream, { "content-length": String(data.length) });
+    await untilUploading(upload.id);
+    await expireUploads(cron(new Date(session.expiresAt.getTime() + 60_000)));
+    expect(await sessionRow(upload.id)).toBeUndefined();
+    release();
+    expect(await c.fail(await inFlight)).toMatchObject({ status: 409, code: "upload_closed" });
+    expect(await bucket.head(session.storageKey)).toBeNull();
+    const queued = await h.db
+      .select()
+      .from(pendingObjectDeletions)
+      .where(eq(pendingObjectDeletions.storageKey, session.storageKey));
+    expect(queued).toEqual([]);
+  });
+
+  it("lets a completion within its lease finish when the session expires meanwhile", async () => {
+    const data = bytes(5 * MiB + 10, 24);
+    const upload = await init({ name: "late-complete.bin", size: data.length, sha256: sha256(data) });
+    for (let n = 1; n <= upload.part_count; n++)
+      await c.ok(await c.putPart(upload.id, n, partOf(upload, data, n)));
+    const session = (await sessionRow(upload.id))!;
+    // A completion claimed the session a minute before the expiry run (as claimCompletion does).
+    const expiry = new Date(session.expiresAt.getTime() + 60_000);
+    await h.db
+      .update(uploadSessions)
+      .set({ state: "completing", updatedAt: new Date(expiry.getTime() - 60_000) })
+      .where(eq(uploadSessions.id, upload.id));
+    await expireUploads(cron(expiry));
+    expect(await sessionRow(upload.id)).toMatchObject({ state: "completing", cleanupPending: false });
+    // Its parts are still there: the completion, failing back to open (retryable), can be retried.
+    await h.db
+      .update(uploadSessions)
+      .set({ state: "open" })
+      .where(and(eq(uploadSessions.id, upload.id), eq(uploadSessions.state, "completing")));
+    const done = await c.ok<Completed>(await c.complete(upload.id));
+    expect(done.file.sha256).toBe(sha256(data));
+    expect(sha256((await stored(session.storageKey))!)).toBe(sha256(data));
+  });
+});
