@@ -36,10 +36,19 @@ describe("upload failure paths on s3", () => {
   let s3: Awaited<ReturnType<typeof startS3rver>>;
   let bucket: StorageDriver;
   const ctx = { waitUntil: () => {} };
+  /** Sees each answer of the storage before the primary does (to run real work in between). */
+  let between: ((method: string, url: string, response: Response) => Promise<Response>) | null = null;
 
   beforeAll(async () => {
     s3 = await startS3rver(["failures"]);
-    h = await createHarness({ fetch: (input, init) => fetch(input, init) });
+    h = await createHarness({
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (!between) return response;
+        const request = input instanceof Request ? input : null;
+        return between(init?.method ?? request?.method ?? "GET", request?.url ?? String(input), response);
+      },
+    });
     const policyId = randomId();
     const seal = (value: string, which: "access_key" | "secret_key") =>
       encryptSecret(TEST_SECRET, value, policyCredentialContext(policyId, which));
@@ -202,5 +211,33 @@ describe("upload failure paths on s3", () => {
     const done = await c.ok<Completed>(await c.complete(upload.id));
     expect(done.file.sha256).toBe(sha256(data));
     expect(sha256((await stored(session.storageKey))!)).toBe(sha256(data));
+  });
+
+  it("writes no file record when the session expired under a completion that outlived its lease", async () => {
+    const data = bytes(5 * MiB + 20, 25);
+    const upload = await init({ name: "outlived.bin", size: data.length });
+    for (let n = 1; n <= upload.part_count; n++)
+      await c.ok(await c.putPart(upload.id, n, partOf(upload, data, n)));
+    const session = (await sessionRow(upload.id))!;
+    const expiry = new Date(session.expiresAt.getTime() + 60_000);
+    // The completion composed the object and reads it back for its digest; the expiry runs then.
+    between = async (method, url, response) => {
+      if (method !== "GET" || !url.includes(session.storageKey)) return response;
+      between = null;
+      const body = await response.arrayBuffer();
+      await expireUploads(cron(expiry));
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    try {
+      expect(await c.fail(await c.complete(upload.id))).toMatchObject({ status: 409, code: "upload_closed" });
+    } finally {
+      between = null;
+    }
+    expect(await h.db.select().from(files).where(eq(files.id, session.fileId!))).toEqual([]);
+    // The composed object belongs to the cleanup: gone, or still owed (s3rver cannot abort a
+    // multipart upload, so here the cleanup stays owed and the scheduled task keeps trying).
+    const after = (await sessionRow(upload.id))!;
+    expect(after.state).toBe("aborted");
+    expect(after.cleanupPending || (await bucket.head(session.storageKey)) === null).toBe(true);
   });
 });
