@@ -2,6 +2,9 @@
 // record that cannot be written after the object was composed, an abort or an expiry that lands while a
 // relay part is still streaming, and an expiry that meets a completion in progress. Faults are real:
 // a trigger in the real database refuses the record, real requests race on real streams.
+
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId } from "../../shared/crypto.ts";
@@ -35,6 +38,25 @@ describe("upload failure paths on s3", () => {
   let c: UploadClient;
   let s3: Awaited<ReturnType<typeof startS3rver>>;
   let bucket: StorageDriver;
+  let userId: string;
+  const insertPolicy = async (endpoint: string) => {
+    const id = randomId();
+    const seal = (value: string, which: "access_key" | "secret_key") =>
+      encryptSecret(TEST_SECRET, value, policyCredentialContext(id, which));
+    await h.db.insert(storagePolicies).values({
+      id,
+      name: unique("s3"),
+      driver: "s3",
+      chunkSize: 5 * MiB,
+      uploadMode: "relay_stream",
+      s3Endpoint: endpoint,
+      s3Bucket: "failures",
+      s3ForcePathStyle: true,
+      s3AccessKeyEnc: await seal(S3RVER_KEY.accessKeyId, "access_key"),
+      s3SecretKeyEnc: await seal(S3RVER_KEY.secretAccessKey, "secret_key"),
+    });
+    return id;
+  };
   const ctx = { waitUntil: () => {} };
   /** Sees each answer of the storage before the primary does (to run real work in between). */
   let between: ((method: string, url: string, response: Response) => Promise<Response>) | null = null;
@@ -49,21 +71,7 @@ describe("upload failure paths on s3", () => {
         return between(init?.method ?? request?.method ?? "GET", request?.url ?? String(input), response);
       },
     });
-    const policyId = randomId();
-    const seal = (value: string, which: "access_key" | "secret_key") =>
-      encryptSecret(TEST_SECRET, value, policyCredentialContext(policyId, which));
-    await h.db.insert(storagePolicies).values({
-      id: policyId,
-      name: unique("s3"),
-      driver: "s3",
-      chunkSize: 5 * MiB,
-      uploadMode: "relay_stream",
-      s3Endpoint: s3.endpoint,
-      s3Bucket: "failures",
-      s3ForcePathStyle: true,
-      s3AccessKeyEnc: await seal(S3RVER_KEY.accessKeyId, "access_key"),
-      s3SecretKeyEnc: await seal(S3RVER_KEY.secretAccessKey, "secret_key"),
-    });
+    const policyId = await insertPolicy(s3.endpoint);
     bucket = createS3Driver({
       endpoint: s3.endpoint,
       region: "us-east-1",
@@ -77,7 +85,8 @@ describe("upload failure paths on s3", () => {
       .insert(policyGroupRules)
       .values({ id: randomId(), groupId, policyId, priority: 1, minSize: 0, maxSize: 0 });
     const seeded = await seedUser(h);
-    await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, seeded.user.id));
+    userId = seeded.user.id;
+    await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, userId));
     c = uploadClient(
       (path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx),
       seeded.token,
@@ -239,5 +248,49 @@ describe("upload failure paths on s3", () => {
     const after = (await sessionRow(upload.id))!;
     expect(after.state).toBe("aborted");
     expect(after.cleanupPending || (await bucket.head(session.storageKey)) === null).toBe(true);
+  });
+
+  it("keeps cleaning other sessions while more than a batch of cleanups fail run after run", async () => {
+    // A store that refuses connections: the port of a server that was closed.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const deadPolicy = await insertPolicy(`http://127.0.0.1:${port}`);
+    const livePolicy = (await sessionRow((await init({ name: "probe.bin", size: 1 })).id))!.policyId;
+    const owed = (policyId: string, updatedAt: Date) => ({
+      id: randomId(),
+      userId,
+      spaceKind: "user" as const,
+      spaceId: userId,
+      name: "owed.bin",
+      size: 10,
+      contentType: "application/octet-stream",
+      policyId,
+      mode: "relay_stream" as const,
+      chunkSize: 10,
+      partCount: 1,
+      storageKey: `files/${randomId()}`,
+      state: "aborted" as const,
+      cleanupPending: true,
+      expiresAt: new Date(Date.now() + 3600_000),
+      createdAt: updatedAt,
+      updatedAt,
+    });
+    const start = Date.now() - 3600_000;
+    const dead = Array.from({ length: 120 }, (_, i) => owed(deadPolicy, new Date(start + i)));
+    await h.db.insert(uploadSessions).values(dead);
+    const live = owed(livePolicy, new Date(start + 1000));
+    await h.db.insert(uploadSessions).values(live);
+    await bucket.put(live.storageKey, new Response(bytes(10, 26)).body!, { size: 10 });
+
+    for (let run = 1; run <= 3; run++) await expireUploads(cron(new Date(Date.now() + run * 60_000)));
+    expect(await bucket.head(live.storageKey)).toBeNull();
+    expect(await sessionRow(live.id)).toMatchObject({ cleanupPending: false });
+    const stillOwed = await h.db
+      .select({ id: uploadSessions.id })
+      .from(uploadSessions)
+      .where(and(eq(uploadSessions.policyId, deadPolicy), eq(uploadSessions.cleanupPending, true)));
+    expect(stillOwed).toHaveLength(dead.length);
   });
 });

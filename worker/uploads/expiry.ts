@@ -1,7 +1,7 @@
 // Owns the scheduled cleanup of uploads: unfinished sessions past their expiry are aborted, storage
 // cleanup still owed (after abort, failure or expiry; follower parts included) is retried, and
 // finished sessions are dropped once their expiry has passed (completion stays idempotent until then).
-import { and, eq, inArray, lt, or } from "drizzle-orm";
+import { and, asc, eq, inArray, lt, or } from "drizzle-orm";
 import { uploadSessions } from "../db/schema.ts";
 import { describeError } from "../logger.ts";
 import type { Services } from "../services.ts";
@@ -38,6 +38,9 @@ export async function expireUploads(services: Services): Promise<void> {
     .select()
     .from(uploadSessions)
     .where(eq(uploadSessions.cleanupPending, true))
+    // Longest untried first; a failure goes to the back, so storages that stay unreachable (a
+    // follower gone for good) cannot take the whole batch run after run.
+    .orderBy(asc(uploadSessions.updatedAt))
     .limit(BATCH);
   let failed = 0;
   for (const session of owed) {
@@ -45,6 +48,10 @@ export async function expireUploads(services: Services): Promise<void> {
       await cleanupStorage(services, session);
     } catch (error) {
       failed += 1;
+      await services.db
+        .update(uploadSessions)
+        .set({ updatedAt: now })
+        .where(and(eq(uploadSessions.id, session.id), eq(uploadSessions.cleanupPending, true)));
       services.log.warn("upload cleanup failed; retried next run", {
         upload_id: session.id,
         error: describeError(error),
