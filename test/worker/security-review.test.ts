@@ -1,21 +1,30 @@
 // Security review of share links and spaces, in process over a real migrated libSQL file and a real
 // s3rver: what a link holder can reach (never outside the shared subtree, never another space, never a
 // trashed item), download limits that neither a HEAD nor a preview can get around, and a limit of one
-// that holds when two downloads race.
+// that holds when downloads race, and password guesses (links, login) that a burst cannot multiply.
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId, sha256Hex } from "../../shared/crypto.ts";
-import { storagePolicies } from "../../worker/db/schema.ts";
+import { loginAttempts, storagePolicies } from "../../worker/db/schema.ts";
 import { createFileRecord, fileStorageKey } from "../../worker/files/records.ts";
 import { encryptSecret } from "../../worker/secrets.ts";
 import { policyCredentialContext } from "../../worker/storage/factory.ts";
 import { createS3Driver } from "../../worker/storage/s3.ts";
 import { bytesOf, json, seedFile, seedTeam, servicesOf } from "./files/helpers.ts";
-import { createHarness, errorCode, type Harness, seedUser, TEST_SECRET, unique } from "./harness.ts";
+import {
+  createHarness,
+  errorCode,
+  type Harness,
+  seedUser,
+  TEST_PASSWORD,
+  TEST_SECRET,
+  unique,
+} from "./harness.ts";
 import { S3RVER_KEY, startS3rver, streamOf } from "./storage/harness.ts";
 
 type Created = { share: { id: string }; token: string };
 
-describe("security review: share links", () => {
+describe("security review: share links and password guessing", () => {
   let h: Harness;
   let s3: Awaited<ReturnType<typeof startS3rver>>;
   let alice: { user: { id: string }; token: string };
@@ -207,6 +216,50 @@ describe("security review: share links", () => {
       body: { folder_id: sibling.id },
     });
     expect((await pub("GET", created.token, `/files/${inner.id}/content`)).status).toBe(404);
+  });
+
+  it("counts concurrent password guesses on a link: a burst gets the limit's worth of tries, no more", async () => {
+    const file = await seedFile(h, { space: mine(), userId: alice.user.id, name: `${unique("burst")}.txt` });
+    const created = await share({ file_id: file.id, password: "the right one" });
+    const guesses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        h.call("POST", `/api/v1/public/shares/${created.token}/unlock`, {
+          body: { password: `guess-${i}` },
+          headers: { "cf-connecting-ip": "203.0.113.50" },
+        }),
+      ),
+    );
+    const codes = await Promise.all(guesses.map((g) => errorCode(g)));
+    expect(codes.filter((c) => c === "share_password_invalid")).toHaveLength(5);
+    expect(codes.filter((c) => c === "rate_limited")).toHaveLength(7);
+    const right = await h.call("POST", `/api/v1/public/shares/${created.token}/unlock`, {
+      body: { password: "the right one" },
+      headers: { "cf-connecting-ip": "203.0.113.50" },
+    });
+    expect(right.status).toBe(429);
+  });
+
+  it("counts concurrent login guesses: a burst gets the limit's worth of tries; a right password costs none", async () => {
+    const victim = await seedUser(h);
+    const login = (password: string, ip: string) =>
+      h.call("POST", "/api/v1/auth/login", {
+        body: { username: victim.user.username, password },
+        headers: { "cf-connecting-ip": ip },
+      });
+    for (let i = 0; i < 3; i++) expect((await login(TEST_PASSWORD, "198.51.100.9")).status).toBe(200);
+    const [counted] = await h.db
+      .select()
+      .from(loginAttempts)
+      .where(eq(loginAttempts.key, `user:${victim.user.username}`));
+    expect(counted?.failures ?? 0).toBe(0);
+    const guesses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => login(`guess-${i}`, "203.0.113.60")),
+    );
+    const codes = await Promise.all(guesses.map((g) => errorCode(g)));
+    expect(codes.filter((c) => c === "invalid_credentials")).toHaveLength(5);
+    expect(codes.filter((c) => c === "rate_limited")).toHaveLength(7);
+    expect((await login(TEST_PASSWORD, "203.0.113.60")).status).toBe(429);
+    expect((await login(TEST_PASSWORD, "198.51.100.9")).status).toBe(200);
   });
 
   it("tells nothing about a dead link's target: revoked, expired or exhausted links answer only their code", async () => {

@@ -1,7 +1,8 @@
 // Owns login rate limiting: failures are counted per (IP, username) and per username in fixed windows
-// stored in the database (shared by every worker isolate). A key over its limit is locked until its
-// window ends and the caller gets `rate_limited` with Retry-After.
-import { inArray, sql } from "drizzle-orm";
+// stored in the database (shared by every worker isolate). Each attempt is claimed before its password
+// is checked; a key at its limit is locked until its window ends and the caller gets `rate_limited`
+// with Retry-After.
+import { and, eq, gt, sql } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
 import type { Db } from "../db/client.ts";
 import { loginAttempts } from "../db/schema.ts";
@@ -26,31 +27,18 @@ export function loginKeys(ip: string, username: string): LimitKey[] {
   ];
 }
 
-export async function assertLoginAllowed(db: Db, keys: LimitKey[], now: Date): Promise<void> {
-  const rows = await db
-    .select()
-    .from(loginAttempts)
-    .where(
-      inArray(
-        loginAttempts.key,
-        keys.map((k) => k.key),
-      ),
-    );
-  const lockedUntil = Math.max(0, ...rows.map((row) => row.lockedUntil?.getTime() ?? 0));
-  if (lockedUntil > now.getTime()) {
-    const seconds = Math.ceil((lockedUntil - now.getTime()) / 1000);
-    throw new AppError("rate_limited", `Too many failed logins. Try again in ${seconds} seconds.`, {
-      headers: { "retry-after": String(seconds) },
-      details: { retry_after_seconds: seconds },
-    });
-  }
-}
-
-export async function recordLoginFailure(db: Db, keys: LimitKey[], now: Date): Promise<void> {
+/**
+ * Claims one attempt on each key before the password is checked, and refuses (`rate_limited`,
+ * Retry-After) when a key already holds `limit` failures in its window. Claimed first and checked in
+ * the same statement, so concurrent guesses cannot all pass one read of the counters. The claim stands
+ * as the failure; a right password gives it back (loginSucceeded).
+ */
+export async function claimLoginAttempt(db: Db, keys: LimitKey[], now: Date): Promise<void> {
   const nowMs = now.getTime();
   const expired = sql`${loginAttempts.windowStartedAt} <= ${nowMs - LOGIN_WINDOW_MS}`;
-  const [first, ...rest] = keys.map(({ key, limit }) =>
-    db
+  const taken: LimitKey[] = [];
+  for (const { key, limit } of keys) {
+    const [claimed] = await db
       .insert(loginAttempts)
       .values({
         key,
@@ -60,19 +48,50 @@ export async function recordLoginFailure(db: Db, keys: LimitKey[], now: Date): P
       })
       .onConflictDoUpdate({
         target: loginAttempts.key,
-        // SET expressions see the row as it was before this update.
+        // SET and WHERE see the row as it was before this update.
         set: {
           failures: sql`case when ${expired} then 1 else ${loginAttempts.failures} + 1 end`,
           windowStartedAt: sql`case when ${expired} then ${nowMs} else ${loginAttempts.windowStartedAt} end`,
           lockedUntil: sql`case when ${expired} then null when ${loginAttempts.failures} + 1 >= ${limit} then ${loginAttempts.windowStartedAt} + ${LOGIN_WINDOW_MS} else null end`,
         },
-      }),
+        setWhere: sql`${expired} or ${loginAttempts.failures} < ${limit}`,
+      })
+      .returning({ key: loginAttempts.key });
+    if (!claimed) {
+      await giveBack(db, taken);
+      throw await refusal(db, key, now);
+    }
+    taken.push({ key, limit });
+  }
+}
+
+async function refusal(db: Db, key: string, now: Date): Promise<AppError> {
+  const [row] = await db.select().from(loginAttempts).where(eq(loginAttempts.key, key));
+  const until = row ? row.windowStartedAt.getTime() + LOGIN_WINDOW_MS : now.getTime() + LOGIN_WINDOW_MS;
+  const seconds = Math.max(1, Math.ceil((until - now.getTime()) / 1000));
+  return new AppError("rate_limited", `Too many failed logins. Try again in ${seconds} seconds.`, {
+    headers: { "retry-after": String(seconds) },
+    details: { retry_after_seconds: seconds },
+  });
+}
+
+/** Returns claimed attempts that turned out not to be failures. */
+async function giveBack(db: Db, keys: LimitKey[]): Promise<void> {
+  const [first, ...rest] = keys.map(({ key, limit }) =>
+    db
+      .update(loginAttempts)
+      .set({
+        failures: sql`${loginAttempts.failures} - 1`,
+        lockedUntil: sql`case when ${loginAttempts.failures} - 1 >= ${limit} then ${loginAttempts.lockedUntil} else null end`,
+      })
+      .where(and(eq(loginAttempts.key, key), gt(loginAttempts.failures, 0))),
   );
   if (first) await db.batch([first, ...rest]);
 }
 
-/** A successful login forgets this address's failures for the user (not the per-user total). */
-export async function clearLoginFailures(db: Db, keys: LimitKey[]): Promise<void> {
-  const first = keys[0];
-  if (first) await db.delete(loginAttempts).where(inArray(loginAttempts.key, [first.key]));
+/** A right password: its claim is given back, and this address's failures for the user are forgotten. */
+export async function loginSucceeded(db: Db, keys: LimitKey[]): Promise<void> {
+  const [first, ...rest] = keys;
+  await giveBack(db, rest);
+  if (first) await db.delete(loginAttempts).where(eq(loginAttempts.key, first.key));
 }

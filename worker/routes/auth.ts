@@ -5,13 +5,7 @@ import { and, asc, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "../accounts/passwords.ts";
-import {
-  assertLoginAllowed,
-  clearLoginFailures,
-  clientIp,
-  loginKeys,
-  recordLoginFailure,
-} from "../accounts/rate-limit.ts";
+import { claimLoginAttempt, clientIp, loginKeys, loginSucceeded } from "../accounts/rate-limit.ts";
 import {
   clearedSessionCookie,
   cookieCanBeSecure,
@@ -58,16 +52,15 @@ const accountRoutes = [
       const now = services.now();
       const username = normalizeUsername(body.username);
       const keys = loginKeys(clientIp(request), username);
-      await assertLoginAllowed(db, keys, now);
+      await claimLoginAttempt(db, keys, now);
       const user = await findUserByUsername(db, username);
       if (!user) await burnPasswordCheck(body.password);
       const valid = user !== null && (await verifyPassword(body.password, user.passwordHash));
       if (!user || !valid) {
-        await recordLoginFailure(db, keys, now);
         services.log.warn("login failed", { username, ip: clientIp(request) });
         throw new AppError("invalid_credentials", "Wrong username or password.");
       }
-      await clearLoginFailures(db, keys);
+      await loginSucceeded(db, keys);
       if (user.disabled) throw new AppError("account_disabled", "This account is disabled.");
       const session = await createSession(db, {
         userId: user.id,
@@ -127,13 +120,13 @@ const accountRoutes = [
       const { db } = services;
       const now = services.now();
       const keys = loginKeys(clientIp(request), user.username);
-      await assertLoginAllowed(db, keys, now);
+      await claimLoginAttempt(db, keys, now);
       const row = await findUser(db, user.id);
       if (!row) throw notFound("user");
       if (!(await verifyPassword(body.current_password, row.passwordHash))) {
-        await recordLoginFailure(db, keys, now);
         throw new AppError("invalid_credentials", "The current password is wrong.");
       }
+      await loginSucceeded(db, keys);
       await db.batch([
         db
           .update(users)

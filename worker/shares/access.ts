@@ -7,12 +7,7 @@ import { hmacSha256, timingSafeEqual, toBase64Url } from "../../shared/crypto.ts
 import { AppError } from "../../shared/errors.ts";
 import { readCookie } from "../accounts/auth.ts";
 import { burnPasswordCheck, verifyPassword } from "../accounts/passwords.ts";
-import {
-  assertLoginAllowed,
-  clearLoginFailures,
-  clientIp,
-  recordLoginFailure,
-} from "../accounts/rate-limit.ts";
+import { claimLoginAttempt, clientIp, loginSucceeded } from "../accounts/rate-limit.ts";
 import { files, folders, shares } from "../db/schema.ts";
 import type { FileRow, FolderRow } from "../files/records.ts";
 import type { Space } from "../files/spaces.ts";
@@ -120,16 +115,13 @@ export async function unlockShare(
     { key: `share:${share.id}|ip:${clientIp(request)}`, limit: 5 },
     { key: `share:${share.id}`, limit: 50 },
   ];
-  await assertLoginAllowed(services.db, keys, now);
+  await claimLoginAttempt(services.db, keys, now);
   if (share.passwordHash === null) {
     await burnPasswordCheck(password);
-    return issueUnlockToken(services, share);
-  }
-  if (!(await verifyPassword(password, share.passwordHash))) {
-    await recordLoginFailure(services.db, keys, now);
+  } else if (!(await verifyPassword(password, share.passwordHash))) {
     throw new AppError("share_password_invalid", "The password is not correct.");
   }
-  await clearLoginFailures(services.db, keys);
+  await loginSucceeded(services.db, keys);
   return issueUnlockToken(services, share);
 }
 
