@@ -292,5 +292,59 @@ describe("upload failure paths on s3", () => {
       .from(uploadSessions)
       .where(and(eq(uploadSessions.policyId, deadPolicy), eq(uploadSessions.cleanupPending, true)));
     expect(stillOwed).toHaveLength(dead.length);
+    await h.db.delete(uploadSessions).where(eq(uploadSessions.policyId, deadPolicy));
+  });
+
+  /** A trigger in the real database that refuses `when` (SQL over NEW) on `event` of `table`. */
+  const refusing = async (event: string, when: string, run: () => Promise<void>) => {
+    const trigger = `refuse_${randomId()}`;
+    await h.db.run(
+      sql.raw(
+        `CREATE TRIGGER ${trigger} BEFORE ${event} WHEN ${when} BEGIN SELECT RAISE(ABORT, 'refused'); END`,
+      ),
+    );
+    try {
+      await run();
+    } finally {
+      await h.db.run(sql.raw(`DROP TRIGGER ${trigger}`));
+    }
+  };
+
+  it("keeps the session retryable when the record write fails in the root after the folder was trashed", async () => {
+    const folder = await c.ok<{ id: string }>(
+      await c.json("POST", "/api/v1/spaces/me/folders", { name: `gone-${randomId()}` }),
+      201,
+    );
+    const data = bytes(4000, 27);
+    const name = `homeless-${randomId()}.bin`;
+    const upload = await init({ name, size: data.length, folder_id: folder.id });
+    await c.ok(await c.putPart(upload.id, 1, data));
+    expect((await c.json("DELETE", `/api/v1/spaces/me/folders/${folder.id}`)).status).toBe(204);
+    await refusing("INSERT ON files", `NEW.name = '${name}'`, async () => {
+      expect(await c.fail(await c.complete(upload.id))).toMatchObject({ status: 500, code: "internal" });
+    });
+    expect((await sessionRow(upload.id))!.state).toBe("open");
+    const done = await c.ok<Completed & { file: { folder_id: string | null } }>(await c.complete(upload.id));
+    expect(done.file).toMatchObject({ folder_id: null, sha256: sha256(data) });
+  });
+
+  it("never deletes the object of a file whose completion could not close its session", async () => {
+    const data = bytes(5000, 28);
+    const upload = await init({ name: `unclosed-${randomId()}.bin`, size: data.length });
+    await c.ok(await c.putPart(upload.id, 1, data));
+    const session = (await sessionRow(upload.id))!;
+    await refusing(
+      "UPDATE OF state ON upload_sessions",
+      `NEW.id = '${upload.id}' AND NEW.state = 'completed'`,
+      async () => {
+        expect(await c.fail(await c.complete(upload.id))).toMatchObject({ status: 500 });
+      },
+    );
+    // The record exists, the session is stuck in completing; nobody retries, the session expires.
+    expect(await h.db.select().from(files).where(eq(files.id, session.fileId!))).toHaveLength(1);
+    await expireUploads(cron(new Date(session.expiresAt.getTime() + 60_000)));
+    expect(sha256((await stored(session.storageKey))!)).toBe(sha256(data));
+    expect(await h.db.select().from(files).where(eq(files.id, session.fileId!))).toHaveLength(1);
+    expect(await sessionRow(upload.id)).toBeUndefined();
   });
 });

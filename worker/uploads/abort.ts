@@ -6,7 +6,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
-import { pendingObjectDeletions, uploadSessions } from "../db/schema.ts";
+import { files, pendingObjectDeletions, uploadSessions } from "../db/schema.ts";
 import { deletePendingObjects } from "../files/purge.ts";
 import { describeError } from "../logger.ts";
 import type { Services } from "../services.ts";
@@ -44,6 +44,25 @@ export async function cleanupNow(services: Services, session: SessionRow): Promi
  */
 export async function cleanupStorage(services: Services, session: SessionRow): Promise<void> {
   if (session.state === "completed") return;
+  if (session.fileId) {
+    // A completion that wrote the file record and then failed to close the session (database error):
+    // the object is that file's content, so the session is completed, never cleaned.
+    const [file] = await services.db.select({ id: files.id }).from(files).where(eq(files.id, session.fileId));
+    if (file) {
+      await services.db
+        .update(uploadSessions)
+        .set({
+          state: "completed",
+          cleanupPending: false,
+          failureCode: null,
+          failureMessage: null,
+          updatedAt: services.now(),
+        })
+        .where(eq(uploadSessions.id, session.id));
+      await dropPartRows(services, session.id);
+      return;
+    }
+  }
   const { driver } = await sessionStorage(services, session);
   if (session.multipartId) {
     await driver.abortMultipart(session.storageKey, session.multipartId).catch((error: unknown) => {

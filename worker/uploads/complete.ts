@@ -273,12 +273,14 @@ async function createFile(
     createdBy: session.userId,
   };
   try {
-    return await createFileRecord(services, input);
+    return await createFileRecord(services, input).catch((error: unknown) => {
+      // The folder went away during the upload: the bytes are good, so the file lands in the space root.
+      if (error instanceof AppError && error.code === "not_found" && session.folderId) {
+        return createFileRecord(services, { ...input, folderId: null });
+      }
+      throw error;
+    });
   } catch (error) {
-    // The folder went away during the upload: the bytes are good, so the file lands in the space root.
-    if (error instanceof AppError && error.code === "not_found" && session.folderId) {
-      return createFileRecord(services, { ...input, folderId: null });
-    }
     await settleFailure(services, session, error);
     throw error;
   }
