@@ -16,13 +16,18 @@ export interface App {
 
 type RoutedRequest = Request & { params: Record<string, string> };
 
+/** The request path as logged: a share link's token is its credential and never reaches the logs. */
+export function loggablePath(request: Request): string {
+  return new URL(request.url).pathname.replace(/^(\/api\/v1\/public\/shares\/)[^/]+/, "$1:token");
+}
+
 /** Our own catch: AppError and zod failures become the envelope; anything else a logged generic 500. */
 function failure(error: unknown, request: Request, requestId: string, log: Logger): Response {
   const appError = toAppError(error);
   if (appError.status >= 500) {
     log.error("request failed", {
       method: request.method,
-      path: new URL(request.url).pathname,
+      path: loggablePath(request),
       code: appError.code,
       error: describeError(appError.code === "internal" ? (appError.cause ?? appError) : appError),
     });

@@ -100,6 +100,24 @@ describe("health with a broken database", () => {
   });
 });
 
+describe("logs of failed requests", () => {
+  it("never contain a share link's token (it is the link's credential)", async () => {
+    const h = await createHarness();
+    try {
+      h.client.close();
+      const token = "shr_secret-token-value-0123456789";
+      const response = await h.call("GET", `/api/v1/public/shares/${token}/content`);
+      expect(response.status).toBeGreaterThanOrEqual(500);
+      await response.body?.cancel();
+      const logged = h.logs.filter((record) => record.level === "error");
+      expect(logged.map((record) => record.path)).toContain("/api/v1/public/shares/:token/content");
+      expect(JSON.stringify(h.logs)).not.toContain(token);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe("JSON request bodies", () => {
   it("refuses a body over 1 MiB with payload_too_large, even without Content-Length", async () => {
     const h = await createHarness();
