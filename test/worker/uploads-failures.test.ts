@@ -39,7 +39,10 @@ describe("upload failure paths on s3", () => {
   let s3: Awaited<ReturnType<typeof startS3rver>>;
   let bucket: StorageDriver;
   let userId: string;
-  const insertPolicy = async (endpoint: string) => {
+  const insertPolicy = async (
+    endpoint: string,
+    uploadMode: "relay_stream" | "presigned" = "relay_stream",
+  ) => {
     const id = randomId();
     const seal = (value: string, which: "access_key" | "secret_key") =>
       encryptSecret(TEST_SECRET, value, policyCredentialContext(id, which));
@@ -48,7 +51,7 @@ describe("upload failure paths on s3", () => {
       name: unique("s3"),
       driver: "s3",
       chunkSize: 5 * MiB,
-      uploadMode: "relay_stream",
+      uploadMode,
       s3Endpoint: endpoint,
       s3Bucket: "failures",
       s3ForcePathStyle: true,
@@ -346,5 +349,41 @@ describe("upload failure paths on s3", () => {
     expect(sha256((await stored(session.storageKey))!)).toBe(sha256(data));
     expect(await h.db.select().from(files).where(eq(files.id, session.fileId!))).toHaveLength(1);
     expect(await sessionRow(upload.id)).toBeUndefined();
+  });
+
+  it("deletes again what a presigned URL handed out before an abort writes afterwards", async () => {
+    const policyId = await insertPolicy(s3.endpoint, "presigned");
+    const groupId = randomId();
+    await h.db.insert(policyGroups).values({ id: groupId, name: unique("presigned") });
+    await h.db
+      .insert(policyGroupRules)
+      .values({ id: randomId(), groupId, policyId, priority: 1, minSize: 0, maxSize: 0 });
+    const seeded = await seedUser(h);
+    await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, seeded.user.id));
+    const browser = uploadClient(
+      (path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx),
+      seeded.token,
+    );
+    const data = bytes(3000, 29);
+    const upload = await browser.ok<UploadOut>(
+      await browser.init({ name: "late-put.bin", size: data.length }),
+      201,
+    );
+    expect(upload).toMatchObject({ mode: "presigned", part_count: 1 });
+    const { urls } = await browser.ok<{ urls: { url: string; headers: Record<string, string> }[] }>(
+      await browser.presign(upload.id, [1]),
+    );
+    const session = (await sessionRow(upload.id))!;
+    expect((await browser.abort(upload.id)).status).toBe(204);
+    // Another tab still holds the URL and its PUT lands after the abort's cleanup.
+    const put = await fetch(urls[0]!.url, { method: "PUT", headers: urls[0]!.headers, body: data });
+    expect(put.status).toBe(200);
+    expect(await bucket.head(session.storageKey)).not.toBeNull();
+    await expireUploads(cron(new Date(Date.now() + 60_000)));
+    expect(await bucket.head(session.storageKey)).toBeNull();
+    expect(await sessionRow(upload.id)).toMatchObject({ state: "aborted", cleanupPending: true });
+    // Once every URL has expired the cleanup is done.
+    await expireUploads(cron(new Date(Date.now() + 16 * 60_000)));
+    expect(await sessionRow(upload.id)).toMatchObject({ state: "aborted", cleanupPending: false });
   });
 });

@@ -10,6 +10,7 @@ import { files, pendingObjectDeletions, uploadSessions } from "../db/schema.ts";
 import { deletePendingObjects } from "../files/purge.ts";
 import { describeError } from "../logger.ts";
 import type { Services } from "../services.ts";
+import { PRESIGN_TTL_SECONDS } from "./presign.ts";
 import { loadSession, type SessionRow } from "./sessions.ts";
 import { dropPartRows, sessionStorage } from "./storage.ts";
 
@@ -71,6 +72,13 @@ export async function cleanupStorage(services: Services, session: SessionRow): P
   }
   // Also after a multipart upload: a composition refused afterwards (digest) left the object behind.
   await driver.delete(session.storageKey);
+  // A presigned PUT URL handed out before the session closed still writes the object until it
+  // expires: the deletion stays owed (the scheduled task repeats it) until every such URL has.
+  const urlsLive =
+    session.mode === "presigned" &&
+    !session.multipartId &&
+    services.now().getTime() < session.updatedAt.getTime() + PRESIGN_TTL_SECONDS * 1000;
+  if (urlsLive) return;
   await services.db
     .update(uploadSessions)
     .set({ cleanupPending: false, updatedAt: services.now() })
