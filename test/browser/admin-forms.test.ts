@@ -5,6 +5,7 @@
 // test-artifacts/screenshots/.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
+import { pdfFile, pngFile } from "../../scripts/acceptance/fixtures.ts";
 import { startS3rver } from "../worker/storage/harness.ts";
 import {
   ADMIN,
@@ -195,6 +196,50 @@ describe("admin forms in the console", () => {
       const href = await shared.getByRole("link", { name: "Download shared-note.txt" }).getAttribute("href");
       const body = await shared.evaluate(async (url) => (await fetch(url!)).text(), href);
       expect(body).toBe(NOTE);
+    } finally {
+      await visitor.close();
+    }
+  });
+
+  test("a share page previews a PDF (from a blob: URL) and an image, but not on a link with a download limit", async () => {
+    const pdf = pdfFile("shared.pdf", "Shared PDF preview");
+    const png = pngFile("shared.png");
+    await page.goto(`${base}/files`);
+    await page
+      .locator("#file-picker")
+      .setInputFiles(
+        [pdf, png].map((f) => ({ name: f.name, mimeType: f.contentType, buffer: Buffer.from(f.bytes) })),
+      );
+    for (const f of [pdf, png]) {
+      await page.locator(`table.files tr[data-item="${f.name}"]`).waitFor({ timeout: 30_000 });
+    }
+    const { items } = await admin<{ items: { id: string; name: string }[] }>(
+      "GET",
+      "/api/v1/spaces/me/items",
+    );
+    const ids = Object.fromEntries(items.map((i) => [i.name, i.id]));
+    const share = async (fileId: string, body: Record<string, unknown> = {}) =>
+      `${base}/s/${(await admin<{ token: string }>("POST", "/api/v1/spaces/me/shares", { file_id: fileId, ...body })).token}`;
+    const visitor = await launchBrowser();
+    const shared = visitor.page;
+    try {
+      await shared.goto(await share(ids[pdf.name]!));
+      const frame = shared.locator(`iframe[title="Preview of ${pdf.name}"]`);
+      await expect.poll(() => frame.getAttribute("data-loaded"), { timeout: 15_000 }).toBe("true");
+      expect(await frame.getAttribute("src")).toMatch(/^blob:/);
+
+      await shared.goto(await share(ids[png.name]!));
+      const image = shared.getByRole("img", { name: `Preview of ${png.name}` });
+      await image.waitFor();
+      await expect
+        .poll(() => image.evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 15_000 })
+        .toBeGreaterThan(0);
+
+      // A limited link shows what is left and no preview (the server would refuse it uncounted).
+      await shared.goto(await share(ids[png.name]!, { max_downloads: 3 }));
+      await shared.getByText("3 downloads left.").waitFor();
+      expect(await shared.getByRole("img", { name: `Preview of ${png.name}` }).count()).toBe(0);
+      await screenshot(shared, "admin-forms-share-limited");
     } finally {
       await visitor.close();
     }

@@ -4,6 +4,7 @@
 import { api, describe, readError } from "../api.ts";
 import { announce, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
 import type { FileItem } from "../types.ts";
+import { pdfFrame } from "./pdf-frame.ts";
 
 interface Created {
   share: { id: string; expires_at: string | null; has_password: boolean };
@@ -137,19 +138,23 @@ export async function sharePage(token: string): Promise<HTMLElement> {
                 { href: `${base}/content${q}`, download: file.name, class: "button-link" },
                 `Download ${file.name}`,
               ),
-              /^image\/(png|jpeg|gif|webp|avif)$/.test(file.content_type)
-                ? h(
-                    "div",
-                    { class: "preview" },
-                    h("img", { src: `${base}/preview${q}`, alt: `Preview of ${file.name}` }),
-                  )
-                : file.content_type === "application/pdf"
+              // A link with a download limit has no preview: a preview hands out the whole file
+              // without counting (the server refuses it with preview_unsupported).
+              share.downloads_left != null
+                ? null
+                : /^image\/(png|jpeg|gif|webp|avif)$/.test(file.content_type)
                   ? h(
                       "div",
                       { class: "preview" },
-                      h("iframe", { src: `${base}/preview${q}`, title: `Preview of ${file.name}` }),
+                      h("img", { src: `${base}/preview${q}`, alt: `Preview of ${file.name}` }),
                     )
-                  : null,
+                  : file.content_type === "application/pdf"
+                    ? h(
+                        "div",
+                        { class: "preview" },
+                        pdfFrame(`${base}/preview${q}`, `Preview of ${file.name}`),
+                      )
+                    : null,
             ]
           : h("h2", {}, share.folder?.name ?? "Shared folder"),
       ),
