@@ -10,6 +10,9 @@ import { driverForPolicy } from "../storage/factory.ts";
 
 const MAX_BACKOFF_MS = 6 * 3600 * 1000;
 
+/** Failures that say the storage itself cannot be reached, not that this one object was refused. */
+const UNREACHABLE = new Set(["storage_unavailable", "follower_unreachable", "follower_timeout"]);
+
 export function retryDelayMs(attempts: number): number {
   return Math.min(MAX_BACKOFF_MS, 60_000 * 2 ** Math.max(0, attempts - 1));
 }
@@ -34,8 +37,13 @@ export async function deletePendingObjects(
     .limit(limit);
   let deleted = 0;
   let failed = 0;
+  // A storage found unreachable is not asked again in this pass: its other objects wait with the same
+  // back-off instead of each waiting out a timeout (an emptied trash on a follower that hangs).
+  const down = new Map<string, unknown>();
   for (const { pending, policy } of rows) {
+    const where = `${policy.id}\u0000${pending.location ?? ""}`;
     try {
+      if (down.has(where)) throw down.get(where);
       const driver = await driverForPolicy(services, policy, { location: pending.location });
       await driver.delete(pending.storageKey);
       await services.db.delete(pendingObjectDeletions).where(eq(pendingObjectDeletions.id, pending.id));
@@ -44,12 +52,15 @@ export async function deletePendingObjects(
       failed++;
       const attempts = pending.attempts + 1;
       const reason = error instanceof AppError ? error.code : "internal";
-      services.log.warn("object deletion failed; will retry", {
-        pending_id: pending.id,
-        policy_id: policy.id,
-        attempts,
-        error: describeError(error),
-      });
+      if (!down.has(where)) {
+        if (error instanceof AppError && UNREACHABLE.has(error.code)) down.set(where, error);
+        services.log.warn("object deletion failed; will retry", {
+          pending_id: pending.id,
+          policy_id: policy.id,
+          attempts,
+          error: describeError(error),
+        });
+      }
       await services.db
         .update(pendingObjectDeletions)
         .set({

@@ -19,8 +19,17 @@ export interface S3Config {
 
 const MAX_PRESIGN_SECONDS = 3600;
 
-export function createS3Driver(config: S3Config, deps: { fetch?: typeof fetch } = {}): StorageDriver {
+export interface S3Deps {
+  fetch?: typeof fetch;
+  /** Longest wait for the answer's headers to a request without a body to carry (default 30 s). */
+  timeoutMs?: number;
+  /** The same after a streamed body or a multipart composition (default 10 min). */
+  longTimeoutMs?: number;
+}
+
+export function createS3Driver(config: S3Config, deps: S3Deps = {}): StorageDriver {
   const fetcher = deps.fetch ?? fetch;
+  const timeouts = { short: deps.timeoutMs ?? 30_000, long: deps.longTimeoutMs ?? 10 * 60_000 };
   const aws = new AwsClient({
     accessKeyId: config.accessKeyId,
     secretAccessKey: config.secretAccessKey,
@@ -40,15 +49,31 @@ export function createS3Driver(config: S3Config, deps: { fetch?: typeof fetch } 
     return url;
   };
 
-  const send = async (url: URL, init: RequestInit & { aws?: { signQuery?: boolean } }) => {
-    const signed = await aws.sign(url.toString(), init);
+  // A store that accepts connections but never answers would otherwise hold the request (a purge, a
+  // download, the scheduled retries) forever. The timer stops once the headers are in: a body streams
+  // as long as it takes. Uploads (PUT of a body) are not timed: the client paces their body.
+  const send = async (
+    url: URL,
+    init: RequestInit & { aws?: { signQuery?: boolean } },
+    wait: keyof typeof timeouts | "untimed" = "short",
+  ) => {
+    const controller = new AbortController();
+    const timer = wait === "untimed" ? undefined : setTimeout(() => controller.abort(), timeouts[wait]);
     try {
-      return await fetcher(signed);
+      return await fetcher(await aws.sign(url.toString(), { ...init, signal: controller.signal }));
     } catch (cause) {
       // A body that failed our meter surfaces here as the fetch's cause; keep its precise code.
       if (cause instanceof AppError) throw cause;
       if (cause instanceof Error && cause.cause instanceof AppError) throw cause.cause;
+      if (controller.signal.aborted) {
+        throw new AppError("storage_unavailable", "The object store did not answer in time.", {
+          cause,
+          details: { timeout_ms: wait === "untimed" ? null : timeouts[wait] },
+        });
+      }
       throw unreachable(cause);
+    } finally {
+      clearTimeout(timer);
     }
   };
 
@@ -62,17 +87,21 @@ export function createS3Driver(config: S3Config, deps: { fetch?: typeof fetch } 
   ) => {
     assertEmptyDigest(size, expected);
     const metered = meter(body, size, expected);
-    const response = await send(url, {
-      method: "PUT",
-      body: withKnownLength(metered.stream, size),
-      headers: {
-        ...headers,
-        "content-length": String(size),
-        // A declared digest lets the store itself refuse a mismatch before committing.
-        "x-amz-content-sha256": expected ?? "UNSIGNED-PAYLOAD",
-      },
-      duplex: "half",
-    } as RequestInit).catch(async (error: unknown) => {
+    const response = await send(
+      url,
+      {
+        method: "PUT",
+        body: withKnownLength(metered.stream, size),
+        headers: {
+          ...headers,
+          "content-length": String(size),
+          // A declared digest lets the store itself refuse a mismatch before committing.
+          "x-amz-content-sha256": expected ?? "UNSIGNED-PAYLOAD",
+        },
+        duplex: "half",
+      } as RequestInit,
+      "long",
+    ).catch(async (error: unknown) => {
       // When our meter stopped the body, its precise refusal beats the transport's generic one.
       throw (
         (await metered.done.then(
@@ -158,11 +187,11 @@ export function createS3Driver(config: S3Config, deps: { fetch?: typeof fetch } 
       const xml = `<CompleteMultipartUpload>${sorted
         .map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${escapeXml(p.etag)}</ETag></Part>`)
         .join("")}</CompleteMultipartUpload>`;
-      const response = await send(urlFor(key, { uploadId }), {
-        method: "POST",
-        body: xml,
-        headers: { "content-type": "application/xml" },
-      });
+      const response = await send(
+        urlFor(key, { uploadId }),
+        { method: "POST", body: xml, headers: { "content-type": "application/xml" } },
+        "long",
+      );
       if (!response.ok) throw await s3Failure(response, "complete_multipart");
       // S3 may report a failed completion inside a 200 response.
       const text = await response.text();
