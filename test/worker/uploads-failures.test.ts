@@ -386,4 +386,36 @@ describe("upload failure paths on s3", () => {
     await expireUploads(cron(new Date(Date.now() + 16 * 60_000)));
     expect(await sessionRow(upload.id)).toMatchObject({ state: "aborted", cleanupPending: false });
   });
+
+  it("keeps the session open when the store refuses the completion for its credentials, until they are fixed", async () => {
+    const data = bytes(5 * MiB + 30, 30);
+    const upload = await init({ name: "rotated.bin", size: data.length, sha256: sha256(data) });
+    for (let n = 1; n <= upload.part_count; n++)
+      await c.ok(await c.putPart(upload.id, n, partOf(upload, data, n)));
+    const { policyId } = (await sessionRow(upload.id))!;
+    const [policy] = await h.db.select().from(storagePolicies).where(eq(storagePolicies.id, policyId));
+    const wrongKey = await encryptSecret(
+      TEST_SECRET,
+      "WRONGKEY",
+      policyCredentialContext(policyId, "access_key"),
+    );
+    await h.db
+      .update(storagePolicies)
+      .set({ s3AccessKeyEnc: wrongKey })
+      .where(eq(storagePolicies.id, policyId));
+    try {
+      expect(await c.fail(await c.complete(upload.id))).toMatchObject({
+        code: "storage_rejected",
+        details: { s3_code: "InvalidAccessKeyId" },
+      });
+    } finally {
+      await h.db
+        .update(storagePolicies)
+        .set({ s3AccessKeyEnc: policy!.s3AccessKeyEnc })
+        .where(eq(storagePolicies.id, policyId));
+    }
+    expect((await sessionRow(upload.id))!.state).toBe("open");
+    const done = await c.ok<Completed>(await c.complete(upload.id));
+    expect(done.file.sha256).toBe(sha256(data));
+  });
 });

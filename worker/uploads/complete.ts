@@ -33,6 +33,27 @@ const FINAL_CODES = new Set([
   "object_too_large",
 ]);
 
+/**
+ * S3 refusals of the store's configuration (credentials, bucket), not of this upload: an admin fixes
+ * them and the completion is retried, so they do not fail the session (and delete its parts).
+ */
+const CONFIG_REFUSALS = new Set([
+  "AccessDenied",
+  "AccountProblem",
+  "AllAccessDisabled",
+  "ExpiredToken",
+  "InvalidAccessKeyId",
+  "InvalidToken",
+  "NoSuchBucket",
+  "SignatureDoesNotMatch",
+]);
+
+function isFinal(error: unknown): error is AppError {
+  if (!(error instanceof AppError) || !FINAL_CODES.has(error.code)) return false;
+  const s3Code = (error.details as { s3_code?: unknown } | undefined)?.s3_code;
+  return !(error.code === "storage_rejected" && typeof s3Code === "string" && CONFIG_REFUSALS.has(s3Code));
+}
+
 export interface ClientPart {
   part_number: number;
   etag: string;
@@ -233,8 +254,7 @@ async function compose(
 }
 
 async function settleFailure(services: Services, session: SessionRow, error: unknown): Promise<void> {
-  const final = error instanceof AppError && FINAL_CODES.has(error.code);
-  if (!final) {
+  if (!isFinal(error)) {
     await services.db
       .update(uploadSessions)
       .set({ state: "open", updatedAt: services.now() })
