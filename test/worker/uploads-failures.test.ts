@@ -4,7 +4,7 @@
 // a trigger in the real database refuses the record, real requests race on real streams.
 
 import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId } from "../../shared/crypto.ts";
@@ -417,5 +417,59 @@ describe("upload failure paths on s3", () => {
     expect((await sessionRow(upload.id))!.state).toBe("open");
     const done = await c.ok<Completed>(await c.complete(upload.id));
     expect(done.file.sha256).toBe(sha256(data));
+  });
+
+  it("releases a relay part when the S3 store goes away or the client disconnects mid-part, and resumes", async () => {
+    // The store is reached through a TCP proxy that can be cut, as a network failure would.
+    const sockets = new Set<Socket>();
+    const target = new URL(s3.endpoint);
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on("error", () => {});
+        socket.on("close", () => sockets.delete(socket));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const { policyId } = (await sessionRow((await init({ name: "probe2.bin", size: 1 })).id))!;
+    const proxied = await insertPolicy(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+    await h.db
+      .update(policyGroupRules)
+      .set({ policyId: proxied })
+      .where(eq(policyGroupRules.policyId, policyId));
+    try {
+      const data = bytes(300 * 1024, 31);
+      const upload = await init({ name: "cut.bin", size: data.length, sha256: sha256(data) });
+      expect((await sessionRow(upload.id))!.policyId).toBe(proxied);
+      const cut = gated(data);
+      const first = c.putPart(upload.id, 1, cut.stream, { "content-length": String(data.length) });
+      await untilUploading(upload.id);
+      while (sockets.size === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (const socket of sockets) socket.destroy();
+      cut.release();
+      expect(await c.fail(await first)).toMatchObject({ status: 502, code: "storage_unavailable" });
+      expect(await h.db.select().from(uploadParts).where(eq(uploadParts.sessionId, upload.id))).toEqual([]);
+
+      // The client goes away mid-part: its body ends in an error.
+      const gone = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(data.slice(0, 1024));
+          setTimeout(() => controller.error(new Error("client gone")), 50);
+        },
+      });
+      expect((await c.putPart(upload.id, 1, gone, { "content-length": String(data.length) })).ok).toBe(false);
+      expect(await h.db.select().from(uploadParts).where(eq(uploadParts.sessionId, upload.id))).toEqual([]);
+      expect(await stored((await sessionRow(upload.id))!.storageKey)).toBeNull();
+
+      await c.ok(await c.putPart(upload.id, 1, data));
+      const done = await c.ok<Completed>(await c.complete(upload.id));
+      expect(done.file.sha256).toBe(sha256(data));
+    } finally {
+      await h.db.update(policyGroupRules).set({ policyId }).where(eq(policyGroupRules.policyId, proxied));
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });
