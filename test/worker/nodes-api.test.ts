@@ -393,6 +393,18 @@ describe("follower node, enrollment and policy API", () => {
     expect(kept).toHaveLength(2);
 
     await primary.db.delete(files).where(eq(files.id, `${policy.id}-file`));
+    // A failed upload whose storage cleanup is still owed needs the policy to reach the storage.
+    await primary.db
+      .update(uploadSessions)
+      .set({ cleanupPending: true })
+      .where(eq(uploadSessions.id, `${policy.id}-failed`));
+    const owed = await primary.fail("DELETE", path);
+    expect(owed).toMatchObject({ status: 409, code: "policy_in_use" });
+    expect(owed.message).toMatch(/still have data to remove/);
+    await primary.db
+      .update(uploadSessions)
+      .set({ cleanupPending: false })
+      .where(eq(uploadSessions.id, `${policy.id}-failed`));
     expect((await primary.call("DELETE", path)).status).toBe(204);
     const left = await primary.db.select().from(uploadSessions).where(eq(uploadSessions.policyId, policy.id));
     expect(left).toEqual([]);

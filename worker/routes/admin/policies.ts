@@ -287,9 +287,23 @@ export const policyRoutes = [
         )
         .limit(1);
       if (live) throw new AppError("policy_in_use", "Uploads to this storage policy are in progress.");
+      // A failed or aborted upload whose parts or object are still to be removed from the storage
+      // needs the policy to reach it; deleting the policy would leave those bytes there for good.
+      const [owed] = await services.db
+        .select({ id: uploadSessions.id })
+        .from(uploadSessions)
+        .where(and(eq(uploadSessions.policyId, policy.id), eq(uploadSessions.cleanupPending, true)))
+        .limit(1);
+      if (owed) {
+        throw new AppError(
+          "policy_in_use",
+          "Cancelled uploads of this storage policy still have data to remove from the storage; the scheduled cleanup retries it.",
+        );
+      }
       try {
         // Finished sessions are history only; they go with the policy, in one transaction, so a
-        // refusal below (files still stored) leaves them as they were.
+        // refusal below (files still stored) leaves them as they were. A cleanup owed meanwhile
+        // keeps its session (and the batch refuses through the foreign key).
         await services.db.batch([
           services.db
             .delete(uploadSessions)
@@ -297,6 +311,7 @@ export const policyRoutes = [
               and(
                 eq(uploadSessions.policyId, policy.id),
                 inArray(uploadSessions.state, ["completed", "failed", "aborted"]),
+                eq(uploadSessions.cleanupPending, false),
               ),
             ),
           services.db.delete(storagePolicies).where(eq(storagePolicies.id, policy.id)),
