@@ -1,7 +1,7 @@
 // Upload sessions in process over an s3 policy (a real s3rver; the R2 binding only streams inside
 // workerd) and a real migrated libSQL file: relay single and multipart (parallel, retried, the same
 // part twice at once), resume, every refusal of a bad part, completion rules, abort, expiry cleanup.
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId } from "../../shared/crypto.ts";
 import {
@@ -403,5 +403,27 @@ describe("relay uploads to an s3 policy", () => {
       status: 404,
       code: "not_found",
     });
+  });
+
+  it("stops a team upload once its uploader leaves the team: no more parts, no completion, not listed", async () => {
+    const data = bytes(1000, 31);
+    const upload = await c.ok<UploadOut>(
+      await c.init({ name: "left-team.bin", size: data.length, client_id: "leaver" }, teamId),
+      201,
+    );
+    expect((await c.ok<{ items: UploadOut[] }>(await c.list("leaver"))).items.map((u) => u.id)).toEqual([
+      upload.id,
+    ]);
+    await h.db.delete(teamMembers).where(and(eq(teamMembers.teamId, teamId), eq(teamMembers.userId, userId)));
+    try {
+      expect(await c.fail(await c.get(upload.id))).toMatchObject({ status: 404, code: "not_found" });
+      expect(await c.fail(await c.presign(upload.id, [1]))).toMatchObject({ status: 404 });
+      expect(await c.fail(await c.complete(upload.id))).toMatchObject({ status: 404 });
+      expect((await c.ok<{ items: UploadOut[] }>(await c.list("leaver"))).items).toEqual([]);
+    } finally {
+      await h.db.insert(teamMembers).values({ teamId, userId });
+    }
+    // Back in the team, the same upload goes on.
+    expect((await c.ok<UploadOut>(await c.get(upload.id))).id).toBe(upload.id);
   });
 });

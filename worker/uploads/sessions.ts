@@ -1,7 +1,7 @@
 // Owns upload session records: init (policy resolution, size limit, mode, part plan, the storage's
 // multipart session), loading a session for its owner, and the session's public view. The policy
 // resolved at init stays with the session and becomes the file's policy, whatever the groups say later.
-import { and, eq, inArray, max } from "drizzle-orm";
+import { and, eq, exists, inArray, max, or } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
@@ -11,6 +11,7 @@ import {
   ingressTargets,
   policyGroupRules,
   storagePolicies,
+  teamMembers,
   uploadParts,
   uploadSessions,
 } from "../db/schema.ts";
@@ -161,11 +162,31 @@ async function effectiveMode(
 }
 
 /** The caller's own session, or not_found (another user's session does not exist for them). */
+/**
+ * The caller's own upload sessions, and of team-space sessions only those of teams the caller still
+ * belongs to: someone removed from a team cannot go on writing into its space with an upload begun
+ * before (the session expires and is cleaned up like any other).
+ */
+export function callersSessions(services: Services, user: AuthUser) {
+  return and(
+    eq(uploadSessions.userId, user.id),
+    or(
+      eq(uploadSessions.spaceKind, "user"),
+      exists(
+        services.db
+          .select({ one: teamMembers.userId })
+          .from(teamMembers)
+          .where(and(eq(teamMembers.teamId, uploadSessions.spaceId), eq(teamMembers.userId, user.id))),
+      ),
+    ),
+  );
+}
+
 export async function loadSession(services: Services, user: AuthUser, id: string): Promise<SessionRow> {
   const [row] = await services.db
     .select()
     .from(uploadSessions)
-    .where(and(eq(uploadSessions.id, id), eq(uploadSessions.userId, user.id)));
+    .where(and(eq(uploadSessions.id, id), callersSessions(services, user)));
   if (!row) throw new AppError("not_found", "No such upload.");
   return row;
 }

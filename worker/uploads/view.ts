@@ -8,7 +8,7 @@ import { describeError } from "../logger.ts";
 import { iso, timestamp } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 import { missingParts } from "./plan.ts";
-import type { SessionRow } from "./sessions.ts";
+import { callersSessions, type SessionRow } from "./sessions.ts";
 import { receivedParts } from "./storage.ts";
 
 export const uploadSchema = z.object({
@@ -89,7 +89,7 @@ export async function listOpenUploads(
     .from(uploadSessions)
     .where(
       and(
-        eq(uploadSessions.userId, user.id),
+        callersSessions(services, user),
         inArray(uploadSessions.state, [...OPEN_STATES]),
         gt(uploadSessions.expiresAt, services.now()),
         clientId === undefined ? undefined : eq(uploadSessions.clientId, clientId),
