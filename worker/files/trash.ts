@@ -3,7 +3,6 @@
 // else the root, renaming on a clash); purge and empty drop the records and delete the objects through
 // the storage that wrote them (see purge.ts); expiry purges what has been in the trash too long.
 import { and, eq, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
-import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import { files, folders, pendingObjectDeletions } from "../db/schema.ts";
 import { notFound } from "../routes/common.ts";
@@ -118,37 +117,48 @@ export async function restoreFolder(services: Services, space: Space, id: string
 }
 
 /**
- * Drops the given trashed records and queues their objects for deletion in one batch, then tries the
- * deletions at once; what the storage refuses or cannot be reached for stays queued for the scheduler.
+ * Drops the given records that are still in the trash and queues their objects for deletion, in one
+ * batch, then tries the deletions at once; what the storage refuses or cannot be reached for stays
+ * queued for the scheduler. Every statement re-checks `trashed_at`, so an item restored between the
+ * caller's read and this batch stays, with its object (a purge racing a restore lost the file).
  */
-async function purgeRecords(services: Services, fileRows: FileRow[], folderIds: string[]): Promise<void> {
-  const now = services.now();
-  const queued = fileRows.map((file) => ({
-    id: randomId(),
-    policyId: file.policyId,
-    storageKey: file.storageKey,
-    location: file.location,
-    nextAttemptAt: now,
-  }));
+export async function purgeRecords(
+  services: Services,
+  fileRows: FileRow[],
+  folderIds: string[],
+): Promise<void> {
+  const now = services.now().getTime();
   const fileIds = fileRows.map((f) => f.id);
   const statements = [];
-  for (let i = 0; i < queued.length; i += 100) {
-    statements.push(services.db.insert(pendingObjectDeletions).values(queued.slice(i, i + 100)));
-  }
   for (let i = 0; i < fileIds.length; i += 500) {
-    statements.push(services.db.delete(files).where(inArray(files.id, fileIds.slice(i, i + 500))));
+    const chunk = fileIds.slice(i, i + 500);
+    const stillTrashed = and(inArray(files.id, chunk), isNotNull(files.trashedAt));
+    // The queue row's id derives from the file's, so the deletions to try now are known up front.
+    statements.push(
+      services.db.run(sql`insert into ${pendingObjectDeletions}
+        (id, policy_id, storage_key, location, attempts, next_attempt_at, created_at)
+        select ${PENDING_PREFIX} || ${files.id}, ${files.policyId}, ${files.storageKey}, ${files.location}, 0, ${now}, ${now}
+        from ${files} where ${stillTrashed}`),
+      services.db.delete(files).where(stillTrashed),
+    );
   }
   for (let i = 0; i < folderIds.length; i += 500) {
-    statements.push(services.db.delete(folders).where(inArray(folders.id, folderIds.slice(i, i + 500))));
+    const chunk = folderIds.slice(i, i + 500);
+    statements.push(
+      services.db.delete(folders).where(and(inArray(folders.id, chunk), isNotNull(folders.trashedAt))),
+    );
   }
   const [first, ...rest] = statements;
   if (!first) return;
   await services.db.batch([first, ...rest]);
   await deletePendingObjects(
     services,
-    queued.map((q) => q.id),
+    fileIds.map((id) => `${PENDING_PREFIX}${id}`),
   );
 }
+
+/** Queue rows made by a purge are `pd_<file id>` (a file is purged once: its record goes with it). */
+const PENDING_PREFIX = "pd_";
 
 export async function purgeFile(services: Services, space: Space, id: string): Promise<void> {
   const file = (await trashedRoot(services, space, files, id)) as FileRow;

@@ -2,10 +2,11 @@
 // restore into the original folder or the root, renaming on a clash, purge deleting the object,
 // empty trash, and expiry by the scheduled task with a configurable retention.
 import type { R2Bucket } from "@cloudflare/workers-types";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { files, pendingObjectDeletions } from "../../../worker/db/schema.ts";
 import { fileTasks } from "../../../worker/files/scheduled.ts";
+import { purgeRecords } from "../../../worker/files/trash.ts";
 import { createHarness, errorCode, type Harness, seedUser } from "../harness.ts";
 import { json, seedFile, seedTeam, servicesOf } from "./helpers.ts";
 
@@ -104,6 +105,31 @@ describe("trash", () => {
       .from(pendingObjectDeletions)
       .where(eq(pendingObjectDeletions.storageKey, file.storageKey));
     expect(pending).toEqual([]);
+  });
+
+  it("leaves an item restored while a purge of it was under way, record and object (purge racing restore)", async () => {
+    const kept = await seedFile(h, { space: space(), userId: alice.user.id, name: "race-kept.bin" });
+    const gone = await seedFile(h, { space: space(), userId: alice.user.id, name: "race-gone.bin" });
+    const folder = await mkdir("race-folder");
+    for (const path of [`/files/${kept.id}`, `/files/${gone.id}`, `/folders/${folder.id}`]) {
+      expect((await call("DELETE", path)).status).toBe(204);
+    }
+    // What an empty-trash (or the expiry) read, before the user restored two of the items.
+    const read = await h.db
+      .select()
+      .from(files)
+      .where(inArray(files.id, [kept.id, gone.id]));
+    expect((await call("POST", `/trash/files/${kept.id}/restore`)).status).toBe(200);
+    expect((await call("POST", `/trash/folders/${folder.id}/restore`)).status).toBe(200);
+    await purgeRecords(servicesOf(h), read, [folder.id]);
+
+    expect((await call("GET", `/files/${kept.id}`)).status).toBe(200);
+    expect(await bucket().head(kept.storageKey)).not.toBeNull();
+    expect(await names()).toContain("race-folder");
+    expect(await h.db.select().from(files).where(eq(files.id, gone.id))).toEqual([]);
+    expect(await bucket().head(gone.storageKey)).toBeNull();
+    const queued = await h.db.select().from(pendingObjectDeletions);
+    expect(queued.map((q) => q.storageKey)).not.toContain(kept.storageKey);
   });
 
   it("purges a folder with its content, and empties the trash", async () => {
