@@ -6,7 +6,7 @@ import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import { files, folders } from "../db/schema.ts";
-import { iso, isUniqueViolation, notFound, timestamp } from "../routes/common.ts";
+import { iso, isParentTrashed, isUniqueViolation, notFound, timestamp } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 import { cleanName, nameConflict, nameTaken, writeUnderFreeName } from "./names.ts";
 import type { Space } from "./spaces.ts";
@@ -169,13 +169,16 @@ export async function createFileRecord(services: Services, input: NewFile): Prom
     if (!row) throw new Error("insert returned no row");
     return row;
   };
-  if ((input.onConflict ?? "rename") === "rename") {
-    return writeUnderFreeName(services, input.space, input.folderId, requested, insert);
-  }
-  if (await nameTaken(services, input.space, input.folderId, requested)) throw nameConflict(requested);
   try {
+    if ((input.onConflict ?? "rename") === "rename") {
+      return await writeUnderFreeName(services, input.space, input.folderId, requested, insert);
+    }
+    if (await nameTaken(services, input.space, input.folderId, requested)) throw nameConflict(requested);
     return await insert(requested);
   } catch (error) {
-    throw isUniqueViolation(error) ? nameConflict(requested) : error;
+    if (isUniqueViolation(error)) throw nameConflict(requested);
+    // The folder went to the trash after the check above: as if it were missing.
+    if (isParentTrashed(error)) throw notFound("folder");
+    throw error;
   }
 }

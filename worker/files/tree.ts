@@ -4,7 +4,7 @@ import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import { files, folders } from "../db/schema.ts";
-import { isUniqueViolation } from "../routes/common.ts";
+import { isParentTrashed, isUniqueViolation, notFound } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 import { cleanName, nameConflict, nameTaken } from "./names.ts";
 import { type FileRow, type FolderRow, liveFile, liveFolder } from "./records.ts";
@@ -44,6 +44,7 @@ async function writeName<T>(name: string, work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (isUniqueViolation(error)) throw nameConflict(name);
+    if (isParentTrashed(error)) throw notFound("folder");
     throw error;
   }
 }

@@ -28,6 +28,18 @@ export function isUniqueViolation(error: unknown): boolean {
   return /UNIQUE constraint failed/i.test(constraintMessage(error) ?? "");
 }
 
+/**
+ * True when a write was refused because the target folder is in the trash (the database's own check,
+ * migrations/0006; the caller answers as if the folder were missing).
+ */
+export function isParentTrashed(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (current.message.includes("parent folder is in the trash")) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 /** Runs `work`, mapping a UNIQUE violation to `code` with `message`; other errors pass through. */
 export async function uniqueOr<T>(work: () => Promise<T>, code: ErrorCode, message: string): Promise<T> {
   try {

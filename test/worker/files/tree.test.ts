@@ -143,6 +143,33 @@ describe("folders and files", () => {
     ).rejects.toThrow(/UNIQUE constraint failed/);
   });
 
+  it("keeps live items out of trashed folders in the database itself (create and move; restore still works)", async () => {
+    const bin = await mkdir(alice.token, "Binned");
+    const file = await seedFile(h, { space: me(alice.user.id), userId: alice.user.id, name: "outside.txt" });
+    expect(
+      (await h.call("DELETE", `/api/v1/spaces/me/folders/${bin.id}`, { token: alice.token })).status,
+    ).toBe(204);
+    // What a request that checked the folder a moment before it was trashed would write.
+    await expect(
+      h.client.execute({ sql: "update files set folder_id = ? where id = ?", args: [bin.id, file.id] }),
+    ).rejects.toThrow(/parent folder is in the trash/);
+    await expect(
+      h.client.execute({
+        sql: "insert into folders (id, space_kind, space_id, parent_id, name) values ('x-late', 'user', ?, ?, 'late')",
+        args: [alice.user.id, bin.id],
+      }),
+    ).rejects.toThrow(/parent folder is in the trash/);
+    const restored = await h.call("POST", `/api/v1/spaces/me/trash/folders/${bin.id}/restore`, {
+      token: alice.token,
+    });
+    expect(restored.status).toBe(200);
+    const moved = await h.call("PATCH", `/api/v1/spaces/me/files/${file.id}`, {
+      token: alice.token,
+      body: { folder_id: bin.id },
+    });
+    expect(moved.status).toBe(200);
+  });
+
   it("renames and moves files and folders", async () => {
     const a = await mkdir(alice.token, "MoveA");
     const b = await mkdir(alice.token, "MoveB");
