@@ -211,6 +211,23 @@ describe("uploads to a real follower agent", () => {
     expect(sha256((await onFollower(done.file.id))!)).toBe(sha256(data));
   });
 
+  it("binds a declared SHA-256 into a presigned whole-object URL: a spare URL cannot replace the file after completion", async () => {
+    const data = bytes(64 * 1024, 21);
+    const other = bytes(64 * 1024, 22);
+    const upload = await presigned.ok<UploadOut>(
+      await presigned.init({ name: "bound.bin", size: data.length, sha256: sha256(data) }),
+      201,
+    );
+    const first = (await presigned.ok<PartUrls>(await presigned.presign(upload.id, [1]))).urls[0]!;
+    const spare = (await presigned.ok<PartUrls>(await presigned.presign(upload.id, [1]))).urls[0]!;
+    expect((await presignedPut(first, data)).status).toBe(201);
+    const done = await presigned.ok<Completed>(await presigned.complete(upload.id));
+    // Still within its lifetime, the spare URL takes only the declared bytes.
+    const replaced = await presignedPut(spare, other);
+    expect(replaced.status).toBeGreaterThanOrEqual(400);
+    expect(sha256((await onFollower(done.file.id))!)).toBe(sha256(data));
+  });
+
   it("uploads presigned parts straight to the follower, resumes after a lost part and completes", async () => {
     const data = bytes(3 * MiB + 100, 6);
     const upload = await presigned.ok<UploadOut>(

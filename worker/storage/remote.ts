@@ -161,6 +161,7 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
           contentType: request.contentType ?? "application/octet-stream",
           expiresInSeconds,
           ...at,
+          ...(request.sha256 ? { sha256: request.sha256 } : {}),
         });
       }
       return { url: url.url, method: url.method, headers: url.headers, expiresAt: new Date(url.expiresAt) };

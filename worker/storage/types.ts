@@ -77,6 +77,11 @@ export interface PresignRequest {
   /** PUT: exact body size the URL accepts. */
   size?: number;
   contentType?: string;
+  /**
+   * PUT of a whole object: the SHA-256 (lowercase hex) the body must have, bound into the URL where
+   * the storage can check it (a follower does; S3 and R2 ignore it).
+   */
+  sha256?: string;
   /** PUT of one multipart part. */
   part?: { uploadId: string; partNumber: number };
   /** GET: response header overrides, covered by the signature. */

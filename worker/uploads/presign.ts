@@ -47,9 +47,14 @@ export async function presignParts(
       key: session.storageKey,
       expiresIn: PRESIGN_TTL_SECONDS,
       size,
+      // A whole object whose digest was declared: the URL carries it, so no other bytes can be put
+      // there with it, not even after the upload completed (a URL lives 15 minutes).
       ...(session.multipartId
         ? { part: { uploadId: session.multipartId, partNumber: n } }
-        : { contentType: session.contentType }),
+        : {
+            contentType: session.contentType,
+            ...(session.declaredSha256 ? { sha256: session.declaredSha256 } : {}),
+          }),
     });
     urls.push({
       part_number: n,
