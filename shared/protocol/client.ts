@@ -48,7 +48,16 @@ export interface PutObjectOptions {
   sha256?: string;
   contentType?: string;
   target?: string;
+  /** Settles when the last byte of a streamed body has been handed over (see BodySent). */
+  bodySent?: BodySent;
 }
+
+/**
+ * For a streamed body: settles once its last byte has been handed to the transport. The answer
+ * limit then starts there, so an upload goes at the pace of whoever sends it (a slow client with big
+ * chunks) and only the follower's answer afterwards is timed. Without it the limit runs from the start.
+ */
+export type BodySent = Promise<unknown>;
 
 export interface GetObjectOptions {
   target?: string;
@@ -145,6 +154,7 @@ export function createFollowerClient(options: FollowerClientOptions) {
     extraHeaders: Record<string, string> = {},
     size?: number,
     longWork = false,
+    bodySent?: BodySent,
   ): Promise<Response> {
     const streamed = body instanceof ReadableStream;
     const timeoutMs = streamed || longWork ? streamTimeoutMs : answerTimeoutMs;
@@ -153,7 +163,13 @@ export function createFollowerClient(options: FollowerClientOptions) {
     if (typeof body === "string") headers.set("content-type", "application/json");
     if (size !== undefined) headers.set("content-length", String(size));
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let settled = false;
+    const arm = () => {
+      if (!settled) timer = setTimeout(() => controller.abort(), timeoutMs);
+    };
+    if (streamed && bodySent) void bodySent.then(arm, arm);
+    else arm();
     const init: RequestInit & { duplex?: "half" } = { method, headers, body, signal: controller.signal };
     if (streamed) init.duplex = "half";
     try {
@@ -166,6 +182,7 @@ export function createFollowerClient(options: FollowerClientOptions) {
       }
       throw new AppError("follower_unreachable", "The follower could not be reached.", { cause: error });
     } finally {
+      settled = true;
       clearTimeout(timer);
     }
   }
@@ -227,7 +244,8 @@ export function createFollowerClient(options: FollowerClientOptions) {
     /** Streams an object with a known size; the agent verifies size (and sha256 when given) before commit. */
     async putObject(key: string, body: ObjectBody, o: PutObjectOptions): Promise<ObjectInfo> {
       checkKey(key);
-      const response = await send("PUT", withQuery(paths.object(key), objectQuery(o)), body, {}, o.size);
+      const path = withQuery(paths.object(key), objectQuery(o));
+      const response = await send("PUT", path, body, {}, o.size, false, o.bodySent);
       return json(objectInfoSchema, response, [201]);
     },
 
@@ -280,10 +298,10 @@ export function createFollowerClient(options: FollowerClientOptions) {
       uploadId: string,
       partNumber: number,
       body: ObjectBody,
-      o: { size: number; sha256?: string },
+      o: { size: number; sha256?: string; bodySent?: BodySent },
     ): Promise<PartInfo> {
       const path = withQuery(paths.multipartPart(uploadId, partNumber), { size: o.size, sha256: o.sha256 });
-      return json(partInfoSchema, await send("PUT", path, body, {}, o.size), [200, 201]);
+      return json(partInfoSchema, await send("PUT", path, body, {}, o.size, false, o.bodySent), [200, 201]);
     },
 
     async listParts(uploadId: string): Promise<PartInfo[]> {

@@ -74,6 +74,36 @@ describe("follower client failures", () => {
     );
   });
 
+  it("times a streamed upload's answer from its last byte when told (a slow sender is not cut off)", async () => {
+    const client = createFollowerClient({ baseUrl: base, ...options, timeoutMs: 100, streamTimeoutMs: 300 });
+    // A body that takes about 1 s to deliver, far longer than the 300 ms limit.
+    const chunks = 10;
+    let delivered = 0;
+    let sent!: () => void;
+    const bodySent = new Promise<void>((resolve) => {
+      sent = resolve;
+    });
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        controller.enqueue(new Uint8Array(100));
+        delivered++;
+        if (delivered === chunks) {
+          controller.close();
+          sent();
+        }
+      },
+    });
+    await expect(
+      client.putObject("silent/slow", body, { size: 100 * chunks, bodySent }),
+    ).rejects.toMatchObject({
+      code: "follower_timeout",
+      message: expect.stringContaining("within 300 ms"),
+    });
+    // The limit ran out only after the whole body was handed over (the silent follower never answers).
+    expect(delivered).toBe(chunks);
+  });
+
   it("maps a non-protocol error page and a malformed answer to follower_error", async () => {
     const client = createFollowerClient({ baseUrl: base, ...options });
     await expect(client.listIngressTargets()).rejects.toMatchObject({

@@ -86,9 +86,9 @@ async function baseDriver(
           details: { node_id: node.id },
         });
       }
-      // The client's timeouts run until response headers arrive: after a whole upload body (or the
-      // composition of an object) for streamed bodies, at once for everything else, so a follower
-      // that accepts connections but never answers fails a download in 30 s, not 10 minutes.
+      // The client's limits run until response headers arrive: for an upload from its last byte (the
+      // sender sets the pace before that), for a composition from the start, 30 s for everything
+      // else, so a follower that accepts connections but never answers fails a download in 30 s.
       const client = await followerClient(services, node, {
         timeoutMs: ANSWER_TIMEOUT_MS,
         streamTimeoutMs: OBJECT_TIMEOUT_MS,

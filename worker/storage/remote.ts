@@ -36,6 +36,7 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
       const info = await sending(metered, outgoing, () =>
         client.putObject(key, outgoing, {
           size: o.size,
+          bodySent: metered.done,
           ...at,
           ...(o.sha256 ? { sha256: o.sha256 } : {}),
           ...(o.contentType ? { contentType: o.contentType } : {}),
@@ -110,6 +111,7 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
       const part = await sending(metered, outgoing, () =>
         client.putPart(uploadId, partNumber, outgoing, {
           size: o.size,
+          bodySent: metered.done,
           ...(o.sha256 ? { sha256: o.sha256 } : {}),
         }),
       );
