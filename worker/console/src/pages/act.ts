@@ -1,5 +1,5 @@
-// Owns the one way pages run an action: say it started, do it, report the outcome in the status
-// line, re-render (the outcome stays in the status line across the re-render).
+// Owns the one way pages run an action: say it started, do it, re-render, then report the outcome in
+// the status line (which lives outside the re-rendered page).
 import { describe } from "../api.ts";
 import { announce } from "../dom.ts";
 import type { PageContext } from "../main.ts";
@@ -7,11 +7,18 @@ import type { PageContext } from "../main.ts";
 export function act(ctx: PageContext, work: () => Promise<string>): () => Promise<void> {
   return async () => {
     announce("Working…");
+    let outcome: [string, "ok" | "error"];
     try {
-      announce(await work());
+      outcome = [await work(), "ok"];
     } catch (error) {
-      announce(describe(error), "error");
+      outcome = [describe(error), "error"];
     }
-    await ctx.refresh();
+    // Re-render first, report after: whoever reads the outcome finds the page it describes, and what
+    // someone starts typing once the outcome shows is not swept away by a re-render still under way.
+    try {
+      await ctx.refresh();
+    } finally {
+      announce(...outcome);
+    }
   };
 }
