@@ -15,30 +15,25 @@ export function iso(date: Date | null): string | null {
 
 export const nameSchema = z.string().trim().min(1).max(100);
 
-function constraintMessage(error: unknown): string | null {
+/** True when `error` or one of its causes (drizzle wraps driver errors) has a message matching `pattern`. */
+function causedBy(error: unknown, pattern: RegExp): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (/constraint failed/i.test(current.message)) return current.message;
-    current = current.cause;
-  }
-  return null;
-}
-
-/** True when `error` (or its cause chain, drizzle wraps driver errors) is a UNIQUE violation. */
-export function isUniqueViolation(error: unknown): boolean {
-  return /UNIQUE constraint failed/i.test(constraintMessage(error) ?? "");
-}
-
-/**
- * True when a write was refused because the target folder is in the trash (the database's own check,
- * migrations/0006; the caller answers as if the folder were missing).
- */
-export function isParentTrashed(error: unknown): boolean {
-  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (current.message.includes("parent folder is in the trash")) return true;
+    if (pattern.test(current.message)) return true;
     current = current.cause;
   }
   return false;
 }
+
+/** A UNIQUE violation (an index, or the cross-table name triggers of migrations/0004). */
+export const isUniqueViolation = (error: unknown) => causedBy(error, /UNIQUE constraint failed/i);
+
+export const isForeignKeyViolation = (error: unknown) => causedBy(error, /FOREIGN KEY constraint failed/i);
+
+/**
+ * A write refused because the target folder is in the trash (the database's own check,
+ * migrations/0006; the caller answers as if the folder were missing).
+ */
+export const isParentTrashed = (error: unknown) => causedBy(error, /parent folder is in the trash/);
 
 /** Runs `work`, mapping a UNIQUE violation to `code` with `message`; other errors pass through. */
 export async function uniqueOr<T>(work: () => Promise<T>, code: ErrorCode, message: string): Promise<T> {

@@ -13,12 +13,7 @@ import { createPrimaryDriver } from "./primary.ts";
 import { createRemoteDriver } from "./remote.ts";
 import { createS3Driver } from "./s3.ts";
 import { prefixedKey } from "./streams.ts";
-import type { StorageDriver } from "./types.ts";
-
-/** Bounds a whole relayed chunk upload (at most MAX_CHUNK_SIZE) plus the follower's commit. */
-const OBJECT_TIMEOUT_MS = 10 * 60_000;
-/** Bounds the wait for an answer to a request without a body to carry (GET, HEAD, DELETE, ...). */
-const ANSWER_TIMEOUT_MS = 30_000;
+import { STORAGE_TIMEOUTS, type StorageDriver } from "./types.ts";
 
 export type PolicyRow = typeof storagePolicies.$inferSelect;
 
@@ -90,8 +85,8 @@ async function baseDriver(
       // sender sets the pace before that), for a composition from the start, 30 s for everything
       // else, so a follower that accepts connections but never answers fails a download in 30 s.
       const client = await followerClient(services, node, {
-        timeoutMs: ANSWER_TIMEOUT_MS,
-        streamTimeoutMs: OBJECT_TIMEOUT_MS,
+        timeoutMs: STORAGE_TIMEOUTS.answerMs,
+        streamTimeoutMs: STORAGE_TIMEOUTS.longWorkMs,
       });
       return createRemoteDriver(client, options.location ? { target: options.location } : {});
     }

@@ -4,7 +4,7 @@ import { AwsClient } from "aws4fetch";
 import { AppError } from "../../shared/errors.ts";
 import { encodeKey, quoteEtag, s3Failure, unreachable, xmlField } from "./s3-wire.ts";
 import { assertEmptyDigest, assertObjectKey, meter, resolveRange, withKnownLength } from "./streams.ts";
-import type { ObjectInfo, PresignRequest, StorageDriver } from "./types.ts";
+import { type ObjectInfo, type PresignRequest, STORAGE_TIMEOUTS, type StorageDriver } from "./types.ts";
 
 export interface S3Config {
   /** Origin of the S3 API, e.g. https://s3.eu-central-1.amazonaws.com or http://127.0.0.1:9000. */
@@ -29,7 +29,10 @@ export interface S3Deps {
 
 export function createS3Driver(config: S3Config, deps: S3Deps = {}): StorageDriver {
   const fetcher = deps.fetch ?? fetch;
-  const timeouts = { short: deps.timeoutMs ?? 30_000, long: deps.longTimeoutMs ?? 10 * 60_000 };
+  const timeouts = {
+    short: deps.timeoutMs ?? STORAGE_TIMEOUTS.answerMs,
+    long: deps.longTimeoutMs ?? STORAGE_TIMEOUTS.longWorkMs,
+  };
   const aws = new AwsClient({
     accessKeyId: config.accessKeyId,
     secretAccessKey: config.secretAccessKey,

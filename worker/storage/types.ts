@@ -125,3 +125,9 @@ export interface StorageDriver {
   /** Absent when the backend cannot hand out browser URLs (the R2 binding). */
   presign?(request: PresignRequest): Promise<PresignedUrl>;
 }
+
+/**
+ * How long a storage has to start answering: a request that carries no work answers at once; an
+ * upload (counted from its last byte) or a multipart composition may take a while first.
+ */
+export const STORAGE_TIMEOUTS = { answerMs: 30_000, longWorkMs: 10 * 60_000 } as const;

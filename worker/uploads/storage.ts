@@ -10,14 +10,9 @@ import { viaFollower } from "../followers/errors.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
 import { meter } from "../storage/streams.ts";
-import type { StorageDriver } from "../storage/types.ts";
+import { STORAGE_TIMEOUTS, type StorageDriver } from "../storage/types.ts";
 import { partSize } from "./plan.ts";
 import { loadPolicy, receivedRelayParts, type SessionRow } from "./sessions.ts";
-
-/** Composing a large file on the follower takes a while before it answers. */
-const COMPOSE_TIMEOUT_MS = 10 * 60 * 1000;
-/** Everything else the follower answers at once. */
-const ANSWER_TIMEOUT_MS = 30_000;
 
 export interface SessionStorage {
   policy: PolicyRow;
@@ -38,8 +33,9 @@ export async function sessionStorage(services: Services, session: SessionRow): P
     if (!node)
       throw new AppError("internal", "Internal error.", { cause: new Error("remote policy without node") });
     follower = await followerClient(services, node, {
-      timeoutMs: ANSWER_TIMEOUT_MS,
-      streamTimeoutMs: COMPOSE_TIMEOUT_MS,
+      // Composing a large file on the follower takes a while before it answers.
+      timeoutMs: STORAGE_TIMEOUTS.answerMs,
+      streamTimeoutMs: STORAGE_TIMEOUTS.longWorkMs,
     });
   }
   return { policy, driver, follower };

@@ -16,6 +16,7 @@ import {
   targetView,
 } from "../../followers/ingress.ts";
 import { defineRoute } from "../../http/route.ts";
+import { isUniqueViolation } from "../common.ts";
 import {
   createBody,
   demoteOthers,
@@ -24,7 +25,7 @@ import {
   nameTaken,
   sealCredentials,
 } from "./ingress-targets-shared.ts";
-import { isUniqueViolation, loadNode, nodeIdParams } from "./nodes-shared.ts";
+import { loadNode, nodeIdParams } from "./nodes-shared.ts";
 
 const TAG = "ingress-targets";
 const BASE = "/api/v1/admin/nodes/:id/ingress-targets";

@@ -18,11 +18,3 @@ export async function loadNode(services: Services, id: string): Promise<NodeRow>
 export function primaryOrigin(services: Services, request: Request): string {
   return services.env.PUBLIC_URL ?? new URL(request.url).origin;
 }
-
-/** libSQL reports unique violations as SQLITE_CONSTRAINT; the message names the column. */
-export function isUniqueViolation(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (/UNIQUE constraint failed/i.test(e.message)) return true;
-  }
-  return false;
-}

@@ -21,7 +21,8 @@ import { ingressTargetSchema, targetView } from "../../followers/ingress.ts";
 import { probeNode } from "../../followers/probe.ts";
 import { capabilitySummarySchema, nodeSchema, nodeView, summarize } from "../../followers/view.ts";
 import { defineRoute } from "../../http/route.ts";
-import { isUniqueViolation, loadNode, nodeIdParams, primaryOrigin } from "./nodes-shared.ts";
+import { isUniqueViolation } from "../common.ts";
+import { loadNode, nodeIdParams, primaryOrigin } from "./nodes-shared.ts";
 
 const TAG = "follower-nodes";
 const name = z.string().trim().min(1).max(200);

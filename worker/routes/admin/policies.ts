@@ -23,7 +23,7 @@ import {
   checkRemoteNode,
   normalizeKeyPrefix,
 } from "../../storage/policy-check.ts";
-import { isUniqueViolation } from "./nodes-shared.ts";
+import { isForeignKeyViolation, isUniqueViolation } from "../common.ts";
 import { policySchema, policyTestSchema, policyView, testPolicy } from "./policies-shared.ts";
 
 const TAG = "storage-policies";
@@ -339,10 +339,3 @@ export const policyRoutes = [
     handler: async ({ services, params }) => testPolicy(services, await loadPolicy(services, params.id)),
   }),
 ];
-
-function isForeignKeyViolation(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (/FOREIGN KEY constraint failed/i.test(e.message)) return true;
-  }
-  return false;
-}
