@@ -18,7 +18,10 @@ import { followerNodes, storagePolicies } from "../../worker/db/schema.ts";
 import type { RawEnv } from "../../worker/env.ts";
 import { routes } from "../../worker/index.ts";
 import type { LogRecord } from "../../worker/logger.ts";
+import { encryptSecret } from "../../worker/secrets.ts";
 import type { AppDeps } from "../../worker/services.ts";
+import { policyCredentialContext } from "../../worker/storage/factory.ts";
+import { S3RVER_KEY } from "./storage/harness.ts";
 
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
 export const ORIGIN = "http://primary.test";
@@ -149,6 +152,37 @@ export async function seedPolicy(
     driver: input.driver ?? "primary",
     nodeId: input.nodeId ?? null,
     maxFileSize: input.maxFileSize ?? 0,
+  });
+  return id;
+}
+
+/**
+ * Inserts an s3 policy on `endpoint`/`bucket` (path style) with credentials sealed like the admin API
+ * does (s3rver's key unless given); `fields` sets anything else (modes, chunk size, limits, name).
+ */
+export async function seedS3Policy(
+  h: Pick<Harness, "db">,
+  input: {
+    endpoint: string;
+    bucket: string;
+    key?: { accessKeyId: string; secretAccessKey: string };
+    fields?: Partial<typeof storagePolicies.$inferInsert>;
+  },
+): Promise<string> {
+  const id = randomId();
+  const key = input.key ?? S3RVER_KEY;
+  const seal = (value: string, which: "access_key" | "secret_key") =>
+    encryptSecret(TEST_SECRET, value, policyCredentialContext(id, which));
+  await h.db.insert(storagePolicies).values({
+    name: unique("s3"),
+    ...input.fields,
+    id,
+    driver: "s3",
+    s3Endpoint: input.endpoint,
+    s3Bucket: input.bucket,
+    s3ForcePathStyle: true,
+    s3AccessKeyEnc: await seal(key.accessKeyId, "access_key"),
+    s3SecretKeyEnc: await seal(key.secretAccessKey, "secret_key"),
   });
   return id;
 }

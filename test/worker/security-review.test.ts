@@ -5,19 +5,17 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId, sha256Hex } from "../../shared/crypto.ts";
-import { loginAttempts, storagePolicies } from "../../worker/db/schema.ts";
+import { loginAttempts } from "../../worker/db/schema.ts";
 import { createFileRecord, fileStorageKey } from "../../worker/files/records.ts";
-import { encryptSecret } from "../../worker/secrets.ts";
-import { policyCredentialContext } from "../../worker/storage/factory.ts";
 import { createS3Driver } from "../../worker/storage/s3.ts";
 import { bytesOf, json, seedFile, seedTeam, servicesOf } from "./files/helpers.ts";
 import {
   createHarness,
   errorCode,
   type Harness,
+  seedS3Policy,
   seedUser,
   TEST_PASSWORD,
-  TEST_SECRET,
   unique,
 } from "./harness.ts";
 import { S3RVER_KEY, startS3rver, streamOf } from "./storage/harness.ts";
@@ -59,19 +57,10 @@ describe("security review: share links and password guessing", () => {
 
   /** A file of alice's on an s3 policy whose downloads are presigned redirects. */
   async function presignedFile(text: string) {
-    const policyId = randomId();
-    const seal = (value: string, which: "access_key" | "secret_key") =>
-      encryptSecret(TEST_SECRET, value, policyCredentialContext(policyId, which));
-    await h.db.insert(storagePolicies).values({
-      id: policyId,
-      name: unique("s3-presigned"),
-      driver: "s3",
-      downloadMode: "presigned",
-      s3Endpoint: s3.endpoint,
-      s3Bucket: "review",
-      s3ForcePathStyle: true,
-      s3AccessKeyEnc: await seal(S3RVER_KEY.accessKeyId, "access_key"),
-      s3SecretKeyEnc: await seal(S3RVER_KEY.secretAccessKey, "secret_key"),
+    const policyId = await seedS3Policy(h, {
+      endpoint: s3.endpoint,
+      bucket: "review",
+      fields: { name: unique("s3-presigned"), downloadMode: "presigned" },
     });
     const driver = createS3Driver({
       endpoint: s3.endpoint,

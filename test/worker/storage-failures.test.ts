@@ -11,11 +11,9 @@ import { randomId } from "../../shared/crypto.ts";
 import { pendingObjectDeletions, storagePolicies } from "../../worker/db/schema.ts";
 import { parseEnv } from "../../worker/env.ts";
 import { deletePendingObjects } from "../../worker/files/purge.ts";
-import { encryptSecret } from "../../worker/secrets.ts";
 import { createServices } from "../../worker/services.ts";
-import { policyCredentialContext } from "../../worker/storage/factory.ts";
 import { createS3Driver } from "../../worker/storage/s3.ts";
-import { createHarness, type Harness, TEST_SECRET, unique } from "./harness.ts";
+import { createHarness, type Harness, seedS3Policy } from "./harness.ts";
 import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
 
 /** A TCP server that does `onSocket` with every connection; counts them. */
@@ -80,19 +78,7 @@ describe("storage failures that must not hang or leak", () => {
   it("tries a store that drops connections once per pass and keeps every queued object for later", async () => {
     const dropping = await tcpServer((socket) => socket.destroy());
     servers.push(dropping);
-    const policyId = randomId();
-    const seal = (value: string, which: "access_key" | "secret_key") =>
-      encryptSecret(TEST_SECRET, value, policyCredentialContext(policyId, which));
-    await h.db.insert(storagePolicies).values({
-      id: policyId,
-      name: unique("s3"),
-      driver: "s3",
-      s3Endpoint: dropping.endpoint,
-      s3Bucket: "purge",
-      s3ForcePathStyle: true,
-      s3AccessKeyEnc: await seal(S3RVER_KEY.accessKeyId, "access_key"),
-      s3SecretKeyEnc: await seal(S3RVER_KEY.secretAccessKey, "secret_key"),
-    });
+    const policyId = await seedS3Policy(h, { endpoint: dropping.endpoint, bucket: "purge" });
     const bucket = createS3Driver(s3Config(s3.endpoint));
     const keys = Array.from({ length: 5 }, () => `files/${randomId()}`);
     for (const key of keys) await bucket.put(key, new Response("purged").body!, { size: 6 });

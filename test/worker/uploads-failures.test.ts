@@ -12,11 +12,9 @@ import {
   files,
   pendingObjectDeletions,
   policyGroupRules,
-  policyGroups,
   storagePolicies,
   uploadParts,
   uploadSessions,
-  users,
 } from "../../worker/db/schema.ts";
 import { parseEnv } from "../../worker/env.ts";
 import { encryptSecret } from "../../worker/secrets.ts";
@@ -26,7 +24,8 @@ import { createS3Driver } from "../../worker/storage/s3.ts";
 import type { StorageDriver } from "../../worker/storage/types.ts";
 import { expireUploads } from "../../worker/uploads/expiry.ts";
 import type { UploadOut } from "../../worker/uploads/view.ts";
-import { createHarness, type Harness, ORIGIN, seedUser, TEST_SECRET, unique } from "./harness.ts";
+import { bindUserToPolicy } from "./files/helpers.ts";
+import { createHarness, type Harness, ORIGIN, seedS3Policy, seedUser, TEST_SECRET } from "./harness.ts";
 import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
 import { bytes, partOf, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
 
@@ -39,27 +38,8 @@ describe("upload failure paths on s3", () => {
   let s3: Awaited<ReturnType<typeof startS3rver>>;
   let bucket: StorageDriver;
   let userId: string;
-  const insertPolicy = async (
-    endpoint: string,
-    uploadMode: "relay_stream" | "presigned" = "relay_stream",
-  ) => {
-    const id = randomId();
-    const seal = (value: string, which: "access_key" | "secret_key") =>
-      encryptSecret(TEST_SECRET, value, policyCredentialContext(id, which));
-    await h.db.insert(storagePolicies).values({
-      id,
-      name: unique("s3"),
-      driver: "s3",
-      chunkSize: 5 * MiB,
-      uploadMode,
-      s3Endpoint: endpoint,
-      s3Bucket: "failures",
-      s3ForcePathStyle: true,
-      s3AccessKeyEnc: await seal(S3RVER_KEY.accessKeyId, "access_key"),
-      s3SecretKeyEnc: await seal(S3RVER_KEY.secretAccessKey, "secret_key"),
-    });
-    return id;
-  };
+  const insertPolicy = (endpoint: string, uploadMode: "relay_stream" | "presigned" = "relay_stream") =>
+    seedS3Policy(h, { endpoint, bucket: "failures", fields: { chunkSize: 5 * MiB, uploadMode } });
   const ctx = { waitUntil: () => {} };
   /** Sees each answer of the storage before the primary does (to run real work in between). */
   let between: ((method: string, url: string, response: Response) => Promise<Response>) | null = null;
@@ -82,14 +62,9 @@ describe("upload failure paths on s3", () => {
       pathStyle: true,
       ...S3RVER_KEY,
     });
-    const groupId = randomId();
-    await h.db.insert(policyGroups).values({ id: groupId, name: unique("group") });
-    await h.db
-      .insert(policyGroupRules)
-      .values({ id: randomId(), groupId, policyId, priority: 1, minSize: 0, maxSize: 0 });
     const seeded = await seedUser(h);
     userId = seeded.user.id;
-    await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, userId));
+    await bindUserToPolicy(h, userId, policyId);
     c = uploadClient(
       (path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx),
       seeded.token,
@@ -353,13 +328,8 @@ describe("upload failure paths on s3", () => {
 
   it("deletes again what a presigned URL handed out before an abort writes afterwards", async () => {
     const policyId = await insertPolicy(s3.endpoint, "presigned");
-    const groupId = randomId();
-    await h.db.insert(policyGroups).values({ id: groupId, name: unique("presigned") });
-    await h.db
-      .insert(policyGroupRules)
-      .values({ id: randomId(), groupId, policyId, priority: 1, minSize: 0, maxSize: 0 });
     const seeded = await seedUser(h);
-    await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, seeded.user.id));
+    await bindUserToPolicy(h, seeded.user.id, policyId);
     const browser = uploadClient(
       (path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx),
       seeded.token,

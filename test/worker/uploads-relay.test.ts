@@ -8,7 +8,6 @@ import {
   files,
   policyGroupRules,
   policyGroups,
-  storagePolicies,
   teamMembers,
   teams,
   uploadParts,
@@ -16,14 +15,12 @@ import {
   users,
 } from "../../worker/db/schema.ts";
 import { parseEnv } from "../../worker/env.ts";
-import { encryptSecret } from "../../worker/secrets.ts";
 import { createServices } from "../../worker/services.ts";
-import { policyCredentialContext } from "../../worker/storage/factory.ts";
 import { createS3Driver } from "../../worker/storage/s3.ts";
 import type { StorageDriver } from "../../worker/storage/types.ts";
 import { expireUploads } from "../../worker/uploads/expiry.ts";
 import type { UploadOut } from "../../worker/uploads/view.ts";
-import { createHarness, type Harness, ORIGIN, seedUser, TEST_SECRET, unique } from "./harness.ts";
+import { createHarness, type Harness, ORIGIN, seedS3Policy, seedUser, unique } from "./harness.ts";
 import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
 import { bytes, partOf, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
 
@@ -43,25 +40,12 @@ describe("relay uploads to an s3 policy", () => {
   let presignedPolicyId: string;
   let teamId: string;
 
-  async function insertS3Policy(uploadMode: "relay_stream" | "presigned") {
-    const id = randomId();
-    const seal = (value: string, which: "access_key" | "secret_key") =>
-      encryptSecret(TEST_SECRET, value, policyCredentialContext(id, which));
-    await h.db.insert(storagePolicies).values({
-      id,
-      name: unique("s3"),
-      driver: "s3",
-      chunkSize: 5 * MiB,
-      maxFileSize: 40 * MiB,
-      uploadMode,
-      s3Endpoint: s3.endpoint,
-      s3Bucket: "uploads",
-      s3ForcePathStyle: true,
-      s3AccessKeyEnc: await seal(S3RVER_KEY.accessKeyId, "access_key"),
-      s3SecretKeyEnc: await seal(S3RVER_KEY.secretAccessKey, "secret_key"),
+  const insertS3Policy = (uploadMode: "relay_stream" | "presigned") =>
+    seedS3Policy(h, {
+      endpoint: s3.endpoint,
+      bucket: "uploads",
+      fields: { chunkSize: 5 * MiB, maxFileSize: 40 * MiB, uploadMode },
     });
-    return id;
-  }
 
   beforeAll(async () => {
     s3 = await startS3rver(["uploads"]);

@@ -6,12 +6,10 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId, sha256Hex } from "../../../shared/crypto.ts";
-import { files, storagePolicies } from "../../../worker/db/schema.ts";
+import { files } from "../../../worker/db/schema.ts";
 import { createFileRecord, type FileRow, fileStorageKey } from "../../../worker/files/records.ts";
-import { encryptSecret } from "../../../worker/secrets.ts";
-import { policyCredentialContext } from "../../../worker/storage/factory.ts";
 import { createS3Driver } from "../../../worker/storage/s3.ts";
-import { createHarness, errorCode, type Harness, seedUser, TEST_SECRET, unique } from "../harness.ts";
+import { createHarness, errorCode, type Harness, seedS3Policy, seedUser, unique } from "../harness.ts";
 import { S3RVER_KEY, startS3rver, streamOf } from "../storage/harness.ts";
 import { bytesOf, seedFile, servicesOf } from "./helpers.ts";
 
@@ -190,25 +188,10 @@ describe("downloads and previews", () => {
   });
 
   it("redirects to a short-lived presigned URL when the policy says presigned, or answers it as JSON", async () => {
-    const policyId = randomId();
-    await h.db.insert(storagePolicies).values({
-      id: policyId,
-      name: unique("s3-presigned"),
-      driver: "s3",
-      downloadMode: "presigned",
-      s3Endpoint: s3.endpoint,
-      s3Bucket: "downloads",
-      s3ForcePathStyle: true,
-      s3AccessKeyEnc: await encryptSecret(
-        TEST_SECRET,
-        S3RVER_KEY.accessKeyId,
-        policyCredentialContext(policyId, "access_key"),
-      ),
-      s3SecretKeyEnc: await encryptSecret(
-        TEST_SECRET,
-        S3RVER_KEY.secretAccessKey,
-        policyCredentialContext(policyId, "secret_key"),
-      ),
+    const policyId = await seedS3Policy(h, {
+      endpoint: s3.endpoint,
+      bucket: "downloads",
+      fields: { name: unique("s3-presigned"), downloadMode: "presigned" },
     });
     const driver = createS3Driver({
       endpoint: s3.endpoint,
