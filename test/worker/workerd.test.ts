@@ -68,6 +68,24 @@ describe("primary inside workerd", () => {
     ).toContain("Default");
   });
 
+  // The equal-cost dummy check for an unknown username ran off a hash made at module load, which
+  // workerd refuses (no random numbers in global scope): unknown usernames answered 500, so the answer
+  // told which usernames exist.
+  it("answers an unknown username exactly like a wrong password", async () => {
+    const attempt = async (username: string) => {
+      const response = await fetch(`${base}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-connecting-ip": `198.51.100.${username.length}` },
+        body: JSON.stringify({ username, password: "not the password" }),
+      });
+      const body = (await response.json()) as { error: { code: string } };
+      return [response.status, body.error.code];
+    };
+    expect(await attempt("no-such-user")).toEqual([401, "invalid_credentials"]);
+    expect(await attempt("admin")).toEqual([401, "invalid_credentials"]);
+    expect(await attempt("no-such-user")).toEqual([401, "invalid_credentials"]);
+  });
+
   it("serves the OpenAPI document", async () => {
     const response = await fetch(`${base}/api/v1/openapi.json`);
     expect(response.status).toBe(200);

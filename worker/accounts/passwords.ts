@@ -37,9 +37,19 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(await derive(password, fromBase64Url(salt), iterations), expected);
 }
 
-// Verified against when the username does not exist, so both paths cost one full KDF run.
-const dummyHash = hashPassword("flotilla-no-such-user");
+/**
+ * Verified against when the username does not exist (or a link has no password), so both paths cost
+ * one full KDF run. Made on first use inside a request, never at module load: workerd refuses random
+ * numbers in global scope, and a rejected promise kept there would fail every later call. A documented
+ * per-isolate cache; a failed attempt is not kept.
+ */
+let dummyHash: Promise<string> | undefined;
 
 export async function burnPasswordCheck(password: string): Promise<void> {
-  await verifyPassword(password, await dummyHash);
+  dummyHash ??= hashPassword("flotilla-no-such-user");
+  const made = dummyHash;
+  made.catch(() => {
+    if (dummyHash === made) dummyHash = undefined;
+  });
+  await verifyPassword(password, await made);
 }

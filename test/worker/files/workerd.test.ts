@@ -129,6 +129,18 @@ describe("files in workerd", () => {
     expect(publicDownload.status).toBe(200);
     expect(await publicDownload.text()).toBe(content);
 
+    // A link without a password unlocks after the same equal-cost check (it answered 500 in workerd).
+    const open = await api<{ token: string }>("POST", "/api/v1/spaces/me/shares", {
+      body: { file_id: fileId },
+    });
+    const openUnlock = await fetch(new URL(`/api/v1/public/shares/${open.token}/unlock`, primary.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ password: "anything" }),
+    });
+    expect(openUnlock.status).toBe(200);
+    expect(((await openUnlock.json()) as { unlock_token: string }).unlock_token).toEqual(expect.any(String));
+
     await api("DELETE", `/api/v1/spaces/me/files/${fileId}`, { status: 204 });
     await api("DELETE", `/api/v1/spaces/me/trash/files/${fileId}`, { status: 204 });
     const trash = await api<{ items: unknown[] }>("GET", "/api/v1/spaces/me/trash");
