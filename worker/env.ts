@@ -33,6 +33,15 @@ export const envSchema = z.object({
     .optional(),
   /** Days an item stays in the trash before the scheduled handler purges it (default 30). */
   TRASH_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).optional(),
+  /**
+   * A request header your reverse proxy sets to the client's address (e.g. `x-forwarded-for`); its
+   * last entry keys rate limits. Leave unset on Cloudflare (CF-Connecting-IP is used).
+   */
+  TRUSTED_PROXY_HEADER: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/i, { message: "must be a header name" })
+    .transform((name) => name.toLowerCase())
+    .optional(),
   /** The primary's own store (storage policy driver "primary"). */
   FILES: r2BucketSchema,
 });

@@ -13,6 +13,8 @@ export interface StackConfig {
   adminUsername: string;
   /** From FLOTILLA_ADMIN_PASSWORD; when absent a password is generated at first start. */
   adminPassword: string | undefined;
+  /** From FLOTILLA_TRUSTED_PROXY_HEADER: the header a reverse proxy in front sets to the client address. */
+  trustedProxyHeader?: string | undefined;
 }
 
 function port(name: string, fallback: number): number {
@@ -34,6 +36,7 @@ export function readStackConfig(): StackConfig {
     followerPort: port("FLOTILLA_FOLLOWER_PORT", 7070),
     adminUsername: process.env.FLOTILLA_ADMIN_USERNAME || "admin",
     adminPassword: process.env.FLOTILLA_ADMIN_PASSWORD || undefined,
+    trustedProxyHeader: process.env.FLOTILLA_TRUSTED_PROXY_HEADER || undefined,
   };
 }
 

@@ -66,6 +66,7 @@ export async function startStack(config: StackConfig, options: StackOptions): Pr
       LIBSQL_AUTH_TOKEN: libsqlToken,
       FLOTILLA_SECRET: secret,
     };
+    if (config.trustedProxyHeader) bindings.TRUSTED_PROXY_HEADER = config.trustedProxyHeader;
     if (config.primaryPort !== 0) bindings.PUBLIC_URL = `http://${config.host}:${config.primaryPort}`;
     const primary = await startPrimary({
       scriptPath,

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../shared/crypto.ts";
+import { clientAddress } from "../../worker/accounts/rate-limit.ts";
 import { createSession } from "../../worker/accounts/sessions.ts";
 import { loginAttempts, sessions, users } from "../../worker/db/schema.ts";
 import { browserLogin, createHarness, errorCode, type Harness, seedUser, TEST_PASSWORD } from "./harness.ts";
@@ -124,6 +125,49 @@ describe("accounts: login, sessions, tokens", () => {
     } finally {
       await limited.close();
     }
+  });
+
+  it("takes the client address from a configured trusted proxy's header, its last entry only", async () => {
+    const proxied = await createHarness();
+    try {
+      proxied.env.TRUSTED_PROXY_HEADER = "X-Forwarded-For";
+      const { user } = await seedUser(proxied);
+      // Every request reaches the primary from the proxy; the client's own header words come first.
+      const attempt = (password: string, forwardedFor: string) =>
+        proxied.call("POST", "/api/v1/auth/login", {
+          body: { username: user.username, password },
+          headers: { "x-forwarded-for": forwardedFor, "cf-connecting-ip": "10.0.0.1" },
+        });
+      for (let i = 0; i < 5; i++) {
+        expect((await attempt("wrong-password", `198.51.100.${i}, 203.0.113.9`)).status).toBe(401);
+      }
+      expect((await attempt(TEST_PASSWORD, "198.51.100.77, 203.0.113.9")).status).toBe(429);
+      expect((await attempt(TEST_PASSWORD, "203.0.113.10")).status).toBe(200);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it("keys client addresses: IPv4 as is, IPv6 by its /64, anything else as unknown", () => {
+    const key = (value: string | null, header?: string) =>
+      clientAddress(
+        new Request("http://primary.test/", {
+          headers: value === null ? {} : { [header ?? "cf-connecting-ip"]: value },
+        }),
+        { TRUSTED_PROXY_HEADER: header },
+      );
+    expect(key("203.0.113.7")).toBe("203.0.113.7");
+    expect(key("203.0.113.7:51234", "x-real-ip")).toBe("203.0.113.7");
+    expect(key("::ffff:203.0.113.7")).toBe("203.0.113.7");
+    expect(key("2001:db8:1:2:aaaa::1")).toBe("2001:db8:1:2::/64");
+    expect(key("2001:0db8:0001:0002:ffff:ffff:ffff:ffff")).toBe("2001:db8:1:2::/64");
+    expect(key("[2001:db8:1:2::9]:443", "x-forwarded-for")).toBe("2001:db8:1:2::/64");
+    expect(key("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    for (const bad of ["300.1.1.1", "not-an-ip", "1::2::3", "1:2:3:4:5:6:7:8:9", "", "' or 1=1"]) {
+      expect(key(bad), bad).toBe("unknown");
+    }
+    expect(key(null)).toBe("unknown");
+    expect(key("192.0.2.1, 198.51.100.4", "x-forwarded-for")).toBe("198.51.100.4");
   });
 
   it("caps failures per username across addresses", async () => {

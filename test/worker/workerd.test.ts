@@ -86,6 +86,25 @@ describe("primary inside workerd", () => {
     expect(await attempt("no-such-user")).toEqual([401, "invalid_credentials"]);
   });
 
+  it("keys a failed login by the connection's address, which workerd hands the worker", async () => {
+    const response = await fetch(`${base}/api/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "address-probe", password: "wrong" }),
+    });
+    expect(response.status).toBe(401);
+    const client = createClient({ url: libsql.url, authToken: token });
+    try {
+      const rows = await client.execute("select key from login_attempts where key like '%address-probe'");
+      expect(rows.rows.map((row) => row.key).sort()).toEqual([
+        "ip:127.0.0.1|user:address-probe",
+        "user:address-probe",
+      ]);
+    } finally {
+      client.close();
+    }
+  });
+
   it("serves the OpenAPI document", async () => {
     const response = await fetch(`${base}/api/v1/openapi.json`);
     expect(response.status).toBe(200);

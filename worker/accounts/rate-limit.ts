@@ -6,6 +6,7 @@ import { and, eq, gt, sql } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
 import type { Db } from "../db/client.ts";
 import { loginAttempts } from "../db/schema.ts";
+import type { Env } from "../env.ts";
 
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 
@@ -14,9 +15,38 @@ interface LimitKey {
   limit: number;
 }
 
-/** Workers put the client address in CF-Connecting-IP; elsewhere we only know "unknown". */
-export function clientIp(request: Request): string {
-  return request.headers.get("cf-connecting-ip") ?? "unknown";
+/**
+ * The client's address for rate-limit keys, from where it can be trusted (README, "Client addresses"):
+ * with TRUSTED_PROXY_HEADER set (the primary reachable only through your reverse proxy), the last
+ * address in that header, the one the nearest proxy appended (earlier entries are the client's own
+ * words); otherwise CF-Connecting-IP, which Cloudflare's edge sets (overwriting any value a client
+ * sent) and workerd sets from the connection in the single-box stack. An IPv6 client is keyed by its
+ * /64, which one household or host gets whole. "unknown" when there is no usable address.
+ */
+export function clientAddress(request: Request, env: Pick<Env, "TRUSTED_PROXY_HEADER">): string {
+  const raw = env.TRUSTED_PROXY_HEADER
+    ? request.headers.get(env.TRUSTED_PROXY_HEADER)?.split(",").at(-1)
+    : request.headers.get("cf-connecting-ip");
+  return (raw ? addressKey(raw.trim()) : null) ?? "unknown";
+}
+
+/** An IPv4 address as is, an IPv6 one as its /64 prefix; null for anything that is neither. */
+function addressKey(text: string): string | null {
+  const bare = text.replace(/^\[([^\]]+)\](:\d+)?$/, "$1").replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, "$1");
+  const v4 = /^(?:::ffff:)?((?:\d{1,3}\.){3}\d{1,3})$/i.exec(bare);
+  if (v4) return v4[1]!.split(".").every((octet) => Number(octet) <= 255) ? v4[1]! : null;
+  if (!/^[0-9a-f:]{2,39}$/i.test(bare) || (bare.match(/::/g)?.length ?? 0) > 1) return null;
+  const [head = "", tail] = bare.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const missing = 8 - left.length - right.length;
+  if (tail === undefined ? missing !== 0 : missing < 1) return null;
+  const groups = [...left, ...Array<string>(missing).fill("0"), ...right];
+  if (!groups.every((group) => /^[0-9a-f]{1,4}$/i.test(group))) return null;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => Number.parseInt(group, 16).toString(16))
+    .join(":")}::/64`;
 }
 
 export function loginKeys(ip: string, username: string): LimitKey[] {

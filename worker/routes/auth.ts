@@ -5,7 +5,7 @@ import { and, asc, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "../accounts/passwords.ts";
-import { claimLoginAttempt, clientIp, loginKeys, loginSucceeded } from "../accounts/rate-limit.ts";
+import { claimLoginAttempt, clientAddress, loginKeys, loginSucceeded } from "../accounts/rate-limit.ts";
 import {
   clearedSessionCookie,
   cookieCanBeSecure,
@@ -51,13 +51,13 @@ const accountRoutes = [
       const { db } = services;
       const now = services.now();
       const username = normalizeUsername(body.username);
-      const keys = loginKeys(clientIp(request), username);
+      const keys = loginKeys(clientAddress(request, services.env), username);
       await claimLoginAttempt(db, keys, now);
       const user = await findUserByUsername(db, username);
       if (!user) await burnPasswordCheck(body.password);
       const valid = user !== null && (await verifyPassword(body.password, user.passwordHash));
       if (!user || !valid) {
-        services.log.warn("login failed", { username, ip: clientIp(request) });
+        services.log.warn("login failed", { username, ip: clientAddress(request, services.env) });
         throw new AppError("invalid_credentials", "Wrong username or password.");
       }
       await loginSucceeded(db, keys);
@@ -119,7 +119,7 @@ const accountRoutes = [
     handler: async ({ request, services, user, body }) => {
       const { db } = services;
       const now = services.now();
-      const keys = loginKeys(clientIp(request), user.username);
+      const keys = loginKeys(clientAddress(request, services.env), user.username);
       await claimLoginAttempt(db, keys, now);
       const row = await findUser(db, user.id);
       if (!row) throw notFound("user");

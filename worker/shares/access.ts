@@ -7,7 +7,7 @@ import { hmacSha256, timingSafeEqual, toBase64Url } from "../../shared/crypto.ts
 import { AppError } from "../../shared/errors.ts";
 import { readCookie } from "../accounts/auth.ts";
 import { burnPasswordCheck, verifyPassword } from "../accounts/passwords.ts";
-import { claimLoginAttempt, clientIp, loginSucceeded } from "../accounts/rate-limit.ts";
+import { claimLoginAttempt, clientAddress, loginSucceeded } from "../accounts/rate-limit.ts";
 import { files, folders, shares } from "../db/schema.ts";
 import type { FileRow, FolderRow } from "../files/records.ts";
 import type { Space } from "../files/spaces.ts";
@@ -112,7 +112,7 @@ export async function unlockShare(
 ): Promise<{ token: string; expiresAt: Date }> {
   const now = services.now();
   const keys = [
-    { key: `share:${share.id}|ip:${clientIp(request)}`, limit: 5 },
+    { key: `share:${share.id}|ip:${clientAddress(request, services.env)}`, limit: 5 },
     { key: `share:${share.id}`, limit: 50 },
   ];
   await claimLoginAttempt(services.db, keys, now);
