@@ -1,7 +1,7 @@
 // Follower-node, enrollment, ingress-target and storage-policy API refusals and rules, in process
 // over real HTTP and a real libSQL db. Outbound calls are recorded so a refusal can be shown to happen
 // before any network traffic; s3 policy tests run against s3rver.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { redeemResponseSchema } from "../../shared/protocol/schemas.ts";
@@ -128,6 +128,30 @@ describe("follower node, enrollment and policy API", () => {
     expect(await primary.fail("POST", path, {})).toMatchObject({
       status: 409,
       code: "node_already_enrolled",
+    });
+  });
+
+  it("answers 404 to a token issued while its node is being deleted (a trigger deletes it mid-issue)", async () => {
+    const node = await createNode("deleted-mid-issue");
+    // The deletion lands right after the token is written and before its event is recorded, the
+    // window concurrent requests hit (it answered 500 on the event's foreign key).
+    await primary.db.run(
+      sql.raw(`create trigger delete_mid_issue after update of enrollment_token_hash on follower_nodes
+        when new.id = '${node.id}' begin delete from follower_nodes where id = new.id; end`),
+    );
+    try {
+      expect(await primary.fail("POST", `/api/v1/admin/nodes/${node.id}/enrollment-token`, {})).toMatchObject(
+        {
+          status: 404,
+          code: "not_found",
+        },
+      );
+    } finally {
+      await primary.db.run(sql.raw("drop trigger delete_mid_issue"));
+    }
+    expect(await primary.fail("POST", `/api/v1/admin/nodes/${node.id}/enrollment-token`, {})).toMatchObject({
+      status: 404,
+      code: "not_found",
     });
   });
 

@@ -4,6 +4,7 @@
 import { and, eq, gt, sql } from "drizzle-orm";
 import { randomId, randomToken, sha256Hex } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
+import { notFound } from "../routes/common.ts";
 import { PROTOCOL_VERSION, type RedeemRequest, type RedeemResponse } from "../../shared/protocol/schemas.ts";
 import { followerNodes } from "../db/schema.ts";
 import { encryptSecret } from "../secrets.ts";
@@ -39,7 +40,7 @@ export async function issueEnrollmentToken(
   const now = services.now();
   const expiresAt = new Date(now.getTime() + ttlMinutes * 60_000);
   // Overwriting the hash is what makes any earlier token for this node worthless.
-  await services.db
+  const [written] = await services.db
     .update(followerNodes)
     .set({
       enrollmentTokenHash: await sha256Hex(token),
@@ -47,14 +48,18 @@ export async function issueEnrollmentToken(
       enrollmentStatus: "pending",
       updatedAt: now,
     })
-    .where(and(eq(followerNodes.id, node.id), sql`${followerNodes.enrollmentStatus} <> 'completed'`));
-  await recordEvent(
+    .where(and(eq(followerNodes.id, node.id), sql`${followerNodes.enrollmentStatus} <> 'completed'`))
+    .returning({ id: followerNodes.id });
+  if (!written) throw await notIssuable(services, node.id);
+  const recorded = await recordEvent(
     services,
     node.id,
     "info",
     "enrollment",
     `token issued, expires ${expiresAt.toISOString()}`,
   );
+  // Deleted between the two statements: the token went with the node.
+  if (!recorded) throw notFound("follower node");
   const args = `enroll --primary ${primaryOrigin} --token ${token}`;
   return {
     token,
@@ -62,6 +67,19 @@ export async function issueEnrollmentToken(
     command: `npx flotilla-agent ${args}`,
     commandFromCheckout: `node agent/cli.ts ${args}`,
   };
+}
+
+/** Why no token could be written: the node is gone, or an agent enrolled it meanwhile. */
+async function notIssuable(services: Services, nodeId: string): Promise<AppError> {
+  const [row] = await services.db
+    .select({ status: followerNodes.enrollmentStatus })
+    .from(followerNodes)
+    .where(eq(followerNodes.id, nodeId));
+  if (!row) return notFound("follower node");
+  return new AppError(
+    "node_already_enrolled",
+    "This follower node is already enrolled; delete and re-create it to enroll another agent.",
+  );
 }
 
 export async function redeemEnrollment(

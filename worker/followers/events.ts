@@ -4,19 +4,29 @@ import { and, desc, eq, lt } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import { nodeEvents } from "../db/schema.ts";
+import { isForeignKeyViolation } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 
 const KEEP = 50;
 
+/**
+ * Appends an event; false when the node no longer exists (deleted meanwhile: its events have no page
+ * left to show on, and the caller decides whether that matters).
+ */
 export async function recordEvent(
   services: Services,
   nodeId: string,
   level: "info" | "warn" | "error",
   kind: string,
   message: string,
-): Promise<void> {
+): Promise<boolean> {
   const at = services.now();
-  await services.db.insert(nodeEvents).values({ id: randomId(), nodeId, at, level, kind, message });
+  try {
+    await services.db.insert(nodeEvents).values({ id: randomId(), nodeId, at, level, kind, message });
+  } catch (error) {
+    if (isForeignKeyViolation(error)) return false;
+    throw error;
+  }
   const cutoff = await services.db
     .select({ at: nodeEvents.at })
     .from(nodeEvents)
@@ -30,6 +40,7 @@ export async function recordEvent(
       .where(and(eq(nodeEvents.nodeId, nodeId), lt(nodeEvents.at, cutoff[0].at)));
   }
   if (level !== "info") services.log.warn("follower node event", { node_id: nodeId, kind, message });
+  return true;
 }
 
 export async function recentEvents(services: Services, nodeId: string, limit = 20) {
