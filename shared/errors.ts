@@ -147,6 +147,11 @@ export class AppError extends Error {
   }
 }
 
+/** The one wording of a missing resource: `No such ${what}.` with code not_found. */
+export function notFound(what: string): AppError {
+  return new AppError("not_found", `No such ${what}.`);
+}
+
 /** Turns a zod failure into the validation envelope's details: where and what, never the input. */
 export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));

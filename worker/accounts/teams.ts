@@ -1,9 +1,10 @@
 // Owns team records as the API shows them: a team with its policy group binding and its members.
 import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
+import { notFound } from "../../shared/errors.ts";
+import { iso, timestamp } from "../api/wire.ts";
 import type { Db } from "../db/client.ts";
 import { TEAM_ROLES, teamMembers, teams, users } from "../db/schema.ts";
-import { iso, notFound, timestamp } from "../routes/common.ts";
 
 export const memberSchema = z.object({
   user_id: z.string(),

@@ -4,9 +4,10 @@ import { and, count, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
+import { iso, timestamp } from "../api/wire.ts";
 import type { Db } from "../db/client.ts";
+import { uniqueOr } from "../db/constraints.ts";
 import { policyGroups, USER_ROLES, users } from "../db/schema.ts";
-import { iso, timestamp, uniqueOr } from "../routes/common.ts";
 import { hashPassword } from "./passwords.ts";
 import { normalizeUsername } from "./validation.ts";
 

@@ -2,8 +2,8 @@
 // restore lands on a name that is taken. Files and folders share one namespace per parent folder.
 import { and, eq, isNull, or, sql } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
+import { isUniqueViolation } from "../db/constraints.ts";
 import { files, folders } from "../db/schema.ts";
-import { isUniqueViolation } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 import type { Space } from "./spaces.ts";
 

@@ -4,9 +4,10 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
-import { AppError } from "../../shared/errors.ts";
+import { AppError, notFound } from "../../shared/errors.ts";
+import { iso, timestamp } from "../api/wire.ts";
+import { isParentTrashed, isUniqueViolation } from "../db/constraints.ts";
 import { files, folders } from "../db/schema.ts";
-import { iso, isParentTrashed, isUniqueViolation, notFound, timestamp } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 import { cleanName, nameConflict, nameTaken, writeUnderFreeName } from "./names.ts";
 import type { Space } from "./spaces.ts";

@@ -3,9 +3,8 @@
 // else the root, renaming on a clash); purge and empty drop the records and delete the objects through
 // the storage that wrote them (see purge.ts); expiry purges what has been in the trash too long.
 import { and, eq, inArray, isNotNull, isNull, lt, sql } from "drizzle-orm";
-import { AppError } from "../../shared/errors.ts";
+import { AppError, notFound } from "../../shared/errors.ts";
 import { files, folders, pendingObjectDeletions } from "../db/schema.ts";
-import { notFound } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 import { writeUnderFreeName } from "./names.ts";
 import { deletePendingObjects } from "./purge.ts";

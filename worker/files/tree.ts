@@ -2,9 +2,9 @@
 // renaming and moving folders (never into their own subtree) and moving or renaming files.
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
-import { AppError } from "../../shared/errors.ts";
+import { AppError, notFound } from "../../shared/errors.ts";
+import { isParentTrashed, isUniqueViolation } from "../db/constraints.ts";
 import { files, folders } from "../db/schema.ts";
-import { isParentTrashed, isUniqueViolation, notFound } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 import { cleanName, nameConflict, nameTaken } from "./names.ts";
 import { type FileRow, type FolderRow, liveFile, liveFolder } from "./records.ts";

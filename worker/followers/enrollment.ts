@@ -3,10 +3,9 @@
 // hands out the node's key id and secret once and stores the secret encrypted at rest.
 import { and, eq, gt, sql } from "drizzle-orm";
 import { randomId, randomToken, sha256Hex } from "../../shared/crypto.ts";
-import { AppError } from "../../shared/errors.ts";
+import { AppError, notFound } from "../../shared/errors.ts";
 import { PROTOCOL_VERSION, type RedeemRequest, type RedeemResponse } from "../../shared/protocol/schemas.ts";
 import { followerNodes } from "../db/schema.ts";
-import { notFound } from "../routes/common.ts";
 import { encryptSecret } from "../secrets.ts";
 import type { Services } from "../services.ts";
 import { normalizeBaseUrl } from "./base-url.ts";

@@ -3,8 +3,8 @@
 import { and, desc, eq, lt } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
+import { isForeignKeyViolation } from "../db/constraints.ts";
 import { nodeEvents } from "../db/schema.ts";
-import { isForeignKeyViolation } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 
 const KEEP = 50;

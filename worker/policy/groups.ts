@@ -3,10 +3,10 @@
 import { asc, count, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
-import { AppError } from "../../shared/errors.ts";
+import { AppError, notFound } from "../../shared/errors.ts";
+import { iso, timestamp } from "../api/wire.ts";
 import type { Db } from "../db/client.ts";
 import { policyGroupRules, policyGroups, storagePolicies, teams, users } from "../db/schema.ts";
-import { iso, notFound, timestamp } from "../routes/common.ts";
 import { assertValidRules, type RuleInput, ruleSchema } from "./rules.ts";
 
 export const policyGroupSchema = z.object({

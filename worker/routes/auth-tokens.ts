@@ -2,10 +2,11 @@
 // are sessions of kind "api", stored as SHA-256 hashes with an expiry.
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
+import { notFound } from "../../shared/errors.ts";
 import { createSession } from "../accounts/sessions.ts";
+import { idParams, iso, timestamp } from "../api/wire.ts";
 import { sessions } from "../db/schema.ts";
 import { defineRoute } from "../http/route.ts";
-import { idParams, iso, notFound, timestamp } from "./common.ts";
 
 const tokenSchema = z.object({
   id: z.string(),

@@ -3,7 +3,7 @@
 // API token management lives in auth-tokens.ts.
 import { and, asc, eq, ne } from "drizzle-orm";
 import { z } from "zod";
-import { AppError } from "../../shared/errors.ts";
+import { AppError, notFound } from "../../shared/errors.ts";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "../accounts/passwords.ts";
 import { claimLoginAttempt, clientAddress, loginKeys, loginSucceeded } from "../accounts/rate-limit.ts";
 import {
@@ -15,10 +15,10 @@ import {
 } from "../accounts/sessions.ts";
 import { findUser, findUserByUsername, toUserOut, userSchema } from "../accounts/users.ts";
 import { normalizeUsername, passwordSchema } from "../accounts/validation.ts";
+import { iso, timestamp } from "../api/wire.ts";
 import { sessions, TEAM_ROLES, teamMembers, teams, users } from "../db/schema.ts";
 import { defineRoute } from "../http/route.ts";
 import { authTokenRoutes } from "./auth-tokens.ts";
-import { iso, notFound, timestamp } from "./common.ts";
 
 const loginBody = z.object({
   username: z.string().trim().min(1).max(64),

@@ -3,6 +3,7 @@
 // presigned redirect when the file's policy says so) and preview. See worker/shares/access.ts.
 import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
+import { iso, timestamp } from "../api/wire.ts";
 import { listFolder, pageQuery } from "../files/listing.ts";
 import { previewType } from "../files/preview.ts";
 import { folderOutSchema, itemOutSchema, toFolderOut } from "../files/records.ts";
@@ -21,7 +22,6 @@ import {
   unlockCookie,
   unlockShare,
 } from "../shares/access.ts";
-import { iso, timestamp } from "./common.ts";
 
 const tokenParams = z.object({ token: z.string().min(1).max(200) });
 const fileParams = z.object({ token: z.string().min(1).max(200), id: z.string().min(1).max(64) });

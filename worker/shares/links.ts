@@ -4,12 +4,12 @@
 import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { randomId, randomToken, sha256Hex } from "../../shared/crypto.ts";
-import { AppError } from "../../shared/errors.ts";
+import { AppError, notFound } from "../../shared/errors.ts";
 import { hashPassword } from "../accounts/passwords.ts";
+import { iso, timestamp } from "../api/wire.ts";
 import { files, folders, shares } from "../db/schema.ts";
 import { liveFile, liveFolder } from "../files/records.ts";
 import type { Space } from "../files/spaces.ts";
-import { iso, notFound, timestamp } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 
 export type ShareRow = typeof shares.$inferSelect;

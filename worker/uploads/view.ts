@@ -3,9 +3,9 @@
 import { and, desc, eq, gt, inArray } from "drizzle-orm";
 import { z } from "zod";
 import type { AuthUser } from "../accounts/auth.ts";
+import { iso, timestamp } from "../api/wire.ts";
 import { UPLOAD_STATES, uploadSessions } from "../db/schema.ts";
 import { describeError } from "../logger.ts";
-import { iso, timestamp } from "../routes/common.ts";
 import type { Services } from "../services.ts";
 import { missingParts } from "./plan.ts";
 import { callersSessions, type SessionRow } from "./sessions.ts";

@@ -2,11 +2,12 @@
 // there (a HEAD through the file's own policy driver), to prove where an upload landed.
 import { eq } from "drizzle-orm";
 import { z } from "zod";
+import { notFound } from "../../../shared/errors.ts";
+import { idParams, timestamp } from "../../api/wire.ts";
 import { files } from "../../db/schema.ts";
 import { fileOutSchema, toFileOut } from "../../files/records.ts";
 import { fileDriver, policyOf, storageFailure } from "../../files/serve.ts";
 import { defineRoute } from "../../http/route.ts";
-import { idParams, notFound, timestamp } from "../common.ts";
 
 export const fileStorageRoutes = [
   defineRoute({

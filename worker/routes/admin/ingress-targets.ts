@@ -5,6 +5,7 @@ import { and, asc, eq, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
+import { isUniqueViolation } from "../../db/constraints.ts";
 import { ingressTargets } from "../../db/schema.ts";
 import { assertReachable, followerClient } from "../../followers/client.ts";
 import { fromFollower } from "../../followers/errors.ts";
@@ -16,7 +17,6 @@ import {
   targetView,
 } from "../../followers/ingress.ts";
 import { defineRoute } from "../../http/route.ts";
-import { isUniqueViolation } from "../common.ts";
 import {
   createBody,
   demoteOthers,

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
 import { readinessSchema } from "../../../shared/protocol/schemas.ts";
+import { isUniqueViolation } from "../../db/constraints.ts";
 import {
   followerNodes,
   ingressTargets,
@@ -21,7 +22,6 @@ import { ingressTargetSchema, targetView } from "../../followers/ingress.ts";
 import { probeNode } from "../../followers/probe.ts";
 import { capabilitySummarySchema, nodeSchema, nodeView, summarize } from "../../followers/view.ts";
 import { defineRoute } from "../../http/route.ts";
-import { isUniqueViolation } from "../common.ts";
 import { loadNode, nodeIdParams, primaryOrigin } from "./nodes-shared.ts";
 
 const TAG = "follower-nodes";

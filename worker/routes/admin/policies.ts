@@ -6,6 +6,7 @@ import { and, eq, inArray, ne } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
+import { isForeignKeyViolation, isUniqueViolation } from "../../db/constraints.ts";
 import {
   followerNodes,
   policyGroupRules,
@@ -23,7 +24,6 @@ import {
   checkRemoteNode,
   normalizeKeyPrefix,
 } from "../../storage/policy-check.ts";
-import { isForeignKeyViolation, isUniqueViolation } from "../common.ts";
 import { policySchema, policyTestSchema, policyView, testPolicy } from "./policies-shared.ts";
 
 const TAG = "storage-policies";

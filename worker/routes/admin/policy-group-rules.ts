@@ -3,6 +3,8 @@
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
+import { notFound } from "../../../shared/errors.ts";
+import { idParams } from "../../api/wire.ts";
 import { policyGroupRules } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
 import {
@@ -14,7 +16,6 @@ import {
   validateRuleSet,
 } from "../../policy/groups.ts";
 import { ruleInputSchema } from "../../policy/rules.ts";
-import { idParams, notFound } from "../common.ts";
 
 const ruleParams = z.object({ id: z.string().min(1), rule_id: z.string().min(1) });
 const addRuleBody = ruleInputSchema.extend({ priority: z.number().int().positive().optional() });

@@ -4,6 +4,8 @@ import { count, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
+import { idParams, nameSchema } from "../../api/wire.ts";
+import { uniqueOr } from "../../db/constraints.ts";
 import { policyGroups, teams, users } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
 import {
@@ -15,7 +17,6 @@ import {
   validateRuleSet,
 } from "../../policy/groups.ts";
 import { ruleInputSchema } from "../../policy/rules.ts";
-import { idParams, nameSchema, uniqueOr } from "../common.ts";
 import { policyGroupRuleRoutes } from "./policy-group-rules.ts";
 import { policyResolutionRoutes } from "./policy-resolution.ts";
 

@@ -5,9 +5,10 @@ import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { findTeam, teamDetail, teamDetailSchema, teamSchema } from "../../accounts/teams.ts";
 import { assertGroupExists, defaultGroupId } from "../../accounts/users.ts";
+import { idParams, iso, nameSchema } from "../../api/wire.ts";
+import { uniqueOr } from "../../db/constraints.ts";
 import { teamMembers, teams } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
-import { idParams, iso, nameSchema, uniqueOr } from "../common.ts";
 import { teamMemberRoutes } from "./team-members.ts";
 
 const createTeamBody = z.object({

@@ -2,6 +2,7 @@
 // group binding). Disabling a user or changing their password ends all their sessions and tokens.
 import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
+import { notFound } from "../../../shared/errors.ts";
 import { hashPassword } from "../../accounts/passwords.ts";
 import { revokeUserSessions } from "../../accounts/sessions.ts";
 import {
@@ -13,9 +14,9 @@ import {
   userSchema,
 } from "../../accounts/users.ts";
 import { passwordSchema, usernameSchema } from "../../accounts/validation.ts";
+import { idParams } from "../../api/wire.ts";
 import { USER_ROLES, users } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
-import { idParams, notFound } from "../common.ts";
 
 const createUserBody = z.object({
   username: usernameSchema,

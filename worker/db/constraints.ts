@@ -1,19 +1,7 @@
-// Owns small pieces every route module shares: id path params, timestamp output, and turning database
-// constraint failures into clear conflict codes.
-import { z } from "zod";
+// Owns how a write refused by the database itself is recognised: UNIQUE and FOREIGN KEY constraints
+// and the triggers of the migrations, matched through drizzle's wrapped driver errors, so callers can
+// answer a clear conflict code instead of a 500.
 import { AppError, type ErrorCode } from "../../shared/errors.ts";
-
-export const idParams = z.object({ id: z.string().min(1).max(64) });
-
-/** Timestamps leave the API as ISO 8601 strings. */
-export const timestamp = z.iso.datetime();
-export function iso(date: Date): string;
-export function iso(date: Date | null): string | null;
-export function iso(date: Date | null): string | null {
-  return date === null ? null : date.toISOString();
-}
-
-export const nameSchema = z.string().trim().min(1).max(100);
 
 /** True when `error` or one of its causes (drizzle wraps driver errors) has a message matching `pattern`. */
 function causedBy(error: unknown, pattern: RegExp): boolean {
@@ -43,8 +31,4 @@ export async function uniqueOr<T>(work: () => Promise<T>, code: ErrorCode, messa
     if (isUniqueViolation(error)) throw new AppError(code, message);
     throw error;
   }
-}
-
-export function notFound(what: string): AppError {
-  return new AppError("not_found", `No such ${what}.`);
 }
