@@ -2,12 +2,11 @@
 // Connection, and per transfer mode a remote policy and its connection test, a test policy group with
 // one rule, a test user and a test team bound to it. Ingress targets are in targets.ts.
 import { z } from "zod";
-import { userSchema } from "../../worker/accounts/users.ts";
-import type { ingressTargetSchema } from "../../worker/followers/ingress.ts";
-import { nodeSchema } from "../../worker/followers/view.ts";
-import { policyGroupSchema } from "../../worker/policy/groups.ts";
-import { testResultSchema } from "../../worker/routes/admin/nodes.ts";
-import { policySchema, policyTestSchema } from "../../worker/routes/admin/policies-shared.ts";
+import type { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
+import { nodeSchema, testResultSchema } from "../../worker/api/nodes.ts";
+import { policySchema, policyTestSchema } from "../../worker/api/policies.ts";
+import { policyGroupSchema } from "../../worker/api/policy-groups.ts";
+import { userSchema } from "../../worker/api/users.ts";
 import { Api } from "./api.ts";
 import type { AcceptanceConfig, Mode } from "./config.ts";
 import { check } from "./walk.ts";

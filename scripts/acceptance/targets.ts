@@ -2,7 +2,7 @@
 // and an s3 target, each reused when it exists and insisted on being applied, and which one is the
 // node's default (objects go to the default target, so the walk points it at the target under test).
 import { z } from "zod";
-import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
+import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
 import type { NodeView, Target } from "./admin.ts";
 import type { Api } from "./api.ts";
 import type { S3Config } from "./config.ts";

@@ -6,17 +6,17 @@ import { readdir } from "node:fs/promises";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { followerNodes } from "../../worker/db/schema.ts";
-import { followerClient } from "../../worker/followers/client.ts";
-import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
-import { nodeSchema } from "../../worker/followers/view.ts";
+import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
 import {
   enrollmentTokenSchema,
   nodeDetailsSchema,
   nodeEditedSchema,
+  nodeSchema,
   testResultSchema,
-} from "../../worker/routes/admin/nodes.ts";
-import { policySchema, policyTestSchema } from "../../worker/routes/admin/policies-shared.ts";
+} from "../../worker/api/nodes.ts";
+import { policySchema, policyTestSchema } from "../../worker/api/policies.ts";
+import { followerNodes } from "../../worker/db/schema.ts";
+import { followerClient } from "../../worker/followers/client.ts";
 import { type AgentProcess, startAgent } from "./nodes/agent-process.ts";
 import { type Primary, startPrimary } from "./nodes/harness.ts";
 import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";

@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { redeemResponseSchema } from "../../shared/protocol/schemas.ts";
 import { createUser } from "../../worker/accounts/users.ts";
+import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
+import { enrollmentTokenSchema, nodeDetailsSchema, nodeSchema } from "../../worker/api/nodes.ts";
+import { policySchema, policyTestSchema } from "../../worker/api/policies.ts";
 import {
   files,
   followerNodes,
@@ -13,12 +16,9 @@ import {
   policyGroups,
   uploadSessions,
 } from "../../worker/db/schema.ts";
-import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
-import { nodeSchema } from "../../worker/followers/view.ts";
 import { ingressTargetRoutes } from "../../worker/routes/admin/ingress-targets.ts";
-import { enrollmentTokenSchema, nodeDetailsSchema, nodeRoutes } from "../../worker/routes/admin/nodes.ts";
+import { nodeRoutes } from "../../worker/routes/admin/nodes.ts";
 import { policyRoutes } from "../../worker/routes/admin/policies.ts";
-import { policySchema, policyTestSchema } from "../../worker/routes/admin/policies-shared.ts";
 import { type Primary, startPrimary } from "./nodes/harness.ts";
 import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
 

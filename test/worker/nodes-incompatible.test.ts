@@ -5,13 +5,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Capabilities, capabilitiesSchema } from "../../shared/protocol/schemas.ts";
-import { nodeSchema } from "../../worker/followers/view.ts";
 import {
   enrollmentTokenSchema,
   nodeDetailsSchema,
+  nodeSchema,
   testResultSchema,
-} from "../../worker/routes/admin/nodes.ts";
-import { policySchema } from "../../worker/routes/admin/policies-shared.ts";
+} from "../../worker/api/nodes.ts";
+import { policySchema } from "../../worker/api/policies.ts";
 import { type Primary, startPrimary } from "./nodes/harness.ts";
 
 const goodDocument: Capabilities = capabilitiesSchema.parse({

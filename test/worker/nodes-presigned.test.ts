@@ -3,11 +3,10 @@
 // for a browser at the primary's origin (CORS) and are refused to any other origin.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
+import { enrollmentTokenSchema, nodeSchema, testResultSchema } from "../../worker/api/nodes.ts";
+import { policySchema } from "../../worker/api/policies.ts";
 import { storagePolicies } from "../../worker/db/schema.ts";
-import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
-import { nodeSchema } from "../../worker/followers/view.ts";
-import { enrollmentTokenSchema, testResultSchema } from "../../worker/routes/admin/nodes.ts";
-import { policySchema } from "../../worker/routes/admin/policies-shared.ts";
 import { driverForPolicy } from "../../worker/storage/factory.ts";
 import type { StorageDriver } from "../../worker/storage/types.ts";
 import { freePort, startAgent } from "./nodes/agent-process.ts";

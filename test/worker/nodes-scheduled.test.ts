@@ -4,16 +4,16 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { followerNodes } from "../../worker/db/schema.ts";
-import { followerClient } from "../../worker/followers/client.ts";
-import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
-import { nodeSchema } from "../../worker/followers/view.ts";
+import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
 import {
   enrollmentTokenSchema,
   nodeDetailsSchema,
   nodeEditedSchema,
+  nodeSchema,
   testResultSchema,
-} from "../../worker/routes/admin/nodes.ts";
+} from "../../worker/api/nodes.ts";
+import { followerNodes } from "../../worker/db/schema.ts";
+import { followerClient } from "../../worker/followers/client.ts";
 import { startAgent } from "./nodes/agent-process.ts";
 import { type Primary, startPrimary } from "./nodes/harness.ts";
 

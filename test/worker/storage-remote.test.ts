@@ -2,16 +2,16 @@
 // primary, reached through driverForPolicy (the factory uploads use), once with a local ingress target
 // and once with an s3 ingress target on s3rver; then the driver and the signed client run inside workerd.
 import { eq } from "drizzle-orm";
-import { followerNodes, storagePolicies } from "../../worker/db/schema.ts";
-import { secretContext } from "../../worker/followers/client.ts";
-import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
-import { nodeSchema } from "../../worker/followers/view.ts";
+import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
 import {
   enrollmentTokenSchema,
   nodeEditedSchema,
+  nodeSchema,
   testResultSchema,
-} from "../../worker/routes/admin/nodes.ts";
-import { policySchema } from "../../worker/routes/admin/policies-shared.ts";
+} from "../../worker/api/nodes.ts";
+import { policySchema } from "../../worker/api/policies.ts";
+import { followerNodes, storagePolicies } from "../../worker/db/schema.ts";
+import { secretContext } from "../../worker/followers/client.ts";
 import { decryptSecret } from "../../worker/secrets.ts";
 import { driverForPolicy } from "../../worker/storage/factory.ts";
 import { startAgent } from "./nodes/agent-process.ts";

@@ -8,6 +8,7 @@ import { connect, createServer, type Socket } from "node:net";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId } from "../../shared/crypto.ts";
+import type { UploadOut } from "../../worker/api/uploads.ts";
 import {
   files,
   pendingObjectDeletions,
@@ -23,7 +24,6 @@ import { policyCredentialContext } from "../../worker/storage/factory.ts";
 import { createS3Driver } from "../../worker/storage/s3.ts";
 import type { StorageDriver } from "../../worker/storage/types.ts";
 import { expireUploads } from "../../worker/uploads/expiry.ts";
-import type { UploadOut } from "../../worker/uploads/view.ts";
 import { bindUserToPolicy } from "./files/helpers.ts";
 import { createHarness, type Harness, ORIGIN, seedS3Policy, seedUser, TEST_SECRET } from "./harness.ts";
 import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";

@@ -9,6 +9,10 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
+import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
+import { enrollmentTokenSchema, nodeSchema } from "../../worker/api/nodes.ts";
+import { policySchema } from "../../worker/api/policies.ts";
+import type { UploadOut } from "../../worker/api/uploads.ts";
 import {
   files,
   policyGroupRules,
@@ -17,12 +21,7 @@ import {
   uploadSessions,
   users,
 } from "../../worker/db/schema.ts";
-import { ingressTargetSchema } from "../../worker/followers/ingress.ts";
-import { nodeSchema } from "../../worker/followers/view.ts";
-import { enrollmentTokenSchema } from "../../worker/routes/admin/nodes.ts";
-import { policySchema } from "../../worker/routes/admin/policies-shared.ts";
 import { expireUploads } from "../../worker/uploads/expiry.ts";
-import type { UploadOut } from "../../worker/uploads/view.ts";
 import { type Primary, startPrimary } from "./nodes/harness.ts";
 import { startUploadAgent, type UploadAgent } from "./uploads/agent.ts";
 import { bytes, partOf, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";

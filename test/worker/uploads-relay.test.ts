@@ -4,6 +4,7 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId } from "../../shared/crypto.ts";
+import type { UploadOut } from "../../worker/api/uploads.ts";
 import {
   files,
   policyGroupRules,
@@ -19,7 +20,6 @@ import { createServices } from "../../worker/services.ts";
 import { createS3Driver } from "../../worker/storage/s3.ts";
 import type { StorageDriver } from "../../worker/storage/types.ts";
 import { expireUploads } from "../../worker/uploads/expiry.ts";
-import type { UploadOut } from "../../worker/uploads/view.ts";
 import { createHarness, type Harness, ORIGIN, seedS3Policy, seedUser, unique } from "./harness.ts";
 import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
 import { bytes, partOf, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../../scripts/stack/stack.ts";
-import type { UploadOut } from "../../worker/uploads/view.ts";
+import type { UploadOut } from "../../worker/api/uploads.ts";
 import { bytes, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
 
 const MiB = 1024 * 1024;

@@ -4,9 +4,9 @@
 import { eq } from "drizzle-orm";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { randomId } from "../../shared/crypto.ts";
+import { normalizeUsername, passwordSchema, usernameSchema } from "../api/users.ts";
 import { policyGroupRules, policyGroups, storagePolicies, users } from "../db/schema.ts";
 import { hashPassword } from "./passwords.ts";
-import { normalizeUsername, passwordSchema, usernameSchema } from "./validation.ts";
 
 /** Any drizzle libSQL database, with or without the relational schema attached. */
 export type AnyDb = LibSQLDatabase<Record<string, unknown>>;

@@ -1,28 +1,9 @@
-// Owns team records as the API shows them: a team with its policy group binding and its members.
+// Owns team records: loading a team (or not_found) and a team with its members as the API shows it.
 import { asc, eq } from "drizzle-orm";
-import { z } from "zod";
 import { notFound } from "../../shared/errors.ts";
-import { iso, timestamp } from "../api/wire.ts";
+import { type TeamDetailOut, toMemberOut, toTeamOut } from "../api/teams.ts";
 import type { Db } from "../db/client.ts";
-import { TEAM_ROLES, teamMembers, teams, users } from "../db/schema.ts";
-
-export const memberSchema = z.object({
-  user_id: z.string(),
-  username: z.string(),
-  display_name: z.string(),
-  role: z.enum(TEAM_ROLES),
-  added_at: timestamp,
-});
-
-export const teamSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  policy_group_id: z.string().nullable(),
-  member_count: z.number().int(),
-  created_at: timestamp,
-  updated_at: timestamp,
-});
-export const teamDetailSchema = teamSchema.extend({ members: z.array(memberSchema) });
+import { teamMembers, teams, users } from "../db/schema.ts";
 
 export async function findTeam(db: Db, id: string) {
   const [row] = await db.select().from(teams).where(eq(teams.id, id));
@@ -30,7 +11,7 @@ export async function findTeam(db: Db, id: string) {
   return row;
 }
 
-export async function teamDetail(db: Db, id: string): Promise<z.infer<typeof teamDetailSchema>> {
+export async function teamDetail(db: Db, id: string): Promise<TeamDetailOut> {
   const team = await findTeam(db, id);
   const members = await db
     .select({ member: teamMembers, user: users })
@@ -39,18 +20,7 @@ export async function teamDetail(db: Db, id: string): Promise<z.infer<typeof tea
     .where(eq(teamMembers.teamId, id))
     .orderBy(asc(users.username));
   return {
-    id: team.id,
-    name: team.name,
-    policy_group_id: team.policyGroupId,
-    member_count: members.length,
-    created_at: iso(team.createdAt),
-    updated_at: iso(team.updatedAt),
-    members: members.map(({ member, user }) => ({
-      user_id: user.id,
-      username: user.username,
-      display_name: user.displayName,
-      role: member.role,
-      added_at: iso(member.createdAt),
-    })),
+    ...toTeamOut(team, members.length),
+    members: members.map(({ member, user }) => toMemberOut(member, user)),
   };
 }

@@ -1,41 +1,13 @@
-// Owns user records: the API shape of a user, creation (bound to the default policy group of the
+// Owns user records: lookups, creation (bound to the default policy group of the
 // moment, so later default changes only affect newer users), and the last-admin guard.
 import { and, count, eq, ne } from "drizzle-orm";
-import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
-import { iso, timestamp } from "../api/wire.ts";
+import { normalizeUsername } from "../api/users.ts";
 import type { Db } from "../db/client.ts";
 import { uniqueOr } from "../db/constraints.ts";
-import { policyGroups, USER_ROLES, users } from "../db/schema.ts";
+import { policyGroups, users } from "../db/schema.ts";
 import { hashPassword } from "./passwords.ts";
-import { normalizeUsername } from "./validation.ts";
-
-export const userSchema = z.object({
-  id: z.string(),
-  username: z.string(),
-  display_name: z.string(),
-  role: z.enum(USER_ROLES),
-  disabled: z.boolean(),
-  /** null: follows whatever group is the default at upload time. */
-  policy_group_id: z.string().nullable(),
-  created_at: timestamp,
-  updated_at: timestamp,
-});
-export type UserOut = z.infer<typeof userSchema>;
-
-export function toUserOut(row: typeof users.$inferSelect): UserOut {
-  return {
-    id: row.id,
-    username: row.username,
-    display_name: row.displayName,
-    role: row.role,
-    disabled: row.disabled,
-    policy_group_id: row.policyGroupId,
-    created_at: iso(row.createdAt),
-    updated_at: iso(row.updatedAt),
-  };
-}
 
 export async function findUser(db: Db, id: string) {
   const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);

@@ -4,16 +4,11 @@ import { and, asc, desc, eq, gt, isNotNull, lt, or } from "drizzle-orm";
 import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
+import { type FileOut, type FolderOut, type PageOut, toFileOut, toFolderOut } from "../api/files.ts";
 import { files, folders } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { liveFilesIn, liveFoldersIn } from "./names.ts";
-import { type FileOut, type FolderOut, toFileOut, toFolderOut } from "./records.ts";
 import type { Space } from "./spaces.ts";
-
-export const pageQuery = {
-  limit: z.coerce.number().int().min(1).max(200).default(100),
-  cursor: z.string().max(2000).optional(),
-};
 
 /** Position after the last item served: kind (0 folder, 1 file) and its sort key. */
 const cursorSchema = z.object({
@@ -39,11 +34,6 @@ export function decodeCursor(text: string | undefined): Cursor | null {
   }
 }
 
-export interface Page {
-  items: (FolderOut | FileOut)[];
-  next_cursor: string | null;
-}
-
 /** Live children of `parentId` (null = root) in `space`. */
 export async function listFolder(
   services: Services,
@@ -51,7 +41,7 @@ export async function listFolder(
   parentId: string | null,
   limit: number,
   cursorText: string | undefined,
-): Promise<Page> {
+): Promise<PageOut> {
   const cursor = decodeCursor(cursorText);
   const items: (FolderOut | FileOut)[] = [];
   if (!cursor || cursor.k === 0) {
@@ -89,7 +79,7 @@ function page(
   items: (FolderOut | FileOut)[],
   limit: number,
   position: (last: FolderOut | FileOut) => Cursor,
-): Page {
+): PageOut {
   const more = items.length > limit;
   const served = items.slice(0, limit);
   const last = served[served.length - 1];
@@ -102,7 +92,7 @@ export async function listTrash(
   space: Space,
   limit: number,
   cursorText: string | undefined,
-): Promise<Page> {
+): Promise<PageOut> {
   const cursor = decodeCursor(cursorText);
   const items: (FolderOut | FileOut)[] = [];
   const at = (t: typeof folders | typeof files) =>

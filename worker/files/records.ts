@@ -1,11 +1,9 @@
-// Owns file and folder rows as the API sees them: lookups confined to a space (trashed or foreign
-// items are "not found"), the output shapes, and createFileRecord, the one way a file row is made
-// (upload sessions call it once the bytes are stored).
+// Owns file and folder rows: lookups confined to a space (trashed or foreign items are "not found")
+// and createFileRecord, the one way a file row is made (upload sessions call it once the bytes are
+// stored).
 import { and, eq, isNull } from "drizzle-orm";
-import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError, notFound } from "../../shared/errors.ts";
-import { iso, timestamp } from "../api/wire.ts";
 import { isParentTrashed, isUniqueViolation } from "../db/constraints.ts";
 import { files, folders } from "../db/schema.ts";
 import type { Services } from "../services.ts";
@@ -14,62 +12,6 @@ import type { Space } from "./spaces.ts";
 
 export type FileRow = typeof files.$inferSelect;
 export type FolderRow = typeof folders.$inferSelect;
-
-export const fileOutSchema = z.object({
-  type: z.literal("file"),
-  id: z.string(),
-  name: z.string(),
-  folder_id: z.string().nullable(),
-  size: z.number().int(),
-  sha256: z.string(),
-  content_type: z.string(),
-  policy_id: z.string(),
-  created_at: timestamp,
-  updated_at: timestamp,
-  trashed_at: timestamp.nullable(),
-});
-export type FileOut = z.infer<typeof fileOutSchema>;
-
-export const folderOutSchema = z.object({
-  type: z.literal("folder"),
-  id: z.string(),
-  name: z.string(),
-  parent_id: z.string().nullable(),
-  created_at: timestamp,
-  updated_at: timestamp,
-  trashed_at: timestamp.nullable(),
-});
-export type FolderOut = z.infer<typeof folderOutSchema>;
-
-export const itemOutSchema = z.discriminatedUnion("type", [folderOutSchema, fileOutSchema]);
-
-export function toFileOut(row: FileRow): FileOut {
-  return {
-    type: "file",
-    id: row.id,
-    name: row.name,
-    folder_id: row.folderId,
-    size: row.size,
-    sha256: row.sha256,
-    content_type: row.contentType,
-    policy_id: row.policyId,
-    created_at: iso(row.createdAt),
-    updated_at: iso(row.updatedAt),
-    trashed_at: iso(row.trashedAt),
-  };
-}
-
-export function toFolderOut(row: FolderRow): FolderOut {
-  return {
-    type: "folder",
-    id: row.id,
-    name: row.name,
-    parent_id: row.parentId,
-    created_at: iso(row.createdAt),
-    updated_at: iso(row.updatedAt),
-    trashed_at: iso(row.trashedAt),
-  };
-}
 
 const inSpace = (space: Space, table: typeof files | typeof folders) =>
   and(eq(table.spaceKind, space.kind), eq(table.spaceId, space.id));

@@ -1,7 +1,6 @@
 // Owns space addressing: `me` is the caller's personal space, a team id is that team's space for its
 // members only. A team the caller cannot see answers 404 like a missing one, so ids leak nothing.
 import { and, eq } from "drizzle-orm";
-import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
 import { type SpaceKind, type TEAM_ROLES, teamMembers } from "../db/schema.ts";
@@ -17,8 +16,6 @@ export interface Space {
   /** The caller's team role when resolved for a team space (managers may manage others' links). */
   role?: TeamRole;
 }
-
-export const spaceParam = z.string().min(1).max(64);
 
 export async function resolveSpace(services: Services, user: AuthUser, space: string): Promise<Space> {
   if (space === "me") return { kind: "user", id: user.id };

@@ -1,15 +1,11 @@
 // Owns pushing a node's binding state (name, enabled) to its follower. Best effort by design: the
 // primary's record is the truth, a failed push is recorded on the node and retried by the scheduled
 // task, and a disabled node is refused on the primary before any network call anyway.
+import type { BindingSync } from "../api/nodes.ts";
 import type { Services } from "../services.ts";
 import { assertReachable, followerClient, type NodeRow, reasonOf } from "./client.ts";
 import { fromFollower } from "./errors.ts";
 import { recordEvent } from "./events.ts";
-
-export interface BindingSync {
-  state: "pushed" | "skipped" | "failed";
-  reason: string | null;
-}
 
 export async function pushBinding(services: Services, node: NodeRow): Promise<BindingSync> {
   try {

@@ -5,15 +5,13 @@ import { and, eq, gt, sql } from "drizzle-orm";
 import { randomId, randomToken, sha256Hex } from "../../shared/crypto.ts";
 import { AppError, notFound } from "../../shared/errors.ts";
 import { PROTOCOL_VERSION, type RedeemRequest, type RedeemResponse } from "../../shared/protocol/schemas.ts";
+import { DEFAULT_ENROLLMENT_TTL_MINUTES, enrollmentStatus } from "../api/nodes.ts";
 import { followerNodes } from "../db/schema.ts";
 import { encryptSecret } from "../secrets.ts";
 import type { Services } from "../services.ts";
 import { normalizeBaseUrl } from "./base-url.ts";
 import { type NodeRow, secretContext } from "./client.ts";
 import { recordEvent } from "./events.ts";
-import { enrollmentStatus } from "./view.ts";
-
-export const DEFAULT_ENROLLMENT_TTL_MINUTES = 30;
 
 export interface IssuedToken {
   token: string;

@@ -1,15 +1,13 @@
-// Owns ingress targets on the primary, the source of truth: the admin view (never credentials), the
-// spec pushed to the follower with its revision (credentials decrypted only for the push), and the
-// state the follower reports back: pending (not delivered yet), applied, or failed with its reason.
+// Owns ingress targets on the primary, the source of truth: base path rules, the spec pushed to the
+// follower with its revision (credentials decrypted only for the push), and the state the follower
+// reports back: pending (not delivered yet), applied, or failed with its reason.
 import { and, eq } from "drizzle-orm";
-import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
 import { keyProblem } from "../../shared/protocol/keys.ts";
 import type { IngressTargetSpec } from "../../shared/protocol/schemas.ts";
-import { INGRESS_DRIVERS, INGRESS_STATES, ingressTargets } from "../db/schema.ts";
+import { ingressTargets } from "../db/schema.ts";
 import { decryptSecret } from "../secrets.ts";
 import type { Services } from "../services.ts";
-import { s3SettingsView, s3SettingsViewSchema } from "../storage/s3-settings.ts";
 import { assertReachable, followerClient, type NodeRow, reasonOf } from "./client.ts";
 import { fromFollower } from "./errors.ts";
 import { recordEvent } from "./events.ts";
@@ -18,43 +16,6 @@ export type TargetRow = typeof ingressTargets.$inferSelect;
 
 export const credentialContext = (id: string, which: "access_key" | "secret_key") =>
   `ingress_targets.s3_${which}:${id}`;
-
-export const ingressTargetSchema = z.object({
-  id: z.string(),
-  node_id: z.string(),
-  key: z.string(),
-  name: z.string(),
-  driver: z.enum(INGRESS_DRIVERS),
-  base_path: z.string(),
-  s3: s3SettingsViewSchema,
-  is_default: z.boolean(),
-  revision: z.number().int(),
-  applied_revision: z.number().int().nullable(),
-  state: z.enum(INGRESS_STATES),
-  reason: z.string().nullable(),
-  created_at: z.iso.datetime(),
-  updated_at: z.iso.datetime(),
-});
-export type IngressTargetView = z.infer<typeof ingressTargetSchema>;
-
-export function targetView(t: TargetRow): IngressTargetView {
-  return {
-    id: t.id,
-    node_id: t.nodeId,
-    key: t.targetKey,
-    name: t.name,
-    driver: t.driver,
-    base_path: t.basePath,
-    s3: s3SettingsView(t),
-    is_default: t.isDefault,
-    revision: t.revision,
-    applied_revision: t.appliedRevision,
-    state: t.state,
-    reason: t.reason,
-    created_at: t.createdAt.toISOString(),
-    updated_at: t.updatedAt.toISOString(),
-  };
-}
 
 /**
  * A local base path is relative and made of protocol-v2 key segments (or "." for the root itself),

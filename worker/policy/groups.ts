@@ -1,28 +1,18 @@
-// Owns policy group persistence: the API shape of a group with its rules, loading, rule-set
+// Owns policy group persistence: loading groups with their rules, rule-set
 // replacement (validated, atomic), and the single-default invariant.
 import { asc, count, eq, inArray } from "drizzle-orm";
-import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError, notFound } from "../../shared/errors.ts";
-import { iso, timestamp } from "../api/wire.ts";
+import {
+  type PolicyGroupOut,
+  type RuleInput,
+  ruleFields,
+  toPolicyGroupOut,
+  toRuleOut,
+} from "../api/policy-groups.ts";
 import type { Db } from "../db/client.ts";
 import { policyGroupRules, policyGroups, storagePolicies, teams, users } from "../db/schema.ts";
-import { assertValidRules, type RuleInput, ruleSchema } from "./rules.ts";
-
-export const policyGroupSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  description: z.string(),
-  enabled: z.boolean(),
-  /** The group new users get, and the one users/teams without a binding resolve through. */
-  is_default: z.boolean(),
-  rules: z.array(ruleSchema),
-  user_count: z.number().int(),
-  team_count: z.number().int(),
-  created_at: timestamp,
-  updated_at: timestamp,
-});
-export type PolicyGroupOut = z.infer<typeof policyGroupSchema>;
+import { assertValidRules } from "./rules.ts";
 
 export async function findGroup(db: Db, id: string) {
   const [row] = await db.select().from(policyGroups).where(eq(policyGroups.id, id));
@@ -56,27 +46,18 @@ export async function loadGroups(db: Db, ids?: string[]): Promise<PolicyGroupOut
       .where(inArray(teams.policyGroupId, groupIds))
       .groupBy(teams.policyGroupId),
   ]);
-  return groups.map((group) => ({
-    id: group.id,
-    name: group.name,
-    description: group.description,
-    enabled: group.enabled,
-    is_default: group.isDefault,
-    rules: rules
-      .filter((r) => r.rule.groupId === group.id)
-      .map(({ rule, policyName }) => ({
-        id: rule.id,
-        policy_id: rule.policyId,
-        policy_name: policyName,
-        priority: rule.priority,
-        min_size: rule.minSize,
-        max_size: rule.maxSize,
-      })),
-    user_count: userCounts.find((c) => c.groupId === group.id)?.n ?? 0,
-    team_count: teamCounts.find((c) => c.groupId === group.id)?.n ?? 0,
-    created_at: iso(group.createdAt),
-    updated_at: iso(group.updatedAt),
-  }));
+  return groups.map((group) =>
+    toPolicyGroupOut(
+      group,
+      rules
+        .filter((r) => r.rule.groupId === group.id)
+        .map(({ rule, policyName }) => toRuleOut(rule, policyName)),
+      {
+        users: userCounts.find((c) => c.groupId === group.id)?.n ?? 0,
+        teams: teamCounts.find((c) => c.groupId === group.id)?.n ?? 0,
+      },
+    ),
+  );
 }
 
 export async function loadGroup(db: Db, id: string): Promise<PolicyGroupOut> {
@@ -126,11 +107,5 @@ export async function currentRules(db: Db, groupId: string): Promise<(RuleInput 
     .from(policyGroupRules)
     .where(eq(policyGroupRules.groupId, groupId))
     .orderBy(asc(policyGroupRules.priority));
-  return rows.map((r) => ({
-    id: r.id,
-    policy_id: r.policyId,
-    priority: r.priority,
-    min_size: r.minSize,
-    max_size: r.maxSize,
-  }));
+  return rows.map(ruleFields);
 }

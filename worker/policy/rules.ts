@@ -1,19 +1,7 @@
-// Owns the rules of a policy group: their shape, the checks a rule set must pass (positive unique
+// Owns the rules of a policy group: the checks a rule set must pass (positive unique
 // priorities, one rule per policy, max > min unless max = 0 meaning unbounded) and size matching.
-import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
-
-export const ruleInputSchema = z.object({
-  policy_id: z.string().min(1),
-  priority: z.number().int().positive(),
-  /** Inclusive lower bound in bytes. */
-  min_size: z.number().int().nonnegative().default(0),
-  /** Exclusive upper bound in bytes; 0 = no upper bound. */
-  max_size: z.number().int().nonnegative().default(0),
-});
-export type RuleInput = z.infer<typeof ruleInputSchema>;
-
-export const ruleSchema = ruleInputSchema.extend({ id: z.string(), policy_name: z.string() });
+import type { RuleInput } from "../api/policy-groups.ts";
 
 export interface RuleProblem {
   index: number;

@@ -1,25 +1,12 @@
 // Owns the caller's API tokens: create (value shown once), list (never the values), revoke. Tokens
 // are sessions of kind "api", stored as SHA-256 hashes with an expiry.
 import { and, eq } from "drizzle-orm";
-import { z } from "zod";
 import { notFound } from "../../shared/errors.ts";
 import { createSession } from "../accounts/sessions.ts";
-import { idParams, iso, timestamp } from "../api/wire.ts";
+import { createdTokenSchema, createTokenBody, tokenListSchema, toTokenOut } from "../api/auth.ts";
+import { idParams, iso } from "../api/wire.ts";
 import { sessions } from "../db/schema.ts";
 import { defineRoute } from "../http/route.ts";
-
-const tokenSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  expires_at: timestamp,
-  last_used_at: timestamp.nullable(),
-  created_at: timestamp,
-});
-
-const createTokenBody = z.object({
-  name: z.string().trim().min(1).max(100),
-  ttl_days: z.number().int().min(1).max(365).default(90),
-});
 
 export const authTokenRoutes = [
   defineRoute({
@@ -28,21 +15,13 @@ export const authTokenRoutes = [
     access: "user",
     summary: "List the caller's API tokens (never the token values)",
     tag: "auth",
-    response: z.object({ tokens: z.array(tokenSchema) }),
+    response: tokenListSchema,
     handler: async ({ services, user }) => {
       const rows = await services.db
         .select()
         .from(sessions)
         .where(and(eq(sessions.userId, user.id), eq(sessions.kind, "api")));
-      return {
-        tokens: rows.map((row) => ({
-          id: row.id,
-          name: row.name,
-          expires_at: iso(row.expiresAt),
-          last_used_at: iso(row.lastUsedAt),
-          created_at: iso(row.createdAt),
-        })),
-      };
+      return { tokens: rows.map(toTokenOut) };
     },
   }),
   defineRoute({
@@ -52,7 +31,7 @@ export const authTokenRoutes = [
     summary: "Create an API token for the caller (shown once)",
     tag: "auth",
     body: createTokenBody,
-    response: z.object({ id: z.string(), name: z.string(), token: z.string(), expires_at: timestamp }),
+    response: createdTokenSchema,
     status: 201,
     handler: async ({ services, user, body }) => {
       const session = await createSession(services.db, {

@@ -2,7 +2,6 @@
 // password. Login is rate limited per address+username and per username; all failures look alike.
 // API token management lives in auth-tokens.ts.
 import { and, asc, eq, ne } from "drizzle-orm";
-import { z } from "zod";
 import { AppError, notFound } from "../../shared/errors.ts";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "../accounts/passwords.ts";
 import { claimLoginAttempt, clientAddress, loginKeys, loginSucceeded } from "../accounts/rate-limit.ts";
@@ -13,30 +12,13 @@ import {
   revokeSession,
   sessionCookie,
 } from "../accounts/sessions.ts";
-import { findUser, findUserByUsername, toUserOut, userSchema } from "../accounts/users.ts";
-import { normalizeUsername, passwordSchema } from "../accounts/validation.ts";
-import { iso, timestamp } from "../api/wire.ts";
-import { sessions, TEAM_ROLES, teamMembers, teams, users } from "../db/schema.ts";
+import { findUser, findUserByUsername } from "../accounts/users.ts";
+import { loginBody, loginResponse, meSchema, passwordChangeBody } from "../api/auth.ts";
+import { normalizeUsername, toUserOut } from "../api/users.ts";
+import { iso } from "../api/wire.ts";
+import { sessions, teamMembers, teams, users } from "../db/schema.ts";
 import { defineRoute } from "../http/route.ts";
 import { authTokenRoutes } from "./auth-tokens.ts";
-
-const loginBody = z.object({
-  username: z.string().trim().min(1).max(64),
-  password: z.string().min(1).max(1024),
-  /** browser: session cookie (HttpOnly, Secure, SameSite=Lax); api: a bearer token in the body. */
-  client: z.enum(["browser", "api"]).default("browser"),
-  token_name: z.string().trim().max(100).optional(),
-});
-
-const loginResponse = z.object({
-  user: userSchema,
-  expires_at: timestamp,
-  /** Only for client "api": shown once, send as `Authorization: Bearer <token>`. */
-  token: z.string().optional(),
-});
-
-/** A team space the caller can use: its id is the `:space` in /api/v1/spaces/:space/... */
-const myTeamSchema = z.object({ id: z.string(), name: z.string(), role: z.enum(TEAM_ROLES) });
 
 const accountRoutes = [
   defineRoute({
@@ -96,7 +78,7 @@ const accountRoutes = [
     access: "user",
     summary: "The logged-in account and the teams whose spaces it can use",
     tag: "auth",
-    response: z.object({ user: userSchema, teams: z.array(myTeamSchema) }),
+    response: meSchema,
     handler: async ({ services, user }) => {
       const row = await findUser(services.db, user.id);
       if (!row) throw notFound("user");
@@ -115,7 +97,7 @@ const accountRoutes = [
     access: "user",
     summary: "Change the caller's password; every other session and token is ended",
     tag: "auth",
-    body: z.object({ current_password: z.string().min(1).max(1024), new_password: passwordSchema }),
+    body: passwordChangeBody,
     handler: async ({ request, services, user, body }) => {
       const { db } = services;
       const now = services.now();

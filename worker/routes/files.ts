@@ -1,39 +1,31 @@
 // Owns /api/v1/spaces/:space/{items,folders,files}: paged listing, folders (create, rename, move,
 // delete to trash), files (metadata, rename, move, delete to trash), downloads and previews. `:space`
 // is `me` or a team id of which the caller is a member (worker/files/spaces.ts).
-import { z } from "zod";
-import { listFolder, pageQuery } from "../files/listing.ts";
-import { previewType } from "../files/preview.ts";
 import {
+  createFolderBody,
+  downloadQuery,
   fileOutSchema,
   folderOutSchema,
-  itemOutSchema,
-  liveFile,
-  liveFolder,
+  folderWithPathSchema,
+  itemParams,
+  listingQuery,
+  listingSchema,
+  spaceParams,
   toFileOut,
   toFolderOut,
-} from "../files/records.ts";
+  updateFileBody,
+  updateFolderBody,
+} from "../api/files.ts";
+import { listFolder } from "../files/listing.ts";
+import { previewType } from "../files/preview.ts";
+import { liveFile, liveFolder } from "../files/records.ts";
 import { serveFile } from "../files/serve.ts";
-import { resolveSpace, spaceParam } from "../files/spaces.ts";
+import { resolveSpace } from "../files/spaces.ts";
 import { trashFile, trashFolder } from "../files/trash.ts";
 import { createFolder, folderPath, updateFile, updateFolder } from "../files/tree.ts";
 import { defineRoute } from "../http/route.ts";
 
-const spaceParams = z.object({ space: spaceParam });
-const itemParams = z.object({ space: spaceParam, id: z.string().min(1).max(64) });
-const idRef = z.string().min(1).max(64);
-const pathSchema = z.array(z.object({ id: z.string(), name: z.string() }));
-const nameField = z.string().max(1000);
 const tag = "files";
-
-export const listingSchema = z.object({
-  folder: folderOutSchema.nullable(),
-  path: pathSchema,
-  items: z.array(itemOutSchema),
-  next_cursor: z.string().nullable(),
-});
-
-const downloadQuery = z.object({ redirect: z.enum(["true", "false"]).default("true") });
 
 export const fileRoutes = [
   defineRoute({
@@ -43,7 +35,7 @@ export const fileRoutes = [
     summary: "List a folder (folders first, then files; paged by cursor)",
     tag,
     params: spaceParams,
-    query: z.object({ folder_id: idRef.optional(), ...pageQuery }),
+    query: listingQuery,
     response: listingSchema,
     handler: async ({ services, user, params, query }) => {
       const space = await resolveSpace(services, user, params.space);
@@ -60,7 +52,7 @@ export const fileRoutes = [
     summary: "Create a folder (409 name_conflict when the name is taken)",
     tag,
     params: spaceParams,
-    body: z.object({ name: nameField, parent_id: idRef.nullable().optional() }),
+    body: createFolderBody,
     response: folderOutSchema,
     status: 201,
     handler: async ({ services, user, params, body }) => {
@@ -80,7 +72,7 @@ export const fileRoutes = [
     summary: "A folder with its path from the root",
     tag,
     params: itemParams,
-    response: folderOutSchema.extend({ path: pathSchema }),
+    response: folderWithPathSchema,
     handler: async ({ services, user, params }) => {
       const space = await resolveSpace(services, user, params.space);
       const folder = await liveFolder(services, space, params.id);
@@ -94,7 +86,7 @@ export const fileRoutes = [
     summary: "Rename and/or move a folder (parent_id null = root; never into its own subtree)",
     tag,
     params: itemParams,
-    body: z.object({ name: nameField.optional(), parent_id: idRef.nullable().optional() }),
+    body: updateFolderBody,
     response: folderOutSchema,
     handler: async ({ services, user, params, body }) => {
       const space = await resolveSpace(services, user, params.space);
@@ -134,7 +126,7 @@ export const fileRoutes = [
     summary: "Rename and/or move a file (folder_id null = root)",
     tag,
     params: itemParams,
-    body: z.object({ name: nameField.optional(), folder_id: idRef.nullable().optional() }),
+    body: updateFileBody,
     response: fileOutSchema,
     handler: async ({ services, user, params, body }) => {
       const space = await resolveSpace(services, user, params.space);

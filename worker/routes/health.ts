@@ -1,10 +1,8 @@
 // Owns GET /health: the primary is up and its database answers.
 import { sql } from "drizzle-orm";
-import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
+import { healthSchema } from "../api/health.ts";
 import { defineRoute } from "../http/route.ts";
-
-export const healthSchema = z.object({ status: z.literal("ok"), database: z.literal("ok") });
 
 export const healthRoutes = [
   defineRoute({

@@ -1,12 +1,21 @@
 // Owns /api/v1/public/shares/:token: what anyone holding a share link may do without an account:
 // read its metadata (a folder's listing too), unlock it with its password, download (counted; a
 // presigned redirect when the file's policy says so) and preview. See worker/shares/access.ts.
-import { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
-import { iso, timestamp } from "../api/wire.ts";
-import { listFolder, pageQuery } from "../files/listing.ts";
+import { toFolderOut } from "../api/files.ts";
+import {
+  publicDownloadQuery,
+  publicFileParams,
+  publicListingQuery,
+  publicListingSchema,
+  shareViewSchema,
+  tokenParams,
+  unlockBody,
+  unlockSchema,
+} from "../api/shares.ts";
+import { iso } from "../api/wire.ts";
+import { listFolder } from "../files/listing.ts";
 import { previewType } from "../files/preview.ts";
-import { folderOutSchema, itemOutSchema, toFolderOut } from "../files/records.ts";
 import { serveFile } from "../files/serve.ts";
 import { folderPath } from "../files/tree.ts";
 import { defineRoute } from "../http/route.ts";
@@ -23,25 +32,7 @@ import {
   unlockShare,
 } from "../shares/access.ts";
 
-const tokenParams = z.object({ token: z.string().min(1).max(200) });
-const fileParams = z.object({ token: z.string().min(1).max(200), id: z.string().min(1).max(64) });
-const downloadQuery = z.object({
-  redirect: z.enum(["true", "false"]).default("true"),
-  unlock: z.string().max(500).optional(),
-});
 const tag = "public-shares";
-
-const shareViewSchema = z.object({
-  kind: z.enum(["file", "folder"]),
-  locked: z.boolean(),
-  password_required: z.boolean(),
-  expires_at: timestamp.nullable().optional(),
-  downloads_left: z.number().int().nullable().optional(),
-  file: z
-    .object({ name: z.string(), size: z.number().int(), content_type: z.string(), sha256: z.string() })
-    .optional(),
-  folder: z.object({ name: z.string() }).optional(),
-});
 
 /** A download is counted when bytes (or a URL to them) go out; HEAD serves neither. */
 function counted(request: Request, services: Services, open: OpenShare) {
@@ -110,8 +101,8 @@ export const publicShareRoutes = [
       "Unlock a password-protected share link (rate limited); returns an unlock token and sets a cookie",
     tag,
     params: tokenParams,
-    body: z.object({ password: z.string().max(256) }),
-    response: z.object({ unlock_token: z.string(), expires_at: timestamp }),
+    body: unlockBody,
+    response: unlockSchema,
     handler: async ({ request, services, params, body, headers }) => {
       const open = await openShare(services, params.token);
       const unlocked = await unlockShare(services, open.share, body.password, request);
@@ -126,17 +117,8 @@ export const publicShareRoutes = [
     summary: "List a shared folder or one of its subfolders",
     tag,
     params: tokenParams,
-    query: z.object({
-      folder_id: z.string().min(1).max(64).optional(),
-      unlock: z.string().max(500).optional(),
-      ...pageQuery,
-    }),
-    response: z.object({
-      folder: folderOutSchema,
-      path: z.array(z.object({ id: z.string(), name: z.string() })),
-      items: z.array(itemOutSchema),
-      next_cursor: z.string().nullable(),
-    }),
+    query: publicListingQuery,
+    response: publicListingSchema,
     handler: async ({ request, services, params, query }) => {
       const open = await openShare(services, params.token);
       await requireUnlocked(services, open.share, request);
@@ -155,7 +137,7 @@ export const publicShareRoutes = [
     summary: "Download the shared file (counted against the download limit)",
     tag,
     params: tokenParams,
-    query: downloadQuery,
+    query: publicDownloadQuery,
     handler: async ({ request, services, params, query }) => {
       const open = await openShare(services, params.token);
       await requireUnlocked(services, open.share, request);
@@ -173,8 +155,8 @@ export const publicShareRoutes = [
     access: "public",
     summary: "Download a file inside a shared folder (counted against the download limit)",
     tag,
-    params: fileParams,
-    query: downloadQuery,
+    params: publicFileParams,
+    query: publicDownloadQuery,
     handler: async ({ request, services, params, query }) => {
       const open = await openShare(services, params.token);
       await requireUnlocked(services, open.share, request);
@@ -213,7 +195,7 @@ export const publicShareRoutes = [
     access: "public",
     summary: "Inline preview of an image or PDF inside a shared folder",
     tag,
-    params: fileParams,
+    params: publicFileParams,
     handler: async ({ request, services, params }) => {
       const open = await openShare(services, params.token);
       await requireUnlocked(services, open.share, request);

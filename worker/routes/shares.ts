@@ -1,18 +1,18 @@
 // Owns /api/v1/spaces/:space/shares: the owner's side of share links (create, list, revoke).
-import { z } from "zod";
-import { liveFile, liveFolder } from "../files/records.ts";
-import { resolveSpace, spaceParam } from "../files/spaces.ts";
-import { defineRoute } from "../http/route.ts";
-import {
-  createShare,
-  createShareSchema,
-  listShares,
-  revokeShare,
-  shareOutSchema,
-  toShareOut,
-} from "../shares/links.ts";
 
-const spaceParams = z.object({ space: spaceParam });
+import { spaceParams } from "../api/files.ts";
+import {
+  createdShareSchema,
+  createShareSchema,
+  shareListSchema,
+  shareParams,
+  toShareOut,
+} from "../api/shares.ts";
+import { liveFile, liveFolder } from "../files/records.ts";
+import { resolveSpace } from "../files/spaces.ts";
+import { defineRoute } from "../http/route.ts";
+import { createShare, listShares, revokeShare } from "../shares/links.ts";
+
 const tag = "shares";
 
 export const shareRoutes = [
@@ -25,7 +25,7 @@ export const shareRoutes = [
     tag,
     params: spaceParams,
     body: createShareSchema,
-    response: z.object({ share: shareOutSchema, token: z.string(), url: z.string() }),
+    response: createdShareSchema,
     status: 201,
     handler: async ({ request, services, user, params, body }) => {
       const space = await resolveSpace(services, user, params.space);
@@ -34,7 +34,7 @@ export const shareRoutes = [
         ? await liveFile(services, space, row.fileId)
         : await liveFolder(services, space, row.folderId ?? "");
       const origin = services.env.PUBLIC_URL ?? new URL(request.url).origin;
-      return { share: toShareOut(services, row, target), token, url: `${origin}/s/${token}` };
+      return { share: toShareOut(row, target, services.now()), token, url: `${origin}/s/${token}` };
     },
   }),
   defineRoute({
@@ -44,7 +44,7 @@ export const shareRoutes = [
     summary: "Share links the caller created in this space",
     tag,
     params: spaceParams,
-    response: z.object({ items: z.array(shareOutSchema) }),
+    response: shareListSchema,
     handler: async ({ services, user, params }) => ({
       items: await listShares(services, await resolveSpace(services, user, params.space), user.id),
     }),
@@ -55,7 +55,7 @@ export const shareRoutes = [
     access: "user",
     summary: "Revoke a share link",
     tag,
-    params: z.object({ space: spaceParam, id: z.string().min(1).max(64) }),
+    params: shareParams,
     handler: async ({ services, user, params }) => {
       await revokeShare(services, await resolveSpace(services, user, params.space), user.id, params.id);
     },

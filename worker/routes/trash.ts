@@ -1,15 +1,21 @@
 // Owns /api/v1/spaces/:space/trash: what the user deleted, restore (original folder or the root,
 // renamed on a clash), purge of one item (objects deleted on their storage, retried when it is
 // unreachable) and emptying the whole trash.
-import { z } from "zod";
-import { listTrash, pageQuery } from "../files/listing.ts";
-import { fileOutSchema, folderOutSchema, itemOutSchema, toFileOut, toFolderOut } from "../files/records.ts";
-import { resolveSpace, spaceParam } from "../files/spaces.ts";
+import {
+  fileOutSchema,
+  folderOutSchema,
+  itemParams,
+  pageSchema,
+  spaceParams,
+  toFileOut,
+  toFolderOut,
+} from "../api/files.ts";
+import { emptyTrashSchema, trashQuery } from "../api/trash.ts";
+import { listTrash } from "../files/listing.ts";
+import { resolveSpace } from "../files/spaces.ts";
 import { emptyTrash, purgeFile, purgeFolder, restoreFile, restoreFolder } from "../files/trash.ts";
 import { defineRoute } from "../http/route.ts";
 
-const spaceParams = z.object({ space: spaceParam });
-const itemParams = z.object({ space: spaceParam, id: z.string().min(1).max(64) });
 const tag = "trash";
 
 export const trashRoutes = [
@@ -20,8 +26,8 @@ export const trashRoutes = [
     summary: "Items in the trash (trashed folders first, then files; each newest first)",
     tag,
     params: spaceParams,
-    query: z.object(pageQuery),
-    response: z.object({ items: z.array(itemOutSchema), next_cursor: z.string().nullable() }),
+    query: trashQuery,
+    response: pageSchema,
     handler: async ({ services, user, params, query }) =>
       listTrash(services, await resolveSpace(services, user, params.space), query.limit, query.cursor),
   }),
@@ -76,7 +82,7 @@ export const trashRoutes = [
     summary: "Empty the trash",
     tag,
     params: spaceParams,
-    response: z.object({ purged_files: z.number().int(), purged_folders: z.number().int() }),
+    response: emptyTrashSchema,
     handler: async ({ services, user, params }) =>
       emptyTrash(services, await resolveSpace(services, user, params.space)),
   }),

@@ -1,45 +1,32 @@
 // Upload session endpoints: init in a space, relay parts, presigned URLs, resume (status and the
 // caller's unfinished sessions), complete and abort. The flow is documented in /work/notes/f-contract.md
 // and in each summary below; the logic lives in worker/uploads/.
-import { z } from "zod";
-import { fileOutSchema } from "../files/records.ts";
+import { toFileOut } from "../api/files.ts";
+import {
+  completeBody,
+  completedSchema,
+  initBodySchema,
+  initParams,
+  openUploadsQuery,
+  partParams,
+  partSchema,
+  presignBody,
+  presignSchema,
+  toUploadOut,
+  uploadListSchema,
+  uploadSchema,
+} from "../api/uploads.ts";
+import { idParams } from "../api/wire.ts";
 import { defineRoute } from "../http/route.ts";
 import { abortUpload } from "../uploads/abort.ts";
 import { completeUpload } from "../uploads/complete.ts";
 import { putRelayPart } from "../uploads/parts.ts";
-import { MAX_PRESIGN_BATCH, presignParts } from "../uploads/presign.ts";
-import { initBodySchema, initUpload, loadSession } from "../uploads/sessions.ts";
-import { resolveSpace, toFileOut } from "../uploads/space.ts";
-import { listOpenUploads, toUploadOut, uploadSchema, viewUpload } from "../uploads/view.ts";
+import { presignParts } from "../uploads/presign.ts";
+import { initUpload, loadSession } from "../uploads/sessions.ts";
+import { resolveSpace } from "../uploads/space.ts";
+import { listOpenUploads, viewUpload } from "../uploads/view.ts";
 
 const tag = "uploads";
-const idParams = z.object({ id: z.string().min(1).max(64) });
-const partParams = idParams.extend({ n: z.coerce.number().int() });
-
-const partSchema = z.object({ part_number: z.number().int(), size: z.number().int(), sha256: z.string() });
-const presignBody = z.object({
-  part_numbers: z.array(z.number().int()).min(1).max(MAX_PRESIGN_BATCH),
-});
-const presignSchema = z.object({
-  urls: z.array(
-    z.object({
-      part_number: z.number().int(),
-      url: z.string(),
-      method: z.literal("PUT"),
-      headers: z.record(z.string(), z.string()),
-      expires_at: z.string(),
-    }),
-  ),
-});
-const completeBody = z
-  .object({
-    /** Presigned uploads on an s3 policy only: each part's ETag as its PUT answered it. */
-    parts: z
-      .array(z.object({ part_number: z.number().int().min(1), etag: z.string().min(1).max(200) }))
-      .max(10_000)
-      .optional(),
-  })
-  .optional();
 
 export const uploadRoutes = [
   defineRoute({
@@ -49,7 +36,7 @@ export const uploadRoutes = [
     summary:
       "Start an upload: resolves the storage policy (kept by the file forever), enforces its size limit, answers the mode and the part plan",
     tag,
-    params: z.object({ space: z.string().min(1).max(64) }),
+    params: initParams,
     body: initBodySchema,
     response: uploadSchema,
     status: 201,
@@ -65,8 +52,8 @@ export const uploadRoutes = [
     access: "user",
     summary: "The caller's unfinished uploads (optionally of one client_id), to resume after a reload",
     tag,
-    query: z.object({ client_id: z.string().min(1).max(128).optional() }),
-    response: z.object({ items: z.array(uploadSchema) }),
+    query: openUploadsQuery,
+    response: uploadListSchema,
     handler: async ({ services, user, query }) => ({
       items: await listOpenUploads(services, user, query.client_id),
     }),
@@ -117,7 +104,7 @@ export const uploadRoutes = [
     tag,
     params: idParams,
     body: completeBody,
-    response: z.object({ upload: uploadSchema, file: fileOutSchema }),
+    response: completedSchema,
     handler: async ({ services, user, params, body }) => {
       const { session, file } = await completeUpload(services, user, params.id, body?.parts);
       return { upload: toUploadOut(session, []), file: toFileOut(file) };

@@ -8,12 +8,13 @@ import { AppError } from "../../shared/errors.ts";
 import { readCookie } from "../accounts/auth.ts";
 import { burnPasswordCheck, verifyPassword } from "../accounts/passwords.ts";
 import { claimLoginAttempt, clientAddress, loginSucceeded } from "../accounts/rate-limit.ts";
+import { shareState } from "../api/shares.ts";
 import { files, folders, shares } from "../db/schema.ts";
 import type { FileRow, FolderRow } from "../files/records.ts";
 import type { Space } from "../files/spaces.ts";
 import { folderPath } from "../files/tree.ts";
 import type { Services } from "../services.ts";
-import { hashShareToken, type ShareRow, shareState } from "./links.ts";
+import { hashShareToken, type ShareRow } from "./links.ts";
 
 export const UNLOCK_TTL_MS = 3600 * 1000;
 export const UNLOCK_COOKIE = "flotilla_share";

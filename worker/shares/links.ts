@@ -2,56 +2,16 @@
 // 256-bit token shown once, stored as its SHA-256; optional password through the accounts KDF;
 // expiry; download limit), listing and revoking them (own links; a team manager: all of the team).
 import { and, desc, eq } from "drizzle-orm";
-import { z } from "zod";
 import { randomId, randomToken, sha256Hex } from "../../shared/crypto.ts";
 import { AppError, notFound } from "../../shared/errors.ts";
 import { hashPassword } from "../accounts/passwords.ts";
-import { iso, timestamp } from "../api/wire.ts";
+import { type CreateShareBody, type ShareOut, toShareOut } from "../api/shares.ts";
 import { files, folders, shares } from "../db/schema.ts";
 import { liveFile, liveFolder } from "../files/records.ts";
 import type { Space } from "../files/spaces.ts";
 import type { Services } from "../services.ts";
 
 export type ShareRow = typeof shares.$inferSelect;
-export const SHARE_STATES = ["active", "expired", "revoked", "exhausted"] as const;
-export type ShareState = (typeof SHARE_STATES)[number];
-
-export const createShareSchema = z
-  .object({
-    file_id: z.string().min(1).max(64).optional(),
-    folder_id: z.string().min(1).max(64).optional(),
-    expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
-    password: z.string().min(1).max(256).optional(),
-    max_downloads: z.number().int().min(1).max(1_000_000).nullable().optional(),
-  })
-  .refine((v) => (v.file_id === undefined) !== (v.folder_id === undefined), {
-    message: "Give exactly one of file_id and folder_id.",
-  });
-
-export const shareOutSchema = z.object({
-  id: z.string(),
-  target: z.object({
-    type: z.enum(["file", "folder"]),
-    id: z.string(),
-    name: z.string(),
-    trashed: z.boolean(),
-  }),
-  expires_at: timestamp.nullable(),
-  has_password: z.boolean(),
-  max_downloads: z.number().int().nullable(),
-  download_count: z.number().int(),
-  revoked_at: timestamp.nullable(),
-  created_at: timestamp,
-  state: z.enum(SHARE_STATES),
-});
-export type ShareOut = z.infer<typeof shareOutSchema>;
-
-export function shareState(row: ShareRow, now: Date): ShareState {
-  if (row.revokedAt) return "revoked";
-  if (row.expiresAt && row.expiresAt.getTime() <= now.getTime()) return "expired";
-  if (row.maxDownloads !== null && row.downloadCount >= row.maxDownloads) return "exhausted";
-  return "active";
-}
 
 export function hashShareToken(token: string): Promise<string> {
   return sha256Hex(token);
@@ -61,7 +21,7 @@ export async function createShare(
   services: Services,
   space: Space,
   userId: string,
-  input: z.infer<typeof createShareSchema>,
+  input: CreateShareBody,
 ): Promise<{ row: ShareRow; token: string }> {
   const now = services.now();
   const expiresAt = input.expires_at ? new Date(input.expires_at) : null;
@@ -105,30 +65,7 @@ export async function listShares(services: Services, space: Space, userId: strin
     .where(and(eq(shares.spaceKind, space.kind), eq(shares.spaceId, space.id), ownedBy(space, userId)))
     .orderBy(desc(shares.createdAt))
     .limit(1000);
-  return rows.map(({ share, file, folder }) => toShareOut(services, share, file ?? folder));
-}
-
-export function toShareOut(
-  services: Services,
-  share: ShareRow,
-  target: { id: string; name: string; trashedAt: Date | null } | null,
-): ShareOut {
-  return {
-    id: share.id,
-    target: {
-      type: share.fileId ? "file" : "folder",
-      id: share.fileId ?? share.folderId ?? "",
-      name: target?.name ?? "",
-      trashed: target?.trashedAt != null,
-    },
-    expires_at: iso(share.expiresAt),
-    has_password: share.passwordHash !== null,
-    max_downloads: share.maxDownloads,
-    download_count: share.downloadCount,
-    revoked_at: iso(share.revokedAt),
-    created_at: iso(share.createdAt),
-    state: shareState(share, services.now()),
-  };
+  return rows.map(({ share, file, folder }) => toShareOut(share, file ?? folder, services.now()));
 }
 
 /** Revokes a link the caller created in this space, or any of a team space it manages (idempotent). */

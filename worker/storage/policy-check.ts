@@ -3,9 +3,9 @@
 // reachable, tested successfully and compatible with the policy's modes (clear code for each).
 import { AppError } from "../../shared/errors.ts";
 import { keyProblem } from "../../shared/protocol/keys.ts";
+import { storedCapabilities } from "../db/probes.ts";
 import type { NodeRow } from "../followers/client.ts";
 import { compatibilityProblems, requirementsOf, type TransferModes } from "../followers/compat.ts";
-import { storedCapabilities } from "../followers/view.ts";
 
 /** Relay chunks must stay under the Workers request body cap (100 MB) with room for headers. */
 export const MAX_CHUNK_SIZE = 95 * 1024 * 1024;

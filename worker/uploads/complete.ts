@@ -4,12 +4,12 @@
 import { and, eq, sql } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
+import { missingParts } from "../api/uploads.ts";
 import { files, uploadSessions } from "../db/schema.ts";
 import { viaFollower } from "../followers/errors.ts";
 import type { Services } from "../services.ts";
 import { cleanupNow, closedMeanwhile } from "./abort.ts";
 import { CLAIM_LEASE_MS } from "./parts.ts";
-import { missingParts } from "./plan.ts";
 import { loadSession, type SessionRow } from "./sessions.ts";
 import { createFileRecord, type FileRow } from "./space.ts";
 import {

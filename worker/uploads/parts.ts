@@ -6,6 +6,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { fromBase64Url, randomToken, toHex } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
+import type { PartOut } from "../api/uploads.ts";
 import { uploadParts } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy } from "../storage/factory.ts";
@@ -15,12 +16,6 @@ import { assertOpen, loadPolicy, loadSession, type SessionRow } from "./sessions
 
 /** A claim older than this is taken to belong to a request that died (isolate gone mid-stream). */
 export const CLAIM_LEASE_MS = 30 * 60 * 1000;
-
-export interface PartResult {
-  part_number: number;
-  size: number;
-  sha256: string;
-}
 
 /** `X-Flotilla-Sha256: <hex>` or RFC 9530 `Content-Digest: sha-256=:<base64>:`; undefined when absent. */
 export function partDigest(headers: Headers): string | undefined {
@@ -50,7 +45,7 @@ export async function putRelayPart(
   sessionId: string,
   partNumber: number,
   request: Request,
-): Promise<PartResult> {
+): Promise<PartOut> {
   const session = await loadSession(services, user, sessionId);
   assertOpen(session, services.now());
   if (session.mode !== "relay_stream") {

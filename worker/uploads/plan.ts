@@ -59,11 +59,3 @@ export function assertPartNumber(plan: { partCount: number }, n: number): void {
     });
   }
 }
-
-/** The part numbers 1..partCount not in `received`, ascending. */
-export function missingParts(partCount: number, received: Iterable<number>): number[] {
-  const have = new Set(received);
-  const missing: number[] = [];
-  for (let n = 1; n <= partCount; n++) if (!have.has(n)) missing.push(n);
-  return missing;
-}

@@ -3,6 +3,7 @@
 // the primary. Each URL is bound to the part's exact size.
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
+import type { PresignedPart } from "../api/uploads.ts";
 import type { Services } from "../services.ts";
 import { assertPartNumber, partSize } from "./plan.ts";
 import { assertOpen, loadSession } from "./sessions.ts";
@@ -10,22 +11,13 @@ import { sessionStorage } from "./storage.ts";
 
 /** Long enough for one part on a slow link; the follower bounds it to an hour anyway. */
 export const PRESIGN_TTL_SECONDS = 15 * 60;
-export const MAX_PRESIGN_BATCH = 100;
-
-export interface PartUrl {
-  part_number: number;
-  url: string;
-  method: "PUT";
-  headers: Record<string, string>;
-  expires_at: string;
-}
 
 export async function presignParts(
   services: Services,
   user: AuthUser,
   id: string,
   partNumbers: number[],
-): Promise<PartUrl[]> {
+): Promise<PresignedPart[]> {
   const session = await loadSession(services, user, id);
   assertOpen(session, services.now());
   if (session.mode !== "presigned") {
@@ -39,7 +31,7 @@ export async function presignParts(
   const { driver } = await sessionStorage(services, session);
   const presign = driver.presign;
   if (!presign) throw new AppError("storage_unsupported", "This storage cannot hand out upload URLs.");
-  const urls: PartUrl[] = [];
+  const urls: PresignedPart[] = [];
   for (const n of wanted) {
     const size = partSize(session, session.size, n);
     const signed = await presign({

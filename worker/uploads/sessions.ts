@@ -2,10 +2,11 @@
 // multipart session), loading a session for its owner, and the session's public view. The policy
 // resolved at init stays with the session and becomes the file's policy, whatever the groups say later.
 import { and, eq, exists, inArray, max, or } from "drizzle-orm";
-import { z } from "zod";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
+import type { InitBody } from "../api/uploads.ts";
+import { storedCapabilities } from "../db/probes.ts";
 import {
   followerNodes,
   ingressTargets,
@@ -15,7 +16,6 @@ import {
   uploadParts,
   uploadSessions,
 } from "../db/schema.ts";
-import { storedCapabilities } from "../followers/view.ts";
 import { type Resolution, resolvePolicy, type SkippedRule } from "../policy/resolve.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
@@ -27,25 +27,6 @@ export type SessionRow = typeof uploadSessions.$inferSelect;
 
 /** Unfinished sessions are kept this long after init (abort and cleanup follow on expiry). */
 export const SESSION_TTL_MS = 24 * 3600 * 1000;
-
-const sha256Hex = z
-  .string()
-  .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits")
-  .transform((s) => s.toLowerCase());
-
-export const initBodySchema = z.object({
-  name: z.string().trim().min(1).max(255),
-  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  folder_id: z.string().min(1).max(64).nullable().optional(),
-  sha256: sha256Hex.optional(),
-  content_type: z
-    .string()
-    .max(200)
-    .regex(/^[\w.+-]+\/[\w.+-]+(\s*;[\s\w=.+"-]*)?$/, "must be a media type")
-    .optional(),
-  client_id: z.string().min(1).max(128).optional(),
-});
-export type InitBody = z.infer<typeof initBodySchema>;
 
 export async function initUpload(
   services: Services,

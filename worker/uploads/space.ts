@@ -6,6 +6,5 @@ export {
   createFileRecord,
   type FileRow,
   fileStorageKey,
-  toFileOut,
 } from "../files/records.ts";
 export { policySubject, resolveSpace, type Space } from "../files/spaces.ts";

@@ -2,7 +2,7 @@
 // process, or a primary over real HTTP), deterministic test data and its SHA-256.
 import { createHash } from "node:crypto";
 import { errorEnvelopeSchema } from "../../../shared/errors.ts";
-import type { UploadOut } from "../../../worker/uploads/view.ts";
+import type { UploadOut } from "../../../worker/api/uploads.ts";
 
 export type ApiFetch = (path: string, init?: RequestInit) => Promise<Response>;
 

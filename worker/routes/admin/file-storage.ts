@@ -1,11 +1,10 @@
 // Owns GET /api/v1/admin/files/:id/storage: asks the storage that holds a file whether its object is
 // there (a HEAD through the file's own policy driver), to prove where an upload landed.
 import { eq } from "drizzle-orm";
-import { z } from "zod";
 import { notFound } from "../../../shared/errors.ts";
-import { idParams, timestamp } from "../../api/wire.ts";
+import { fileStorageSchema, toFileOut } from "../../api/files.ts";
+import { idParams } from "../../api/wire.ts";
 import { files } from "../../db/schema.ts";
-import { fileOutSchema, toFileOut } from "../../files/records.ts";
 import { fileDriver, policyOf, storageFailure } from "../../files/serve.ts";
 import { defineRoute } from "../../http/route.ts";
 
@@ -17,28 +16,7 @@ export const fileStorageRoutes = [
     summary: "Where a file's object lives and whether the storage has it (HEAD through the file's policy)",
     tag: "admin-files",
     params: idParams,
-    response: z.object({
-      file: fileOutSchema.extend({
-        space_kind: z.enum(["user", "team"]),
-        space_id: z.string(),
-        storage_key: z.string(),
-        location: z.string().nullable(),
-      }),
-      policy: z.object({
-        id: z.string(),
-        name: z.string(),
-        driver: z.enum(["remote", "s3", "primary"]),
-        node_id: z.string().nullable(),
-        key_prefix: z.string(),
-      }),
-      object: z.object({
-        exists: z.boolean(),
-        size: z.number().int().nullable(),
-        sha256: z.string().nullable(),
-        etag: z.string().nullable(),
-      }),
-      checked_at: timestamp,
-    }),
+    response: fileStorageSchema,
     handler: async ({ services, params }) => {
       const [file] = await services.db.select().from(files).where(eq(files.id, params.id));
       if (!file) throw notFound("file");

@@ -2,34 +2,28 @@
 // source of truth; each change bumps the revision and is pushed to the follower, which reports
 // applied or failed (with the reason). Exactly one default per node; S3 credentials are write-only.
 import { and, asc, eq, ne, sql } from "drizzle-orm";
-import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
+import {
+  createIngressTargetBody,
+  editIngressTargetBody,
+  ingressTargetListSchema,
+  ingressTargetSchema,
+  targetParams,
+  toIngressTargetOut,
+} from "../../api/ingress-targets.ts";
+import { idParams } from "../../api/wire.ts";
 import { isUniqueViolation } from "../../db/constraints.ts";
 import { ingressTargets } from "../../db/schema.ts";
 import { assertReachable, followerClient } from "../../followers/client.ts";
 import { fromFollower } from "../../followers/errors.ts";
-import {
-  ingressTargetSchema,
-  normalizeBasePath,
-  pushTarget,
-  type TargetRow,
-  targetView,
-} from "../../followers/ingress.ts";
+import { normalizeBasePath, pushTarget, type TargetRow } from "../../followers/ingress.ts";
 import { defineRoute } from "../../http/route.ts";
-import {
-  createBody,
-  demoteOthers,
-  editBody,
-  loadTarget,
-  nameTaken,
-  sealCredentials,
-} from "./ingress-targets-shared.ts";
-import { loadNode, nodeIdParams } from "./nodes-shared.ts";
+import { demoteOthers, loadTarget, nameTaken, sealCredentials } from "./ingress-targets-shared.ts";
+import { loadNode } from "./nodes-shared.ts";
 
 const TAG = "ingress-targets";
 const BASE = "/api/v1/admin/nodes/:id/ingress-targets";
-const targetParams = nodeIdParams.extend({ targetId: z.string().min(1).max(64) });
 
 export const ingressTargetRoutes = [
   defineRoute({
@@ -38,8 +32,8 @@ export const ingressTargetRoutes = [
     access: "admin",
     summary: "List a follower node's ingress targets with their apply state",
     tag: TAG,
-    params: nodeIdParams,
-    response: z.object({ ingress_targets: z.array(ingressTargetSchema) }),
+    params: idParams,
+    response: ingressTargetListSchema,
     handler: async ({ services, params }) => {
       const node = await loadNode(services, params.id);
       const rows = await services.db
@@ -47,7 +41,7 @@ export const ingressTargetRoutes = [
         .from(ingressTargets)
         .where(eq(ingressTargets.nodeId, node.id))
         .orderBy(asc(ingressTargets.createdAt));
-      return { ingress_targets: rows.map(targetView) };
+      return { ingress_targets: rows.map(toIngressTargetOut) };
     },
   }),
 
@@ -57,8 +51,8 @@ export const ingressTargetRoutes = [
     access: "admin",
     summary: "Create an ingress target (the node's first becomes the default) and push it",
     tag: TAG,
-    params: nodeIdParams,
-    body: createBody,
+    params: idParams,
+    body: createIngressTargetBody,
     response: ingressTargetSchema,
     status: 201,
     handler: async ({ services, params, body }) => {
@@ -115,7 +109,7 @@ export const ingressTargetRoutes = [
       // The new default first: the follower clears its other defaults when it applies it.
       const pushed = await pushTarget(services, node, created);
       for (const other of demoted) await pushTarget(services, node, other);
-      return targetView(pushed);
+      return toIngressTargetOut(pushed);
     },
   }),
 
@@ -126,7 +120,7 @@ export const ingressTargetRoutes = [
     summary: "Edit an ingress target (credentials kept unless given) and push the new revision",
     tag: TAG,
     params: targetParams,
-    body: editBody,
+    body: editIngressTargetBody,
     response: ingressTargetSchema,
     handler: async ({ services, params, body }) => {
       const node = await loadNode(services, params.id);
@@ -211,7 +205,7 @@ export const ingressTargetRoutes = [
       }
       const pushed = await pushTarget(services, node, updated);
       for (const other of demoted) await pushTarget(services, node, other);
-      return targetView(pushed);
+      return toIngressTargetOut(pushed);
     },
   }),
 
@@ -266,7 +260,7 @@ export const ingressTargetRoutes = [
     handler: async ({ services, params }) => {
       const node = await loadNode(services, params.id);
       const target = await loadTarget(services, node.id, params.targetId);
-      return targetView(await pushTarget(services, node, target));
+      return toIngressTargetOut(await pushTarget(services, node, target));
     },
   }),
 ];

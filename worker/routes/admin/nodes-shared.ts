@@ -1,13 +1,10 @@
-// Owns what the follower-node route modules share: id params, loading a node or answering not_found,
+// Owns what the follower-node route modules share: loading a node or answering not_found,
 // and the primary's public origin (for agent commands and the enrollment answer).
 import { eq } from "drizzle-orm";
-import { z } from "zod";
 import { AppError } from "../../../shared/errors.ts";
 import { followerNodes } from "../../db/schema.ts";
 import type { NodeRow } from "../../followers/client.ts";
 import type { Services } from "../../services.ts";
-
-export const nodeIdParams = z.object({ id: z.string().min(1).max(64) });
 
 export async function loadNode(services: Services, id: string): Promise<NodeRow> {
   const [node] = await services.db.select().from(followerNodes).where(eq(followerNodes.id, id));

@@ -2,10 +2,23 @@
 // follower, best effort), delete (refused while a policy uses the node), enrollment token, and
 // Test Connection. Every route is admin-only; the node's secret never leaves the server.
 import { eq } from "drizzle-orm";
-import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
-import { readinessSchema } from "../../../shared/protocol/schemas.ts";
+import { toIngressTargetOut } from "../../api/ingress-targets.ts";
+import {
+  createNodeBody,
+  editNodeBody,
+  enrollmentTokenBody,
+  enrollmentTokenSchema,
+  nodeDetailsSchema,
+  nodeEditedSchema,
+  nodeListSchema,
+  nodeSchema,
+  summarize,
+  testResultSchema,
+  toNodeOut,
+} from "../../api/nodes.ts";
+import { idParams } from "../../api/wire.ts";
 import { isUniqueViolation } from "../../db/constraints.ts";
 import {
   followerNodes,
@@ -16,68 +29,13 @@ import {
 } from "../../db/schema.ts";
 import { normalizeBaseUrl } from "../../followers/base-url.ts";
 import { pushBinding } from "../../followers/binding.ts";
-import { DEFAULT_ENROLLMENT_TTL_MINUTES, issueEnrollmentToken } from "../../followers/enrollment.ts";
+import { issueEnrollmentToken } from "../../followers/enrollment.ts";
 import { recentEvents } from "../../followers/events.ts";
-import { ingressTargetSchema, targetView } from "../../followers/ingress.ts";
 import { probeNode } from "../../followers/probe.ts";
-import { capabilitySummarySchema, nodeSchema, nodeView, summarize } from "../../followers/view.ts";
 import { defineRoute } from "../../http/route.ts";
-import { loadNode, nodeIdParams, primaryOrigin } from "./nodes-shared.ts";
+import { loadNode, primaryOrigin } from "./nodes-shared.ts";
 
 const TAG = "follower-nodes";
-const name = z.string().trim().min(1).max(200);
-
-const createBody = z.object({
-  name,
-  base_url: z.string().max(2048).default(""),
-  enabled: z.boolean().default(true),
-});
-const editBody = z
-  .object({
-    name: name.optional(),
-    base_url: z.string().max(2048).optional(),
-    enabled: z.boolean().optional(),
-  })
-  .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
-
-export const nodeDetailsSchema = nodeSchema.extend({
-  ingress_targets: z.array(ingressTargetSchema),
-  policies: z.array(
-    z.object({
-      id: z.string(),
-      name: z.string(),
-      /** Policy groups with a rule that routes to this policy (tutorial §11: still enabled?). */
-      groups: z.array(
-        z.object({ id: z.string(), name: z.string(), enabled: z.boolean(), is_default: z.boolean() }),
-      ),
-    }),
-  ),
-  recent_events: z.array(
-    z.object({ at: z.iso.datetime(), level: z.string(), kind: z.string(), message: z.string() }),
-  ),
-});
-const bindingSyncSchema = z.object({
-  state: z.enum(["pushed", "skipped", "failed"]),
-  reason: z.string().nullable(),
-});
-export const nodeEditedSchema = nodeSchema.extend({ binding_sync: bindingSyncSchema });
-export const enrollmentTokenSchema = z.object({
-  node_id: z.string(),
-  token: z.string(),
-  expires_at: z.iso.datetime(),
-  command: z.string(),
-  command_from_checkout: z.string(),
-});
-export const testResultSchema = z.object({
-  ok: z.literal(true),
-  protocol_version: z.string(),
-  server_version: z.string(),
-  capabilities: capabilitySummarySchema,
-  /** The follower's /health/ready answer; null when it gave none. */
-  readiness: readinessSchema.nullable(),
-  node: nodeSchema,
-});
-
 const nameTaken = () => new AppError("name_taken", "A follower node with this name already exists.");
 
 export const nodeRoutes = [
@@ -87,7 +45,7 @@ export const nodeRoutes = [
     access: "admin",
     summary: "Create a follower node record (base_url may stay empty until the node is reachable)",
     tag: TAG,
-    body: createBody,
+    body: createNodeBody,
     response: nodeSchema,
     status: 201,
     handler: async ({ services, body }) => {
@@ -105,7 +63,7 @@ export const nodeRoutes = [
             updatedAt: now,
           })
           .returning();
-        return nodeView(row!, now);
+        return toNodeOut(row!, now);
       } catch (error) {
         throw isUniqueViolation(error) ? nameTaken() : error;
       }
@@ -118,10 +76,10 @@ export const nodeRoutes = [
     access: "admin",
     summary: "List follower nodes",
     tag: TAG,
-    response: z.object({ nodes: z.array(nodeSchema) }),
+    response: nodeListSchema,
     handler: async ({ services }) => {
       const rows = await services.db.select().from(followerNodes).orderBy(followerNodes.name);
-      return { nodes: rows.map((row) => nodeView(row, services.now())) };
+      return { nodes: rows.map((row) => toNodeOut(row, services.now())) };
     },
   }),
 
@@ -131,7 +89,7 @@ export const nodeRoutes = [
     access: "admin",
     summary: "Follower node details: record, last probes, ingress targets, policies, recent events",
     tag: TAG,
-    params: nodeIdParams,
+    params: idParams,
     response: nodeDetailsSchema,
     handler: async ({ services, params }) => {
       const node = await loadNode(services, params.id);
@@ -166,8 +124,8 @@ export const nodeRoutes = [
         groups: groupRows.filter((g) => g.policyId === policy.id).map(({ policyId: _, ...group }) => group),
       }));
       return {
-        ...nodeView(node, services.now()),
-        ingress_targets: targets.map(targetView),
+        ...toNodeOut(node, services.now()),
+        ingress_targets: targets.map(toIngressTargetOut),
         policies,
         recent_events: events.map((e) => ({
           at: e.at.toISOString(),
@@ -185,8 +143,8 @@ export const nodeRoutes = [
     access: "admin",
     summary: "Edit a follower node; a name or enabled change is pushed to the follower (best effort)",
     tag: TAG,
-    params: nodeIdParams,
-    body: editBody,
+    params: idParams,
+    body: editNodeBody,
     response: nodeEditedSchema,
     handler: async ({ services, params, body }) => {
       const node = await loadNode(services, params.id);
@@ -211,7 +169,7 @@ export const nodeRoutes = [
       const sync = bindingChanged
         ? await pushBinding(services, row)
         : { state: "skipped" as const, reason: null };
-      return { ...nodeView(row, now), binding_sync: sync };
+      return { ...toNodeOut(row, now), binding_sync: sync };
     },
   }),
 
@@ -221,7 +179,7 @@ export const nodeRoutes = [
     access: "admin",
     summary: "Delete a follower node record (refused while a storage policy uses it)",
     tag: TAG,
-    params: nodeIdParams,
+    params: idParams,
     handler: async ({ services, params }) => {
       const node = await loadNode(services, params.id);
       const users = await services.db
@@ -245,10 +203,8 @@ export const nodeRoutes = [
     access: "admin",
     summary: "Issue a one-time enrollment token (shown once; replaces any earlier token)",
     tag: TAG,
-    params: nodeIdParams,
-    body: z.object({
-      ttl_minutes: z.number().int().min(1).max(1440).default(DEFAULT_ENROLLMENT_TTL_MINUTES),
-    }),
+    params: idParams,
+    body: enrollmentTokenBody,
     response: enrollmentTokenSchema,
     status: 201,
     handler: async ({ services, params, body, request, headers }) => {
@@ -276,7 +232,7 @@ export const nodeRoutes = [
     access: "admin",
     summary: "Test Connection: signed capability probe; stores result, time and error",
     tag: TAG,
-    params: nodeIdParams,
+    params: idParams,
     response: testResultSchema,
     handler: async ({ services, params }) => {
       const node = await loadNode(services, params.id);
@@ -292,7 +248,7 @@ export const nodeRoutes = [
         server_version: outcome.capabilities.server_version,
         capabilities: summarize(outcome.capabilities),
         readiness: outcome.readiness,
-        node: nodeView(fresh, services.now()),
+        node: toNodeOut(fresh, services.now()),
       };
     },
   }),

@@ -1,66 +1,15 @@
-// Owns the storage policy view (never credentials) and the write-read-delete probe behind a policy's
-// connection test, run through the very driver uploads use.
-import { z } from "zod";
+// Owns the write-read-delete probe behind a storage policy's connection test, run through the very
+// driver uploads use.
 import { randomBytes, randomId, sha256Hex } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
-import { POLICY_DRIVERS, TRANSFER_MODES } from "../../db/schema.ts";
+import { POLICY_TEST_STEPS, type PolicyTestOut } from "../../api/policies.ts";
 import type { Services } from "../../services.ts";
 import { driverForPolicy, type PolicyRow } from "../../storage/factory.ts";
-import { s3SettingsView, s3SettingsViewSchema } from "../../storage/s3-settings.ts";
 
-export const policySchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  driver: z.enum(POLICY_DRIVERS),
-  node_id: z.string().nullable(),
-  max_file_size: z.number().int(),
-  chunk_size: z.number().int(),
-  upload_mode: z.enum(TRANSFER_MODES),
-  download_mode: z.enum(TRANSFER_MODES),
-  key_prefix: z.string(),
-  s3: s3SettingsViewSchema,
-  created_at: z.iso.datetime(),
-  updated_at: z.iso.datetime(),
-});
-
-export function policyView(p: PolicyRow): z.infer<typeof policySchema> {
-  return {
-    id: p.id,
-    name: p.name,
-    driver: p.driver,
-    node_id: p.nodeId,
-    max_file_size: p.maxFileSize,
-    chunk_size: p.chunkSize,
-    upload_mode: p.uploadMode,
-    download_mode: p.downloadMode,
-    key_prefix: p.keyPrefix,
-    s3: s3SettingsView(p),
-    created_at: p.createdAt.toISOString(),
-    updated_at: p.updatedAt.toISOString(),
-  };
-}
-
-const STEPS = ["write", "read", "delete"] as const;
-
-export const policyTestSchema = z.object({
-  ok: z.boolean(),
-  driver: z.enum(POLICY_DRIVERS),
-  location: z.string().nullable(),
-  steps: z.array(
-    z.object({
-      step: z.enum(STEPS),
-      ok: z.boolean(),
-      error: z.object({ code: z.string(), message: z.string() }).nullable(),
-    }),
-  ),
-});
-type Step = z.infer<typeof policyTestSchema>["steps"][number];
+type Step = PolicyTestOut["steps"][number];
 
 /** Writes a small random object, reads it back byte for byte, deletes it and checks it is gone. */
-export async function testPolicy(
-  services: Services,
-  policy: PolicyRow,
-): Promise<z.infer<typeof policyTestSchema>> {
+export async function testPolicy(services: Services, policy: PolicyRow): Promise<PolicyTestOut> {
   const steps: Step[] = [];
   const data = randomBytes(1024);
   const digest = await sha256Hex(data);
@@ -105,7 +54,7 @@ export async function testPolicy(
     });
   }
   return {
-    ok: steps.length === STEPS.length && steps.every((s) => s.ok),
+    ok: steps.length === POLICY_TEST_STEPS.length && steps.every((s) => s.ok),
     driver: policy.driver,
     location,
     steps,

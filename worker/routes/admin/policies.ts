@@ -3,17 +3,19 @@
 // reachable, tested successfully and compatible with the chosen modes. Driver and node are fixed
 // once created, because files keep the policy they were written with.
 import { and, eq, inArray, ne } from "drizzle-orm";
-import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
-import { isForeignKeyViolation, isUniqueViolation } from "../../db/constraints.ts";
 import {
-  followerNodes,
-  policyGroupRules,
-  storagePolicies,
-  TRANSFER_MODES,
-  uploadSessions,
-} from "../../db/schema.ts";
+  createPolicyBody,
+  editPolicyBody,
+  policyListSchema,
+  policySchema,
+  policyTestSchema,
+  toPolicyOut,
+} from "../../api/policies.ts";
+import { idParams } from "../../api/wire.ts";
+import { isForeignKeyViolation, isUniqueViolation } from "../../db/constraints.ts";
+import { followerNodes, policyGroupRules, storagePolicies, uploadSessions } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
 import { encryptSecret } from "../../secrets.ts";
 import type { Services } from "../../services.ts";
@@ -24,53 +26,9 @@ import {
   checkRemoteNode,
   normalizeKeyPrefix,
 } from "../../storage/policy-check.ts";
-import { policySchema, policyTestSchema, policyView, testPolicy } from "./policies-shared.ts";
+import { testPolicy } from "./policies-shared.ts";
 
 const TAG = "storage-policies";
-const idParams = z.object({ id: z.string().min(1).max(64) });
-const mode = z.enum(TRANSFER_MODES);
-
-const s3Fields = z.object({
-  endpoint: z.url({ protocol: /^https?$/ }),
-  region: z.string().trim().min(1).max(64).default("us-east-1"),
-  bucket: z.string().trim().min(1).max(255),
-  path_style: z.boolean().default(true),
-  access_key_id: z.string().min(1).max(256),
-  secret_access_key: z.string().min(1).max(512),
-});
-
-const common = {
-  name: z.string().trim().min(1).max(200),
-  /** Single-file size limit in bytes; 0 = unlimited. */
-  max_file_size: z.number().int().nonnegative().default(0),
-  chunk_size: z
-    .number()
-    .int()
-    .nonnegative()
-    .default(5 * 1024 * 1024),
-  upload_mode: mode.default("relay_stream"),
-  download_mode: mode.default("relay_stream"),
-  key_prefix: z.string().max(512).default(""),
-};
-
-const createBody = z.discriminatedUnion("driver", [
-  z.object({ ...common, driver: z.literal("remote"), node_id: z.string().min(1).max(64) }),
-  z.object({ ...common, driver: z.literal("s3"), s3: s3Fields }),
-  z.object({ ...common, driver: z.literal("primary") }),
-]);
-
-const editBody = z
-  .object({
-    name: common.name.optional(),
-    max_file_size: z.number().int().nonnegative().optional(),
-    chunk_size: z.number().int().nonnegative().optional(),
-    upload_mode: mode.optional(),
-    download_mode: mode.optional(),
-    key_prefix: z.string().max(512).optional(),
-    s3: s3Fields.partial().optional(),
-  })
-  .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
-
 const nameTaken = () => new AppError("name_taken", "A storage policy with this name already exists.");
 
 async function loadPolicy(services: Services, id: string): Promise<PolicyRow> {
@@ -139,10 +97,10 @@ export const policyRoutes = [
     access: "admin",
     summary: "List storage policies",
     tag: TAG,
-    response: z.object({ policies: z.array(policySchema) }),
+    response: policyListSchema,
     handler: async ({ services }) => {
       const rows = await services.db.select().from(storagePolicies).orderBy(storagePolicies.name);
-      return { policies: rows.map(policyView) };
+      return { policies: rows.map(toPolicyOut) };
     },
   }),
 
@@ -152,7 +110,7 @@ export const policyRoutes = [
     access: "admin",
     summary: "Create a storage policy (remote: the follower must be tested and compatible)",
     tag: TAG,
-    body: createBody,
+    body: createPolicyBody,
     response: policySchema,
     status: 201,
     handler: async ({ services, body }) => {
@@ -189,7 +147,7 @@ export const policyRoutes = [
             updatedAt: at,
           })
           .returning();
-        return policyView(row!);
+        return toPolicyOut(row!);
       } catch (error) {
         throw isUniqueViolation(error) ? nameTaken() : error;
       }
@@ -204,7 +162,7 @@ export const policyRoutes = [
     tag: TAG,
     params: idParams,
     response: policySchema,
-    handler: async ({ services, params }) => policyView(await loadPolicy(services, params.id)),
+    handler: async ({ services, params }) => toPolicyOut(await loadPolicy(services, params.id)),
   }),
 
   defineRoute({
@@ -214,7 +172,7 @@ export const policyRoutes = [
     summary: "Edit a storage policy (driver and follower node are fixed)",
     tag: TAG,
     params: idParams,
-    body: editBody,
+    body: editPolicyBody,
     response: policySchema,
     handler: async ({ services, params, body }) => {
       const policy = await loadPolicy(services, params.id);
@@ -254,7 +212,7 @@ export const policyRoutes = [
           })
           .where(eq(storagePolicies.id, policy.id))
           .returning();
-        return policyView(row!);
+        return toPolicyOut(row!);
       } catch (error) {
         throw isUniqueViolation(error) ? nameTaken() : error;
       }

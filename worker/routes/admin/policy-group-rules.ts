@@ -1,9 +1,15 @@
 // Owns the rules of a policy group over the API: replace all (to reorder), add, edit, remove. Every
 // change is validated as a whole set (priorities > 0 and unique, one rule per policy, max > min or 0).
 import { and, eq } from "drizzle-orm";
-import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { notFound } from "../../../shared/errors.ts";
+import {
+  addRuleBody,
+  policyGroupSchema,
+  replaceRulesBody,
+  ruleParams,
+  updateRuleBody,
+} from "../../api/policy-groups.ts";
 import { idParams } from "../../api/wire.ts";
 import { policyGroupRules } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
@@ -11,15 +17,9 @@ import {
   currentRules,
   findGroup,
   loadGroup,
-  policyGroupSchema,
   replaceRulesStatements,
   validateRuleSet,
 } from "../../policy/groups.ts";
-import { ruleInputSchema } from "../../policy/rules.ts";
-
-const ruleParams = z.object({ id: z.string().min(1), rule_id: z.string().min(1) });
-const addRuleBody = ruleInputSchema.extend({ priority: z.number().int().positive().optional() });
-const updateRuleBody = ruleInputSchema.partial();
 
 export const policyGroupRuleRoutes = [
   defineRoute({
@@ -29,7 +29,7 @@ export const policyGroupRuleRoutes = [
     summary: "Replace all rules of a group at once (reorder priorities here)",
     tag: "policy-groups",
     params: idParams,
-    body: z.object({ rules: z.array(ruleInputSchema).max(100) }),
+    body: replaceRulesBody,
     response: policyGroupSchema,
     handler: async ({ services, params, body }) => {
       const { db } = services;

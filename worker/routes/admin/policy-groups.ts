@@ -1,10 +1,15 @@
 // Owns Admin -> Policy Groups: groups, enable/disable, and the single default group (new users get it;
 // it cannot be unset, disabled or deleted). Rules and the resolution preview live in their own modules.
 import { count, eq, ne } from "drizzle-orm";
-import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
 import { AppError } from "../../../shared/errors.ts";
-import { idParams, nameSchema } from "../../api/wire.ts";
+import {
+  createGroupBody,
+  policyGroupListSchema,
+  policyGroupSchema,
+  updateGroupBody,
+} from "../../api/policy-groups.ts";
+import { idParams } from "../../api/wire.ts";
 import { uniqueOr } from "../../db/constraints.ts";
 import { policyGroups, teams, users } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
@@ -12,30 +17,11 @@ import {
   findGroup,
   loadGroup,
   loadGroups,
-  policyGroupSchema,
   replaceRulesStatements,
   validateRuleSet,
 } from "../../policy/groups.ts";
-import { ruleInputSchema } from "../../policy/rules.ts";
 import { policyGroupRuleRoutes } from "./policy-group-rules.ts";
 import { policyResolutionRoutes } from "./policy-resolution.ts";
-
-const createGroupBody = z.object({
-  name: nameSchema,
-  description: z.string().trim().max(500).default(""),
-  enabled: z.boolean().default(true),
-  is_default: z.boolean().default(false),
-  rules: z.array(ruleInputSchema).max(100).default([]),
-});
-
-const updateGroupBody = z
-  .object({
-    name: nameSchema,
-    description: z.string().trim().max(500),
-    enabled: z.boolean(),
-    is_default: z.boolean(),
-  })
-  .partial();
 
 const nameTaken = (name: string) => `A policy group named "${name}" already exists.`;
 const defaultRequired = (message: string) => new AppError("policy_group_default_required", message);
@@ -47,7 +33,7 @@ const groupRoutes = [
     access: "admin",
     summary: "List policy groups with their rules",
     tag: "policy-groups",
-    response: z.object({ policy_groups: z.array(policyGroupSchema) }),
+    response: policyGroupListSchema,
     handler: async ({ services }) => ({ policy_groups: await loadGroups(services.db) }),
   }),
   defineRoute({

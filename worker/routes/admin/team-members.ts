@@ -1,14 +1,11 @@
 // Owns team membership over the admin API: add a member or change their team role, remove a member.
 import { and, eq } from "drizzle-orm";
-import { z } from "zod";
 import { notFound } from "../../../shared/errors.ts";
-import { findTeam, teamDetail, teamDetailSchema } from "../../accounts/teams.ts";
+import { findTeam, teamDetail } from "../../accounts/teams.ts";
 import { findUser } from "../../accounts/users.ts";
-import { TEAM_ROLES, teamMembers } from "../../db/schema.ts";
+import { memberBody, memberParams, teamDetailSchema } from "../../api/teams.ts";
+import { teamMembers } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
-
-const memberParams = z.object({ id: z.string().min(1), user_id: z.string().min(1) });
-const memberBody = z.object({ role: z.enum(TEAM_ROLES).default("member") });
 
 export const teamMemberRoutes = [
   defineRoute({

@@ -1,22 +1,21 @@
 // Owns Admin -> Teams: create, list, details, rename, delete, and the team policy group that team
 // space uploads resolve through (not the uploading member's own group). Members: team-members.ts.
 import { asc, count, eq } from "drizzle-orm";
-import { z } from "zod";
 import { randomId } from "../../../shared/crypto.ts";
-import { findTeam, teamDetail, teamDetailSchema, teamSchema } from "../../accounts/teams.ts";
+import { findTeam, teamDetail } from "../../accounts/teams.ts";
 import { assertGroupExists, defaultGroupId } from "../../accounts/users.ts";
-import { idParams, iso, nameSchema } from "../../api/wire.ts";
+import {
+  createTeamBody,
+  teamDetailSchema,
+  teamListSchema,
+  toTeamOut,
+  updateTeamBody,
+} from "../../api/teams.ts";
+import { idParams } from "../../api/wire.ts";
 import { uniqueOr } from "../../db/constraints.ts";
 import { teamMembers, teams } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
 import { teamMemberRoutes } from "./team-members.ts";
-
-const createTeamBody = z.object({
-  name: nameSchema,
-  /** Omitted: the current default group. null: always follow the default group. */
-  policy_group_id: z.string().nullable().optional(),
-});
-const updateTeamBody = z.object({ name: nameSchema, policy_group_id: z.string().nullable() }).partial();
 
 const nameTaken = (name: string) => `A team named "${name}" already exists.`;
 
@@ -27,7 +26,7 @@ const teamCrudRoutes = [
     access: "admin",
     summary: "List teams",
     tag: "teams",
-    response: z.object({ teams: z.array(teamSchema) }),
+    response: teamListSchema,
     handler: async ({ services }) => {
       const { db } = services;
       const [rows, counts] = await db.batch([
@@ -35,14 +34,7 @@ const teamCrudRoutes = [
         db.select({ teamId: teamMembers.teamId, n: count() }).from(teamMembers).groupBy(teamMembers.teamId),
       ]);
       return {
-        teams: rows.map((team) => ({
-          id: team.id,
-          name: team.name,
-          policy_group_id: team.policyGroupId,
-          member_count: counts.find((c) => c.teamId === team.id)?.n ?? 0,
-          created_at: iso(team.createdAt),
-          updated_at: iso(team.updatedAt),
-        })),
+        teams: rows.map((team) => toTeamOut(team, counts.find((c) => c.teamId === team.id)?.n ?? 0)),
       };
     },
   }),

@@ -1,41 +1,14 @@
 // Owns Admin -> Users: list, create, details, edit (display name, role, password, disabled, policy
 // group binding). Disabling a user or changing their password ends all their sessions and tokens.
 import { asc, eq } from "drizzle-orm";
-import { z } from "zod";
 import { notFound } from "../../../shared/errors.ts";
 import { hashPassword } from "../../accounts/passwords.ts";
 import { revokeUserSessions } from "../../accounts/sessions.ts";
-import {
-  assertGroupExists,
-  assertNotLastAdmin,
-  createUser,
-  findUser,
-  toUserOut,
-  userSchema,
-} from "../../accounts/users.ts";
-import { passwordSchema, usernameSchema } from "../../accounts/validation.ts";
+import { assertGroupExists, assertNotLastAdmin, createUser, findUser } from "../../accounts/users.ts";
+import { createUserBody, toUserOut, updateUserBody, userListSchema, userSchema } from "../../api/users.ts";
 import { idParams } from "../../api/wire.ts";
-import { USER_ROLES, users } from "../../db/schema.ts";
+import { users } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
-
-const createUserBody = z.object({
-  username: usernameSchema,
-  password: passwordSchema,
-  display_name: z.string().trim().max(100).optional(),
-  role: z.enum(USER_ROLES).default("user"),
-  /** Omitted: the current default group. null: always follow the default group. */
-  policy_group_id: z.string().nullable().optional(),
-});
-
-const updateUserBody = z
-  .object({
-    display_name: z.string().trim().max(100),
-    role: z.enum(USER_ROLES),
-    disabled: z.boolean(),
-    password: passwordSchema,
-    policy_group_id: z.string().nullable(),
-  })
-  .partial();
 
 export const userRoutes = [
   defineRoute({
@@ -44,7 +17,7 @@ export const userRoutes = [
     access: "admin",
     summary: "List users",
     tag: "users",
-    response: z.object({ users: z.array(userSchema) }),
+    response: userListSchema,
     handler: async ({ services }) => {
       const rows = await services.db.select().from(users).orderBy(asc(users.username));
       return { users: rows.map(toUserOut) };

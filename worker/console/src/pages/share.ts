@@ -3,14 +3,8 @@
 // The token is in the path, so the console sends no Referer (Referrer-Policy: no-referrer).
 import { api, describe, readError } from "../api.ts";
 import { announce, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
-import type { FileItem } from "../types.ts";
+import type { CreatedShare, FileItem, PublicShare } from "../types.ts";
 import { pdfFrame } from "./pdf-frame.ts";
-
-interface Created {
-  share: { id: string; expires_at: string | null; has_password: boolean };
-  token: string;
-  url: string;
-}
 
 export function shareForm(space: string, file: FileItem): HTMLElement {
   const result = h("div", { class: "share-box" });
@@ -27,7 +21,7 @@ export function shareForm(space: string, file: FileItem): HTMLElement {
     event.preventDefault();
     const v = formData(form);
     try {
-      const created = await api<Created>("POST", `/api/v1/spaces/${encodeURIComponent(space)}/shares`, {
+      const created = await api<CreatedShare>("POST", `/api/v1/spaces/${encodeURIComponent(space)}/shares`, {
         file_id: file.id,
         expires_at: v.expires_at ? new Date(v.expires_at).toISOString() : null,
         ...(v.password ? { password: v.password } : {}),
@@ -71,16 +65,6 @@ export function shareForm(space: string, file: FileItem): HTMLElement {
     }
   });
   return form;
-}
-
-interface PublicShare {
-  kind: "file" | "folder";
-  locked: boolean;
-  password_required: boolean;
-  expires_at?: string | null;
-  downloads_left?: number | null;
-  file?: { name: string; size: number; content_type: string; sha256: string };
-  folder?: { name: string };
 }
 
 export async function sharePage(token: string): Promise<HTMLElement> {

@@ -3,7 +3,7 @@
 import { api } from "../api.ts";
 import { field, formData, h, input, select } from "../dom.ts";
 import type { PageContext } from "../main.ts";
-import type { Team, User } from "../types.ts";
+import type { Team, TeamDetail, User } from "../types.ts";
 import { act } from "./act.ts";
 import { groupName, groupOptions, loadGroupList } from "./groups-select.ts";
 
@@ -71,7 +71,7 @@ export async function teamsPage(ctx: PageContext): Promise<Node> {
 export async function teamDetailsPage(ctx: PageContext): Promise<Node> {
   const id = ctx.params[0]!;
   const [team, groups, { users }] = await Promise.all([
-    api<Team>("GET", `/api/v1/admin/teams/${encodeURIComponent(id)}`),
+    api<TeamDetail>("GET", `/api/v1/admin/teams/${encodeURIComponent(id)}`),
     loadGroupList(api),
     api<{ users: User[] }>("GET", "/api/v1/admin/users"),
   ]);
@@ -95,7 +95,7 @@ export async function teamDetailsPage(ctx: PageContext): Promise<Node> {
       return `Team "${v.name}" saved: policy group ${groupName(groups, v.policy_group_id || null)}.`;
     })();
   });
-  const members = team.members ?? [];
+  const { members } = team;
   const memberIds = new Set(members.map((m) => m.user_id));
   const addForm = h(
     "form",

@@ -1,6 +1,16 @@
-// Owns how stored S3 settings (of an ingress target or a storage policy) are shown over the API:
-// endpoint, region, bucket and path style, and whether credentials are set; never the credentials.
+// Owns the S3 settings of an ingress target or a storage policy on the wire: the fields a body
+// gives (credentials write-only) and how stored settings are shown: endpoint, region, bucket, path
+// style and whether credentials are set; never the credentials.
 import { z } from "zod";
+
+export const s3FieldsSchema = z.object({
+  endpoint: z.url({ protocol: /^https?$/ }),
+  region: z.string().trim().min(1).max(64).default("us-east-1"),
+  bucket: z.string().trim().min(1).max(255),
+  path_style: z.boolean().default(true),
+  access_key_id: z.string().min(1).max(256),
+  secret_access_key: z.string().min(1).max(512),
+});
 
 export const s3SettingsViewSchema = z
   .object({

@@ -1,0 +1,129 @@
+// Owns the wire shape of /api/v1/spaces/:space/{items,folders,files}: files and folders as the API
+// shows them, paged listings with the folder's path, the bodies that create, rename and move them,
+// download options, and the admin's view of where a file's object lives.
+import { z } from "zod";
+import { type files, type folders, POLICY_DRIVERS, SPACE_KINDS } from "../db/schema.ts";
+import { iso, timestamp } from "./wire.ts";
+
+export const fileOutSchema = z.object({
+  type: z.literal("file"),
+  id: z.string(),
+  name: z.string(),
+  folder_id: z.string().nullable(),
+  size: z.number().int(),
+  sha256: z.string(),
+  content_type: z.string(),
+  policy_id: z.string(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  trashed_at: timestamp.nullable(),
+});
+export type FileOut = z.infer<typeof fileOutSchema>;
+
+export const folderOutSchema = z.object({
+  type: z.literal("folder"),
+  id: z.string(),
+  name: z.string(),
+  parent_id: z.string().nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  trashed_at: timestamp.nullable(),
+});
+export type FolderOut = z.infer<typeof folderOutSchema>;
+
+export const itemOutSchema = z.discriminatedUnion("type", [folderOutSchema, fileOutSchema]);
+
+export function toFileOut(row: typeof files.$inferSelect): FileOut {
+  return {
+    type: "file",
+    id: row.id,
+    name: row.name,
+    folder_id: row.folderId,
+    size: row.size,
+    sha256: row.sha256,
+    content_type: row.contentType,
+    policy_id: row.policyId,
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+    trashed_at: iso(row.trashedAt),
+  };
+}
+
+export function toFolderOut(row: typeof folders.$inferSelect): FolderOut {
+  return {
+    type: "folder",
+    id: row.id,
+    name: row.name,
+    parent_id: row.parentId,
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+    trashed_at: iso(row.trashedAt),
+  };
+}
+
+/** `me` (the caller's personal space) or the id of a team the caller belongs to. */
+export const spaceParam = z.string().min(1).max(64);
+export const spaceParams = z.object({ space: spaceParam });
+export const itemParams = z.object({ space: spaceParam, id: z.string().min(1).max(64) });
+
+export const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(200).default(100),
+  cursor: z.string().max(2000).optional(),
+};
+
+/** One page of items; `next_cursor` asks for the next one (null: this was the last). */
+export const pageSchema = z.object({ items: z.array(itemOutSchema), next_cursor: z.string().nullable() });
+export type PageOut = z.infer<typeof pageSchema>;
+
+const idRef = z.string().min(1).max(64);
+const nameField = z.string().max(1000);
+
+/** The folders from the root down to a folder, that folder included. */
+export const pathSchema = z.array(z.object({ id: z.string(), name: z.string() }));
+
+export const listingQuery = z.object({ folder_id: idRef.optional(), ...pageQuery });
+export const listingSchema = z.object({
+  folder: folderOutSchema.nullable(),
+  path: pathSchema,
+  items: z.array(itemOutSchema),
+  next_cursor: z.string().nullable(),
+});
+
+export const folderWithPathSchema = folderOutSchema.extend({ path: pathSchema });
+
+export const createFolderBody = z.object({ name: nameField, parent_id: idRef.nullable().optional() });
+export const updateFolderBody = z.object({
+  name: nameField.optional(),
+  parent_id: idRef.nullable().optional(),
+});
+export const updateFileBody = z.object({
+  name: nameField.optional(),
+  folder_id: idRef.nullable().optional(),
+});
+
+/** `redirect=false`: a presigned download answers its URL as JSON instead of a 302. */
+export const downloadQuery = z.object({ redirect: z.enum(["true", "false"]).default("true") });
+
+/** Admin: a file's record, its policy, and what a HEAD through that policy's driver found. */
+export const fileStorageSchema = z.object({
+  file: fileOutSchema.extend({
+    space_kind: z.enum(SPACE_KINDS),
+    space_id: z.string(),
+    storage_key: z.string(),
+    location: z.string().nullable(),
+  }),
+  policy: z.object({
+    id: z.string(),
+    name: z.string(),
+    driver: z.enum(POLICY_DRIVERS),
+    node_id: z.string().nullable(),
+    key_prefix: z.string(),
+  }),
+  object: z.object({
+    exists: z.boolean(),
+    size: z.number().int().nullable(),
+    sha256: z.string().nullable(),
+    etag: z.string().nullable(),
+  }),
+  checked_at: timestamp,
+});

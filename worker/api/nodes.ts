@@ -1,0 +1,201 @@
+// Owns the wire shape of follower nodes on the admin API: the node record (never the key's secret)
+// with its derived enrollment status and last probes as capability summaries, Node Details, the
+// enrollment token answer, Test Connection's answer, and the create and edit bodies.
+import { z } from "zod";
+import { type Capabilities, readinessSchema } from "../../shared/protocol/schemas.ts";
+import { storedCapabilities, storedReadiness } from "../db/probes.ts";
+import { ENROLLMENT_STATUSES, type followerNodes } from "../db/schema.ts";
+import { ingressTargetSchema } from "./ingress-targets.ts";
+import { iso, timestamp } from "./wire.ts";
+
+type NodeRow = typeof followerNodes.$inferSelect;
+
+export const capabilitySummarySchema = z.object({
+  protocol_version: z.string(),
+  protocol_range: z.string(),
+  server_version: z.string(),
+  features: z.record(z.string(), z.boolean()),
+  browser_cors: z.object({
+    allowed_origins: z.array(z.string()),
+    allowed_headers: z.array(z.string()),
+    exposed_headers_get: z.array(z.string()),
+    exposed_headers_put: z.array(z.string()),
+  }),
+  limits: z.record(z.string(), z.number().nullable()),
+  default_target: z.string().nullable(),
+  ingress_targets: z.array(
+    z.object({
+      key: z.string(),
+      name: z.string(),
+      driver: z.string(),
+      state: z.string(),
+      revision: z.number(),
+      applied_revision: z.number().nullable(),
+      reason: z.string().nullable(),
+      free_bytes: z.number().nullable(),
+      total_bytes: z.number().nullable(),
+    }),
+  ),
+});
+export type CapabilitySummary = z.infer<typeof capabilitySummarySchema>;
+
+export function summarize(caps: Capabilities): CapabilitySummary {
+  return {
+    protocol_version: caps.protocol,
+    protocol_range: `${caps.protocol_min}-${caps.protocol_max}`,
+    server_version: caps.server_version,
+    features: caps.features,
+    browser_cors: caps.browser_cors,
+    limits: caps.limits,
+    default_target: caps.default_target,
+    ingress_targets: caps.ingress_targets.map((t) => ({
+      key: t.key,
+      name: t.name,
+      driver: t.driver,
+      state: t.state,
+      revision: t.revision,
+      applied_revision: t.applied_revision,
+      reason: t.reason,
+      free_bytes: t.free_bytes,
+      total_bytes: t.total_bytes,
+    })),
+  };
+}
+
+export const enrollmentStatusSchema = z.enum(ENROLLMENT_STATUSES);
+
+/** The stored status, except that a pending token past its expiry reads as expired. */
+export function enrollmentStatus(node: NodeRow, now: Date): z.infer<typeof enrollmentStatusSchema> {
+  if (
+    node.enrollmentStatus === "pending" &&
+    node.enrollmentExpiresAt &&
+    node.enrollmentExpiresAt.getTime() <= now.getTime()
+  ) {
+    return "expired";
+  }
+  return node.enrollmentStatus;
+}
+
+export const nodeSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  base_url: z.string(),
+  enabled: z.boolean(),
+  enrollment: z.object({
+    status: enrollmentStatusSchema,
+    expires_at: timestamp.nullable(),
+    enrolled_at: timestamp.nullable(),
+  }),
+  key_id: z.string().nullable(),
+  last_probe: z
+    .object({
+      at: timestamp,
+      ok: z.boolean(),
+      error: z.string().nullable(),
+      capabilities: capabilitySummarySchema.nullable(),
+      /** The follower's /health/ready document taken with this probe; null when it gave none. */
+      readiness: readinessSchema.nullable(),
+    })
+    .nullable(),
+  last_good_probe: z.object({ at: timestamp, capabilities: capabilitySummarySchema }).nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+export type NodeOut = z.infer<typeof nodeSchema>;
+
+export const nodeListSchema = z.object({ nodes: z.array(nodeSchema) });
+
+export function toNodeOut(node: NodeRow, now: Date): NodeOut {
+  const last = storedCapabilities(node.lastProbeJson);
+  const good = storedCapabilities(node.lastGoodProbeJson);
+  return {
+    id: node.id,
+    name: node.name,
+    base_url: node.baseUrl,
+    enabled: node.enabled,
+    enrollment: {
+      status: enrollmentStatus(node, now),
+      expires_at: node.enrollmentStatus === "completed" ? null : iso(node.enrollmentExpiresAt),
+      enrolled_at: iso(node.enrolledAt),
+    },
+    key_id: node.keyId,
+    last_probe: node.lastProbeAt
+      ? {
+          at: iso(node.lastProbeAt),
+          ok: node.lastProbeError === null,
+          error: node.lastProbeError,
+          capabilities: last ? summarize(last) : null,
+          readiness: storedReadiness(node.lastReadinessJson),
+        }
+      : null,
+    last_good_probe:
+      node.lastGoodProbeAt && good ? { at: iso(node.lastGoodProbeAt), capabilities: summarize(good) } : null,
+    created_at: iso(node.createdAt),
+    updated_at: iso(node.updatedAt),
+  };
+}
+
+export const nodeDetailsSchema = nodeSchema.extend({
+  ingress_targets: z.array(ingressTargetSchema),
+  policies: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      /** Policy groups with a rule that routes to this policy (tutorial §11: still enabled?). */
+      groups: z.array(
+        z.object({ id: z.string(), name: z.string(), enabled: z.boolean(), is_default: z.boolean() }),
+      ),
+    }),
+  ),
+  recent_events: z.array(
+    z.object({ at: timestamp, level: z.string(), kind: z.string(), message: z.string() }),
+  ),
+});
+
+export const bindingSyncSchema = z.object({
+  state: z.enum(["pushed", "skipped", "failed"]),
+  reason: z.string().nullable(),
+});
+export type BindingSync = z.infer<typeof bindingSyncSchema>;
+export const nodeEditedSchema = nodeSchema.extend({ binding_sync: bindingSyncSchema });
+
+/** How long an enrollment token stays redeemable unless the admin asks otherwise. */
+export const DEFAULT_ENROLLMENT_TTL_MINUTES = 30;
+
+export const enrollmentTokenBody = z.object({
+  ttl_minutes: z.number().int().min(1).max(1440).default(DEFAULT_ENROLLMENT_TTL_MINUTES),
+});
+
+export const enrollmentTokenSchema = z.object({
+  node_id: z.string(),
+  token: z.string(),
+  expires_at: timestamp,
+  command: z.string(),
+  command_from_checkout: z.string(),
+});
+
+export const testResultSchema = z.object({
+  ok: z.literal(true),
+  protocol_version: z.string(),
+  server_version: z.string(),
+  capabilities: capabilitySummarySchema,
+  /** The follower's /health/ready answer; null when it gave none. */
+  readiness: readinessSchema.nullable(),
+  node: nodeSchema,
+});
+
+const name = z.string().trim().min(1).max(200);
+
+export const createNodeBody = z.object({
+  name,
+  base_url: z.string().max(2048).default(""),
+  enabled: z.boolean().default(true),
+});
+
+export const editNodeBody = z
+  .object({
+    name: name.optional(),
+    base_url: z.string().max(2048).optional(),
+    enabled: z.boolean().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });

@@ -1,0 +1,93 @@
+// Owns the wire shape of storage policies: the policy as the admin API shows it (never credentials),
+// the create and edit bodies per driver, and the answer of a policy's connection test.
+import { z } from "zod";
+import { POLICY_DRIVERS, type storagePolicies, TRANSFER_MODES } from "../db/schema.ts";
+import { s3FieldsSchema, s3SettingsView, s3SettingsViewSchema } from "./s3-settings.ts";
+import { iso, timestamp } from "./wire.ts";
+
+export const policySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  driver: z.enum(POLICY_DRIVERS),
+  node_id: z.string().nullable(),
+  max_file_size: z.number().int(),
+  chunk_size: z.number().int(),
+  upload_mode: z.enum(TRANSFER_MODES),
+  download_mode: z.enum(TRANSFER_MODES),
+  key_prefix: z.string(),
+  s3: s3SettingsViewSchema,
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+export type PolicyOut = z.infer<typeof policySchema>;
+
+export const policyListSchema = z.object({ policies: z.array(policySchema) });
+
+export function toPolicyOut(p: typeof storagePolicies.$inferSelect): PolicyOut {
+  return {
+    id: p.id,
+    name: p.name,
+    driver: p.driver,
+    node_id: p.nodeId,
+    max_file_size: p.maxFileSize,
+    chunk_size: p.chunkSize,
+    upload_mode: p.uploadMode,
+    download_mode: p.downloadMode,
+    key_prefix: p.keyPrefix,
+    s3: s3SettingsView(p),
+    created_at: iso(p.createdAt),
+    updated_at: iso(p.updatedAt),
+  };
+}
+
+const mode = z.enum(TRANSFER_MODES);
+
+const common = {
+  name: z.string().trim().min(1).max(200),
+  /** Single-file size limit in bytes; 0 = unlimited. */
+  max_file_size: z.number().int().nonnegative().default(0),
+  chunk_size: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(5 * 1024 * 1024),
+  upload_mode: mode.default("relay_stream"),
+  download_mode: mode.default("relay_stream"),
+  key_prefix: z.string().max(512).default(""),
+};
+
+export const createPolicyBody = z.discriminatedUnion("driver", [
+  z.object({ ...common, driver: z.literal("remote"), node_id: z.string().min(1).max(64) }),
+  z.object({ ...common, driver: z.literal("s3"), s3: s3FieldsSchema }),
+  z.object({ ...common, driver: z.literal("primary") }),
+]);
+export type CreatePolicyBody = z.infer<typeof createPolicyBody>;
+
+export const editPolicyBody = z
+  .object({
+    name: common.name.optional(),
+    max_file_size: z.number().int().nonnegative().optional(),
+    chunk_size: z.number().int().nonnegative().optional(),
+    upload_mode: mode.optional(),
+    download_mode: mode.optional(),
+    key_prefix: z.string().max(512).optional(),
+    s3: s3FieldsSchema.partial().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
+export type EditPolicyBody = z.infer<typeof editPolicyBody>;
+
+export const POLICY_TEST_STEPS = ["write", "read", "delete"] as const;
+
+export const policyTestSchema = z.object({
+  ok: z.boolean(),
+  driver: z.enum(POLICY_DRIVERS),
+  location: z.string().nullable(),
+  steps: z.array(
+    z.object({
+      step: z.enum(POLICY_TEST_STEPS),
+      ok: z.boolean(),
+      error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    }),
+  ),
+});
+export type PolicyTestOut = z.infer<typeof policyTestSchema>;
