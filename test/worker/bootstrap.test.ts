@@ -7,7 +7,7 @@ import {
   PRIMARY_STORE_POLICY,
 } from "../../worker/accounts/bootstrap.ts";
 import { policyGroupRules, policyGroups, storagePolicies, users } from "../../worker/db/schema.ts";
-import { resolvePolicy } from "../../worker/policy/resolve.ts";
+import { resolvePolicy } from "../../worker/policy-groups/resolve.ts";
 import { createHarness, type Harness, unique } from "./harness.ts";
 
 describe("bootstrap", () => {

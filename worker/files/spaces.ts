@@ -7,7 +7,7 @@ import { type SpaceKind, type TEAM_ROLES, teamMembers } from "../db/schema.ts";
 
 type TeamRole = (typeof TEAM_ROLES)[number];
 
-import type { ResolveSubject } from "../policy/resolve.ts";
+import type { ResolveSubject } from "../policy-groups/resolve.ts";
 import type { Services } from "../services.ts";
 
 export interface Space {

@@ -16,7 +16,7 @@ import {
   uploadParts,
   uploadSessions,
 } from "../db/schema.ts";
-import { type Resolution, resolvePolicy, type SkippedRule } from "../policy/resolve.ts";
+import { type Resolution, resolvePolicy, type SkippedRule } from "../policy-groups/resolve.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
 import type { StorageDriver } from "../storage/types.ts";

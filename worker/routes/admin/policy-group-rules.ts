@@ -19,7 +19,7 @@ import {
   loadGroup,
   replaceRulesStatements,
   validateRuleSet,
-} from "../../policy/groups.ts";
+} from "../../policy-groups/groups.ts";
 
 export const policyGroupRuleRoutes = [
   defineRoute({

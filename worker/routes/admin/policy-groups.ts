@@ -19,7 +19,7 @@ import {
   loadGroups,
   replaceRulesStatements,
   validateRuleSet,
-} from "../../policy/groups.ts";
+} from "../../policy-groups/groups.ts";
 import { policyGroupRuleRoutes } from "./policy-group-rules.ts";
 import { policyResolutionRoutes } from "./policy-resolution.ts";
 

@@ -2,7 +2,7 @@
 // space) or team (team space) would use, and which rules were skipped on the way.
 import { resolutionQuery, resolutionSchema, toResolutionOut } from "../../api/policy-groups.ts";
 import { defineRoute } from "../../http/route.ts";
-import { resolvePolicy } from "../../policy/resolve.ts";
+import { resolvePolicy } from "../../policy-groups/resolve.ts";
 
 export const policyResolutionRoutes = [
   defineRoute({
