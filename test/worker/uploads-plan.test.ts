@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../shared/errors.ts";
 import { missingParts } from "../../worker/api/uploads.ts";
-import { MAX_CHUNK_SIZE } from "../../worker/storage/policy-check.ts";
+import { MAX_CHUNK_SIZE } from "../../worker/policies/check.ts";
 import { assertPartNumber, partSize, planUpload } from "../../worker/uploads/plan.ts";
 
 const MiB = 1024 * 1024;

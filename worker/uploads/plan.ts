@@ -2,7 +2,7 @@
 // size, the driver's multipart limits and the transfer mode. Pure functions; the same numbers are
 // stored with the session and checked on every part.
 import { AppError } from "../../shared/errors.ts";
-import { MAX_CHUNK_SIZE } from "../storage/policy-check.ts";
+import { MAX_CHUNK_SIZE } from "../policies/check.ts";
 import type { DriverLimits } from "../storage/types.ts";
 
 export type UploadMode = "relay_stream" | "presigned";

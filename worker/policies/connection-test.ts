@@ -1,10 +1,10 @@
 // Owns the write-read-delete probe behind a storage policy's connection test, run through the very
 // driver uploads use.
-import { randomBytes, randomId, sha256Hex } from "../../../shared/crypto.ts";
-import { AppError } from "../../../shared/errors.ts";
-import { POLICY_TEST_STEPS, type PolicyTestOut } from "../../api/policies.ts";
-import type { Services } from "../../services.ts";
-import { driverForPolicy, type PolicyRow } from "../../storage/factory.ts";
+import { randomBytes, randomId, sha256Hex } from "../../shared/crypto.ts";
+import { AppError } from "../../shared/errors.ts";
+import { POLICY_TEST_STEPS, type PolicyTestOut } from "../api/policies.ts";
+import type { Services } from "../services.ts";
+import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
 
 type Step = PolicyTestOut["steps"][number];
 
