@@ -95,7 +95,7 @@ async function baseDriver(
 
 /**
  * Places every key under `prefix`, maps errors and reports each failure (mapped) to `onFailure`
- * before rethrowing it; the multipart and presign shapes pass through.
+ * before rethrowing it; the multipart and presign shapes, and which optional methods exist, pass through.
  */
 function scoped(
   driver: StorageDriver,
@@ -135,7 +135,12 @@ function scoped(
       run("complete multipart upload", () => driver.completeMultipart(k(key), id, parts)),
     abortMultipart: (key, id) => run("abort multipart upload", () => driver.abortMultipart(k(key), id)),
   };
-  const presign = driver.presign;
+  const { presign, listParts, completeMultipartVerified } = driver;
   if (presign) wrapped.presign = (r) => run("presign", () => presign({ ...r, key: k(r.key) }));
+  if (listParts) wrapped.listParts = (key, id) => run("list parts", () => listParts(k(key), id));
+  if (completeMultipartVerified) {
+    wrapped.completeMultipartVerified = (key, id, parts, expected) =>
+      run("complete multipart upload", () => completeMultipartVerified(k(key), id, parts, expected));
+  }
   return wrapped;
 }

@@ -108,7 +108,9 @@ export function createPrimaryDriver(bucket: R2Bucket): StorageDriver {
 
     async completeMultipart(key, uploadId, parts) {
       assertObjectKey(key);
-      const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+      const sorted = [...parts]
+        .sort((a, b) => a.partNumber - b.partNumber)
+        .map((p) => ({ partNumber: p.partNumber, etag: p.etag }));
       const upload = bucket.resumeMultipartUpload(key, uploadId);
       const object = await call("complete_multipart", () => upload.complete(sorted));
       return { size: object.size, etag: object.httpEtag, sha256: null, location: null };

@@ -12,7 +12,7 @@ import {
   resolveRange,
   withKnownLength,
 } from "./streams.ts";
-import type { ObjectInfo, StorageDriver } from "./types.ts";
+import type { CompletedPart, ObjectInfo, StorageDriver } from "./types.ts";
 
 export interface RemoteDriverOptions {
   /** Ingress target to read from and write to; undefined = the follower's current default target. */
@@ -120,15 +120,26 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
     },
 
     async completeMultipart(_key, uploadId, parts) {
-      // Part ETags from this driver are the quoted part SHA-256; the agent re-checks each one.
-      const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+      const info = await client.completeMultipart(uploadId, { parts: partDigests(parts) });
+      return { size: info.size, etag: info.etag, sha256: info.sha256, location: info.target };
+    },
+
+    async completeMultipartVerified(_key, uploadId, parts, expected) {
       const info = await client.completeMultipart(uploadId, {
-        parts: sorted.map((p) => {
-          const sha256 = /^"?([0-9a-f]{64})"?$/.exec(p.etag)?.[1];
-          return sha256 ? { part_number: p.partNumber, sha256 } : { part_number: p.partNumber };
-        }),
+        parts: partDigests(parts),
+        size: expected.size,
+        ...(expected.sha256 ? { sha256: expected.sha256 } : {}),
       });
       return { size: info.size, etag: info.etag, sha256: info.sha256, location: info.target };
+    },
+
+    async listParts(_key, uploadId) {
+      return (await client.listParts(uploadId)).map((p) => ({
+        partNumber: p.part_number,
+        etag: p.etag,
+        size: p.size,
+        sha256: p.sha256,
+      }));
     },
 
     async abortMultipart(_key, uploadId) {
@@ -170,6 +181,19 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
     },
   };
   return driver;
+}
+
+/**
+ * The parts to compose, in order, each named by its digest where known: a part's own SHA-256, or the
+ * quoted SHA-256 this driver answers as its ETag. The agent re-checks each one.
+ */
+function partDigests(parts: CompletedPart[]): { part_number: number; sha256?: string }[] {
+  return [...parts]
+    .sort((a, b) => a.partNumber - b.partNumber)
+    .map((p) => {
+      const sha256 = p.sha256 ?? /^"?([0-9a-f]{64})"?$/.exec(p.etag)?.[1];
+      return sha256 ? { part_number: p.partNumber, sha256 } : { part_number: p.partNumber };
+    });
 }
 
 /** When our meter stopped the body, its precise refusal beats the transport's generic one. */

@@ -58,6 +58,15 @@ export interface UploadedPart {
 export interface CompletedPart {
   partNumber: number;
   etag: string;
+  /** The part's SHA-256 when known; a storage that keeps part digests (remote) composes only that part. */
+  sha256?: string;
+}
+
+/** What a composed object must be before it is committed. */
+export interface ExpectedObject {
+  size: number;
+  /** Lowercase hex SHA-256 of the whole object. */
+  sha256?: string;
 }
 
 export interface CompleteResult {
@@ -122,6 +131,25 @@ export interface StorageDriver {
   ): Promise<UploadedPart>;
   completeMultipart(key: string, uploadId: string, parts: CompletedPart[]): Promise<CompleteResult>;
   abortMultipart(key: string, uploadId: string): Promise<void>;
+  /**
+   * The parts an open multipart upload holds, in part order, each with the SHA-256 it was stored
+   * with; multipart_not_found once the upload was composed or aborted. Absent where the storage keeps
+   * no part digests to list: S3 (parts a browser sent are known by the ETags it read from each PUT)
+   * and the R2 binding (which lists no parts).
+   */
+  listParts?(key: string, uploadId: string): Promise<UploadedPart[]>;
+  /**
+   * Composes like completeMultipart but commits only an object of `expected.size` bytes and, when
+   * given, SHA-256 `expected.sha256` (content_length_mismatch / content_digest_mismatch otherwise,
+   * nothing committed, the upload still open), and answers the composed digest. Absent where the
+   * storage composes without hashing (S3, the R2 binding): the caller reads the object back instead.
+   */
+  completeMultipartVerified?(
+    key: string,
+    uploadId: string,
+    parts: CompletedPart[],
+    expected: ExpectedObject,
+  ): Promise<CompleteResult & { sha256: string }>;
   /** Absent when the backend cannot hand out browser URLs (the R2 binding). */
   presign?(request: PresignRequest): Promise<PresignedUrl>;
 }

@@ -6,7 +6,6 @@ import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
 import { missingParts } from "../api/uploads.ts";
 import { files, uploadSessions } from "../db/schema.ts";
-import { viaFollower } from "../followers/errors.ts";
 import type { Services } from "../services.ts";
 import { cleanupNow, closedMeanwhile } from "./abort.ts";
 import { CLAIM_LEASE_MS } from "./parts.ts";
@@ -127,8 +126,9 @@ async function partsForCompletion(
   storage: SessionStorage,
   clientParts: ClientPart[] | undefined,
 ): Promise<ReceivedPart[]> {
-  // Presigned parts on S3 are known only to the browser, which read their ETags from the PUT answers.
-  if (session.mode === "presigned" && session.multipartId && !storage.follower) {
+  // Presigned parts on a storage that lists none (S3) are known only to the browser, which read their
+  // ETags from the PUT answers.
+  if (session.mode === "presigned" && session.multipartId && !storage.driver.listParts) {
     if (!clientParts || clientParts.length === 0) {
       throw new AppError("upload_etag_required", "List every part with the ETag its PUT answered.");
     }
@@ -204,7 +204,7 @@ async function compose(
   storage: SessionStorage,
   parts: ReceivedPart[],
 ): Promise<{ size: number; sha256: string; location: string | null }> {
-  const { driver, follower } = storage;
+  const { driver } = storage;
   const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
   if (!session.multipartId) {
     // One request: the bytes are already at their final key (relay put, or presigned in place).
@@ -212,34 +212,33 @@ async function compose(
     if (part.sha256) return { size: part.size, sha256: part.sha256, location: session.location };
     return { ...(await hashStored(driver, session.storageKey)), location: session.location };
   }
-  if (follower) {
-    const uploadId = session.multipartId;
+  const completed = sorted.map((p) => ({
+    partNumber: p.partNumber,
+    etag: p.etag ?? "",
+    ...(p.sha256 ? { sha256: p.sha256 } : {}),
+  }));
+  if (driver.completeMultipartVerified) {
     try {
-      const info = await viaFollower(() =>
-        follower.completeMultipart(uploadId, {
-          parts: sorted.map((p) =>
-            p.sha256 ? { part_number: p.partNumber, sha256: p.sha256 } : { part_number: p.partNumber },
-          ),
+      const info = await driver.completeMultipartVerified(
+        session.storageKey,
+        session.multipartId,
+        completed,
+        {
           size: session.size,
           ...(session.declaredSha256 ? { sha256: session.declaredSha256 } : {}),
-        }),
+        },
       );
-      return { size: info.size, sha256: info.sha256, location: info.target };
+      return { size: info.size, sha256: info.sha256, location: info.location };
     } catch (error) {
-      // An earlier attempt composed it but its answer was lost: the object is there, the session gone.
+      // An earlier attempt composed it but its answer was lost: the object is there, the upload gone.
       if (!(error instanceof AppError && error.code === "multipart_not_found")) throw error;
       const head = await driver.head(session.storageKey);
       if (!head?.sha256) throw error;
       return { size: head.size, sha256: head.sha256, location: session.location };
     }
   }
-  const uploadId = session.multipartId;
   const result = await driver
-    .completeMultipart(
-      session.storageKey,
-      uploadId,
-      sorted.map((p) => ({ partNumber: p.partNumber, etag: p.etag ?? "" })),
-    )
+    .completeMultipart(session.storageKey, session.multipartId, completed)
     .catch(async (error: unknown) => {
       // An earlier attempt composed it and then could not record the file (the store forgot the
       // upload, S3 answers NoSuchUpload): the object at the session's own key is that composition.

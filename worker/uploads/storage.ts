@@ -1,44 +1,23 @@
 // Owns how an upload session reaches its storage: the policy's driver pinned to the session's target,
-// the follower client for what the driver interface does not carry (listing received parts, composing
-// with the expected size and SHA-256 checked before commit), and which parts the storage holds.
+// and which parts the storage holds.
 import { eq } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
-import type { FollowerClient } from "../../shared/protocol/client.ts";
-import { followerNodes, uploadParts } from "../db/schema.ts";
-import { followerClient } from "../followers/client.ts";
-import { viaFollower } from "../followers/errors.ts";
+import { uploadParts } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
 import { meter } from "../storage/streams.ts";
-import { STORAGE_TIMEOUTS, type StorageDriver } from "../storage/types.ts";
+import type { StorageDriver } from "../storage/types.ts";
 import { partSize } from "./plan.ts";
 import { loadPolicy, receivedRelayParts, type SessionRow } from "./sessions.ts";
 
 export interface SessionStorage {
   policy: PolicyRow;
   driver: StorageDriver;
-  /** Present for remote policies. */
-  follower: FollowerClient | null;
 }
 
 export async function sessionStorage(services: Services, session: SessionRow): Promise<SessionStorage> {
   const policy = await loadPolicy(services, session);
-  const driver = await driverForPolicy(services, policy, { location: session.location });
-  let follower: FollowerClient | null = null;
-  if (policy.driver === "remote") {
-    const [node] = await services.db
-      .select()
-      .from(followerNodes)
-      .where(eq(followerNodes.id, policy.nodeId ?? ""));
-    if (!node)
-      throw new AppError("internal", "Internal error.", { cause: new Error("remote policy without node") });
-    follower = await followerClient(services, node, {
-      // Composing a large file on the follower takes a while before it answers.
-      timeoutMs: STORAGE_TIMEOUTS.answerMs,
-      streamTimeoutMs: STORAGE_TIMEOUTS.longWorkMs,
-    });
-  }
-  return { policy, driver, follower };
+  return { policy, driver: await driverForPolicy(services, policy, { location: session.location }) };
 }
 
 export interface ReceivedPart {
@@ -50,8 +29,9 @@ export interface ReceivedPart {
 
 /**
  * The parts that arrived. Relay sessions know from their claims; presigned ones ask the storage
- * (the follower lists multipart parts; a single object is a HEAD). Presigned S3 multipart parts are
- * only known to the browser (their ETags come back at completion), so none are listed here.
+ * (a single object is a HEAD; multipart parts are listed where the storage lists them). Presigned
+ * parts on a storage that lists none (S3) are known only to the browser (their ETags come back at
+ * completion), so none are listed here.
  */
 export async function receivedParts(
   services: Services,
@@ -72,18 +52,18 @@ export async function receivedParts(
     if (!head || head.size !== session.size) return [];
     return [{ partNumber: 1, size: head.size, sha256: head.sha256, etag: head.etag }];
   }
-  if (!s.follower) return [];
-  const follower = s.follower;
-  const parts = await viaFollower(() => follower.listParts(session.multipartId!)).catch((error: unknown) => {
-    // The follower forgets a session once composed or aborted.
+  const listParts = s.driver.listParts;
+  if (!listParts) return [];
+  const parts = await listParts(session.storageKey, session.multipartId).catch((error: unknown) => {
+    // The storage forgets a multipart upload once composed or aborted.
     if (error instanceof AppError && error.code === "multipart_not_found") return [];
     throw error;
   });
   return parts
     .filter(
-      (p) => p.part_number <= session.partCount && p.size === partSize(session, session.size, p.part_number),
+      (p) => p.partNumber <= session.partCount && p.size === partSize(session, session.size, p.partNumber),
     )
-    .map((p) => ({ partNumber: p.part_number, size: p.size, sha256: p.sha256, etag: p.etag }));
+    .map((p) => ({ partNumber: p.partNumber, size: p.size, sha256: p.sha256, etag: p.etag }));
 }
 
 /** Streams a stored object through SHA-256 (for stores that cannot report a composed digest). */

@@ -1,5 +1,6 @@
 // Owns the one behaviour every storage driver must show (put/get/range/head/delete, length and digest
-// guards, multipart, presign where offered). Each backend's test file calls it with a real driver.
+// guards, multipart; presign, part listing and verified completion where offered). Each backend's
+// test file calls it with a real driver.
 import { createHash, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../../shared/errors.ts";
@@ -218,6 +219,76 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
         await driver.abortMultipart(k, uploadId);
       }
       expect(await driver.head(k)).toBeNull();
+    });
+
+    /** A multipart upload holding two parts of minimum size plus a short last one, sent out of order. */
+    const openMultipart = async () => {
+      const partSize = driver.limits.minPartSize;
+      const data = bytesOf(partSize * 2 + 777, 8);
+      const k = key(".listed");
+      const { uploadId } = await driver.createMultipart(k);
+      const slices = [
+        data.subarray(0, partSize),
+        data.subarray(partSize, partSize * 2),
+        data.subarray(partSize * 2),
+      ];
+      const parts = [];
+      for (const n of [3, 1, 2]) {
+        const slice = slices[n - 1]!;
+        parts.push(await driver.putPart(k, uploadId, n, streamOf(slice), { size: slice.length }));
+      }
+      const completed = parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, sha256: p.sha256 }));
+      return { k, uploadId, data, slices, completed };
+    };
+
+    it("lists the parts of an open multipart upload with their SHA-256 when the backend keeps them", async () => {
+      if (!driver.listParts) {
+        expect(["s3", "primary"]).toContain(driver.kind);
+        return;
+      }
+      const { k, uploadId, slices } = await openMultipart();
+      const listed = await driver.listParts(k, uploadId);
+      expect(listed.map((p) => [p.partNumber, p.size, p.sha256])).toEqual(
+        slices.map((slice, i) => [i + 1, slice.length, sha(slice)]),
+      );
+      // A part sent again replaces the one listed.
+      const again = bytesOf(slices[2]!.length, 99);
+      await driver.putPart(k, uploadId, 3, streamOf(again), { size: again.length });
+      expect((await driver.listParts(k, uploadId)).find((p) => p.partNumber === 3)?.sha256).toBe(sha(again));
+      await driver.abortMultipart(k, uploadId);
+      expect((await refusal(driver.listParts(k, uploadId))).code).toBe("multipart_not_found");
+    });
+
+    it("composes only the expected size and SHA-256 when the backend checks them before commit", async () => {
+      if (!driver.completeMultipartVerified) {
+        expect(["s3", "primary"]).toContain(driver.kind);
+        return;
+      }
+      const { k, uploadId, data, completed } = await openMultipart();
+      const wrongDigest = await refusal(
+        driver.completeMultipartVerified(k, uploadId, completed, {
+          size: data.length,
+          sha256: sha(bytesOf(5)),
+        }),
+      );
+      expect(wrongDigest.code).toBe("content_digest_mismatch");
+      expect(await driver.head(k)).toBeNull();
+      const wrongSize = await refusal(
+        driver.completeMultipartVerified(k, uploadId, completed, { size: data.length + 1 }),
+      );
+      expect(wrongSize.code).toBe("content_length_mismatch");
+      expect(await driver.head(k)).toBeNull();
+      const done = await driver.completeMultipartVerified(k, uploadId, completed, {
+        size: data.length,
+        sha256: sha(data),
+      });
+      expect(done).toMatchObject({ size: data.length, sha256: sha(data) });
+      expect(sha(await readAll((await driver.get(k))!.body))).toBe(sha(data));
+      // The storage forgets a composed upload.
+      const gone = await refusal(
+        driver.completeMultipartVerified(k, uploadId, completed, { size: data.length }),
+      );
+      expect(gone.code).toBe("multipart_not_found");
     });
 
     it("presigns browser PUT and GET URLs when the backend offers them", async () => {

@@ -7,7 +7,12 @@ import { createFollowerClient } from "../../../shared/protocol/client.ts";
 import { createPrimaryDriver } from "../../../worker/storage/primary.ts";
 import { createRemoteDriver } from "../../../worker/storage/remote.ts";
 import { createS3Driver, type S3Config } from "../../../worker/storage/s3.ts";
-import type { ByteRange, CompletedPart, StorageDriver } from "../../../worker/storage/types.ts";
+import type {
+  ByteRange,
+  CompletedPart,
+  ExpectedObject,
+  StorageDriver,
+} from "../../../worker/storage/types.ts";
 
 interface Env {
   FILES: R2Bucket;
@@ -64,6 +69,12 @@ export default {
         }
         case "runtime":
           return json({ digest_stream: "DigestStream" in crypto });
+        case "capabilities":
+          return json({
+            presign: driver.presign !== undefined,
+            list_parts: driver.listParts !== undefined,
+            complete_multipart_verified: driver.completeMultipartVerified !== undefined,
+          });
         case "presign":
           return json(await driver.presign!(JSON.parse(await request.text())));
         case "delete":
@@ -81,6 +92,15 @@ export default {
           return json(
             await driver.completeMultipart(key, q("upload_id")!, (await request.json()) as CompletedPart[]),
           );
+        case "list_parts":
+          return json(await driver.listParts!(key, q("upload_id")!));
+        case "complete_multipart_verified": {
+          const { parts, expected } = (await request.json()) as {
+            parts: CompletedPart[];
+            expected: ExpectedObject;
+          };
+          return json(await driver.completeMultipartVerified!(key, q("upload_id")!, parts, expected));
+        }
         case "abort_multipart":
           return json(await driver.abortMultipart(key, q("upload_id")!));
         default:

@@ -96,13 +96,30 @@ export async function startWorkerdDriver(spec: DriverSpec = { kind: "primary" })
       await json(call("abort_multipart", { key, upload_id: uploadId }));
     },
   };
-  if (spec.kind !== "primary") {
+  // The proxy offers exactly the optional methods the driver inside workerd has.
+  const offered = await json<{ presign: boolean; list_parts: boolean; complete_multipart_verified: boolean }>(
+    call("capabilities", {}),
+  );
+  if (offered.presign) {
     driver.presign = async (request) => {
       const url = await json<Omit<PresignedUrl, "expiresAt"> & { expiresAt: string }>(
         call("presign", {}, JSON.stringify(request)),
       );
       return { ...url, expiresAt: new Date(url.expiresAt) };
     };
+  }
+  if (offered.list_parts) {
+    driver.listParts = (key, uploadId) => json(call("list_parts", { key, upload_id: uploadId }));
+  }
+  if (offered.complete_multipart_verified) {
+    driver.completeMultipartVerified = (key, uploadId, parts, expected) =>
+      json(
+        call(
+          "complete_multipart_verified",
+          { key, upload_id: uploadId },
+          JSON.stringify({ parts, expected }),
+        ),
+      );
   }
   return {
     driver,
