@@ -8,6 +8,7 @@ import { AwsClient } from "aws4fetch";
 import { AppError } from "../../shared/errors.ts";
 import { keyProblem } from "../../shared/protocol/keys.ts";
 import type { S3TargetSpec } from "../../shared/protocol/schemas.ts";
+import { completeMultipartXml, encodeKey, xmlField } from "../../shared/s3-wire.ts";
 import { checkDigest, metered } from "./metered.ts";
 import type { ObjectHandle, PutOptions, TargetStore } from "./types.ts";
 
@@ -45,7 +46,7 @@ export function createS3Store(spec: S3TargetSpec, fetchImpl: typeof fetch = fetc
 
   function url(key: string, query = ""): string {
     const full = [prefix, key].filter(Boolean).join("/");
-    const encoded = full.split("/").map(encodeURIComponent).join("/");
+    const encoded = encodeKey(full);
     const tail = encoded ? `/${encoded}` : "/";
     if (spec.path_style) return `${endpoint.origin}${basePath}/${spec.bucket}${encoded ? tail : ""}${query}`;
     return `${endpoint.protocol}//${spec.bucket}.${endpoint.host}${basePath}${tail}${query}`;
@@ -69,7 +70,7 @@ export function createS3Store(spec: S3TargetSpec, fetchImpl: typeof fetch = fetc
   async function expectOk(response: Response, what: string): Promise<Response> {
     if (response.ok) return response;
     const text = await response.text().catch(() => "");
-    const s3Code = /<Code>([^<]{1,64})<\/Code>/.exec(text)?.[1] ?? "";
+    const s3Code = xmlField(text, "Code")?.slice(0, 64) ?? "";
     const message = `S3 refused to ${what} (HTTP ${response.status}${s3Code ? ` ${s3Code}` : ""}).`;
     throw new AppError(response.status >= 500 ? "storage_unavailable" : "storage_rejected", message);
   }
@@ -110,7 +111,7 @@ export function createS3Store(spec: S3TargetSpec, fetchImpl: typeof fetch = fetc
       await call(url(key, "?uploads"), { method: "POST", headers }),
       "start an upload",
     );
-    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(await created.text())?.[1];
+    const uploadId = xmlField(await created.text(), "UploadId");
     if (!uploadId) throw new AppError("storage_unavailable", "S3 did not return an upload id.");
     const q = `uploadId=${encodeURIComponent(uploadId)}`;
     const etags: string[] = [];
@@ -141,17 +142,16 @@ export function createS3Store(spec: S3TargetSpec, fetchImpl: typeof fetch = fetc
         if (next.done) break;
       }
       checkDigest(digest(), options.sha256);
-      const xml = `<CompleteMultipartUpload>${etags
-        .map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
-        .join("")}</CompleteMultipartUpload>`;
+      const xml = completeMultipartXml(etags.map((etag, i) => ({ partNumber: i + 1, etag })));
       const done = await expectOk(
         await call(url(key, `?${q}`), { method: "POST", body: xml }),
         "complete an upload",
       );
       const text = await done.text();
-      if (text.includes("<Error>"))
+      // S3 may report a failed completion inside a 200 response.
+      if (xmlField(text, "Code") !== null)
         throw new AppError("storage_unavailable", "S3 failed to complete the upload.");
-      return /<ETag>([^<]+)<\/ETag>/.exec(text)?.[1]?.replace(/&quot;/g, '"') ?? null;
+      return xmlField(text, "ETag") || null;
     } catch (error) {
       await call(url(key, `?${q}`), { method: "DELETE" }).then(
         (r) => r.body?.cancel(),

@@ -2,7 +2,14 @@
 // aws4fetch SigV4, virtual-hosted or path-style. Bodies stream through a meter; nothing is buffered.
 import { AwsClient } from "aws4fetch";
 import { AppError } from "../../shared/errors.ts";
-import { encodeKey, quoteEtag, s3Failure, unreachable, xmlField } from "./s3-wire.ts";
+import {
+  completeMultipartXml,
+  encodeKey,
+  quoteEtag,
+  s3Failure,
+  unreachable,
+  xmlField,
+} from "../../shared/s3-wire.ts";
 import { assertEmptyDigest, assertObjectKey, meter, resolveRange, withKnownLength } from "./streams.ts";
 import { type ObjectInfo, type PresignRequest, STORAGE_TIMEOUTS, type StorageDriver } from "./types.ts";
 
@@ -187,9 +194,7 @@ export function createS3Driver(config: S3Config, deps: S3Deps = {}): StorageDriv
 
     async completeMultipart(key, uploadId, parts) {
       const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
-      const xml = `<CompleteMultipartUpload>${sorted
-        .map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${escapeXml(p.etag)}</ETag></Part>`)
-        .join("")}</CompleteMultipartUpload>`;
+      const xml = completeMultipartXml(sorted);
       const response = await send(
         urlFor(key, { uploadId }),
         { method: "POST", body: xml, headers: { "content-type": "application/xml" } },
@@ -256,8 +261,4 @@ function infoFrom(key: string, headers: Headers): ObjectInfo {
     contentType: headers.get("content-type"),
     sha256: headers.get("x-amz-meta-sha256"),
   };
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
