@@ -10,6 +10,8 @@ const root = resolve(import.meta.dirname, "../..");
 
 /** Matches wrangler.toml so the local run and a deploy behave alike. */
 export const compatibilityDate = "2026-07-30";
+/** As wrangler.toml: nodejs_compat brings node:crypto's streaming SHA-256 (worker/storage/sha256.ts). */
+export const compatibilityFlags = ["nodejs_compat"];
 
 export async function bundleWorker(outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });
@@ -55,7 +57,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     // Module names are relative to modulesRoot; the bundle may sit outside the checkout.
     modulesRoot: dirname(options.scriptPath),
     compatibilityDate,
-    compatibilityFlags: ["nodejs_compat"],
+    compatibilityFlags,
     host: options.host,
     port: options.port,
     bindings: options.bindings,

@@ -49,13 +49,13 @@ export function meter(source: ReadableStream<Uint8Array>, size: number, sha256?:
             }
             seen += chunk.byteLength;
             if (seen > size) throw lengthError("The body is longer than its declared length.");
-            await hash.update(chunk);
+            hash.update(chunk);
             const release = held;
             held = chunk;
             if (release) return controller.enqueue(release);
           }
           if (seen !== size) throw lengthError("The body is shorter than its declared length.");
-          const digest = await hash.digestHex();
+          const digest = hash.digestHex();
           if (sha256 !== undefined && sha256 !== digest) throw digestMismatch();
           if (held) controller.enqueue(held);
           held = null;

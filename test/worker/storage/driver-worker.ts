@@ -1,5 +1,5 @@
 // Test-only worker: runs a real storage driver inside workerd (the production runtime: R2 streams
-// need a known length, outbound bodies go through FixedLengthStream) and exposes each driver call over
+// need a known length, outbound bodies go through FixedLengthStream, SHA-256 is workerd's node:crypto) and exposes each driver call over
 // HTTP for workerd-driver.ts. The driver is chosen per request by the x-driver header. Never deployed.
 import type { R2Bucket } from "@cloudflare/workers-types";
 import { AppError } from "../../../shared/errors.ts";
@@ -7,6 +7,7 @@ import { createFollowerClient } from "../../../shared/protocol/client.ts";
 import { createPrimaryDriver } from "../../../worker/storage/primary.ts";
 import { createRemoteDriver } from "../../../worker/storage/remote.ts";
 import { createS3Driver, type S3Config } from "../../../worker/storage/s3.ts";
+import { createHasher } from "../../../worker/storage/sha256.ts";
 import type {
   ByteRange,
   CompletedPart,
@@ -67,8 +68,15 @@ export default {
           const { body: stream, ...meta } = got;
           return new Response(stream, { headers: { "x-meta": JSON.stringify(meta) } });
         }
-        case "runtime":
-          return json({ digest_stream: "DigestStream" in crypto });
+        case "sha256": {
+          // The body fed to the streaming hasher in pieces of `chunk` bytes, as the meter feeds it.
+          const data = new Uint8Array(await request.arrayBuffer());
+          const chunk = Number(q("chunk"));
+          const hasher = createHasher();
+          for (let offset = 0; offset < data.length; offset += chunk)
+            hasher.update(data.subarray(offset, offset + chunk));
+          return json({ sha256: hasher.digestHex() });
+        }
         case "capabilities":
           return json({
             presign: driver.presign !== undefined,

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { compatibilityDate, compatibilityFlags } from "../../../scripts/stack/primary.ts";
 import { AppError, type ErrorCode } from "../../../shared/errors.ts";
 import type { PresignedUrl, StorageDriver } from "../../../worker/storage/types.ts";
 import type { DriverSpec } from "./driver-worker.ts";
@@ -14,7 +15,7 @@ import { readAll } from "./harness.ts";
 
 export async function startWorkerdDriver(spec: DriverSpec = { kind: "primary" }): Promise<{
   driver: StorageDriver;
-  runtime(): Promise<{ digest_stream: boolean }>;
+  sha256(data: Uint8Array, chunk: number): Promise<string>;
   stop(): Promise<void>;
 }> {
   const bundle = await build({
@@ -23,13 +24,16 @@ export async function startWorkerdDriver(spec: DriverSpec = { kind: "primary" })
     format: "esm",
     platform: "browser",
     conditions: ["workerd", "worker", "browser"],
+    // workerd provides these itself (nodejs_compat), as on Workers.
+    external: ["cloudflare:*", "node:*"],
     write: false,
   });
   const persist = await mkdtemp(join(tmpdir(), "flotilla-r2-"));
   const mf = new Miniflare({
     modules: true,
     script: bundle.outputFiles[0]!.text,
-    compatibilityDate: "2026-07-30",
+    compatibilityDate,
+    compatibilityFlags,
     r2Buckets: ["FILES"],
     r2Persist: persist,
   });
@@ -123,8 +127,9 @@ export async function startWorkerdDriver(spec: DriverSpec = { kind: "primary" })
   }
   return {
     driver,
-    /** Facts about the workerd runtime the driver runs in. */
-    runtime: () => json<{ digest_stream: boolean }>(call("runtime", {})),
+    /** SHA-256 of `data` computed inside workerd by the storage's streaming hasher, fed `chunk` bytes at a time. */
+    sha256: async (data: Uint8Array, chunk: number) =>
+      (await json<{ sha256: string }>(call("sha256", { chunk: String(chunk) }, data))).sha256,
     async stop() {
       await mf.dispose();
       await rm(persist, { recursive: true, force: true });
