@@ -1,12 +1,17 @@
 // Owns what the browser tests share: the real single-box stack (libSQL server, worker in workerd with
-// the console as static assets, Follower 1) on ephemeral ports in a temp dir, Debian's chromium driven
-// by playwright-core with a fresh profile, screenshots under test-artifacts/screenshots/, and a second
-// real agent started from the enrollment command the console shows.
+// the console as static assets, Follower 1) on ephemeral ports in a temp dir, the headless Chromium that
+// `npm install` brings (@sparticuz/chromium) driven by playwright-core with a fresh profile, screenshots
+// under test-artifacts/screenshots/, and a second real agent started from the enrollment command the
+// console shows.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { access, mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { pipeline } from "node:stream/promises";
+import { createBrotliDecompress } from "node:zlib";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { type Stack, startStack } from "../../scripts/stack/stack.ts";
 
@@ -53,25 +58,84 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Debian's chromium (installed by .ci/run), headless, with a fresh profile directory. */
-export async function launchBrowser(options: { width?: number; height?: number } = {}): Promise<TestBrowser> {
-  const profile = await mkdtemp(join(tmpdir(), "flotilla-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
-    acceptDownloads: true,
+let unpacked: Promise<string> | undefined;
+
+/**
+ * The headless Chromium shipped inside the @sparticuz/chromium package (brotli-compressed in its
+ * bin/), unpacked once per version into the temp dir and shared by every test process. The package's
+ * own unpacker writes to one fixed path and trusts whatever it finds there, so test files starting at
+ * once could run a half-written binary; here each process unpacks into a private folder and renames
+ * it into place, and a finished folder is only ever there whole.
+ */
+function chromiumExecutable(): Promise<string> {
+  unpacked ??= unpackChromium().catch((error: unknown) => {
+    unpacked = undefined;
+    throw new Error(
+      `the Chromium from @sparticuz/chromium could not be unpacked (run npm install): ${(error as Error).message}`,
+    );
   });
+  return unpacked;
+}
+
+async function unpackChromium(): Promise<string> {
+  const packageDir = dirname(dirname(createRequire(import.meta.url).resolve("@sparticuz/chromium")));
+  const { version } = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8")) as {
+    version: string;
+  };
+  const dir = join(tmpdir(), `flotilla-chromium-${version}`);
+  const executable = join(dir, "chromium");
+  if (await exists(executable)) return executable;
+  const partial = await mkdtemp(`${dir}.partial-`);
+  try {
+    await pipeline(
+      createReadStream(join(packageDir, "bin", "chromium.br")),
+      createBrotliDecompress(),
+      createWriteStream(join(partial, "chromium"), { mode: 0o755 }),
+    );
+    // Another test process may have put its copy in place meanwhile; either whole copy will do.
+    await rename(partial, dir).catch(async (error: unknown) => {
+      if (!(await exists(executable))) throw error;
+    });
+  } finally {
+    await rm(partial, { recursive: true, force: true });
+  }
+  return executable;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The headless Chromium from @sparticuz/chromium, with a fresh profile directory. */
+export async function launchBrowser(options: { width?: number; height?: number } = {}): Promise<TestBrowser> {
+  const executablePath = await chromiumExecutable();
+  const profile = await mkdtemp(join(tmpdir(), "flotilla-chromium-profile-"));
+  const context = await chromium
+    .launchPersistentContext(profile, {
+      executablePath,
+      headless: true,
+      // Root needs --no-sandbox; a closed network needs Chromium's own background traffic switched off.
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+      viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
+      acceptDownloads: true,
+    })
+    .catch(async (error: unknown) => {
+      await rm(profile, { recursive: true, force: true });
+      throw new Error(
+        `the Chromium from @sparticuz/chromium (${executablePath}) did not start: ${(error as Error).message}`,
+      );
+    });
   // Fail at the step that is stuck, well before the test's own timeout.
   context.setDefaultTimeout(15_000);
   await context.grantPermissions(["clipboard-read", "clipboard-write"]).catch(() => undefined);
