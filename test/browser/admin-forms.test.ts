@@ -10,6 +10,7 @@ import { startS3rver } from "../worker/storage/harness.ts";
 import {
   ADMIN,
   apiAs,
+  expectPdfFrame,
   expectStatus,
   launchBrowser,
   login,
@@ -223,10 +224,9 @@ describe("admin forms in the console", () => {
     const visitor = await launchBrowser();
     const shared = visitor.page;
     try {
+      const saved = shared.waitForEvent("download");
       await shared.goto(await share(ids[pdf.name]!));
-      const frame = shared.locator(`iframe[title="Preview of ${pdf.name}"]`);
-      await expect.poll(() => frame.getAttribute("data-loaded"), { timeout: 15_000 }).toBe("true");
-      expect(await frame.getAttribute("src")).toMatch(/^blob:/);
+      await expectPdfFrame(shared.locator(`iframe[title="Preview of ${pdf.name}"]`), pdf.bytes, saved);
 
       await shared.goto(await share(ids[png.name]!));
       const image = shared.getByRole("img", { name: `Preview of ${png.name}` });

@@ -12,7 +12,8 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
 import { createBrotliDecompress } from "node:zlib";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Download, type Locator, type Page } from "playwright-core";
+import { expect } from "vitest";
 import { type Stack, startStack } from "../../scripts/stack/stack.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -181,6 +182,28 @@ export async function expectStatus(page: Page, pattern: RegExp): Promise<string>
       throw new Error(`status line is "${await status.textContent()}", expected ${pattern}`);
     });
   return (await status.textContent()) ?? "";
+}
+
+/**
+ * Checks a PDF preview frame: it shows a blob: URL holding exactly `pdf`'s bytes, typed application/pdf
+ * (what a browser's PDF viewer draws). This Chromium has no PDF viewer (navigator.pdfViewerEnabled is
+ * false, as in a browser whose viewer is turned off), so it saves the framed document as a download
+ * instead of drawing it; that download is read back here. The page's CSP keeps its own scripts from
+ * fetching blob: URLs, and Chromium names a download after its MIME type, so `.pdf` tells the type.
+ * `saved` is `page.waitForEvent("download")`, started before the action that opens the preview.
+ */
+export async function expectPdfFrame(
+  frame: Locator,
+  pdf: Uint8Array,
+  saved: Promise<Download>,
+): Promise<void> {
+  await expect.poll(() => frame.getAttribute("data-loaded"), { timeout: 15_000 }).toBe("true");
+  const src = (await frame.getAttribute("src")) ?? "";
+  expect(src).toMatch(/^blob:/);
+  const download = await saved;
+  expect(download.url()).toBe(src);
+  expect(download.suggestedFilename()).toMatch(/\.pdf$/);
+  expect(new Uint8Array(await readFile((await download.path())!))).toEqual(new Uint8Array(pdf));
 }
 
 export interface Agent {

@@ -12,6 +12,7 @@ import {
   ADMIN,
   type Agent,
   enrollAndStartAgent,
+  expectPdfFrame,
   expectStatus,
   launchBrowser,
   login,
@@ -316,13 +317,12 @@ describe("tutorial in the browser", () => {
     const pdf = page.waitForResponse(
       (r) => r.url().endsWith("/preview") && r.request().resourceType() === "fetch",
     );
+    const pdfSaved = page.waitForEvent("download");
     await page.getByRole("button", { name: "Preview doc.pdf" }).click();
     const pdfResponse = await pdf;
     expect(pdfResponse.status()).toBe(200);
     expect(pdfResponse.headers()["content-type"]).toMatch(/^application\/pdf/);
-    const frame = page.locator('iframe[title="Preview of doc.pdf"]');
-    await expect.poll(() => frame.getAttribute("data-loaded")).toBe("true");
-    expect(await frame.getAttribute("src")).toMatch(/^blob:/);
+    await expectPdfFrame(page.locator('iframe[title="Preview of doc.pdf"]'), Buffer.from(PDF), pdfSaved);
     await page.waitForTimeout(1000);
     await screenshot(page, "06-files");
 
