@@ -6,7 +6,7 @@ import { isPresigned, verifyPresigned } from "../shared/protocol/presign.ts";
 import { BROWSER_CORS } from "../shared/protocol/schemas.ts";
 import { verifyRequest } from "../shared/protocol/signing.ts";
 import type { AgentServices, Scope } from "./context.ts";
-import { corsHeaders, newRequestId, normalizeOrigin } from "./http.ts";
+import { corsHeaders, newRequestId, normalizeOrigin, readSignedBody } from "./http.ts";
 import { type Route, routes } from "./routes/index.ts";
 
 /** The path relative to base_url: a proxy may or may not strip base_url's path prefix. */
@@ -78,6 +78,7 @@ export function createAgentHandler(services: AgentServices): (request: Request) 
           url,
           requestId,
           contentSha256: "",
+          body: null,
           presigned: null,
           params: { ...params },
         };
@@ -160,4 +161,8 @@ async function authenticate(
     allowUnsignedPayload: route.streamed === true,
   });
   scope.contentSha256 = verified.contentSha256;
+  // A signed body is checked against its hash before any handler runs, whatever the method: streamed
+  // bodies while they stream (bodyBounds binds the hash), every other one here, read whole and bounded,
+  // also on routes that take none (an empty body has a hash too).
+  if (!route.streamed) scope.body = await readSignedBody(scope.request, verified.contentSha256);
 }

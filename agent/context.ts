@@ -31,6 +31,8 @@ export interface Scope {
   requestId: string;
   /** Hex SHA-256 the body must match (header-signed requests), or UNSIGNED-PAYLOAD. */
   contentSha256: string;
+  /** The body of a signed request on a route that does not stream, already checked against its hash. */
+  body: Uint8Array<ArrayBuffer> | null;
   /** Set for presigned browser requests: the signed query and the URL's expiry. */
   presigned: { params: URLSearchParams; expiresAt: Date } | null;
   params: Record<string, string>;

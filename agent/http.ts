@@ -1,5 +1,5 @@
-// Owns the small HTTP helpers of the agent: JSON answers, bounded JSON bodies checked against the signed
-// payload hash, request ids, and the CORS headers presigned browser traffic gets.
+// Owns the small HTTP helpers of the agent: JSON answers, bounded bodies of signed requests checked
+// against their signed payload hash, request ids, and the CORS headers presigned browser traffic gets.
 import { randomBytes } from "node:crypto";
 import type { z } from "zod";
 import { AppError } from "../shared/errors.ts";
@@ -19,16 +19,22 @@ export function json(value: unknown, status = 200, headers: Record<string, strin
   });
 }
 
-/** Reads a JSON body of at most MAX_JSON_BODY_BYTES, checks it against the signed hash, then parses it. */
-export async function readJson<T>(request: Request, contentSha256: string, schema: z.ZodType<T>): Promise<T> {
+/**
+ * Reads the whole body of a signed request (at most MAX_JSON_BODY_BYTES, also on routes that take
+ * none) and checks it against the signed payload hash before any handler runs.
+ */
+export async function readSignedBody(
+  request: Request,
+  contentSha256: string,
+): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_JSON_BODY_BYTES) throw new AppError("payload_too_large", "The JSON body is too large.");
+  if (declared > MAX_JSON_BODY_BYTES) throw new AppError("payload_too_large", "The body is too large.");
   const chunks: Uint8Array[] = [];
   let total = 0;
   if (request.body) {
     for await (const chunk of request.body) {
       total += chunk.byteLength;
-      if (total > MAX_JSON_BODY_BYTES) throw new AppError("payload_too_large", "The JSON body is too large.");
+      if (total > MAX_JSON_BODY_BYTES) throw new AppError("payload_too_large", "The body is too large.");
       chunks.push(chunk);
     }
   }
@@ -39,9 +45,14 @@ export async function readJson<T>(request: Request, contentSha256: string, schem
     offset += chunk.byteLength;
   }
   await verifyBodyHash(body, contentSha256);
+  return body;
+}
+
+/** Parses the verified body of a signed request as JSON of the given schema. */
+export function parseJson<T>(body: Uint8Array | null, schema: z.ZodType<T>): T {
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder().decode(body));
+    value = JSON.parse(new TextDecoder().decode(body ?? new Uint8Array()));
   } catch {
     throw new AppError("bad_request", "The body is not valid JSON.");
   }

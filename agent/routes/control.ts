@@ -12,7 +12,7 @@ import {
 } from "../../shared/protocol/schemas.ts";
 import { MAX_SKEW_SECONDS } from "../../shared/protocol/signing.ts";
 import type { AgentServices, Scope } from "../context.ts";
-import { json, MAX_JSON_BODY_BYTES, readJson } from "../http.ts";
+import { json, MAX_JSON_BODY_BYTES, parseJson } from "../http.ts";
 import { MAX_PARTS } from "../multipart.ts";
 
 export async function capabilities(services: AgentServices): Promise<Response> {
@@ -53,7 +53,7 @@ export async function capabilities(services: AgentServices): Promise<Response> {
 }
 
 export async function pushBinding(services: AgentServices, scope: Scope): Promise<Response> {
-  const pushed = await readJson(scope.request, scope.contentSha256, bindingStateSchema);
+  const pushed = parseJson(scope.body, bindingStateSchema);
   const current = services.state.current.binding;
   const revision = pushed.revision ?? current.revision;
   if (revision < current.revision) {
@@ -80,7 +80,7 @@ function targetKey(scope: Scope): string {
 
 export async function upsertTarget(services: AgentServices, scope: Scope): Promise<Response> {
   const key = targetKey(scope);
-  const spec = await readJson(scope.request, scope.contentSha256, ingressTargetSpecSchema);
+  const spec = parseJson(scope.body, ingressTargetSpecSchema);
   const { created, info } = await services.targets.upsert(key, spec);
   services.log.info("ingress target pushed", {
     request_id: scope.requestId,

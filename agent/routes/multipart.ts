@@ -8,14 +8,21 @@ import {
   type PartInfo,
 } from "../../shared/protocol/schemas.ts";
 import type { AgentServices, Scope } from "../context.ts";
-import { json, readJson } from "../http.ts";
+import { json, parseJson } from "../http.ts";
 import { MAX_PARTS } from "../multipart.ts";
 import { partKey } from "../store/types.ts";
-import { bodyBounds, ensureServing, objectInfo, requestBody, withTicket } from "./objects.ts";
+import {
+  bodyBounds,
+  ensureServing,
+  heldToSignature,
+  objectInfo,
+  requestBody,
+  withTicket,
+} from "./objects.ts";
 
 export async function createUpload(services: AgentServices, scope: Scope): Promise<Response> {
   ensureServing(services);
-  const input = await readJson(scope.request, scope.contentSha256, multipartCreateSchema);
+  const input = parseJson(scope.body, multipartCreateSchema);
   const target = await services.targets.resolve(input.target ?? null);
   const record = await services.multipart.create(input.key, target.key, input.content_type ?? null);
   const { content_type: _, ...session } = record;
@@ -38,7 +45,9 @@ export async function putPart(services: AgentServices, scope: Scope): Promise<Re
   const session = await services.multipart.get(id);
   const target = await services.targets.resolve(session.target);
   const stored = await withTicket(services, scope, () =>
-    target.store.put(partKey(id, n), requestBody(services, scope), { ...bounds, contentType: null }),
+    heldToSignature(bounds, () =>
+      target.store.put(partKey(id, n), requestBody(services, scope), { ...bounds, contentType: null }),
+    ),
   );
   const part: PartInfo = {
     part_number: n,
@@ -59,7 +68,7 @@ export async function listParts(services: AgentServices, scope: Scope): Promise<
 export async function complete(services: AgentServices, scope: Scope): Promise<Response> {
   ensureServing(services);
   const id = scope.params.id ?? "";
-  const input = await readJson(scope.request, scope.contentSha256, multipartCompleteSchema);
+  const input = parseJson(scope.body, multipartCompleteSchema);
   const session = await services.multipart.get(id);
   if (keyProblem(session.key)) throw new AppError("multipart_invalid", "The session's key is not valid.");
   const target = await services.targets.resolve(session.target);

@@ -42,6 +42,8 @@ export interface BodyBounds {
   size: number;
   sha256: string | undefined;
   contentType: string | null;
+  /** The digest is the request's signed payload hash (a signed PUT that did not say UNSIGNED-PAYLOAD). */
+  signedHash: boolean;
 }
 
 /** Reads and checks size / sha256 / content-type before a single body byte is read. */
@@ -72,6 +74,12 @@ export function bodyBounds(services: AgentServices, scope: Scope): BodyBounds {
   if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) {
     throw new AppError("validation_failed", "sha256 must be 64 lowercase hex digits.");
   }
+  // A signed PUT that did not say UNSIGNED-PAYLOAD signed its body's hash: the body is held to it. A
+  // declared sha256 that differs from it cannot be met by any body, so nothing is read.
+  const signed = /^[0-9a-f]{64}$/.test(scope.contentSha256) ? scope.contentSha256 : undefined;
+  if (signed !== undefined && sha256 !== undefined && signed !== sha256) {
+    throw new AppError("content_digest_mismatch", "The body does not match its declared SHA-256.");
+  }
   const contentType = q.get("content-type");
   if (scope.presigned && contentType !== null) {
     const sent = scope.request.headers.get("content-type");
@@ -81,7 +89,19 @@ export function bodyBounds(services: AgentServices, scope: Scope): BodyBounds {
   if (contentType !== null && (contentType.length > 255 || /[\r\n]/.test(contentType))) {
     throw new AppError("validation_failed", "content-type is not valid.");
   }
-  return { size, sha256, contentType };
+  return { size, sha256: signed ?? sha256, contentType, signedHash: signed !== undefined };
+}
+
+/** Runs a put whose digest may be the signed payload hash: a mismatch then is a signature failure. */
+export async function heldToSignature<T>(bounds: BodyBounds, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (bounds.signedHash && error instanceof AppError && error.code === "content_digest_mismatch") {
+      throw new AppError("auth_body_hash_mismatch", "The body does not match its signed hash.");
+    }
+    throw error;
+  }
 }
 
 export function requestBody(services: AgentServices, scope: Scope): AsyncIterable<Uint8Array> {
@@ -115,7 +135,7 @@ export async function putObject(services: AgentServices, scope: Scope): Promise<
   const bounds = bodyBounds(services, scope);
   const target = await services.targets.resolve(query(scope).get("target"));
   const stored = await withTicket(services, scope, () =>
-    target.store.put(key, requestBody(services, scope), bounds),
+    heldToSignature(bounds, () => target.store.put(key, requestBody(services, scope), bounds)),
   );
   services.log.info("object stored", { request_id: scope.requestId, target: target.key, size: stored.size });
   const info = objectInfo(key, target.key, stored);
