@@ -109,6 +109,8 @@ export const errorStatus = {
   multipart_not_found: 404,
   multipart_invalid: 400,
   follower_timeout: 504,
+  request_headers_too_large: 431,
+  request_timeout: 408,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof errorStatus;
