@@ -20,6 +20,9 @@ export function metered(source: AsyncIterable<Uint8Array>, size: number): Meter 
       try {
         next = await iterator.next();
       } catch (cause) {
+        // A source that refuses with its own code (parts read back from a store while composing) says
+        // why; only a body that broke off (a client gone mid-upload) is a body short of its size.
+        if (cause instanceof AppError) throw cause;
         throw new AppError("content_length_mismatch", "The body could not be read to its declared size.", {
           cause,
         });

@@ -7,7 +7,11 @@ import { randomBytes } from "node:crypto";
 import { AwsClient } from "aws4fetch";
 import { AppError } from "../../shared/errors.ts";
 import { keyProblem } from "../../shared/protocol/keys.ts";
-import type { S3TargetSpec } from "../../shared/protocol/schemas.ts";
+import {
+  type S3TargetSpec,
+  type StorageRefusal,
+  storageRefusalSchema,
+} from "../../shared/protocol/schemas.ts";
 import { completeMultipartXml, encodeKey, xmlField } from "../../shared/s3-wire.ts";
 import { checkDigest, metered } from "./metered.ts";
 import type { ObjectHandle, PutOptions, TargetStore } from "./types.ts";
@@ -30,6 +34,17 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array<ArrayBuffer> {
     offset += chunk.byteLength;
   }
   return out;
+}
+
+/**
+ * The S3 error code of a refusal, for the primary to tell configuration from upload refusals. A HEAD
+ * answer has no body to name it; S3 documents its 403 as plain Forbidden, which is always about
+ * access (credentials or policy), so that one is AccessDenied.
+ */
+function s3CodeOf(status: number, text: string): string | null {
+  const code = xmlField(text, "Code");
+  if (code !== null) return storageRefusalSchema.shape.s3_code.safeParse(code).success ? code : null;
+  return status === 403 && text === "" ? "AccessDenied" : null;
 }
 
 export function createS3Store(spec: S3TargetSpec, fetchImpl: typeof fetch = fetch): TargetStore {
@@ -70,9 +85,12 @@ export function createS3Store(spec: S3TargetSpec, fetchImpl: typeof fetch = fetc
   async function expectOk(response: Response, what: string): Promise<Response> {
     if (response.ok) return response;
     const text = await response.text().catch(() => "");
-    const s3Code = xmlField(text, "Code")?.slice(0, 64) ?? "";
+    const s3Code = s3CodeOf(response.status, text);
     const message = `S3 refused to ${what} (HTTP ${response.status}${s3Code ? ` ${s3Code}` : ""}).`;
-    throw new AppError(response.status >= 500 ? "storage_unavailable" : "storage_rejected", message);
+    const details: StorageRefusal | undefined = s3Code ? { s3_code: s3Code } : undefined;
+    throw new AppError(response.status >= 500 ? "storage_unavailable" : "storage_rejected", message, {
+      details,
+    });
   }
 
   const metaKey = (key: string) => `.flotilla/meta/${key}.json`;

@@ -24,6 +24,7 @@ import {
   type PartInfo,
   partInfoSchema,
   partListSchema,
+  storageRefusalSchema,
 } from "./schemas.ts";
 import { signRequest } from "./signing.ts";
 
@@ -135,7 +136,15 @@ export async function followerErrorFrom(response: Response): Promise<AppError> {
   };
   const code = parsed?.error.code;
   if (code && code in errorStatus && errorStatus[code as ErrorCode] === response.status) {
-    return new AppError(code as ErrorCode, parsed?.error.message ?? "Follower error.", { details });
+    // A storage refusal names the S3 code it met, where the primary looks for it (as its own S3 driver
+    // reports it), so both tell a configuration refusal from a refusal of the upload the same way.
+    const refusal =
+      code === "storage_rejected" || code === "storage_unavailable"
+        ? storageRefusalSchema.safeParse(parsed?.error.details)
+        : null;
+    return new AppError(code as ErrorCode, parsed?.error.message ?? "Follower error.", {
+      details: refusal?.success ? { ...details, s3_code: refusal.data.s3_code } : details,
+    });
   }
   return new AppError("follower_error", `The follower answered HTTP ${response.status}.`, { details });
 }

@@ -224,6 +224,18 @@ export const multipartCompleteSchema = z.object({
 });
 export type MultipartComplete = z.infer<typeof multipartCompleteSchema>;
 
+// --- storage refusals (agent -> primary, in the error envelope's details) ---
+
+/**
+ * Details of `storage_rejected` / `storage_unavailable` when an S3 ingress target refused: the S3
+ * error code (`InvalidAccessKeyId`, `NoSuchBucket`, `EntityTooSmall`, ...), so the primary can tell a
+ * refusal of the store's configuration, which an admin fixes, from one of the upload itself.
+ */
+export const storageRefusalSchema = z.object({
+  s3_code: z.string().regex(/^[A-Za-z0-9.]{1,64}$/),
+});
+export type StorageRefusal = z.infer<typeof storageRefusalSchema>;
+
 // --- health ---
 
 export const readinessSchema = z.object({

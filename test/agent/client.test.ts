@@ -3,7 +3,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFollowerClient } from "../../shared/protocol/client.ts";
+import { createFollowerClient, followerErrorFrom } from "../../shared/protocol/client.ts";
 
 describe("follower client failures", () => {
   let server: Server;
@@ -120,5 +120,22 @@ describe("follower client failures", () => {
         }),
     });
     await expect(answering.capabilities()).rejects.toMatchObject({ code: "follower_error" });
+  });
+
+  it("lifts the S3 code of a storage refusal to details.s3_code, and only a well-formed one", async () => {
+    const refusal = (details: unknown) =>
+      new Response(
+        JSON.stringify({
+          error: { code: "storage_rejected", message: "S3 refused", request_id: "req_x", details },
+        }),
+        { status: 502, headers: { "content-type": "application/json" } },
+      );
+    expect(await followerErrorFrom(refusal({ s3_code: "InvalidAccessKeyId" }))).toMatchObject({
+      code: "storage_rejected",
+      details: { s3_code: "InvalidAccessKeyId", follower_details: { s3_code: "InvalidAccessKeyId" } },
+    });
+    const odd = await followerErrorFrom(refusal({ s3_code: "<b>Denied</b>" }));
+    expect(odd.code).toBe("storage_rejected");
+    expect(odd.details).not.toHaveProperty("s3_code");
   });
 });

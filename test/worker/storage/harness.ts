@@ -35,6 +35,26 @@ export async function startS3rver(buckets: string[]) {
   };
 }
 
+interface S3rverAccount {
+  createKeyPair(accessKeyId: string, secretAccessKey: string): void;
+  revokeAccessKey(accessKeyId: string): void;
+}
+
+/**
+ * The access keys s3rver accepts (one registry per process, so for every s3rver started in it): a
+ * key can be issued and revoked, as an S3 admin rotating credentials would.
+ */
+export function s3rverKeys() {
+  const account = (
+    createRequire(import.meta.url)("s3rver/lib/models/account.js") as { DUMMY_ACCOUNT: S3rverAccount }
+  ).DUMMY_ACCOUNT;
+  return {
+    issue: (accessKeyId: string, secretAccessKey: string) =>
+      account.createKeyPair(accessKeyId, secretAccessKey),
+    revoke: (accessKeyId: string) => account.revokeAccessKey(accessKeyId),
+  };
+}
+
 /** Deterministic pseudo-random bytes, so failures reproduce. */
 export function bytesOf(length: number, seed = 1): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(length);
