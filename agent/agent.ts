@@ -23,7 +23,7 @@ export interface AgentOptions {
 
 export async function createAgent(config: AgentConfig, options: AgentOptions = {}) {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const state = new StateFile(config.dataDir);
+  const state = new StateFile(config.dataDir, config.stateKeyFile);
   await state.load();
   const fetchImpl = options.fetch ?? fetch;
   const services: AgentServices = {

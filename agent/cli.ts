@@ -15,7 +15,8 @@ const USAGE = `Usage:
   flotilla-agent start [--config FILE]
   flotilla-agent enroll --primary URL --token TOKEN [--force] [--config FILE]
 Environment: FLOTILLA_AGENT_CONFIG, FLOTILLA_AGENT_LISTEN, FLOTILLA_AGENT_BASE_URL, FLOTILLA_AGENT_DATA_DIR,
-  FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT, FLOTILLA_PRIMARY_URL + FLOTILLA_ENROLLMENT_TOKEN, FLOTILLA_METRICS_TOKEN.`;
+  FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT, FLOTILLA_AGENT_STATE_KEY_FILE, FLOTILLA_PRIMARY_URL + FLOTILLA_ENROLLMENT_TOKEN,
+  FLOTILLA_METRICS_TOKEN.`;
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -42,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write("enroll needs --primary URL and --token TOKEN\n");
       return 2;
     }
-    const state = new StateFile(config.dataDir);
+    const state = new StateFile(config.dataDir, config.stateKeyFile);
     await state.load();
     const enrollment = await enroll({
       state,

@@ -1,8 +1,8 @@
 // Owns the agent's configuration: a TOML file (tutorial vocabulary: [server] listen, base_url, data_dir,
 // [server.follower] managed_ingress_local_root) overridden by FLOTILLA_* environment variables.
 // Relative paths in the file resolve against the file's directory; in env, against the working dir.
-import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { access, readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { parse } from "smol-toml";
 import { z } from "zod";
 import { AppError, zodDetails } from "../shared/errors.ts";
@@ -12,6 +12,8 @@ export interface AgentConfig {
   /** How the primary (and browsers, for presigned) reach this agent; its path prefix is stripped. */
   baseUrl: string | null;
   dataDir: string;
+  /** The key that seals the secrets in state.json, kept apart from it (see stateKeyPath). */
+  stateKeyFile: string;
   managedIngressLocalRoot: string;
   /** 0 = unlimited. */
   maxObjectBytes: number;
@@ -26,6 +28,7 @@ const fileSchema = z.object({
       listen: z.string().optional(),
       base_url: z.string().optional(),
       data_dir: z.string().optional(),
+      state_key_file: z.string().optional(),
       max_object_bytes: z.number().int().nonnegative().optional(),
       follower: z.object({ managed_ingress_local_root: z.string().optional() }).strict().optional(),
     })
@@ -60,6 +63,33 @@ function normalizeBaseUrl(text: string): string {
     );
   }
   return url.toString().replace(/\/+$/, "");
+}
+
+/** The name of the state key among systemd credentials (LoadCredential=flotilla-state-key:...). */
+export const STATE_KEY_CREDENTIAL = "flotilla-state-key";
+
+/**
+ * Where the state key is: FLOTILLA_AGENT_STATE_KEY_FILE, else server.state_key_file, else a systemd
+ * credential of that name when the service passes one, else <data_dir>/state.key.
+ */
+async function stateKeyPath(
+  env: Record<string, string | undefined>,
+  fromFile: string | undefined,
+  dataDir: string,
+): Promise<string> {
+  if (env.FLOTILLA_AGENT_STATE_KEY_FILE) return resolve(env.FLOTILLA_AGENT_STATE_KEY_FILE);
+  if (fromFile) return fromFile;
+  if (env.CREDENTIALS_DIRECTORY) {
+    const credential = join(env.CREDENTIALS_DIRECTORY, STATE_KEY_CREDENTIAL);
+    if (
+      await access(credential).then(
+        () => true,
+        () => false,
+      )
+    )
+      return credential;
+  }
+  return join(dataDir, "state.key");
 }
 
 export async function loadConfig(
@@ -110,6 +140,7 @@ export async function loadConfig(
     listen: parseListen(env.FLOTILLA_AGENT_LISTEN ?? file.server?.listen ?? "127.0.0.1:7070"),
     baseUrl: baseUrl ? normalizeBaseUrl(baseUrl) : null,
     dataDir,
+    stateKeyFile: await stateKeyPath(env, fromFile(file.server?.state_key_file), dataDir),
     managedIngressLocalRoot: root,
     maxObjectBytes,
     metricsToken,

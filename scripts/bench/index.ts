@@ -3,8 +3,9 @@
 // presigned; samples the peak memory of workerd and of the agent in each phase; measures the
 // machine's disk (write + fsync) and streaming SHA-256 in the same run; prints figures and the ratios
 // against issue 5's goals. A benchmark, not a test: it asserts nothing and never fails on speed.
-import { readFile, statfs } from "node:fs/promises";
+import { statfs } from "node:fs/promises";
 import { join } from "node:path";
+import { StateFile } from "../../agent/state.ts";
 import { randomToken } from "../../shared/crypto.ts";
 import { createFollowerClient } from "../../shared/protocol/client.ts";
 import {
@@ -73,10 +74,10 @@ try {
     );
     users.set(mode, await login(local.url, user.username, password, runId));
   }
-  const state = JSON.parse(await readFile(join(local.followerDataDir, "state.json"), "utf8")) as {
-    enrollment: { key_id: string; secret: string };
-  };
-  const credentials = { keyId: state.enrollment.key_id, secret: state.enrollment.secret };
+  // The follower's secret is sealed in its state with the state key beside it (the stack's data dir).
+  const { enrollment } = await new StateFile(local.followerDataDir).load();
+  if (!enrollment) throw new Error("The stack's follower is not enrolled.");
+  const credentials = { keyId: enrollment.key_id, secret: enrollment.secret };
   const direct = createFollowerClient({
     baseUrl: local.follower.url,
     ...credentials,

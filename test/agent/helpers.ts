@@ -115,6 +115,7 @@ export function agentConfig(
     listen: { host: "127.0.0.1", port: 0 },
     baseUrl: "http://agent.test",
     dataDir,
+    stateKeyFile: join(dataDir, "state.key"),
     managedIngressLocalRoot: root,
     maxObjectBytes: 0,
     metricsToken: null,
