@@ -24,6 +24,7 @@ import { policyCredentialContext } from "../../worker/storage/factory.ts";
 import { createS3Driver } from "../../worker/storage/s3.ts";
 import type { StorageDriver } from "../../worker/storage/types.ts";
 import { expireUploads } from "../../worker/uploads/expiry.ts";
+import { PRESIGN_TTL_SECONDS } from "../../worker/uploads/presign.ts";
 import { bindUserToPolicy } from "./files/helpers.ts";
 import { createHarness, type Harness, ORIGIN, seedS3Policy, seedUser, TEST_SECRET } from "./harness.ts";
 import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
@@ -154,7 +155,7 @@ describe("upload failure paths on s3", () => {
     release();
     expect(await c.fail(await inFlight)).toMatchObject({ status: 409, code: "upload_closed" });
     expect(await bucket.head(session.storageKey)).toBeNull();
-    expect(await sessionRow(upload.id)).toMatchObject({ state: "aborted", cleanupPending: false });
+    expect((await sessionRow(upload.id))!.state).toBe("aborted");
   });
 
   it("leaves nothing on the storage when an upload expires while its single part is still streaming", async () => {
@@ -326,14 +327,18 @@ describe("upload failure paths on s3", () => {
     expect(await sessionRow(upload.id)).toBeUndefined();
   });
 
-  it("deletes again what a presigned URL handed out before an abort writes afterwards", async () => {
+  const presignedBrowser = async () => {
     const policyId = await insertPolicy(s3.endpoint, "presigned");
     const seeded = await seedUser(h);
     await bindUserToPolicy(h, seeded.user.id, policyId);
-    const browser = uploadClient(
+    return uploadClient(
       (path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx),
       seeded.token,
     );
+  };
+
+  it("lets a presigned URL handed out before an abort write nothing after it: it addressed the aborted upload", async () => {
+    const browser = await presignedBrowser();
     const data = bytes(3000, 29);
     const upload = await browser.ok<UploadOut>(
       await browser.init({ name: "late-put.bin", size: data.length }),
@@ -344,9 +349,39 @@ describe("upload failure paths on s3", () => {
       await browser.presign(upload.id, [1]),
     );
     const session = (await sessionRow(upload.id))!;
+    expect(session.multipartId).not.toBeNull();
+    expect((await browser.abort(upload.id)).status).toBe(204);
+    // Another tab still holds the URL; its PUT after the abort leaves nothing at the file's key.
+    await fetch(urls[0]!.url, { method: "PUT", headers: urls[0]!.headers, body: data }).then((r) =>
+      r.arrayBuffer(),
+    );
+    expect(await bucket.head(session.storageKey)).toBeNull();
+    expect((await sessionRow(upload.id))!.state).toBe("aborted");
+  });
+
+  it("deletes again what a whole-object URL of an older single-PUT session writes after its abort, and hands such sessions no new URL", async () => {
+    const browser = await presignedBrowser();
+    const data = bytes(3000, 29);
+    const upload = await browser.ok<UploadOut>(
+      await browser.init({ name: "late-put.bin", size: data.length }),
+      201,
+    );
+    // A session as an earlier version opened it: no multipart upload, a URL for the key itself.
+    await h.db.update(uploadSessions).set({ multipartId: null }).where(eq(uploadSessions.id, upload.id));
+    const session = (await sessionRow(upload.id))!;
+    const url = await bucket.presign!({
+      method: "PUT",
+      key: session.storageKey,
+      expiresIn: PRESIGN_TTL_SECONDS,
+      size: data.length,
+      contentType: session.contentType,
+    });
+    expect(await browser.fail(await browser.presign(upload.id, [1]))).toMatchObject({
+      code: "upload_expired",
+    });
     expect((await browser.abort(upload.id)).status).toBe(204);
     // Another tab still holds the URL and its PUT lands after the abort's cleanup.
-    const put = await fetch(urls[0]!.url, { method: "PUT", headers: urls[0]!.headers, body: data });
+    const put = await fetch(url.url, { method: "PUT", headers: url.headers, body: data });
     expect(put.status).toBe(200);
     expect(await bucket.head(session.storageKey)).not.toBeNull();
     await expireUploads(cron(new Date(Date.now() + 60_000)));

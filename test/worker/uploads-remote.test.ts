@@ -184,7 +184,7 @@ describe("uploads to a real follower agent", () => {
     expect(await multipartDirs()).not.toContain((await sessionRow(upload.id))!.multipartId);
   });
 
-  it("uploads a presigned single file straight to the follower and completes it in place", async () => {
+  it("uploads a presigned single file straight to the follower as the one part of an upload, composed there", async () => {
     const data = bytes(300 * 1024, 5);
     const upload = await presigned.ok<UploadOut>(
       await presigned.init({ name: "photo.jpg", size: data.length, content_type: "image/jpeg" }),
@@ -199,18 +199,24 @@ describe("uploads to a real follower agent", () => {
     });
     const { urls } = await presigned.ok<PartUrls>(await presigned.presign(upload.id, [1]));
     expect(urls[0]!.url.startsWith(agent.baseUrl)).toBe(true);
-    expect(urls[0]!.headers).toEqual({ "content-type": "image/jpeg" });
+    // A part URL: the content type was given to the follower's multipart upload at init.
+    expect(urls[0]!.url).toContain(`/multipart/${(await sessionRow(upload.id))!.multipartId}/parts/1`);
+    expect(urls[0]!.headers).toEqual({});
     const put = await presignedPut(urls[0]!, data);
-    expect(put.status).toBe(201);
+    expect(put.status).toBe(200);
     // Single use: the same URL cannot write again.
     expect((await presignedPut(urls[0]!, data)).status).toBe(409);
     expect((await presigned.ok<UploadOut>(await presigned.get(upload.id))).parts_received).toEqual([1]);
     const done = await presigned.ok<Completed>(await presigned.complete(upload.id));
     expect(done.file).toMatchObject({ sha256: sha256(data), policy_id: policies.remotePresigned });
     expect(sha256((await onFollower(done.file.id))!)).toBe(sha256(data));
+    const download = await fetch(`${primary.origin}/api/v1/spaces/me/files/${done.file.id}/content`, {
+      headers: { authorization: `Bearer ${primary.adminToken}` },
+    });
+    expect(download.headers.get("content-type")).toBe("image/jpeg");
   });
 
-  it("binds a declared SHA-256 into a presigned whole-object URL: a spare URL cannot replace the file after completion", async () => {
+  it("binds a declared SHA-256 into the URL of a single-part file: other bytes are refused, and a spare URL cannot replace the file after completion", async () => {
     const data = bytes(64 * 1024, 21);
     const other = bytes(64 * 1024, 22);
     const upload = await presigned.ok<UploadOut>(
@@ -219,12 +225,37 @@ describe("uploads to a real follower agent", () => {
     );
     const first = (await presigned.ok<PartUrls>(await presigned.presign(upload.id, [1]))).urls[0]!;
     const spare = (await presigned.ok<PartUrls>(await presigned.presign(upload.id, [1]))).urls[0]!;
-    expect((await presignedPut(first, data)).status).toBe(201);
+    expect(await presigned.fail(await presignedPut(spare, other))).toMatchObject({
+      code: "content_digest_mismatch",
+    });
+    expect((await presignedPut(first, data)).status).toBe(200);
     const done = await presigned.ok<Completed>(await presigned.complete(upload.id));
     // Still within its lifetime, the spare URL takes only the declared bytes.
     const replaced = await presignedPut(spare, other);
     expect(replaced.status).toBeGreaterThanOrEqual(400);
     expect(sha256((await onFollower(done.file.id))!)).toBe(sha256(data));
+  });
+
+  it("lets no spare presigned URL change a completed file, also when its SHA-256 was not declared", async () => {
+    const data = bytes(64 * 1024, 23);
+    const other = bytes(64 * 1024, 24);
+    const upload = await presigned.ok<UploadOut>(
+      await presigned.init({ name: "undeclared.bin", size: data.length }),
+      201,
+    );
+    const first = (await presigned.ok<PartUrls>(await presigned.presign(upload.id, [1]))).urls[0]!;
+    const spare = (await presigned.ok<PartUrls>(await presigned.presign(upload.id, [1]))).urls[0]!;
+    expect((await presignedPut(first, data)).status).toBeLessThan(300);
+    const done = await presigned.ok<Completed>(await presigned.complete(upload.id));
+    expect(done.file.sha256).toBe(sha256(data));
+    // Still within its lifetime, the spare URL writes nothing any more.
+    expect((await presignedPut(spare, other)).status).toBeGreaterThanOrEqual(400);
+    expect(sha256((await onFollower(done.file.id))!)).toBe(sha256(data));
+    const download = await fetch(`${primary.origin}/api/v1/spaces/me/files/${done.file.id}/content`, {
+      headers: { authorization: `Bearer ${primary.adminToken}` },
+    });
+    expect(download.status).toBe(200);
+    expect(sha256(new Uint8Array(await download.arrayBuffer()))).toBe(done.file.sha256);
   });
 
   it("uploads presigned parts straight to the follower, resumes after a lost part and completes", async () => {

@@ -120,7 +120,7 @@ export const presignSchema = z.object({ urls: z.array(presignedPartSchema) });
 
 export const completeBody = z
   .object({
-    /** Presigned uploads on an s3 policy only: each part's ETag as its PUT answered it. */
+    /** Presigned uploads on an s3 policy only (one-part files too): each part's ETag as its PUT answered it. */
     parts: z
       .array(z.object({ part_number: z.number().int().min(1), etag: z.string().min(1).max(200) }))
       .max(10_000)

@@ -86,7 +86,8 @@ export const uploadRoutes = [
     method: "POST",
     path: "/api/v1/uploads/:id/presign",
     access: "user",
-    summary: "presigned: short-lived single-use storage URLs for the given parts, with the headers to send",
+    summary:
+      "presigned: short-lived single-use storage URLs for the given parts of the upload's multipart upload on the storage (one part when the file fits one chunk; never the file's own key), with the headers to send",
     tag,
     params: idParams,
     body: presignBody,

@@ -166,6 +166,7 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
           partNumber: request.part.partNumber,
           size: request.size ?? 0,
           expiresInSeconds,
+          ...(request.sha256 ? { sha256: request.sha256 } : {}),
         });
       } else {
         url = await client.presignPut({

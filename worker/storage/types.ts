@@ -87,8 +87,8 @@ export interface PresignRequest {
   size?: number;
   contentType?: string;
   /**
-   * PUT of a whole object: the SHA-256 (lowercase hex) the body must have, bound into the URL where
-   * the storage can check it (a follower does; S3 and R2 ignore it).
+   * PUT: the SHA-256 (lowercase hex) the body must have, bound into the URL where the storage can
+   * check it (a follower does; S3 and R2 ignore it).
    */
   sha256?: string;
   /** PUT of one multipart part. */

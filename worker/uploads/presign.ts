@@ -1,6 +1,7 @@
-// Owns presigned uploads: short-lived, single-use storage URLs per part (or for the whole object), with
-// the headers the browser must send, so the bytes go straight to the follower or S3, never through
-// the primary. Each URL is bound to the part's exact size.
+// Owns presigned uploads: short-lived, single-use storage URLs per part of the session's multipart
+// upload on the storage (one part for a file that fits one chunk), with the headers the browser must
+// send, so the bytes go straight to the follower or S3, never through the primary. Each URL is bound
+// to the part's exact size, and none addresses the committed file's key.
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
 import type { PresignedPart } from "../api/uploads.ts";
@@ -28,6 +29,11 @@ export async function presignParts(
   }
   const wanted = [...new Set(partNumbers)];
   for (const n of wanted) assertPartNumber(session, n);
+  const uploadId = session.multipartId;
+  if (!uploadId) {
+    // A URL for the key itself could replace the file after completion: only parts are handed out.
+    throw new AppError("upload_expired", "This upload cannot hand out upload URLs; start a new one.");
+  }
   const { driver } = await sessionStorage(services, session);
   const presign = driver.presign;
   if (!presign) throw new AppError("storage_unsupported", "This storage cannot hand out upload URLs.");
@@ -39,14 +45,10 @@ export async function presignParts(
       key: session.storageKey,
       expiresIn: PRESIGN_TTL_SECONDS,
       size,
-      // A whole object whose digest was declared: the URL carries it, so no other bytes can be put
-      // there with it, not even after the upload completed (a URL lives 15 minutes).
-      ...(session.multipartId
-        ? { part: { uploadId: session.multipartId, partNumber: n } }
-        : {
-            contentType: session.contentType,
-            ...(session.declaredSha256 ? { sha256: session.declaredSha256 } : {}),
-          }),
+      part: { uploadId, partNumber: n },
+      // The one part of a file whose digest was declared is the whole file: where the storage checks
+      // it (a follower), other bytes are refused at the PUT rather than at completion.
+      ...(session.partCount === 1 && session.declaredSha256 ? { sha256: session.declaredSha256 } : {}),
     });
     urls.push({
       part_number: n,

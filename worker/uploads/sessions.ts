@@ -40,16 +40,20 @@ export async function initUpload(
   const { policy } = await resolveWithLimit(services, space, body.size);
   const location = await pinnedTarget(services, policy);
   const driver = await driverForPolicy(services, policy, { location });
-  const mode = await effectiveMode(services, policy, driver);
+  const mode = await effectiveMode(services, policy, driver, body.size);
   const plan = planUpload(body.size, policy.chunkSize, driver.limits, mode);
   const id = randomId();
-  // The file's id is chosen now so the bytes land at their final key (presigned completes in place).
+  // The file's id is chosen now so the bytes land at their final key.
   const fileId = randomId();
   const storageKey = fileStorageKey(fileId);
   const contentType = body.content_type ?? "application/octet-stream";
-  const multipartId = plan.multipart
-    ? (await driver.createMultipart(storageKey, { contentType })).uploadId
-    : null;
+  // Every presigned upload is a multipart upload on the storage, also of one part: the URLs handed
+  // out (they live 15 minutes) address parts of an upload that ends when it completes, never the key
+  // itself, so no spare or replayed URL can change the committed file.
+  const multipartId =
+    plan.multipart || mode === "presigned"
+      ? (await driver.createMultipart(storageKey, { contentType })).uploadId
+      : null;
   const now = services.now();
   const insert = services.db
     .insert(uploadSessions)
@@ -125,14 +129,16 @@ async function resolveWithLimit(services: Services, space: Space, size: number):
 /**
  * The policy's upload mode, except that presigned needs a driver that can presign and, for a
  * follower, a last good probe showing browser_presigned_cors; otherwise the upload relays
- * (documented fallback: the upload still works, through the primary).
+ * (documented fallback: the upload still works, through the primary). An empty file relays too:
+ * there is nothing to carry, and a multipart upload of no bytes is not one every S3 store takes.
  */
 async function effectiveMode(
   services: Services,
   policy: PolicyRow,
   driver: StorageDriver,
+  size: number,
 ): Promise<UploadMode> {
-  if (policy.uploadMode !== "presigned" || !driver.presign) return "relay_stream";
+  if (policy.uploadMode !== "presigned" || !driver.presign || size === 0) return "relay_stream";
   if (policy.driver !== "remote") return "presigned";
   const [node] = await services.db
     .select({ lastGood: followerNodes.lastGoodProbeJson })
