@@ -6,7 +6,7 @@ import { createAgentHandler } from "./app.ts";
 import type { AgentConfig } from "./config.ts";
 import type { AgentServices } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { Metrics } from "./metrics.ts";
+import { Metrics, multipartDirOf } from "./metrics.ts";
 import { createMultipartBook } from "./multipart.ts";
 import { StateFile } from "./state.ts";
 import { sweepAtStart } from "./sweep.ts";
@@ -26,14 +26,19 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
   const state = new StateFile(config.dataDir, config.stateKeyFile);
   await state.load();
   const fetchImpl = options.fetch ?? fetch;
+  const targets = createTargets(state, config.managedIngressLocalRoot, fetchImpl);
   const services: AgentServices = {
     config,
     state,
-    targets: createTargets(state, config.managedIngressLocalRoot, fetchImpl),
+    targets,
     multipart: createMultipartBook(config.dataDir),
     nonces: new NonceCache(),
     tickets: new TicketBook(),
-    metrics: new Metrics(),
+    metrics: new Metrics({
+      targets: () => targets.list(),
+      multipartDir: multipartDirOf(config.dataDir),
+      version: AGENT_VERSION,
+    }),
     log: options.log ?? createLogger(),
     version: AGENT_VERSION,
     startedAt: new Date(),

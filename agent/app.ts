@@ -100,7 +100,7 @@ export function createAgentHandler(services: AgentServices): (request: Request) 
     }
     for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
     response.headers.set("x-request-id", requestId);
-    services.metrics.request(routeName, response.status);
+    services.metrics.request(routeName, response.status, (performance.now() - started) / 1000);
     services.log.info("request", {
       request_id: requestId,
       method,

@@ -42,12 +42,12 @@ export async function ready(services: AgentServices): Promise<Response> {
   return json(body, ok ? 200 : 503);
 }
 
-export function metrics(services: AgentServices, request: Request): Response {
+export async function metrics(services: AgentServices, request: Request): Promise<Response> {
   const token = services.config.metricsToken;
   if (token === null) throw new AppError("not_found", "No such endpoint.");
   const given = request.headers.get("authorization")?.replace(/^Bearer\s+/i, "") ?? "";
   if (!timingSafeEqual(given, token)) throw new AppError("unauthorized", "A metrics token is required.");
-  return new Response(services.metrics.render(), {
-    headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+  return new Response(await services.metrics.render(), {
+    headers: { "content-type": services.metrics.contentType },
   });
 }
