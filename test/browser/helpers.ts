@@ -213,8 +213,9 @@ export interface Agent {
 }
 
 /**
- * Runs the enrollment command exactly as the console shows it (`node agent/cli.ts enroll --primary
- * URL --token TOKEN`, from a checkout), then starts that agent on an ephemeral port.
+ * Runs the two lines the console shows for a checkout (`npm run agent -- enroll ...`, then `npm run
+ * agent -- start ...`) as pasted, changing only what the console says a second agent on the same machine
+ * must change: --data-dir, --listen (an ephemeral port here) and --base-url.
  */
 export async function enrollAndStartAgent(
   command: string,
@@ -222,25 +223,26 @@ export async function enrollAndStartAgent(
   ingressRoot: string,
   options: { advertiseBaseUrl?: boolean } = {},
 ): Promise<Agent> {
-  const args = command.trim().split(/\s+/);
-  if (args[0] !== "node" || args[1] !== "agent/cli.ts" || args[2] !== "enroll") {
+  const lines = command.trim().split("\n");
+  const [enrollLine, startLine] = lines.map((line) => line.trim().split(/\s+/));
+  const prefix = ["npm", "run", "agent", "--"];
+  const shaped = (words: string[] | undefined, verb: string) =>
+    lines.length === 2 && words?.slice(0, 5).join(" ") === [...prefix, verb].join(" ");
+  if (!enrollLine || !startLine || !shaped(enrollLine, "enroll") || !shaped(startLine, "start")) {
     throw new Error(`unexpected enrollment command: ${command}`);
   }
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    FLOTILLA_AGENT_LISTEN: "127.0.0.1:0",
-    FLOTILLA_AGENT_DATA_DIR: dataDir,
-    FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: ingressRoot,
-  };
+  const env: NodeJS.ProcessEnv = { ...process.env, FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: ingressRoot };
   for (const name of [
     "FLOTILLA_AGENT_CONFIG",
+    "FLOTILLA_AGENT_LISTEN",
+    "FLOTILLA_AGENT_DATA_DIR",
     "FLOTILLA_PRIMARY_URL",
     "FLOTILLA_ENROLLMENT_TOKEN",
     "FLOTILLA_AGENT_BASE_URL",
   ]) {
     delete env[name];
   }
-  const enroll = spawn(process.execPath, args.slice(1), {
+  const enroll = spawn("npm", withSettings(enrollLine, { "--data-dir": dataDir }), {
     cwd: root,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -251,24 +253,32 @@ export async function enrollAndStartAgent(
   const code = await new Promise<number | null>((done) => enroll.once("exit", done));
   if (code !== 0) throw new Error(`enroll exited with ${code}: ${output}`);
 
-  const first = await startAgent(env);
+  const settings = { "--data-dir": dataDir, "--listen": "127.0.0.1:0" };
+  const first = await startAgent(withSettings(startLine, settings), env);
   if (!options.advertiseBaseUrl) return first;
   // Presigned browser traffic needs the agent to know its own base_url. The port is only known once
-  // it listened on port 0, so the agent is restarted on that same port with FLOTILLA_AGENT_BASE_URL.
+  // it listened on port 0, so the agent is restarted on that same port with --base-url.
   await first.stop();
-  return startAgent({
-    ...env,
-    FLOTILLA_AGENT_LISTEN: new URL(first.url).host,
-    FLOTILLA_AGENT_BASE_URL: first.url,
-  });
+  return startAgent(
+    withSettings(startLine, { ...settings, "--listen": new URL(first.url).host, "--base-url": first.url }),
+    env,
+  );
 }
 
-async function startAgent(env: NodeJS.ProcessEnv): Promise<Agent> {
-  const child = spawn(process.execPath, ["agent/cli.ts", "start"], {
-    cwd: root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/** npm's arguments for a shown line, with the given flags set to these values (added when absent). */
+function withSettings(words: string[], settings: Record<string, string>): string[] {
+  const args = words.slice(1);
+  for (const [flag, value] of Object.entries(settings)) {
+    const at = args.indexOf(flag);
+    if (at >= 0) args[at + 1] = value;
+    else args.push(flag, value);
+  }
+  return args;
+}
+
+async function startAgent(args: string[], env: NodeJS.ProcessEnv): Promise<Agent> {
+  // Its own process group, so stop() reaches npm and the agent under it the way Ctrl-C would.
+  const child = spawn("npm", args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   const exited = new Promise<void>((done) => child.once("exit", () => done()));
   const url = await new Promise<string>((found, reject) => {
     const lines: string[] = [];
@@ -288,7 +298,7 @@ async function startAgent(env: NodeJS.ProcessEnv): Promise<Agent> {
     child,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
+      process.kill(-child.pid!, "SIGTERM");
       await exited;
     },
   };

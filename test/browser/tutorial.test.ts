@@ -114,8 +114,15 @@ describe("tutorial in the browser", () => {
     await page.getByRole("heading", { name: /Follower B/ }).waitFor();
     await page.getByRole("button", { name: "Create enrollment token" }).click();
     const command = (await page.locator("#enroll-command-checkout").textContent()) ?? "";
-    expect(command).toMatch(/^node agent\/cli\.ts enroll --primary http:\/\/127\.0\.0\.1:\d+ --token \S+$/);
-    expect(await page.locator("#enroll-command").textContent()).toMatch(/^npx flotilla-agent enroll /);
+    expect(command).toMatch(
+      /^npm run agent -- enroll --primary http:\/\/127\.0\.0\.1:\d+ --token \S+ --data-dir data\/agent-follower-b\nnpm run agent -- start --data-dir data\/agent-follower-b --listen 127\.0\.0\.1:7070$/,
+    );
+    expect(await page.locator("#enroll-command").textContent()).toMatch(
+      /^flotilla-agent enroll .*\nflotilla-agent start --data-dir data\/agent-follower-b --listen 127\.0\.0\.1:7070$/,
+    );
+    expect(await page.locator("#enroll-note").textContent()).toContain(
+      "A second agent on the same machine needs its own --data-dir, --listen port and --base-url",
+    );
 
     agent = await enrollAndStartAgent(command, join(agentDir, "data"), join(agentDir, "managed-ingress"));
     await page.reload();

@@ -81,6 +81,39 @@ describe("follower node, enrollment and policy API", () => {
     });
   });
 
+  it("names the listen address and base_url the node's base_url implies, and quotes what a shell would bend", async () => {
+    const cases = [
+      {
+        name: "Rack 2 / Disk A",
+        base: "http://127.0.0.1:7071",
+        dir: "data/agent-rack-2-disk-a",
+        listen: "127.0.0.1:7071",
+      },
+      { name: "lan", base: "http://10.0.0.5:7072", dir: "data/agent-lan", listen: "0.0.0.0:7072" },
+      {
+        name: "proxied",
+        base: "https://follower.example",
+        dir: "data/agent-proxied",
+        listen: "127.0.0.1:7070",
+      },
+      { name: "v6", base: "http://[::1]:7073", dir: "data/agent-v6", listen: "'[::1]:7073'" },
+    ];
+    for (const c of cases) {
+      const node = await createNode(c.name, c.base);
+      const issued = await primary.ok(
+        enrollmentTokenSchema,
+        "POST",
+        `/api/v1/admin/nodes/${node.id}/enrollment-token`,
+        {},
+      );
+      const base = c.base.includes("[") ? `'${node.base_url}'` : node.base_url;
+      expect(issued.command.split("\n")).toEqual([
+        `flotilla-agent enroll --primary ${primary.origin} --token ${issued.token} --data-dir ${c.dir}`,
+        `flotilla-agent start --data-dir ${c.dir} --listen ${c.listen} --base-url ${base}`,
+      ]);
+    }
+  });
+
   it("shows a new token once with the exact agent command, storing only its hash", async () => {
     const node = await createNode("tokened");
     const issued = await primary.ok(
@@ -89,11 +122,14 @@ describe("follower node, enrollment and policy API", () => {
       `/api/v1/admin/nodes/${node.id}/enrollment-token`,
       {},
     );
-    expect(issued.command).toBe(
-      `npx flotilla-agent enroll --primary ${primary.origin} --token ${issued.token}`,
-    );
-    expect(issued.command_from_checkout).toBe(
-      `node agent/cli.ts enroll --primary ${primary.origin} --token ${issued.token}`,
+    // The single executable's two lines: enroll into a data dir named after the node, then start there
+    // on the default address (no base_url yet, so none is given).
+    const enroll = `enroll --primary ${primary.origin} --token ${issued.token} --data-dir data/agent-tokened`;
+    const start = "start --data-dir data/agent-tokened --listen 127.0.0.1:7070";
+    expect(issued.command).toBe(`flotilla-agent ${enroll}\nflotilla-agent ${start}`);
+    expect(issued.command_from_checkout).toBe(`npm run agent -- ${enroll}\nnpm run agent -- ${start}`);
+    expect(issued.note).toMatch(
+      /second agent on the same machine needs its own --data-dir, --listen port and --base-url/,
     );
     const minutes = (Date.parse(issued.expires_at) - Date.now()) / 60_000;
     expect(minutes).toBeGreaterThan(25);

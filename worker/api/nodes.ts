@@ -170,8 +170,12 @@ export const enrollmentTokenSchema = z.object({
   node_id: z.string(),
   token: z.string(),
   expires_at: timestamp,
+  /** Two lines (enroll, then start) for the follower's single executable. */
   command: z.string(),
+  /** The same two lines from a Flotilla checkout (npm run agent --). */
   command_from_checkout: z.string(),
+  /** What must differ for a second agent on the same machine. */
+  note: z.string(),
 });
 
 export const testResultSchema = z.object({

@@ -9,6 +9,7 @@ import { DEFAULT_ENROLLMENT_TTL_MINUTES, enrollmentStatus } from "../api/nodes.t
 import { followerNodes } from "../db/schema.ts";
 import { encryptSecret } from "../secrets.ts";
 import type { Services } from "../services.ts";
+import { agentCommands } from "./agent-command.ts";
 import { normalizeBaseUrl } from "./base-url.ts";
 import { type NodeRow, secretContext } from "./client.ts";
 import { recordEvent } from "./events.ts";
@@ -16,9 +17,10 @@ import { recordEvent } from "./events.ts";
 export interface IssuedToken {
   token: string;
   expiresAt: Date;
-  /** The exact commands to run on the follower machine. */
+  /** The exact commands to run on the follower machine, and what a second agent must change. */
   command: string;
   commandFromCheckout: string;
+  note: string;
 }
 
 export async function issueEnrollmentToken(
@@ -57,13 +59,7 @@ export async function issueEnrollmentToken(
   );
   // Deleted between the two statements: the token went with the node.
   if (!recorded) throw notFound("follower node");
-  const args = `enroll --primary ${primaryOrigin} --token ${token}`;
-  return {
-    token,
-    expiresAt,
-    command: `npx flotilla-agent ${args}`,
-    commandFromCheckout: `node agent/cli.ts ${args}`,
-  };
+  return { token, expiresAt, ...agentCommands(primaryOrigin, token, node) };
 }
 
 /** Why no token could be written: the node is gone, or an agent enrolled it meanwhile. */

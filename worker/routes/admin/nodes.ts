@@ -222,6 +222,7 @@ export const nodeRoutes = [
         expires_at: issued.expiresAt.toISOString(),
         command: issued.command,
         command_from_checkout: issued.commandFromCheckout,
+        note: issued.note,
       };
     },
   }),
