@@ -3,14 +3,17 @@
 // node whose base_url is set run as pasted through /bin/sh next to a real primary (which already runs its
 // own Follower 1 on this machine, so this is the second agent the console's note is about), the agent
 // answers the health check, and the acceptance walk moves files through it in relay_stream and presigned.
+// The container image's context (FROM scratch) is checked the way the image will run it: chrooted into
+// its rootfs as uid 10001, with nothing but what build:agent-image put there.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { chown, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../scripts/acceptance/local-stack.ts";
+import { AGENT_UID, buildImageContext } from "../../scripts/build-agent/image.ts";
 import { buildAgent } from "../../scripts/build-agent/index.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -185,6 +188,62 @@ describe("flotilla-agent, the single executable", () => {
     expect(out).toMatch(/^ok +\d+\. presigned\/local: object on the follower/m);
     expect(report.at(-1)).toMatch(/^[1-9]\d* passed, 0 failed$/);
   }, 300_000);
+
+  it("runs from the container image's rootfs alone, as its non-root user", async () => {
+    const { dir, rootfs, libraries } = await buildImageContext(join(work, "image"), bin);
+    expect(libraries).toContain("/lib64/ld-linux-x86-64.so.2");
+    expect(await readFile(join(rootfs, "etc/passwd"), "utf8")).toContain(`:${AGENT_UID}:${AGENT_UID}:`);
+    expect(await readFile(join(dir, "Dockerfile"), "utf8")).toMatch(/^FROM scratch$/m);
+    // What the Dockerfile's COPY --chown does for the state volume.
+    await mkdir(join(rootfs, "var/lib/flotilla-agent"), { recursive: true });
+    await chown(join(rootfs, "var/lib/flotilla-agent"), AGENT_UID, AGENT_UID);
+    const scratchPort = await freePort();
+    const jail = (args: string[]) =>
+      spawn(
+        "/usr/sbin/chroot",
+        [`--userspec=${AGENT_UID}:${AGENT_UID}`, rootfs, "/usr/local/bin/flotilla-agent", ...args],
+        {
+          env: {
+            FLOTILLA_AGENT_LISTEN: `127.0.0.1:${scratchPort}`,
+            FLOTILLA_AGENT_DATA_DIR: "/var/lib/flotilla-agent",
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+    const node = await admin<{ id: string }>("POST", "/api/v1/admin/nodes", { name: "Scratch Follower" });
+    const { token } = await admin<{ token: string }>(
+      "POST",
+      `/api/v1/admin/nodes/${node.id}/enrollment-token`,
+      {},
+    );
+    const enrolling = jail(["enroll", "--primary", stack.url, "--token", token]);
+    let enrollOutput = "";
+    enrolling.stdout.on("data", (c: Buffer) => (enrollOutput += c.toString("utf8")));
+    enrolling.stderr.on("data", (c: Buffer) => (enrollOutput += c.toString("utf8")));
+    expect(await new Promise((done) => enrolling.once("close", done)), enrollOutput).toBe(0);
+    const state = await stat(join(rootfs, "var/lib/flotilla-agent/state.json"));
+    expect([state.uid, state.mode & 0o777]).toEqual([AGENT_UID, 0o600]);
+    const jailed = jail(["start"]);
+    try {
+      const said: string[] = [];
+      const first = await new Promise<string>((found, fail) => {
+        createInterface({ input: jailed.stdout }).on("line", found);
+        createInterface({ input: jailed.stderr }).on("line", (line) => said.push(line));
+        jailed.once("exit", (code) => fail(new Error(`chrooted agent exited (${code}): ${said.join("\n")}`)));
+      });
+      expect(first).toBe(`Follower listening on http://127.0.0.1:${scratchPort}`);
+      const health = await fetch(`http://127.0.0.1:${scratchPort}/health`);
+      expect(await health.json()).toEqual({ status: "ok", version: "0.1.0" });
+      const ready = (await (await fetch(`http://127.0.0.1:${scratchPort}/health/ready`)).json()) as {
+        checks: { name: string; ok: boolean }[];
+      };
+      expect(ready.checks.find((check) => check.name === "enrolled")?.ok).toBe(true);
+    } finally {
+      const exited = new Promise((done) => jailed.once("exit", done));
+      jailed.kill("SIGTERM");
+      await exited;
+    }
+  });
 
   it("stops cleanly on SIGTERM, having logged no secret", async () => {
     process.kill(-agent!.pid!, "SIGTERM");
