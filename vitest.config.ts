@@ -1,10 +1,13 @@
 import { defineConfig } from "vitest/config";
 
 // Tests run in Node 22 (pinned in devDependencies). Worker code is exercised both in process
-// (its fetch handler is plain Fetch API) and inside real workerd through Miniflare.
+// (its fetch handler is plain Fetch API) and inside real workerd through Miniflare. `npm test` needs
+// nothing but `npm install`; tests against clients that only Debian packages (test/interop/) run in
+// `npm run test:interop` (vitest.interop.config.ts).
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    exclude: ["test/interop/**", "**/node_modules/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

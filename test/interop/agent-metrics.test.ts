@@ -3,8 +3,8 @@
 // open multipart sessions, build info and the process/runtime metrics, behind the bearer token.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Family, family, parseExposition, value } from "../helpers/prometheus.ts";
-import { bytes, inProcessAgent, streamOf } from "./helpers.ts";
+import { bytes, inProcessAgent, streamOf } from "../agent/helpers.ts";
+import { type Family, family, parseExposition, value } from "./prometheus.ts";
 
 const TOKEN = "metrics-token-for-the-scraper";
 

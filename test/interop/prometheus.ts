@@ -1,6 +1,6 @@
-// Owns reading Prometheus text exposition in tests with the Prometheus project's own parser (client_python's
-// text_string_to_metric_families, Debian package python3-prometheus-client, installed by .ci/run), so a
-// test checks what a scraper reads, not what our code meant to write.
+// Owns reading Prometheus text exposition in tests with the Prometheus project's own parser
+// (client_python's text_string_to_metric_families, Debian package python3-prometheus-client, which
+// `npm run test:interop` needs), so a test checks what a scraper reads, not what our code meant to write.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 
