@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { type Capabilities, readinessSchema } from "../../shared/protocol/schemas.ts";
 import { storedCapabilities, storedReadiness } from "../db/probes.ts";
-import { ENROLLMENT_STATUSES, type followerNodes } from "../db/schema.ts";
+import { ENROLLMENT_STATUSES, type followerNodes, type nodeEvents } from "../db/schema.ts";
 import { ingressTargetSchema } from "./ingress-targets.ts";
 import { iso, timestamp } from "./wire.ts";
 
@@ -135,6 +135,17 @@ export function toNodeOut(node: NodeRow, now: Date): NodeOut {
   };
 }
 
+export const nodeEventSchema = z.object({
+  at: timestamp,
+  level: z.string(),
+  kind: z.string(),
+  message: z.string(),
+});
+
+export function toNodeEventOut(e: typeof nodeEvents.$inferSelect): z.infer<typeof nodeEventSchema> {
+  return { at: iso(e.at), level: e.level, kind: e.kind, message: e.message };
+}
+
 export const nodeDetailsSchema = nodeSchema.extend({
   ingress_targets: z.array(ingressTargetSchema),
   policies: z.array(
@@ -147,9 +158,7 @@ export const nodeDetailsSchema = nodeSchema.extend({
       ),
     }),
   ),
-  recent_events: z.array(
-    z.object({ at: timestamp, level: z.string(), kind: z.string(), message: z.string() }),
-  ),
+  recent_events: z.array(nodeEventSchema),
 });
 
 export const bindingSyncSchema = z.object({

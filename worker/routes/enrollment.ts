@@ -2,8 +2,8 @@
 // token is the credential). Answers the node's key id and secret exactly once.
 import { redeemRequestSchema, redeemResponseSchema } from "../../shared/protocol/schemas.ts";
 import { redeemEnrollment } from "../followers/enrollment.ts";
+import { primaryOrigin } from "../http/origin.ts";
 import { defineRoute } from "../http/route.ts";
-import { primaryOrigin } from "./admin/nodes-shared.ts";
 
 export const enrollmentRoutes = [
   defineRoute({

@@ -10,6 +10,7 @@ import {
 } from "../api/shares.ts";
 import { liveFile, liveFolder } from "../files/records.ts";
 import { resolveSpace } from "../files/spaces.ts";
+import { primaryOrigin } from "../http/origin.ts";
 import { defineRoute } from "../http/route.ts";
 import { createShare, listShares, revokeShare } from "../shares/links.ts";
 
@@ -33,8 +34,8 @@ export const shareRoutes = [
       const target = row.fileId
         ? await liveFile(services, space, row.fileId)
         : await liveFolder(services, space, row.folderId ?? "");
-      const origin = services.env.PUBLIC_URL ?? new URL(request.url).origin;
-      return { share: toShareOut(row, target, services.now()), token, url: `${origin}/s/${token}` };
+      const url = `${primaryOrigin(services, request)}/s/${token}`;
+      return { share: toShareOut(row, target, services.now()), token, url };
     },
   }),
   defineRoute({
