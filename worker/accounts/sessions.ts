@@ -1,6 +1,6 @@
 // Owns sessions and API tokens: random bearer secrets of 256 bits handed out once, stored only as
 // SHA-256 hashes, with an expiry. Browser sessions travel in a cookie, API tokens in Authorization.
-import { eq, lt } from "drizzle-orm";
+import { and, eq, lt } from "drizzle-orm";
 import { randomId, randomToken, sha256Hex } from "../../shared/crypto.ts";
 import type { Db } from "../db/client.ts";
 import { sessions } from "../db/schema.ts";
@@ -52,6 +52,22 @@ export async function revokeSession(db: Db, sessionId: string): Promise<void> {
 
 export async function revokeUserSessions(db: Db, userId: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.userId, userId));
+}
+
+/** The user's API tokens (sessions of kind "api"); their values are never stored. */
+export async function listApiTokens(db: Db, userId: string) {
+  return db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), eq(sessions.kind, "api")));
+}
+
+/** Revokes one of the user's own API tokens; false when it has no such token. */
+export async function revokeApiToken(db: Db, userId: string, id: string): Promise<boolean> {
+  const result = await db
+    .delete(sessions)
+    .where(and(eq(sessions.id, id), eq(sessions.userId, userId), eq(sessions.kind, "api")));
+  return result.rowsAffected > 0;
 }
 
 export async function deleteExpiredSessions(db: Db, now: Date): Promise<number> {

@@ -77,6 +77,8 @@ export const createGroupBody = z.object({
   rules: z.array(ruleInputSchema).max(100).default([]),
 });
 
+export type CreateGroupBody = z.infer<typeof createGroupBody>;
+
 export const updateGroupBody = z
   .object({
     name: nameSchema,
@@ -86,10 +88,14 @@ export const updateGroupBody = z
   })
   .partial();
 
+export type UpdateGroupBody = z.infer<typeof updateGroupBody>;
+
 export const ruleParams = z.object({ id: z.string().min(1), rule_id: z.string().min(1) });
 export const replaceRulesBody = z.object({ rules: z.array(ruleInputSchema).max(100) });
 export const addRuleBody = ruleInputSchema.extend({ priority: z.number().int().positive().optional() });
+export type AddRuleBody = z.infer<typeof addRuleBody>;
 export const updateRuleBody = ruleInputSchema.partial();
+export type UpdateRuleBody = z.infer<typeof updateRuleBody>;
 
 export const resolutionQuery = z
   .object({

@@ -1,6 +1,8 @@
 // Owns how the worker reaches libSQL: `@libsql/client/web` (HTTP, runs in workerd) wrapped in drizzle
-// with the schema. Node callers (tests, launcher, scripts) build the same Db type over `@libsql/client`.
+// with the schema, and whether it answers. Node callers (tests, launcher, scripts) build the same Db
+// type over `@libsql/client`.
 import { createClient } from "@libsql/client/web";
+import { sql } from "drizzle-orm";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { drizzle } from "drizzle-orm/libsql/web";
 import { AppError } from "../../shared/errors.ts";
@@ -28,4 +30,13 @@ export function openDb(env: Pick<Env, "LIBSQL_URL" | "LIBSQL_AUTH_TOKEN">): Db {
       : { url: env.LIBSQL_URL, authToken: env.LIBSQL_AUTH_TOKEN },
   );
   return drizzle(client, { schema });
+}
+
+/** Asks the database for the simplest answer; database_unavailable when it gives none. */
+export async function pingDatabase(db: Db): Promise<void> {
+  try {
+    await db.run(sql`select 1`);
+  } catch (cause) {
+    throw new AppError("database_unavailable", "The database does not answer.", { cause });
+  }
 }

@@ -1,18 +1,22 @@
-// Owns policy group persistence: loading groups with their rules, rule-set
-// replacement (validated, atomic), and the single-default invariant.
-import { asc, count, eq, inArray } from "drizzle-orm";
+// Owns policy groups: loading them with their rules and binding counts, create (with rules, as the
+// new default when asked), edit, delete, and the single-default invariant (new users get it; it
+// cannot be unset, disabled or deleted). Rule sets: rule-set.ts.
+import { asc, count, eq, inArray, ne } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError, notFound } from "../../shared/errors.ts";
 import {
+  type CreateGroupBody,
   type PolicyGroupOut,
-  type RuleInput,
-  ruleFields,
   toPolicyGroupOut,
   toRuleOut,
+  type UpdateGroupBody,
 } from "../api/policy-groups.ts";
 import type { Db } from "../db/client.ts";
+import { uniqueOr } from "../db/constraints.ts";
 import { policyGroupRules, policyGroups, storagePolicies, teams, users } from "../db/schema.ts";
-import { assertValidRules } from "./rules.ts";
+import { replaceRulesStatements, validateRuleSet } from "./rule-set.ts";
+
+type GroupRow = typeof policyGroups.$inferSelect;
 
 export async function findGroup(db: Db, id: string) {
   const [row] = await db.select().from(policyGroups).where(eq(policyGroups.id, id));
@@ -66,46 +70,73 @@ export async function loadGroup(db: Db, id: string): Promise<PolicyGroupOut> {
   return group;
 }
 
-export async function assertPoliciesExist(db: Db, rules: readonly RuleInput[]): Promise<void> {
-  const wanted = [...new Set(rules.map((r) => r.policy_id))];
-  if (wanted.length === 0) return;
-  const found = await db
-    .select({ id: storagePolicies.id })
-    .from(storagePolicies)
-    .where(inArray(storagePolicies.id, wanted));
-  const missing = wanted.filter((id) => !found.some((f) => f.id === id));
-  if (missing.length > 0) {
-    throw new AppError("not_found", "No such storage policy.", { details: { policy_ids: missing } });
+const nameTaken = (name: string) => `A policy group named "${name}" already exists.`;
+const defaultRequired = (message: string) => new AppError("policy_group_default_required", message);
+
+/** Creates a group with its rules (validated first), as the new default when asked; returns its id. */
+export async function createGroup(db: Db, body: CreateGroupBody, now: Date): Promise<string> {
+  if (body.is_default && !body.enabled) throw defaultRequired("The default group must be enabled.");
+  await validateRuleSet(db, body.rules);
+  const id = randomId();
+  const insert = db.insert(policyGroups).values({
+    id,
+    name: body.name,
+    description: body.description,
+    enabled: body.enabled,
+    isDefault: false,
+    createdAt: now,
+    updatedAt: now,
+  });
+  const [, ...rules] = replaceRulesStatements(db, id, body.rules);
+  const promote = body.is_default
+    ? [
+        db.update(policyGroups).set({ isDefault: false }).where(ne(policyGroups.id, id)),
+        db.update(policyGroups).set({ isDefault: true }).where(eq(policyGroups.id, id)),
+      ]
+    : [];
+  await uniqueOr(() => db.batch([insert, ...rules, ...promote]), "name_taken", nameTaken(body.name));
+  return id;
+}
+
+/** The default group stays enabled and cannot be unset; making another the default demotes it. */
+export async function updateGroup(db: Db, group: GroupRow, body: UpdateGroupBody, now: Date): Promise<void> {
+  const willBeDefault = body.is_default ?? group.isDefault;
+  const willBeEnabled = body.enabled ?? group.enabled;
+  if (group.isDefault && body.is_default === false) {
+    throw defaultRequired("There must be a default group: make another group the default instead.");
   }
+  if (willBeDefault && !willBeEnabled) throw defaultRequired("The default group cannot be disabled.");
+  const changes: Partial<typeof policyGroups.$inferInsert> = { updatedAt: now };
+  if (body.name !== undefined) changes.name = body.name;
+  if (body.description !== undefined) changes.description = body.description;
+  if (body.enabled !== undefined) changes.enabled = body.enabled;
+  const update = db.update(policyGroups).set(changes).where(eq(policyGroups.id, group.id));
+  const promote =
+    willBeDefault && !group.isDefault
+      ? [
+          db.update(policyGroups).set({ isDefault: false }).where(ne(policyGroups.id, group.id)),
+          db.update(policyGroups).set({ isDefault: true }).where(eq(policyGroups.id, group.id)),
+        ]
+      : [];
+  await uniqueOr(() => db.batch([update, ...promote]), "name_taken", nameTaken(body.name ?? group.name));
 }
 
-/** Statements that replace a group's rules with `rules` (validate first; run inside a batch). */
-export function replaceRulesStatements(db: Db, groupId: string, rules: readonly RuleInput[]) {
-  return [
-    db.delete(policyGroupRules).where(eq(policyGroupRules.groupId, groupId)),
-    ...rules.map((rule) =>
-      db.insert(policyGroupRules).values({
-        id: randomId(),
-        groupId,
-        policyId: rule.policy_id,
-        priority: rule.priority,
-        minSize: rule.min_size,
-        maxSize: rule.max_size,
-      }),
-    ),
-  ] as const;
-}
-
-export async function validateRuleSet(db: Db, rules: readonly RuleInput[]): Promise<void> {
-  assertValidRules(rules);
-  await assertPoliciesExist(db, rules);
-}
-
-export async function currentRules(db: Db, groupId: string): Promise<(RuleInput & { id: string })[]> {
-  const rows = await db
-    .select()
-    .from(policyGroupRules)
-    .where(eq(policyGroupRules.groupId, groupId))
-    .orderBy(asc(policyGroupRules.priority));
-  return rows.map(ruleFields);
+/** Refused for the default group and for a group bound to users or teams. */
+export async function deleteGroup(db: Db, group: GroupRow): Promise<void> {
+  if (group.isDefault)
+    throw defaultRequired("The default group cannot be deleted; make another group the default first.");
+  const [[boundUsers], [boundTeams]] = await db.batch([
+    db.select({ n: count() }).from(users).where(eq(users.policyGroupId, group.id)),
+    db.select({ n: count() }).from(teams).where(eq(teams.policyGroupId, group.id)),
+  ]);
+  const userCount = boundUsers?.n ?? 0;
+  const teamCount = boundTeams?.n ?? 0;
+  if (userCount + teamCount > 0) {
+    throw new AppError(
+      "policy_group_in_use",
+      `The group is bound to ${userCount} user(s) and ${teamCount} team(s); rebind them first.`,
+      { details: { users: userCount, teams: teamCount } },
+    );
+  }
+  await db.delete(policyGroups).where(eq(policyGroups.id, group.id));
 }

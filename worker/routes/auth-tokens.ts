@@ -1,11 +1,9 @@
 // Owns the caller's API tokens: create (value shown once), list (never the values), revoke. Tokens
 // are sessions of kind "api", stored as SHA-256 hashes with an expiry.
-import { and, eq } from "drizzle-orm";
 import { notFound } from "../../shared/errors.ts";
-import { createSession } from "../accounts/sessions.ts";
+import { createSession, listApiTokens, revokeApiToken } from "../accounts/sessions.ts";
 import { createdTokenSchema, createTokenBody, tokenListSchema, toTokenOut } from "../api/auth.ts";
 import { idParams, iso } from "../api/wire.ts";
-import { sessions } from "../db/schema.ts";
 import { defineRoute } from "../http/route.ts";
 
 export const authTokenRoutes = [
@@ -17,11 +15,7 @@ export const authTokenRoutes = [
     tag: "auth",
     response: tokenListSchema,
     handler: async ({ services, user }) => {
-      const rows = await services.db
-        .select()
-        .from(sessions)
-        .where(and(eq(sessions.userId, user.id), eq(sessions.kind, "api")));
-      return { tokens: rows.map(toTokenOut) };
+      return { tokens: (await listApiTokens(services.db, user.id)).map(toTokenOut) };
     },
   }),
   defineRoute({
@@ -52,10 +46,7 @@ export const authTokenRoutes = [
     tag: "auth",
     params: idParams,
     handler: async ({ services, user, params }) => {
-      const result = await services.db
-        .delete(sessions)
-        .where(and(eq(sessions.id, params.id), eq(sessions.userId, user.id), eq(sessions.kind, "api")));
-      if (result.rowsAffected === 0) throw notFound("API token");
+      if (!(await revokeApiToken(services.db, user.id, params.id))) throw notFound("API token");
     },
   }),
 ];

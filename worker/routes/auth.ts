@@ -1,9 +1,8 @@
 // Owns /api/v1/auth: login (browser cookie or API token), logout, the caller's own account and
 // password. Login is rate limited per address+username and per username; all failures look alike.
 // API token management lives in auth-tokens.ts.
-import { and, asc, eq, ne } from "drizzle-orm";
 import { AppError, notFound } from "../../shared/errors.ts";
-import { burnPasswordCheck, hashPassword, verifyPassword } from "../accounts/passwords.ts";
+import { burnPasswordCheck, verifyPassword } from "../accounts/passwords.ts";
 import { claimLoginAttempt, clientAddress, loginKeys, loginSucceeded } from "../accounts/rate-limit.ts";
 import {
   clearedSessionCookie,
@@ -12,11 +11,11 @@ import {
   revokeSession,
   sessionCookie,
 } from "../accounts/sessions.ts";
-import { findUser, findUserByUsername } from "../accounts/users.ts";
+import { teamsOf } from "../accounts/teams.ts";
+import { changeOwnPassword, findUser, findUserByUsername } from "../accounts/users.ts";
 import { loginBody, loginResponse, meSchema, passwordChangeBody } from "../api/auth.ts";
 import { normalizeUsername, toUserOut } from "../api/users.ts";
 import { iso } from "../api/wire.ts";
-import { sessions, teamMembers, teams, users } from "../db/schema.ts";
 import { defineRoute } from "../http/route.ts";
 import { authTokenRoutes } from "./auth-tokens.ts";
 
@@ -82,13 +81,7 @@ const accountRoutes = [
     handler: async ({ services, user }) => {
       const row = await findUser(services.db, user.id);
       if (!row) throw notFound("user");
-      const memberships = await services.db
-        .select({ id: teams.id, name: teams.name, role: teamMembers.role })
-        .from(teamMembers)
-        .innerJoin(teams, eq(teams.id, teamMembers.teamId))
-        .where(eq(teamMembers.userId, user.id))
-        .orderBy(asc(teams.name));
-      return { user: toUserOut(row), teams: memberships };
+      return { user: toUserOut(row), teams: await teamsOf(services.db, user.id) };
     },
   }),
   defineRoute({
@@ -109,13 +102,7 @@ const accountRoutes = [
         throw new AppError("invalid_credentials", "The current password is wrong.");
       }
       await loginSucceeded(db, keys);
-      await db.batch([
-        db
-          .update(users)
-          .set({ passwordHash: await hashPassword(body.new_password), updatedAt: now })
-          .where(eq(users.id, user.id)),
-        db.delete(sessions).where(and(eq(sessions.userId, user.id), ne(sessions.id, user.sessionId))),
-      ]);
+      await changeOwnPassword(db, user, body.new_password, now);
     },
   }),
 ];

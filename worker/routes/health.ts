@@ -1,7 +1,6 @@
 // Owns GET /health: the primary is up and its database answers.
-import { sql } from "drizzle-orm";
-import { AppError } from "../../shared/errors.ts";
 import { healthSchema } from "../api/health.ts";
+import { pingDatabase } from "../db/client.ts";
 import { defineRoute } from "../http/route.ts";
 
 export const healthRoutes = [
@@ -13,11 +12,7 @@ export const healthRoutes = [
     tag: "health",
     response: healthSchema,
     handler: async ({ services }) => {
-      try {
-        await services.db.run(sql`select 1`);
-      } catch (cause) {
-        throw new AppError("database_unavailable", "The database does not answer.", { cause });
-      }
+      await pingDatabase(services.db);
       return { status: "ok" as const, database: "ok" as const };
     },
   }),

@@ -1,11 +1,8 @@
 // Owns GET /api/v1/admin/files/:id/storage: asks the storage that holds a file whether its object is
 // there (a HEAD through the file's own policy driver), to prove where an upload landed.
-import { eq } from "drizzle-orm";
-import { notFound } from "../../../shared/errors.ts";
 import { fileStorageSchema, toFileOut } from "../../api/files.ts";
 import { idParams } from "../../api/wire.ts";
-import { files } from "../../db/schema.ts";
-import { fileDriver, policyOf, storageFailure } from "../../files/serve.ts";
+import { checkStoredObject } from "../../files/object-check.ts";
 import { defineRoute } from "../../http/route.ts";
 
 export const fileStorageRoutes = [
@@ -18,16 +15,7 @@ export const fileStorageRoutes = [
     params: idParams,
     response: fileStorageSchema,
     handler: async ({ services, params }) => {
-      const [file] = await services.db.select().from(files).where(eq(files.id, params.id));
-      if (!file) throw notFound("file");
-      const policy = await policyOf(services, file);
-      const driver = await fileDriver(services, file, policy);
-      let info: Awaited<ReturnType<typeof driver.head>>;
-      try {
-        info = await driver.head(file.storageKey);
-      } catch (error) {
-        throw storageFailure(error, policy.id);
-      }
+      const { file, policy, object: info } = await checkStoredObject(services, params.id);
       return {
         file: {
           ...toFileOut(file),

@@ -1,8 +1,5 @@
 // Owns Admin -> Policy Groups: groups, enable/disable, and the single default group (new users get it;
 // it cannot be unset, disabled or deleted). Rules and the resolution preview live in their own modules.
-import { count, eq, ne } from "drizzle-orm";
-import { randomId } from "../../../shared/crypto.ts";
-import { AppError } from "../../../shared/errors.ts";
 import {
   createGroupBody,
   policyGroupListSchema,
@@ -10,21 +7,17 @@ import {
   updateGroupBody,
 } from "../../api/policy-groups.ts";
 import { idParams } from "../../api/wire.ts";
-import { uniqueOr } from "../../db/constraints.ts";
-import { policyGroups, teams, users } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
 import {
+  createGroup,
+  deleteGroup,
   findGroup,
   loadGroup,
   loadGroups,
-  replaceRulesStatements,
-  validateRuleSet,
+  updateGroup,
 } from "../../policy-groups/groups.ts";
 import { policyGroupRuleRoutes } from "./policy-group-rules.ts";
 import { policyResolutionRoutes } from "./policy-resolution.ts";
-
-const nameTaken = (name: string) => `A policy group named "${name}" already exists.`;
-const defaultRequired = (message: string) => new AppError("policy_group_default_required", message);
 
 const groupRoutes = [
   defineRoute({
@@ -45,31 +38,8 @@ const groupRoutes = [
     body: createGroupBody,
     response: policyGroupSchema,
     status: 201,
-    handler: async ({ services, body }) => {
-      const { db } = services;
-      if (body.is_default && !body.enabled) throw defaultRequired("The default group must be enabled.");
-      await validateRuleSet(db, body.rules);
-      const id = randomId();
-      const now = services.now();
-      const insert = db.insert(policyGroups).values({
-        id,
-        name: body.name,
-        description: body.description,
-        enabled: body.enabled,
-        isDefault: false,
-        createdAt: now,
-        updatedAt: now,
-      });
-      const [, ...rules] = replaceRulesStatements(db, id, body.rules);
-      const promote = body.is_default
-        ? [
-            db.update(policyGroups).set({ isDefault: false }).where(ne(policyGroups.id, id)),
-            db.update(policyGroups).set({ isDefault: true }).where(eq(policyGroups.id, id)),
-          ]
-        : [];
-      await uniqueOr(() => db.batch([insert, ...rules, ...promote]), "name_taken", nameTaken(body.name));
-      return loadGroup(db, id);
-    },
+    handler: async ({ services, body }) =>
+      loadGroup(services.db, await createGroup(services.db, body, services.now())),
   }),
   defineRoute({
     method: "GET",
@@ -91,28 +61,9 @@ const groupRoutes = [
     body: updateGroupBody,
     response: policyGroupSchema,
     handler: async ({ services, params, body }) => {
-      const { db } = services;
-      const group = await findGroup(db, params.id);
-      const willBeDefault = body.is_default ?? group.isDefault;
-      const willBeEnabled = body.enabled ?? group.enabled;
-      if (group.isDefault && body.is_default === false) {
-        throw defaultRequired("There must be a default group: make another group the default instead.");
-      }
-      if (willBeDefault && !willBeEnabled) throw defaultRequired("The default group cannot be disabled.");
-      const changes: Partial<typeof policyGroups.$inferInsert> = { updatedAt: services.now() };
-      if (body.name !== undefined) changes.name = body.name;
-      if (body.description !== undefined) changes.description = body.description;
-      if (body.enabled !== undefined) changes.enabled = body.enabled;
-      const update = db.update(policyGroups).set(changes).where(eq(policyGroups.id, group.id));
-      const promote =
-        willBeDefault && !group.isDefault
-          ? [
-              db.update(policyGroups).set({ isDefault: false }).where(ne(policyGroups.id, group.id)),
-              db.update(policyGroups).set({ isDefault: true }).where(eq(policyGroups.id, group.id)),
-            ]
-          : [];
-      await uniqueOr(() => db.batch([update, ...promote]), "name_taken", nameTaken(body.name ?? group.name));
-      return loadGroup(db, group.id);
+      const group = await findGroup(services.db, params.id);
+      await updateGroup(services.db, group, body, services.now());
+      return loadGroup(services.db, group.id);
     },
   }),
   defineRoute({
@@ -123,24 +74,7 @@ const groupRoutes = [
     tag: "policy-groups",
     params: idParams,
     handler: async ({ services, params }) => {
-      const { db } = services;
-      const group = await findGroup(db, params.id);
-      if (group.isDefault)
-        throw defaultRequired("The default group cannot be deleted; make another group the default first.");
-      const [[boundUsers], [boundTeams]] = await db.batch([
-        db.select({ n: count() }).from(users).where(eq(users.policyGroupId, group.id)),
-        db.select({ n: count() }).from(teams).where(eq(teams.policyGroupId, group.id)),
-      ]);
-      const userCount = boundUsers?.n ?? 0;
-      const teamCount = boundTeams?.n ?? 0;
-      if (userCount + teamCount > 0) {
-        throw new AppError(
-          "policy_group_in_use",
-          `The group is bound to ${userCount} user(s) and ${teamCount} team(s); rebind them first.`,
-          { details: { users: userCount, teams: teamCount } },
-        );
-      }
-      await db.delete(policyGroups).where(eq(policyGroups.id, group.id));
+      await deleteGroup(services.db, await findGroup(services.db, params.id));
     },
   }),
 ];

@@ -1,10 +1,6 @@
 // Owns team membership over the admin API: add a member or change their team role, remove a member.
-import { and, eq } from "drizzle-orm";
-import { notFound } from "../../../shared/errors.ts";
-import { findTeam, teamDetail } from "../../accounts/teams.ts";
-import { findUser } from "../../accounts/users.ts";
+import { findTeam, removeMember, setMember, teamDetail } from "../../accounts/teams.ts";
 import { memberBody, memberParams, teamDetailSchema } from "../../api/teams.ts";
-import { teamMembers } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
 
 export const teamMemberRoutes = [
@@ -18,14 +14,9 @@ export const teamMemberRoutes = [
     body: memberBody,
     response: teamDetailSchema,
     handler: async ({ services, params, body }) => {
-      const { db } = services;
-      const team = await findTeam(db, params.id);
-      if (!(await findUser(db, params.user_id))) throw notFound("user");
-      await db
-        .insert(teamMembers)
-        .values({ teamId: team.id, userId: params.user_id, role: body.role, createdAt: services.now() })
-        .onConflictDoUpdate({ target: [teamMembers.teamId, teamMembers.userId], set: { role: body.role } });
-      return teamDetail(db, team.id);
+      const team = await findTeam(services.db, params.id);
+      await setMember(services.db, team, params.user_id, body.role, services.now());
+      return teamDetail(services.db, team.id);
     },
   }),
   defineRoute({
@@ -37,13 +28,9 @@ export const teamMemberRoutes = [
     params: memberParams,
     response: teamDetailSchema,
     handler: async ({ services, params }) => {
-      const { db } = services;
-      const team = await findTeam(db, params.id);
-      const result = await db
-        .delete(teamMembers)
-        .where(and(eq(teamMembers.teamId, team.id), eq(teamMembers.userId, params.user_id)));
-      if (result.rowsAffected === 0) throw notFound("member of this team");
-      return teamDetail(db, team.id);
+      const team = await findTeam(services.db, params.id);
+      await removeMember(services.db, team, params.user_id);
+      return teamDetail(services.db, team.id);
     },
   }),
 ];

@@ -1,13 +1,9 @@
 // Owns Admin -> Users: list, create, details, edit (display name, role, password, disabled, policy
 // group binding). Disabling a user or changing their password ends all their sessions and tokens.
-import { asc, eq } from "drizzle-orm";
 import { notFound } from "../../../shared/errors.ts";
-import { hashPassword } from "../../accounts/passwords.ts";
-import { revokeUserSessions } from "../../accounts/sessions.ts";
-import { assertGroupExists, assertNotLastAdmin, createUser, findUser } from "../../accounts/users.ts";
+import { createUser, findUser, listUsers, updateUser } from "../../accounts/users.ts";
 import { createUserBody, toUserOut, updateUserBody, userListSchema, userSchema } from "../../api/users.ts";
 import { idParams } from "../../api/wire.ts";
-import { users } from "../../db/schema.ts";
 import { defineRoute } from "../../http/route.ts";
 
 export const userRoutes = [
@@ -18,10 +14,7 @@ export const userRoutes = [
     summary: "List users",
     tag: "users",
     response: userListSchema,
-    handler: async ({ services }) => {
-      const rows = await services.db.select().from(users).orderBy(asc(users.username));
-      return { users: rows.map(toUserOut) };
-    },
+    handler: async ({ services }) => ({ users: (await listUsers(services.db)).map(toUserOut) }),
   }),
   defineRoute({
     method: "POST",
@@ -71,24 +64,16 @@ export const userRoutes = [
     body: updateUserBody,
     response: userSchema,
     handler: async ({ services, params, body }) => {
-      const { db } = services;
-      const row = await findUser(db, params.id);
+      const row = await findUser(services.db, params.id);
       if (!row) throw notFound("user");
-      const losesAdmin =
-        row.role === "admin" && !row.disabled && (body.role === "user" || body.disabled === true);
-      if (losesAdmin) await assertNotLastAdmin(db, row.id);
-      if (body.policy_group_id) await assertGroupExists(db, body.policy_group_id);
-      const changes: Partial<typeof users.$inferInsert> = { updatedAt: services.now() };
-      if (body.display_name !== undefined) changes.displayName = body.display_name;
-      if (body.role !== undefined) changes.role = body.role;
-      if (body.disabled !== undefined) changes.disabled = body.disabled;
-      if (body.policy_group_id !== undefined) changes.policyGroupId = body.policy_group_id;
-      if (body.password !== undefined) changes.passwordHash = await hashPassword(body.password);
-      await db.update(users).set(changes).where(eq(users.id, row.id));
-      if (body.disabled === true || body.password !== undefined) await revokeUserSessions(db, row.id);
-      const updated = await findUser(db, row.id);
-      if (!updated) throw notFound("user");
-      return toUserOut(updated);
+      const input = {
+        displayName: body.display_name,
+        role: body.role,
+        disabled: body.disabled,
+        password: body.password,
+        policyGroupId: body.policy_group_id,
+      };
+      return toUserOut(await updateUser(services.db, row, input, services.now()));
     },
   }),
 ];
