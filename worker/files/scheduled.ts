@@ -1,6 +1,6 @@
 // Owns the files' scheduled work: purging trash older than the retention (TRASH_RETENTION_DAYS,
 // default 30) and retrying object deletions that a purge could not finish (storage unreachable).
-import type { ScheduledTask } from "../scheduled.ts";
+import type { ScheduledTask } from "../scheduled-task.ts";
 import { deletePendingObjects } from "./purge.ts";
 import { DEFAULT_TRASH_RETENTION_DAYS, expireTrash } from "./trash.ts";
 

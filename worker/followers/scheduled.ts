@@ -4,7 +4,7 @@
 import { and, eq, ne } from "drizzle-orm";
 import { followerNodes, ingressTargets } from "../db/schema.ts";
 import { describeError } from "../logger.ts";
-import type { ScheduledTask } from "../scheduled.ts";
+import type { ScheduledTask } from "../scheduled-task.ts";
 import type { Services } from "../services.ts";
 import { pushBinding } from "./binding.ts";
 import { pushTarget } from "./ingress.ts";

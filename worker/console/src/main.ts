@@ -3,6 +3,7 @@
 // a DOM node; they never touch the shell.
 import { ApiError, api, describe } from "./api.ts";
 import { announce, h } from "./dom.ts";
+import { navigate, onNavigate, type PageContext } from "./nav.ts";
 import { filesPage, trashPage } from "./pages/files.ts";
 import { loginPage } from "./pages/login.ts";
 import { nodeDetailsPage } from "./pages/node-details.ts";
@@ -13,16 +14,6 @@ import { sharePage } from "./pages/share.ts";
 import { teamDetailsPage, teamsPage } from "./pages/teams.ts";
 import { userDetailsPage, usersPage } from "./pages/users.ts";
 import type { MyTeam, User } from "./types.ts";
-
-export interface PageContext {
-  user: User;
-  /** The teams whose spaces the user can use (from /api/v1/auth/me). */
-  teams: MyTeam[];
-  params: string[];
-  query: URLSearchParams;
-  /** Re-renders the current page (after a change). */
-  refresh(): Promise<void>;
-}
 
 type Page = (ctx: PageContext) => Promise<Node>;
 interface Route {
@@ -52,11 +43,6 @@ interface Session {
 }
 
 let session: Session | null = null;
-
-export function navigate(path: string): void {
-  history.pushState(null, "", path);
-  void render();
-}
 
 function navLink(href: string, label: string): HTMLElement {
   const here = location.pathname === href || (href !== "/files" && location.pathname.startsWith(`${href}/`));
@@ -196,4 +182,5 @@ document.addEventListener("click", (event) => {
   navigate(href);
 });
 window.addEventListener("popstate", () => void render());
+onNavigate(render);
 void render().catch((error) => announce(describe(error), "error"));

@@ -2,7 +2,7 @@
 // the status line (which lives outside the re-rendered page).
 import { describe } from "../api.ts";
 import { announce } from "../dom.ts";
-import type { PageContext } from "../main.ts";
+import type { PageContext } from "../nav.ts";
 
 export function act(ctx: PageContext, work: () => Promise<string>): () => Promise<void> {
   return async () => {

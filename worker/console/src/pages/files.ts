@@ -3,7 +3,7 @@
 // trash page with restore and purge. URLs: /files/<space>/<folder?>, /trash/<space?>.
 import { api, describe } from "../api.ts";
 import { announce, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
-import { navigate, type PageContext } from "../main.ts";
+import { navigate, type PageContext } from "../nav.ts";
 import type { FileItem, Item, Listing } from "../types.ts";
 import { enqueue, resumeUnfinished, uploadPanel } from "../uploads.ts";
 import { act } from "./act.ts";

@@ -2,7 +2,7 @@
 // state and reason, create (local or s3), edit, make default, re-apply and delete.
 import { api } from "../api.ts";
 import { checked, field, formData, h, input, select } from "../dom.ts";
-import type { PageContext } from "../main.ts";
+import type { PageContext } from "../nav.ts";
 import type { IngressTarget, NodeDetails } from "../types.ts";
 import { act } from "./act.ts";
 import { badge } from "./nodes.ts";

@@ -3,7 +3,7 @@
 // targets, and the routine-maintenance view (tutorial §11). Every action re-renders from the API.
 import { api, describe } from "../api.ts";
 import { announce, checked, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
-import { navigate, type PageContext } from "../main.ts";
+import { navigate, type PageContext } from "../nav.ts";
 import type { CapabilitySummary, EnrollmentToken, NodeDetails, TestResult } from "../types.ts";
 import { act } from "./act.ts";
 import { ingressTargetsSection } from "./ingress-targets.ts";

@@ -2,7 +2,7 @@
 // Connection) and the form that creates a node record.
 import { api, describe } from "../api.ts";
 import { announce, field, formatTime, formData, h, input } from "../dom.ts";
-import { navigate, type PageContext } from "../main.ts";
+import { navigate, type PageContext } from "../nav.ts";
 import type { FollowerNode } from "../types.ts";
 
 export function nodeStatus(node: FollowerNode): { label: string; tone: "ok" | "warn" | "bad" } {

@@ -2,7 +2,7 @@
 // s3, primary), the connection test with its steps, and delete.
 import { api } from "../api.ts";
 import { bytesToMib, checked, field, formatBytes, formData, h, input, mibToBytes, select } from "../dom.ts";
-import type { PageContext } from "../main.ts";
+import type { PageContext } from "../nav.ts";
 import type { FollowerNode, Policy, PolicyTest } from "../types.ts";
 import { act } from "./act.ts";
 

@@ -2,7 +2,7 @@
 // New Policy Group, add/remove rules, enable/disable, and the default group for new users.
 import { api } from "../api.ts";
 import { checked, field, formatBytes, formData, h, input, mibToBytes, select } from "../dom.ts";
-import type { PageContext } from "../main.ts";
+import type { PageContext } from "../nav.ts";
 import type { Policy, PolicyGroup } from "../types.ts";
 import { act } from "./act.ts";
 import { badge } from "./nodes.ts";

@@ -2,7 +2,7 @@
 // space uploads, members).
 import { api } from "../api.ts";
 import { field, formData, h, input, select } from "../dom.ts";
-import type { PageContext } from "../main.ts";
+import type { PageContext } from "../nav.ts";
 import type { Team, TeamDetail, User } from "../types.ts";
 import { act } from "./act.ts";
 import { groupName, groupOptions, loadGroupList } from "./groups-select.ts";

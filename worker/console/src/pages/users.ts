@@ -2,7 +2,7 @@
 // disabled, password reset).
 import { api } from "../api.ts";
 import { checked, field, formatTime, formData, h, input, select } from "../dom.ts";
-import type { PageContext } from "../main.ts";
+import type { PageContext } from "../nav.ts";
 import type { User } from "../types.ts";
 import { act } from "./act.ts";
 import { groupName, groupOptions, loadGroupList } from "./groups-select.ts";
