@@ -1,4 +1,4 @@
-// Owns the user's side of tutorial §8 after uploading (E's API): whole and ranged downloads through
+// Owns the user's side of tutorial §8 after uploading (docs/files.md): whole and ranged downloads through
 // the primary (relay_stream) or by following the redirect to the follower (presigned, with the
 // primary's Origin so the exposed headers are checked), share links, trash and restore, previews.
 import { z } from "zod";

@@ -1,5 +1,5 @@
-// Owns uploading as a client does (F's upload sessions): init, then parts through the primary
-// (relay_stream) or straight to the follower URLs the API hands out (presigned, sent with the
+// Owns uploading as a client does (upload sessions, docs/uploads.md): init, then parts through the
+// primary (relay_stream) or straight to the follower URLs the API hands out (presigned, sent with the
 // primary's Origin as a browser would, so the CORS answer is checked too), resume check, complete.
 import { z } from "zod";
 import type { Api } from "./api.ts";

@@ -2,7 +2,8 @@
 // generated payload (BENCH_GIB, default 1) straight to the agent, through relay_stream and through
 // presigned; samples the peak memory of workerd and of the agent in each phase; measures the
 // machine's disk (write + fsync) and streaming SHA-256 in the same run; prints figures and the ratios
-// against issue 5's goals. A benchmark, not a test: it asserts nothing and never fails on speed.
+// against the project's throughput and memory goals (scripts/bench/report.ts). A benchmark, not a
+// test: it asserts nothing and never fails on speed.
 import { statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { StateFile } from "../../agent/state.ts";

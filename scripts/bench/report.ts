@@ -1,6 +1,6 @@
 // Owns turning one benchmark run into text: the machine's limits, one line per transfer (time,
 // throughput, share of the direct-to-agent figure, memory above idle of workerd and the agent), and
-// each goal of issue 5 marked met or missed with the measured ratio. Throughput and memory are in
+// each throughput and memory goal marked met or missed with the measured ratio. Throughput and memory are in
 // MB (10^6 bytes), the goal's unit.
 import { cpus, loadavg } from "node:os";
 import type { MemoryReading } from "./memory.ts";
@@ -87,7 +87,7 @@ export function report(run: Run): string[] {
   }
   lines.push(
     "",
-    `Goals (issue 5), measured at ${gib} GiB${gib < 4 ? "; run BENCH_GIB=4 for the 4 GiB memory goal" : ""}`,
+    `Goals, measured at ${gib} GiB${gib < 4 ? "; run BENCH_GIB=4 for the 4 GiB memory goal" : ""}`,
   );
   for (const direction of ["upload", "download"] as const) {
     for (const way of ["relay_stream", "presigned"] as const) {

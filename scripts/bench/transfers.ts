@@ -82,7 +82,7 @@ const presignSchema = z.object({
 });
 const completeSchema = z.object({ file: z.object({ id: z.string(), sha256: z.string(), size: z.number() }) });
 
-/** The API hands out at most this many part URLs per request (F's MAX_PRESIGN_BATCH). */
+/** The API hands out at most this many part URLs per request (MAX_PRESIGN_BATCH in worker/api/uploads.ts). */
 const PRESIGN_BATCH = 100;
 
 /**

@@ -238,7 +238,7 @@ export const nodeEvents = sqliteTable(
   (t) => [index("node_events_node_at_idx").on(t.nodeId, t.at)],
 );
 
-// ---- files, folders, trash, shares (E; see /work/notes/e-contract.md) ----
+// ---- files, folders, trash, shares (the files API: docs/files.md) ----
 
 /** A space is a user's personal drive (`user`, space_id = user id) or a team's (`team`, team id). */
 export const SPACE_KINDS = ["user", "team"] as const;

@@ -1,6 +1,6 @@
 // Upload session endpoints: init in a space, relay parts, presigned URLs, resume (status and the
-// caller's unfinished sessions), complete and abort. The flow is documented in /work/notes/f-contract.md
-// and in each summary below; the logic lives in worker/uploads/.
+// caller's unfinished sessions), complete and abort. The flow is documented in docs/uploads.md and in
+// each summary below; the logic lives in worker/uploads/.
 import { toFileOut } from "../api/files.ts";
 import {
   completeBody,

@@ -1,4 +1,4 @@
-// Owns the uploads' seam to files (E's module): spaces, names, folder checks and the one way to create
+// Owns the uploads' seam to files (worker/files/): spaces, names, folder checks and the one way to create
 // a file record. Kept in one place so the upload code names what it needs from files, nothing more.
 export { cleanName } from "../files/names.ts";
 export {

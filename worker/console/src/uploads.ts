@@ -1,4 +1,4 @@
-// Owns uploading from the browser: upload sessions (F's API), parts cut by the session's chunk size,
+// Owns uploading from the browser: upload sessions (docs/uploads.md), parts cut by the session's chunk size,
 // sent three at a time (relay_stream through the primary with a per-part SHA-256, or presigned
 // straight to the follower), retried, completed, with a progress bar per file and overall. The task
 // list is module state on purpose: it survives page changes inside the console; a reload resumes
