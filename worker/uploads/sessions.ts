@@ -1,5 +1,5 @@
 // Owns upload session records: init (policy resolution, size limit, mode, part plan, the storage's
-// multipart session), loading a session for its owner, and the session's public view. The policy
+// multipart session), loading a session for its owner and checking it is still open. The policy
 // resolved at init stays with the session and becomes the file's policy, whatever the groups say later.
 import { and, eq, exists, inArray, max, or } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
