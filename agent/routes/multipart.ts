@@ -2,15 +2,10 @@
 // any order, in parallel; signed or presigned), list them, complete (composed on the agent) and abort.
 import { AppError } from "../../shared/errors.ts";
 import { keyProblem } from "../../shared/protocol/keys.ts";
-import {
-  multipartCompleteSchema,
-  multipartCreateSchema,
-  type PartInfo,
-} from "../../shared/protocol/schemas.ts";
+import { multipartCompleteSchema, multipartCreateSchema } from "../../shared/protocol/schemas.ts";
 import type { AgentServices, Scope } from "../context.ts";
 import { json, parseJson } from "../http.ts";
 import { MAX_PARTS } from "../multipart.ts";
-import { partKey } from "../store/types.ts";
 import {
   bodyBounds,
   ensureServing,
@@ -24,8 +19,13 @@ export async function createUpload(services: AgentServices, scope: Scope): Promi
   ensureServing(services);
   const input = parseJson(scope.body, multipartCreateSchema);
   const target = await services.targets.resolve(input.target ?? null);
-  const record = await services.multipart.create(input.key, target.key, input.content_type ?? null);
-  const { content_type: _, ...session } = record;
+  const record = await services.multipart.create(
+    input.key,
+    target.key,
+    input.content_type ?? null,
+    input.part_size,
+  );
+  const { content_type: _, part_size: __, ...session } = record;
   return json(session, 201);
 }
 
@@ -44,18 +44,11 @@ export async function putPart(services: AgentServices, scope: Scope): Promise<Re
   const bounds = bodyBounds(services, scope);
   const session = await services.multipart.get(id);
   const target = await services.targets.resolve(session.target);
-  const stored = await withTicket(services, scope, () =>
+  const part = await withTicket(services, scope, () =>
     heldToSignature(bounds, () =>
-      target.store.put(partKey(id, n), requestBody(services, scope), { ...bounds, contentType: null }),
+      services.multipart.putPart(session, target.store, n, requestBody(services, scope), bounds),
     ),
   );
-  const part: PartInfo = {
-    part_number: n,
-    size: stored.size,
-    sha256: stored.sha256,
-    etag: `"${stored.sha256}"`,
-  };
-  await services.multipart.recordPart(id, part);
   return json(part, 200, { etag: part.etag });
 }
 

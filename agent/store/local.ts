@@ -1,48 +1,51 @@
 // Owns the local-directory ingress target: objects at <dir>/<key>, metadata (size, SHA-256, content
-// type, inode) at <dir>/.flotilla/meta/<key>.json, uploads staged in <dir>/.flotilla/tmp on the same
-// filesystem. Commit = fsync temp file, write metadata naming the temp file's inode, rename, fsync dir;
-// metadata whose inode does not match the data is ignored, so a crash never pairs data with a wrong digest.
+// type, inode) at <dir>/.flotilla/meta/<key>.json, multipart parts under <dir>/.flotilla/multipart
+// (staged.ts). Every temp file, data or metadata, lives in <dir>/.flotilla/tmp on the same filesystem:
+// a failed write removes its own, and the start-up sweep removes what a crash left. Commit = fsync the
+// data, write metadata naming its inode, rename, fsync dir; metadata whose inode does not match the data
+// is ignored, so a crash never pairs data with a wrong digest.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, statfs, unlink, writeFile } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rename, statfs, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { Readable } from "node:stream";
-import { AppError } from "../../shared/errors.ts";
 import { confine } from "./confine.ts";
+import { fileChunks, fsError, type Install, type Meta, syncDir, writeChunks } from "./file-io.ts";
 import { checkDigest, metered } from "./metered.ts";
-import type { ObjectHandle, PutOptions, StoredObject, TargetStore } from "./types.ts";
+import { createStagedParts } from "./staged.ts";
+import type { ByteRange, ObjectHandle, PutOptions, StoredObject, TargetStore } from "./types.ts";
 
-interface Meta {
-  size: number;
-  sha256: string;
-  content_type: string | null;
-  ino: number;
-}
-
-export function fsError(error: unknown): unknown {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === "ENOSPC" || code === "EDQUOT") {
-    return new AppError("storage_full", "The ingress target has no space left.", { cause: error });
-  }
-  if (code === "EISDIR" || code === "ENOTDIR" || code === "EEXIST") {
-    return new AppError("conflict", "The key collides with another object's path.", { cause: error });
-  }
-  if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
-    return new AppError("service_unavailable", "The ingress target is not writable.", { cause: error });
-  }
-  return error;
-}
-
-async function syncDir(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
+/** The object (or a range of it) as a Web stream that closes the file when it ends or is cancelled. */
+function webStream(handle: FileHandle, start: number, length: number): ReadableStream<Uint8Array> {
+  const chunks = fileChunks(handle, start, length);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
     await handle.close();
-  }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await chunks.next();
+        if (next.done) {
+          await close();
+          controller.close();
+        } else controller.enqueue(next.value);
+      } catch (error) {
+        await close();
+        controller.error(error);
+      }
+    },
+    async cancel() {
+      await chunks.return(undefined);
+      await close();
+    },
+  });
 }
 
 export function createLocalStore(dir: string): TargetStore {
+  const tmpDir = join(dir, ".flotilla/tmp");
   const metaPath = (key: string) => confine(dir, join(".flotilla/meta", `${key}.json`));
+  const tempPath = () => join(tmpDir, randomBytes(16).toString("hex"));
 
   async function readMeta(key: string): Promise<Meta | null> {
     try {
@@ -52,10 +55,28 @@ export function createLocalStore(dir: string): TargetStore {
     }
   }
 
+  const install: Install = async (temp, key, meta) => {
+    const final = await confine(dir, key);
+    const metaFile = await metaPath(key);
+    await mkdir(dirname(metaFile), { recursive: true });
+    const metaTemp = tempPath();
+    try {
+      await mkdir(tmpDir, { recursive: true });
+      await writeFile(metaTemp, JSON.stringify(meta), { flag: "wx", mode: 0o640 });
+      await rename(metaTemp, metaFile);
+    } catch (error) {
+      await unlink(metaTemp).catch(() => undefined);
+      throw error;
+    }
+    await mkdir(dirname(final), { recursive: true });
+    await rename(temp, final);
+    await syncDir(dirname(final));
+  };
+
   return {
     async apply() {
-      await mkdir(join(dir, ".flotilla/tmp"), { recursive: true });
-      const probe = join(dir, ".flotilla/tmp", `probe-${randomBytes(8).toString("hex")}`);
+      await mkdir(tmpDir, { recursive: true });
+      const probe = join(tmpDir, `probe-${randomBytes(8).toString("hex")}`);
       await writeFile(probe, "ok", { flag: "wx" });
       await unlink(probe);
     },
@@ -66,17 +87,16 @@ export function createLocalStore(dir: string): TargetStore {
     },
 
     async put(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions) {
-      const final = await confine(dir, key);
-      const tmpDir = join(dir, ".flotilla/tmp");
-      const temp = join(tmpDir, randomBytes(16).toString("hex"));
-      let committed = false;
+      // Confined before a byte is read: a key that escapes is refused without touching the disk.
+      await confine(dir, key);
+      const temp = tempPath();
       try {
         await mkdir(tmpDir, { recursive: true });
         const handle = await open(temp, "wx", 0o640);
         const meter = metered(body, options.size);
         let ino: number;
         try {
-          for await (const chunk of meter.body) await handle.write(chunk);
+          await writeChunks(handle, meter.body, 0);
           checkDigest(meter.digest(), options.sha256);
           await handle.sync();
           ino = (await handle.stat()).ino;
@@ -89,25 +109,18 @@ export function createLocalStore(dir: string): TargetStore {
           content_type: options.contentType,
           ino,
         };
-        const metaFile = await metaPath(key);
-        await mkdir(dirname(metaFile), { recursive: true });
-        const metaTemp = `${metaFile}.${randomBytes(6).toString("hex")}.tmp`;
-        await writeFile(metaTemp, JSON.stringify(meta));
-        await rename(metaTemp, metaFile);
-        await mkdir(dirname(final), { recursive: true });
-        await rename(temp, final);
-        committed = true;
-        await syncDir(dirname(final));
+        await install(temp, key, meta);
         return { size: meta.size, sha256: meta.sha256, contentType: meta.content_type };
       } catch (error) {
-        if (!committed) await unlink(temp).catch(() => undefined);
+        // After the rename the temp name is free again and this finds nothing.
+        await unlink(temp).catch(() => undefined);
         throw fsError(error);
       }
     },
 
     async open(key: string): Promise<ObjectHandle | null> {
       const path = await confine(dir, key);
-      let handle: Awaited<ReturnType<typeof open>>;
+      let handle: FileHandle;
       try {
         handle = await open(path, "r");
       } catch (error) {
@@ -129,11 +142,11 @@ export function createLocalStore(dir: string): TargetStore {
       };
       return {
         ...info,
-        async stream(range) {
-          const nodeStream = handle.createReadStream(
-            range ? { start: range.start, end: range.end, autoClose: true } : { autoClose: true },
-          );
-          return Readable.toWeb(nodeStream) as ReadableStream<Uint8Array>;
+        file: handle,
+        async stream(range?: ByteRange) {
+          const start = range?.start ?? 0;
+          const end = range ? range.end + 1 : stat.size;
+          return webStream(handle, start, end - start);
         },
         release: () => handle.close(),
       };
@@ -146,5 +159,7 @@ export function createLocalStore(dir: string): TargetStore {
         });
       }
     },
+
+    staged: createStagedParts(dir, install),
   };
 }

@@ -191,6 +191,17 @@ export const multipartCreateSchema = z.object({
   content_type: z.string().max(255).nullable().optional(),
   /** Optional ingress target; defaults to the current default target (fixed for the session). */
   target: targetKey.optional(),
+  /**
+   * The size of every part but the last, when the sender fixes it (the primary does: the policy's
+   * chunk size). A local target then writes each part in place at its offset, and completion commits
+   * the object without copying it; without it, parts are composed by one streamed copy.
+   */
+  part_size: z
+    .number()
+    .int()
+    .positive()
+    .max(512 * 1024 ** 3)
+    .optional(),
 });
 export type MultipartCreate = z.infer<typeof multipartCreateSchema>;
 

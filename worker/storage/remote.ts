@@ -100,7 +100,12 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
 
     async createMultipart(key, o = {}) {
       assertObjectKey(key);
-      const session = await client.createMultipart({ key, content_type: o.contentType ?? null, ...at });
+      const session = await client.createMultipart({
+        key,
+        content_type: o.contentType ?? null,
+        ...(o.partSize !== undefined ? { part_size: o.partSize } : {}),
+        ...at,
+      });
       return { uploadId: session.upload_id };
     },
 

@@ -121,7 +121,14 @@ export interface StorageDriver {
   head(key: string): Promise<ObjectInfo | null>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
-  createMultipart(key: string, options?: { contentType?: string }): Promise<{ uploadId: string }>;
+  /**
+   * `partSize`: every part but the last has exactly this size (uploads fix it from the policy's chunk
+   * size); a follower then writes parts in place and completes without copying them.
+   */
+  createMultipart(
+    key: string,
+    options?: { contentType?: string; partSize?: number },
+  ): Promise<{ uploadId: string }>;
   putPart(
     key: string,
     uploadId: string,

@@ -52,7 +52,7 @@ export async function initUpload(
   // itself, so no spare or replayed URL can change the committed file.
   const multipartId =
     plan.multipart || mode === "presigned"
-      ? (await driver.createMultipart(storageKey, { contentType })).uploadId
+      ? (await driver.createMultipart(storageKey, { contentType, partSize: plan.chunkSize })).uploadId
       : null;
   const now = services.now();
   const insert = services.db
