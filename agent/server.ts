@@ -1,11 +1,15 @@
 // Thin Node glue: serves the agent's Fetch function over HTTP with @hono/node-server and resolves with
-// the address actually bound (port 0 picks a free port). Requests node:http refuses before they
-// become Requests (headers over its maxHeaderSize, malformed HTTP, a request too slow to arrive) are
-// answered here, with the same error envelope as everything else instead of node's bare status line.
-import { STATUS_CODES } from "node:http";
+// the address actually bound (port 0 picks a free port). Bulk bytes take the Node side (fast-path.ts):
+// request bodies are read from the socket's stream, file responses are sent from the file. Requests
+// node:http refuses before they become Requests (headers over its maxHeaderSize, malformed HTTP, a
+// request too slow to arrive) are answered here, with the same error envelope as everything else
+// instead of node's bare status line.
+import { IncomingMessage, ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { serve } from "@hono/node-server";
+import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { AppError, type ErrorCode, errorBody } from "../shared/errors.ts";
+import { lendNodeBody, sendFile, takeFileBody } from "./fast-path.ts";
 import { newRequestId } from "./http.ts";
 
 export interface Served {
@@ -46,7 +50,21 @@ function rawAnswer(error: AppError): string {
 export function listen(fetchHandler: (request: Request) => Promise<Response>, host: string, port: number) {
   return new Promise<Served>((resolve, reject) => {
     const server = serve(
-      { fetch: (request) => fetchHandler(request), hostname: host, port },
+      {
+        fetch: async (request: Request, env: HttpBindings | Http2Bindings) => {
+          const { incoming, outgoing } = env;
+          if (incoming instanceof IncomingMessage && request.method !== "GET" && request.method !== "HEAD") {
+            lendNodeBody(request, incoming);
+          }
+          const response = await fetchHandler(request);
+          const file = outgoing instanceof ServerResponse ? takeFileBody(response) : null;
+          if (!file || !(outgoing instanceof ServerResponse)) return response;
+          await sendFile(outgoing, response, file);
+          return RESPONSE_ALREADY_SENT;
+        },
+        hostname: host,
+        port,
+      },
       (info: AddressInfo) => {
         const shown = info.family === "IPv6" ? `[${info.address}]` : info.address;
         resolve({

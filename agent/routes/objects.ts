@@ -5,6 +5,7 @@ import { AppError } from "../../shared/errors.ts";
 import { keyProblem } from "../../shared/protocol/keys.ts";
 import type { ObjectInfo } from "../../shared/protocol/schemas.ts";
 import type { AgentServices, Scope } from "../context.ts";
+import { fileResponse, requestBytes } from "../fast-path.ts";
 import { json } from "../http.ts";
 import { counting } from "../metrics.ts";
 import { noneMatch, parseRange, rangeApplies } from "../ranges.ts";
@@ -105,9 +106,7 @@ export async function heldToSignature<T>(bounds: BodyBounds, run: () => Promise<
 }
 
 export function requestBody(services: AgentServices, scope: Scope): AsyncIterable<Uint8Array> {
-  const body = scope.request.body;
-  if (!body) return (async function* () {})();
-  return counting(body, (n) => services.metrics.bytesIn(n));
+  return requestBytes(scope.request, (n) => services.metrics.bytesIn(n));
 }
 
 export function etagOf(sha256: string | null): string | null {
@@ -212,8 +211,15 @@ export async function getObject(services: AgentServices, scope: Scope): Promise<
       await handle.release();
       return new Response(null, { status, headers });
     }
-    const body = counting(await handle.stream(range ?? undefined), (n) => services.metrics.bytesOut(n));
-    return new Response(body, { status, headers });
+    const sent = (n: number) => services.metrics.bytesOut(n);
+    if (handle.file) {
+      const start = range?.start ?? 0;
+      return fileResponse(
+        { file: handle.file, start, length, release: () => handle.release(), sent },
+        { status, headers },
+      );
+    }
+    return new Response(counting(await handle.stream(range ?? undefined), sent), { status, headers });
   } catch (error) {
     await handle.release();
     throw error;

@@ -1,6 +1,9 @@
 // A client that vanishes mid-upload (real process, raw socket): nothing is committed, the temp file is
-// removed, and the same key can be written afterwards.
-import { readdir } from "node:fs/promises";
+// removed, and the same key can be written afterwards. A client that vanishes mid-download: the file
+// the agent was sending from is closed and the agent serves on.
+import { createHash } from "node:crypto";
+import { readdir, readlink } from "node:fs/promises";
+import { get } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,5 +71,44 @@ describe("an upload cut off by the client", () => {
     expect(await client.headObject("cut")).toBeNull();
     const ok = await client.putObject("cut", bytes(10), { size: 10 });
     expect(ok.size).toBe(10);
+  });
+
+  it("closes the file of a download the client cuts off, and serves on", async () => {
+    const credentials = { keyId: issued.key_id, secret: issued.secret };
+    const client = createFollowerClient({ baseUrl: agent.url, ...credentials });
+    const data = bytes(24 * 1024 * 1024, 8);
+    await client.putObject("long", data, { size: data.byteLength });
+    const openFiles = async () => {
+      const fds = await readdir(`/proc/${agent.child.pid}/fd`);
+      let count = 0;
+      for (const fd of fds) {
+        const target = await readlink(`/proc/${agent.child.pid}/fd/${fd}`).catch(() => "");
+        if (target.endsWith(join("t", "long"))) count++;
+      }
+      return count;
+    };
+    const path = "/internal/v2/objects/long";
+    const headers = Object.fromEntries(await signRequest({ method: "GET", path, credentials, body: null }));
+    const request = get(`${agent.url}${path}`, { headers });
+    const response = await new Promise<import("node:http").IncomingMessage>((resolve) =>
+      request.once("response", resolve),
+    );
+    expect(response.statusCode).toBe(200);
+    // One chunk, then no more reading: the agent is held mid-file by the socket's backpressure.
+    await new Promise<void>((resolve) =>
+      response.once("data", () => {
+        response.pause();
+        resolve();
+      }),
+    );
+    expect(await openFiles()).toBe(1);
+    request.destroy();
+    // The agent notices the closed socket asynchronously; wait (bounded) until its file is closed.
+    for (let i = 0; i < 200 && (await openFiles()) > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await openFiles()).toBe(0);
+    const again = new Uint8Array(await (await client.getObject("long")).arrayBuffer());
+    expect(createHash("sha256").update(again).digest("hex")).toBe(
+      createHash("sha256").update(data).digest("hex"),
+    );
   });
 });

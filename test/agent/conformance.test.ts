@@ -1,11 +1,15 @@
 // Driver conformance: the same object semantics over the agent's protocol for a local target and an
-// S3 target (s3rver), through the shared client exactly as the primary calls it.
+// S3 target (s3rver), through the shared client exactly as the primary calls it, both with the agent's
+// Fetch function called in process and with the agent as a real process (its Node glue, which sends
+// files and reads bodies on the Node side, included).
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3_PART_BYTES } from "../../agent/store/s3.ts";
 import { AppError } from "../../shared/errors.ts";
+import { paths } from "../../shared/protocol/keys.ts";
 import type { IngressTargetSpec } from "../../shared/protocol/schemas.ts";
-import { bytes, inProcessAgent, S3RVER_KEY, startS3rver, streamOf } from "./helpers.ts";
+import { signRequest } from "../../shared/protocol/signing.ts";
+import { bytes, inProcessAgent, processAgent, S3RVER_KEY, startS3rver, streamOf } from "./helpers.ts";
 
 const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
@@ -19,9 +23,31 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   return "none";
 }
 
-type Harness = Awaited<ReturnType<typeof inProcessAgent>>;
+type Harness = {
+  client: Awaited<ReturnType<typeof inProcessAgent>>["client"];
+  baseUrl: string;
+  issued: { key_id: string; secret: string };
+  fetch: (input: string, init?: RequestInit) => Promise<Response>;
+  cleanup(): Promise<void>;
+};
 
-const kinds: { name: string; spec: (s3Endpoint: string) => IngressTargetSpec }[] = [
+/** A signed object PUT of `body` with `size` in its query and no Content-Length; the refusal's code. */
+async function streamedPutCode(h: Harness, key: string, size: number, body: Uint8Array): Promise<string> {
+  const path = `${paths.object(key)}?size=${size}`;
+  const credentials = { keyId: h.issued.key_id, secret: h.issued.secret };
+  const headers = await signRequest({ method: "PUT", path, credentials, body: "unsigned" });
+  const init: RequestInit & { duplex: "half" } = {
+    method: "PUT",
+    headers,
+    body: streamOf(body, 1000),
+    duplex: "half",
+  };
+  const response = await h.fetch(`${h.baseUrl}${path}`, init);
+  const answer = (await response.json()) as { error?: { code?: string } };
+  return answer.error?.code ?? `status ${response.status}`;
+}
+
+const targets: { name: string; spec: (s3Endpoint: string) => IngressTargetSpec }[] = [
   {
     name: "local",
     spec: () => ({
@@ -49,13 +75,19 @@ const kinds: { name: string; spec: (s3Endpoint: string) => IngressTargetSpec }[]
   },
 ];
 
-describe.each(kinds)("object conformance on a $name target", ({ spec }) => {
+const agents: { agent: string; start: () => Promise<Harness> }[] = [
+  { agent: "in process", start: inProcessAgent },
+  { agent: "a real process", start: processAgent },
+];
+const kinds = agents.flatMap((agent) => targets.map((target) => ({ ...agent, ...target })));
+
+describe.each(kinds)("object conformance on a $name target, agent $agent", ({ spec, start }) => {
   let h: Harness;
   let s3: Awaited<ReturnType<typeof startS3rver>>;
 
   beforeAll(async () => {
     s3 = await startS3rver(["flotilla"]);
-    h = await inProcessAgent();
+    h = await start();
     const info = await h.client.upsertIngressTarget("main", spec(s3.endpoint));
     expect(info.reason).toBeNull();
     expect(info.state).toBe("applied");
@@ -119,18 +151,16 @@ describe.each(kinds)("object conformance on a $name target", ({ spec }) => {
     expect(sha(back)).toBe(sha(data));
   });
 
-  it("refuses a wrong digest, a short body and a long body, leaving nothing behind", async () => {
+  it("refuses a wrong digest, and a body shorter or longer than its signed size, leaving nothing behind", async () => {
     const data = bytes(5000, 9);
     expect(
       await codeOf(
         h.client.putObject("files/bad1", streamOf(data), { size: 5000, sha256: sha(bytes(5000, 10)) }),
       ),
     ).toBe("content_digest_mismatch");
-    expect(
-      await codeOf(h.client.putObject("files/bad2", streamOf(data.slice(0, 4000)), { size: 5000 })),
-    ).toBe("content_length_mismatch");
-    const long = h.client.putObject("files/bad3", streamOf(data), { size: 4000 });
-    expect(await codeOf(long)).toBe("content_length_mismatch");
+    // Without Content-Length (chunked over HTTP), so the body itself can differ from the signed size.
+    expect(await streamedPutCode(h, "files/bad2", 5000, data.slice(0, 4000))).toBe("content_length_mismatch");
+    expect(await streamedPutCode(h, "files/bad3", 4000, data)).toBe("content_length_mismatch");
     for (const key of ["files/bad1", "files/bad2", "files/bad3"])
       expect(await h.client.headObject(key)).toBeNull();
   });
@@ -252,6 +282,66 @@ describe.each(kinds)("object conformance on a $name target", ({ spec }) => {
     expect(await codeOf(h.client.listParts(session.upload_id))).toBe("multipart_not_found");
   });
 
+  it("composes a session with a fixed part size from parts in any order, in parallel, retried", async () => {
+    const parts = [bytes(70_000, 31), bytes(70_000, 32), bytes(12_345, 33)];
+    const whole = Buffer.concat(parts);
+    const session = await h.client.createMultipart({ key: "files/fixed", part_size: 70_000 });
+    expect(Object.keys(session).sort()).toEqual(["created_at", "key", "target", "upload_id"]);
+    await Promise.all(
+      [3, 1, 2].map((n) =>
+        h.client.putPart(session.upload_id, n, streamOf(parts[n - 1]!), { size: parts[n - 1]!.byteLength }),
+      ),
+    );
+    // Part 2 again, first with other bytes, then with its own: the latest attempt is what counts.
+    expect((await h.client.putPart(session.upload_id, 2, bytes(70_000, 99), { size: 70_000 })).sha256).toBe(
+      sha(bytes(70_000, 99)),
+    );
+    expect((await h.client.putPart(session.upload_id, 2, parts[1]!, { size: 70_000 })).sha256).toBe(
+      sha(parts[1]!),
+    );
+    expect(await codeOf(h.client.putPart(session.upload_id, 4, bytes(70_001), { size: 70_001 }))).toBe(
+      "multipart_invalid",
+    );
+    expect(
+      await codeOf(
+        h.client.completeMultipart(session.upload_id, { parts: [1, 3].map((n) => ({ part_number: n })) }),
+      ),
+    ).toBe("multipart_invalid");
+    expect(
+      await codeOf(
+        h.client.completeMultipart(session.upload_id, {
+          parts: [1, 2, 3].map((n) => ({ part_number: n })),
+          sha256: sha(bytes(5)),
+        }),
+      ),
+    ).toBe("content_digest_mismatch");
+    expect(await h.client.headObject("files/fixed")).toBeNull();
+    const done = await h.client.completeMultipart(session.upload_id, {
+      parts: [1, 2, 3].map((n) => ({ part_number: n, sha256: sha(parts[n - 1]!) })),
+      size: whole.byteLength,
+      sha256: sha(whole),
+    });
+    expect(done).toMatchObject({ key: "files/fixed", size: whole.byteLength, sha256: sha(whole) });
+    const back = new Uint8Array(await (await h.client.getObject("files/fixed")).arrayBuffer());
+    expect(sha(back)).toBe(sha(whole));
+    expect(await codeOf(h.client.listParts(session.upload_id))).toBe("multipart_not_found");
+  });
+
+  it("refuses, in a session with a fixed part size, a part other than the last that is short", async () => {
+    const session = await h.client.createMultipart({ key: "files/short", part_size: 1000 });
+    await h.client.putPart(session.upload_id, 1, bytes(999), { size: 999 });
+    await h.client.putPart(session.upload_id, 2, bytes(1000), { size: 1000 });
+    expect(
+      await codeOf(
+        h.client.completeMultipart(session.upload_id, { parts: [1, 2].map((n) => ({ part_number: n })) }),
+      ),
+    ).toBe("multipart_invalid");
+    expect(await h.client.headObject("files/short")).toBeNull();
+    // The last part alone may be short: part 1 as the whole object.
+    const done = await h.client.completeMultipart(session.upload_id, { parts: [{ part_number: 1 }] });
+    expect(done).toMatchObject({ size: 999, sha256: sha(bytes(999)) });
+  });
+
   it("refuses to complete with missing parts or a wrong total, and aborts cleanly", async () => {
     const session = await h.client.createMultipart({ key: "files/mp2" });
     await h.client.putPart(session.upload_id, 1, bytes(100), { size: 100 });
@@ -266,5 +356,37 @@ describe.each(kinds)("object conformance on a $name target", ({ spec }) => {
     await h.client.abortMultipart(session.upload_id);
     expect(await codeOf(h.client.listParts(session.upload_id))).toBe("multipart_not_found");
     expect(await h.client.headObject("files/mp2")).toBeNull();
+  });
+});
+
+describe.each(targets)("body checks of the Fetch function on a $name target", ({ spec }) => {
+  let h: Harness;
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+
+  beforeAll(async () => {
+    s3 = await startS3rver(["flotilla"]);
+    h = await inProcessAgent();
+    expect((await h.client.upsertIngressTarget("main", spec(s3.endpoint))).state).toBe("applied");
+  });
+  afterAll(async () => {
+    await h.cleanup();
+    await s3.stop();
+  });
+
+  // In process the body may disagree with its Content-Length; over HTTP the framing forbids it.
+  it("refuses a wrong digest, a short body and a long body, leaving nothing behind", async () => {
+    const data = bytes(5000, 9);
+    expect(
+      await codeOf(
+        h.client.putObject("files/bad1", streamOf(data), { size: 5000, sha256: sha(bytes(5000, 10)) }),
+      ),
+    ).toBe("content_digest_mismatch");
+    expect(
+      await codeOf(h.client.putObject("files/bad2", streamOf(data.slice(0, 4000)), { size: 5000 })),
+    ).toBe("content_length_mismatch");
+    const long = h.client.putObject("files/bad3", streamOf(data), { size: 4000 });
+    expect(await codeOf(long)).toBe("content_length_mismatch");
+    for (const key of ["files/bad1", "files/bad2", "files/bad3"])
+      expect(await h.client.headObject(key)).toBeNull();
   });
 });

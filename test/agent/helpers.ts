@@ -151,6 +151,7 @@ export async function inProcessAgent(overrides: Partial<AgentConfig> = {}) {
     agent,
     client,
     fetch: agentFetch,
+    baseUrl: config.baseUrl ?? "http://agent.test",
     issued,
     root: root.path,
     dataDir: data.path,
@@ -192,6 +193,40 @@ export async function spawnAgent(env: Record<string, string>) {
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
       }),
+  };
+}
+
+/**
+ * An enrolled agent as a real process (Node glue included), with the shared client over real HTTP:
+ * the same shape as inProcessAgent for suites that run against both.
+ */
+export async function processAgent() {
+  const data = await tempDir("pdata");
+  const root = await tempDir("proot");
+  const primary = await startRedeemServer();
+  const issued = primary.issue();
+  const agent = await spawnAgent({
+    FLOTILLA_AGENT_LISTEN: "127.0.0.1:0",
+    FLOTILLA_AGENT_DATA_DIR: data.path,
+    FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: root.path,
+    FLOTILLA_PRIMARY_URL: primary.url,
+    FLOTILLA_ENROLLMENT_TOKEN: issued.token,
+  });
+  const client = createFollowerClient({ baseUrl: agent.url, keyId: issued.key_id, secret: issued.secret });
+  return {
+    agent,
+    client,
+    fetch: (input: string, init?: RequestInit) => fetch(input, init),
+    baseUrl: agent.url,
+    issued,
+    root: root.path,
+    dataDir: data.path,
+    cleanup: async () => {
+      await agent.stop();
+      await primary.stop();
+      await data.remove();
+      await root.remove();
+    },
   };
 }
 
