@@ -1,10 +1,11 @@
-// `npm run bench`: one run, one throwaway single-box stack (temp dir, ports 0). Uploads and downloads a
-// generated payload (BENCH_GIB, default 1) straight to the agent, through relay_stream and through
-// presigned; samples the peak memory of workerd and of the agent in each phase; measures the
-// machine's disk (write + fsync) and streaming SHA-256 in the same run; prints figures and the ratios
-// against the project's throughput and memory goals (scripts/bench/report.ts). A benchmark, not a
-// test: it asserts nothing and never fails on speed.
-import { statfs } from "node:fs/promises";
+// `npm run bench`: one run, one throwaway single-box stack (temp dir, ports 0). First the agent against
+// the machine (agent.ts: curl against the agent, disk write + fsync and nginx as anchors), then a
+// generated payload (BENCH_GIB, default 1) uploaded and downloaded straight to the agent, through
+// relay_stream and through presigned; samples the peak memory of workerd and of the agent in each
+// phase; measures the machine's disk (write + fsync) and streaming SHA-256 in the same run; prints
+// figures and the ratios against the goals. BENCH_ONLY=agent or BENCH_ONLY=stack runs one half.
+// A benchmark, not a test: it asserts nothing and never fails on speed.
+import { mkdtemp, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { StateFile } from "../../agent/state.ts";
 import { randomToken } from "../../shared/crypto.ts";
@@ -21,11 +22,11 @@ import type { Api } from "../acceptance/api.ts";
 import type { Mode } from "../acceptance/config.ts";
 import { startLocalStack } from "../acceptance/local-stack.ts";
 import { ensureLocalTarget } from "../acceptance/targets.ts";
+import { benchAgent } from "./agent.ts";
+import { curlAvailable } from "./curl.ts";
 import { Payload } from "./data.ts";
-import { diskWriteSeconds, sha256Seconds } from "./machine.ts";
-import { findWorkerd, PhaseMemory } from "./memory.ts";
-import { type Phase, report } from "./report.ts";
-import { downloadDirect, downloadViaApi, purgeViaApi, uploadDirect, uploadViaApi } from "./transfers.ts";
+import { NGINX_MISSING, startNginx } from "./nginx.ts";
+import { benchStack } from "./stack.ts";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -42,19 +43,25 @@ const plan = {
   concurrency: Math.round(numberFromEnv("BENCH_CONCURRENCY", 4)),
 };
 const repeat = Math.round(numberFromEnv("BENCH_REPEAT", 3));
-const WAYS = ["direct", "relay_stream", "presigned"] as const;
 const size = Math.round(gib * GiB);
 const log = (line: string) => console.error(line);
+const only = process.env.BENCH_ONLY ?? "";
+if (only !== "" && only !== "agent" && only !== "stack") throw new Error("BENCH_ONLY must be agent or stack");
+if (only !== "stack" && !(await curlAvailable())) {
+  throw new Error("curl is not installed: the agent figures use curl as the client (apt-get install curl).");
+}
 
 log(`Starting a throwaway stack for ${gib} GiB transfers...`);
 const local = await startLocalStack();
 try {
   const disk = await statfs(local.dataDir);
   const free = disk.bavail * disk.bsize;
-  // One transfer at a time holds its parts and the composed object, plus the disk probe.
-  if (free < 3 * size) {
+  // The agent half holds curl's source files (whole and parts), two objects and the disk probe; one
+  // stack transfer at a time holds its parts and the composed object, plus the disk probe.
+  const needed = (only === "stack" ? 3 : 5) * size;
+  if (free < needed) {
     throw new Error(
-      `${(free / GiB).toFixed(1)} GiB free under ${local.dataDir}; ${((3 * size) / GiB).toFixed(1)} GiB needed.`,
+      `${(free / GiB).toFixed(1)} GiB free under ${local.dataDir}; ${(needed / GiB).toFixed(1)} GiB needed.`,
     );
   }
   const runId = `bench-${randomToken("", 4).slice(1)}`;
@@ -86,82 +93,51 @@ try {
   });
   const agentDirect = { client: direct, baseUrl: local.follower.url, credentials };
 
-  log("Measuring the machine: streaming SHA-256 and disk write + fsync...");
-  const probeBytes = Math.min(size, 2 * GiB);
-  const shaSeconds = sha256Seconds(probeBytes);
-  const diskSeconds = await diskWriteSeconds(join(local.ingressRoot, target.base_path), probeBytes);
   const payload = new Payload(size);
-  const sha256 = payload.sha256();
-
-  const workerd = findWorkerd(process.pid);
-  const agent = local.follower.child.pid!;
-  const phases: Phase[] = [];
-  /** Runs one phase; a failure is recorded and reported, and the remaining phases still run. */
-  const measure = async (name: Phase["name"], work: () => Promise<string | undefined>): Promise<boolean> => {
-    log(`  ${name}...`);
-    const memory = { workerd: new PhaseMemory(workerd), agent: new PhaseMemory(agent) };
-    const started = performance.now();
-    let error: string | undefined;
+  const targetDir = join(local.ingressRoot, target.base_path);
+  const agentLines: string[] = [];
+  if (only !== "stack") {
+    const nginx = await startNginx(targetDir);
+    if (!nginx) log(NGINX_MISSING);
+    const workDir = await mkdtemp(join(local.dataDir, "bench-curl-"));
     try {
-      const got = await work();
-      if (got !== undefined && got !== sha256) error = "the downloaded bytes differ (sha256)";
-    } catch (thrown) {
-      error = thrown instanceof Error ? thrown.message : String(thrown);
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const readings = { workerd: memory.workerd.stop(), agent: memory.agent.stop() };
-    phases.push({ name, seconds, memory: readings, error });
-    if (error) log(`  ${name} failed: ${error}`);
-    return error === undefined;
-  };
-
-  // Interleaved (all uploads, then all downloads, per round) so load from elsewhere on the machine
-  // spreads over every way alike; with BENCH_REPEAT > 1 the report keeps each phase's best time.
-  for (let round = 1; round <= repeat; round++) {
-    if (repeat > 1) log(`Round ${round} of ${repeat}`);
-    const key = `${runId}/direct-${round}.bin`;
-    const files = new Map<Mode, string>();
-    // Each round starts with another way, so no way always meets a cold cache or dirty pages first.
-    const ways = WAYS.map((_, i) => WAYS[(i + round - 1) % WAYS.length]!);
-    let sentDirect = false;
-    for (const way of ways) {
-      if (way === "direct") {
-        sentDirect = await measure("upload direct", async () => {
-          await uploadDirect(agentDirect, key, payload, sha256, plan);
-          return undefined;
-        });
-        continue;
-      }
-      await measure(`upload ${way}`, async () => {
-        files.set(way, await uploadViaApi(users.get(way)!, payload, sha256, way, plan));
-        return undefined;
-      });
-    }
-    for (const way of ways) {
-      if (way === "direct") {
-        if (sentDirect) await measure("download direct", () => downloadDirect(direct, key));
-        continue;
-      }
-      const fileId = files.get(way);
-      if (fileId) await measure(`download ${way}`, () => downloadViaApi(users.get(way)!, fileId, way));
-    }
-    await direct.deleteObject(key).catch((error) => log(`  could not delete ${key}: ${error}`));
-    for (const [mode, fileId] of files) {
-      await purgeViaApi(users.get(mode)!, fileId).catch((error) =>
-        log(`  could not purge the ${mode} file: ${error}`),
+      agentLines.push(
+        ...(await benchAgent({
+          url: local.follower.url,
+          pid: local.follower.child.pid!,
+          client: direct,
+          credentials,
+          targetDir,
+          workDir,
+          nginx,
+          payload,
+          plan,
+          repeat,
+          log,
+        })),
       );
+    } finally {
+      await nginx?.stop();
+      await rm(workDir, { recursive: true, force: true });
     }
   }
-
-  console.log(
-    report({
-      size,
-      plan,
-      repeat,
-      machine: { shaSeconds, diskSeconds, probeBytes, diskDir: local.ingressRoot },
-      phases,
-    }).join("\n"),
-  );
+  const stackLines =
+    only === "agent"
+      ? []
+      : await benchStack({
+          users,
+          direct,
+          agentDirect,
+          diskDir: local.ingressRoot,
+          targetDir,
+          agentPid: local.follower.child.pid!,
+          payload,
+          runId,
+          plan,
+          repeat,
+          log,
+        });
+  console.log([...stackLines, ...agentLines].join("\n"));
 } finally {
   await local.stop();
 }

@@ -191,7 +191,11 @@ export async function uploadDirect(
   sha256: string,
   plan: Plan,
 ) {
-  const session = await agent.client.createMultipart({ key, content_type: "application/octet-stream" });
+  const session = await agent.client.createMultipart({
+    key,
+    content_type: "application/octet-stream",
+    part_size: plan.partSize,
+  });
   const all = parts(payload, plan.partSize);
   await inParallel(all, plan.concurrency, async (part) => {
     const path = `${paths.multipartPart(session.upload_id, part.number)}?size=${part.length}`;

@@ -1,0 +1,118 @@
+// Owns the stack half of the benchmark: one payload uploaded and downloaded straight to the agent
+// (the node's signed protocol v2 client), through relay_stream and through presigned, interleaved over
+// the rounds, with the peak memory of workerd and of the agent in each phase and the machine's
+// streaming SHA-256 and disk write + fsync measured in the same run.
+import type { createFollowerClient } from "../../shared/protocol/client.ts";
+import type { Api } from "../acceptance/api.ts";
+import type { Mode } from "../acceptance/config.ts";
+import type { Payload } from "./data.ts";
+import { diskWriteSeconds, sha256Seconds } from "./machine.ts";
+import { findWorkerd, PhaseMemory } from "./memory.ts";
+import { type Phase, report } from "./report.ts";
+import {
+  type DirectAgent,
+  downloadDirect,
+  downloadViaApi,
+  type Plan,
+  purgeViaApi,
+  uploadDirect,
+  uploadViaApi,
+} from "./transfers.ts";
+
+const GiB = 1024 ** 3;
+const WAYS = ["direct", "relay_stream", "presigned"] as const;
+
+export interface StackBench {
+  users: Map<Mode, Api>;
+  direct: ReturnType<typeof createFollowerClient>;
+  agentDirect: DirectAgent;
+  /** The follower's ingress root, named in the report. */
+  diskDir: string;
+  /** The local target's directory, where the disk probe writes. */
+  targetDir: string;
+  /** The follower agent's process id. */
+  agentPid: number;
+  payload: Payload;
+  runId: string;
+  plan: Plan;
+  repeat: number;
+  log: (line: string) => void;
+}
+
+export async function benchStack(bench: StackBench): Promise<string[]> {
+  const { users, direct, agentDirect, diskDir, targetDir, payload, runId, plan, repeat, log } = bench;
+  const size = payload.size;
+  log("Measuring the machine: streaming SHA-256 and disk write + fsync...");
+  const probeBytes = Math.min(size, 2 * GiB);
+  const shaSeconds = sha256Seconds(probeBytes);
+  const diskSeconds = await diskWriteSeconds(targetDir, probeBytes);
+  const sha256 = payload.sha256();
+
+  const workerd = findWorkerd(process.pid);
+  const agent = bench.agentPid;
+  const phases: Phase[] = [];
+  /** Runs one phase; a failure is recorded and reported, and the remaining phases still run. */
+  const measure = async (name: Phase["name"], work: () => Promise<string | undefined>): Promise<boolean> => {
+    log(`  ${name}...`);
+    const memory = { workerd: new PhaseMemory(workerd), agent: new PhaseMemory(agent) };
+    const started = performance.now();
+    let error: string | undefined;
+    try {
+      const got = await work();
+      if (got !== undefined && got !== sha256) error = "the downloaded bytes differ (sha256)";
+    } catch (thrown) {
+      error = thrown instanceof Error ? thrown.message : String(thrown);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const readings = { workerd: memory.workerd.stop(), agent: memory.agent.stop() };
+    phases.push({ name, seconds, memory: readings, error });
+    if (error) log(`  ${name} failed: ${error}`);
+    return error === undefined;
+  };
+
+  // Interleaved (all uploads, then all downloads, per round) so load from elsewhere on the machine
+  // spreads over every way alike; with BENCH_REPEAT > 1 the report keeps each phase's best time.
+  for (let round = 1; round <= repeat; round++) {
+    if (repeat > 1) log(`Round ${round} of ${repeat}`);
+    const key = `${runId}/direct-${round}.bin`;
+    const files = new Map<Mode, string>();
+    // Each round starts with another way, so no way always meets a cold cache or dirty pages first.
+    const ways = WAYS.map((_, i) => WAYS[(i + round - 1) % WAYS.length]!);
+    let sentDirect = false;
+    for (const way of ways) {
+      if (way === "direct") {
+        sentDirect = await measure("upload direct", async () => {
+          await uploadDirect(agentDirect, key, payload, sha256, plan);
+          return undefined;
+        });
+        continue;
+      }
+      await measure(`upload ${way}`, async () => {
+        files.set(way, await uploadViaApi(users.get(way)!, payload, sha256, way, plan));
+        return undefined;
+      });
+    }
+    for (const way of ways) {
+      if (way === "direct") {
+        if (sentDirect) await measure("download direct", () => downloadDirect(direct, key));
+        continue;
+      }
+      const fileId = files.get(way);
+      if (fileId) await measure(`download ${way}`, () => downloadViaApi(users.get(way)!, fileId, way));
+    }
+    await direct.deleteObject(key).catch((error) => log(`  could not delete ${key}: ${error}`));
+    for (const [mode, fileId] of files) {
+      await purgeViaApi(users.get(mode)!, fileId).catch((error) =>
+        log(`  could not purge the ${mode} file: ${error}`),
+      );
+    }
+  }
+
+  return report({
+    size,
+    plan,
+    repeat,
+    machine: { shaSeconds, diskSeconds, probeBytes, diskDir },
+    phases,
+  });
+}
