@@ -26,7 +26,8 @@ export class PrefixDigest {
   /** The part at `offset` is about to be written: forget it, and what was hashed from it on. */
   rewriting(offset: number): void {
     this.#onDisk.delete(offset);
-    if (offset >= this.#at) return;
+    // At the frontier itself the background may be hashing that very part now: it starts over too.
+    if (offset > this.#at) return;
     const back = Math.max(...[...this.#boundaries.keys()].filter((at) => at <= offset));
     for (const at of this.#boundaries.keys()) if (at > back) this.#boundaries.delete(at);
     this.#hash = this.#boundaries.get(back)!.copy();
