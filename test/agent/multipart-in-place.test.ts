@@ -84,21 +84,24 @@ describe("multipart in place on a local target", () => {
   it("lets a newer attempt of a part replace one whose sender stalled, which is refused", async () => {
     const size = 200_000;
     const session = await h.client.createMultipart({ key: "files/stalled", part_size: size });
-    let sentFirstBytes = () => {};
-    const firstBytesSent = new Promise<void>((resolve) => {
-      sentFirstBytes = resolve;
+    let reading = () => {};
+    const agentReads = new Promise<void>((resolve) => {
+      reading = resolve;
     });
     const stalled = new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(bytes(50_000, 5));
-        sentFirstBytes();
       },
-      // Never sends the rest.
-      pull: () => new Promise<void>(() => undefined),
+      // Asked for more once the agent took the first chunk, i.e. once this attempt is writing; never
+      // sends the rest.
+      pull: () => {
+        reading();
+        return new Promise<void>(() => undefined);
+      },
     });
     const first = h.client.putPart(session.upload_id, 1, stalled, { size });
     const firstCode = codeOf(first);
-    await firstBytesSent;
+    await agentReads;
     const part = bytes(size, 6);
     expect((await h.client.putPart(session.upload_id, 1, part, { size })).sha256).toBe(sha(part));
     expect(await firstCode).toBe("conflict");
