@@ -1,14 +1,16 @@
 // Owns multipart sessions: their records under {data_dir}/multipart/<id>/ (session.json and one JSON per
-// received part, so parallel parts never write the same file), who may write a part right now, and
-// composition on the agent. A store with staged parts (local) keeps the parts and commits them without
-// a copy when the session fixed its part size; otherwise parts are hidden objects streamed in order
-// into one atomic put. Either way size and SHA-256 are checked before anything is visible.
+// received part, so parallel parts never write the same file), receiving parts (part-writers.ts says
+// who may write one right now), and composition on the agent. A store with staged parts (local) keeps
+// the parts and commits them without a copy when the session fixed its part size; otherwise parts are
+// hidden objects streamed in order into one atomic put. Size and SHA-256 are checked before anything
+// is visible.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AppError } from "../shared/errors.ts";
 import type { MultipartComplete, MultipartSession, PartInfo } from "../shared/protocol/schemas.ts";
-import { superseded } from "./store/file-io.ts";
+import { createPartWriters } from "./part-writers.ts";
+import { superseded, syncDir } from "./store/file-io.ts";
 import type { PutOptions, StagedPart, StoredObject, TargetStore } from "./store/types.ts";
 import { partKey } from "./store/types.ts";
 
@@ -34,81 +36,13 @@ async function writeAtomic(path: string, value: unknown): Promise<void> {
   }
 }
 
-async function syncDir(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** In-memory: the writer of each part in flight, and whether completion or discard holds the session. */
-interface Activity {
-  writers: Map<number, { controller: AbortController; settled: Promise<void> }>;
-  held: boolean;
-}
-
 export function createMultipartBook(dataDir: string) {
   const root = join(dataDir, "multipart");
-  const activity = new Map<string, Activity>();
+  const writers = createPartWriters();
   const dirOf = (id: string) => {
     if (!/^mp_[0-9a-f]{32}$/.test(id)) throw new AppError("multipart_not_found", "No such multipart upload.");
     return join(root, id);
   };
-  const activityOf = (id: string) => {
-    let current = activity.get(id);
-    if (!current) {
-      current = { writers: new Map(), held: false };
-      activity.set(id, current);
-    }
-    return current;
-  };
-  const forget = (id: string, current: Activity) => {
-    if (!current.held && current.writers.size === 0) activity.delete(id);
-  };
-
-  /** Stops every part writer and keeps new ones out until the returned release is called. */
-  async function hold(id: string): Promise<() => void> {
-    const current = activityOf(id);
-    if (current.held)
-      throw new AppError("conflict", "This multipart upload is being completed or discarded.");
-    current.held = true;
-    const writers = [...current.writers.values()];
-    for (const writer of writers) writer.controller.abort();
-    await Promise.all(writers.map((writer) => writer.settled));
-    return () => {
-      current.held = false;
-      forget(id, current);
-    };
-  }
-
-  /** Runs one attempt of a part: an earlier attempt of the same part is stopped first (latest wins). */
-  async function asWriter<T>(id: string, n: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const current = activityOf(id);
-    if (current.held)
-      throw new AppError("conflict", "This multipart upload is being completed or discarded.");
-    const earlier = current.writers.get(n);
-    const controller = new AbortController();
-    let settle = () => {};
-    const settled = new Promise<void>((resolve) => {
-      settle = resolve;
-    });
-    current.writers.set(n, { controller, settled });
-    try {
-      if (earlier) {
-        earlier.controller.abort();
-        await earlier.settled;
-      }
-      if (current.held || controller.signal.aborted) throw superseded();
-      return await run(controller.signal);
-    } finally {
-      if (current.writers.get(n)?.controller === controller) current.writers.delete(n);
-      settle();
-      forget(id, current);
-    }
-  }
-
   async function readParts(id: string): Promise<PartInfo[]> {
     const dir = join(dirOf(id), "parts");
     const names = (await readdir(dir)).filter((name) => /^\d+\.json$/.test(name));
@@ -211,7 +145,7 @@ export function createMultipartBook(dataDir: string) {
       if (partSize !== undefined && bounds.size > partSize) {
         throw new AppError("multipart_invalid", `Parts of this upload have at most ${partSize} bytes.`);
       }
-      return asWriter(id, n, async (signal) => {
+      return writers.write(id, n, async (signal) => {
         // Checked again as a writer: a discard that finished meanwhile leaves nothing to write into.
         await stat(join(dirOf(id), "session.json")).catch(() => {
           throw new AppError("multipart_not_found", "No such multipart upload.");
@@ -258,7 +192,7 @@ export function createMultipartBook(dataDir: string) {
       request: MultipartComplete,
     ): Promise<StoredObject & { sha256: string }> {
       const id = session.upload_id;
-      const release = await hold(id);
+      const release = await writers.hold(id);
       try {
         const { listed, total } = checkList(session, await readParts(id), request);
         const options: PutOptions = {
@@ -292,7 +226,7 @@ export function createMultipartBook(dataDir: string) {
     /** Deletes the parts and the session record (idempotent); refused while a completion runs. */
     async discard(id: string, store: TargetStore | null): Promise<void> {
       const dir = dirOf(id);
-      const release = await hold(id);
+      const release = await writers.hold(id);
       try {
         if (store?.staged) await store.staged.discard(id);
         else if (store) {
