@@ -6,6 +6,7 @@ import { keyProblem } from "../shared/protocol/keys.ts";
 import type { IngressTargetInfo, IngressTargetSpec } from "../shared/protocol/schemas.ts";
 import type { StateFile, StoredTarget } from "./state.ts";
 import { confine } from "./store/confine.ts";
+import { createDigestThread, type DigestThread } from "./store/digest-thread.ts";
 import { createLocalStore } from "./store/local.ts";
 import { createS3Store } from "./store/s3.ts";
 import type { TargetStore } from "./store/types.ts";
@@ -23,7 +24,12 @@ export function safeReason(error: unknown): string {
   return "Unexpected error while applying the target.";
 }
 
-export function createTargets(state: StateFile, root: string, fetchImpl: typeof fetch = fetch) {
+export function createTargets(
+  state: StateFile,
+  root: string,
+  fetchImpl: typeof fetch = fetch,
+  digests: DigestThread = createDigestThread(),
+) {
   const stores = new Map<string, { revision: number; store: TargetStore }>();
 
   async function buildStore(spec: IngressTargetSpec): Promise<TargetStore> {
@@ -31,7 +37,7 @@ export function createTargets(state: StateFile, root: string, fetchImpl: typeof 
     const base = spec.base_path.trim();
     const problem = base === "." ? null : keyProblem(base);
     if (problem) throw new AppError("ingress_path_invalid", `base_path ${problem}; it must be relative.`);
-    return createLocalStore(await confine(root, base));
+    return createLocalStore(await confine(root, base), digests);
   }
 
   async function storeOf(key: string, target: StoredTarget): Promise<TargetStore> {

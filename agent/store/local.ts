@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { type FileHandle, mkdir, open, readFile, rename, statfs, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { confine } from "./confine.ts";
+import type { DigestThread } from "./digest-thread.ts";
 import { fileChunks, fsError, type Install, type Meta, syncDir, writeChunks } from "./file-io.ts";
 import { checkDigest, metered } from "./metered.ts";
 import { createStagedParts } from "./staged.ts";
@@ -42,7 +43,7 @@ function webStream(handle: FileHandle, start: number, length: number): ReadableS
   });
 }
 
-export function createLocalStore(dir: string): TargetStore {
+export function createLocalStore(dir: string, digests: DigestThread): TargetStore {
   const tmpDir = join(dir, ".flotilla/tmp");
   const metaPath = (key: string) => confine(dir, join(".flotilla/meta", `${key}.json`));
   const tempPath = () => join(tmpDir, randomBytes(16).toString("hex"));
@@ -160,6 +161,6 @@ export function createLocalStore(dir: string): TargetStore {
       }
     },
 
-    staged: createStagedParts(dir, install),
+    staged: createStagedParts(dir, install, digests),
   };
 }

@@ -1,6 +1,6 @@
 // Owns multipart parts on a local target, under <dir>/.flotilla/multipart/<upload id>/. When the session
 // fixed its part size, every part is written in place at its offset into one file, `object`, hashed
-// forward as parts arrive (prefix-digest.ts), and completion checks the whole-object SHA-256 before
+// forward as parts arrive (digest-thread.ts), and completion checks the whole-object SHA-256 before
 // anything is visible, cuts the file to the parts' total and commits it by rename: the bytes are never
 // copied. Otherwise each part has a file of its own, named by its number, and completion concatenates
 // them into `object` first. Either way a part is on disk (datasync) before it is acknowledged, and
@@ -9,28 +9,20 @@ import { createHash } from "node:crypto";
 import { constants, type FileHandle, mkdir, open, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { AppError } from "../../shared/errors.ts";
-import { fileChunks, fsError, type Install, superseded, syncDir, writeChunks } from "./file-io.ts";
+import type { DigestThread } from "./digest-thread.ts";
+import { fileChunks, fsError, hashFile, type Install, superseded, syncDir, writeChunks } from "./file-io.ts";
 import { checkDigest, metered } from "./metered.ts";
-import { PrefixDigest } from "./prefix-digest.ts";
 import type { PartWrite, StagedPart, StagedParts } from "./types.ts";
 
 const OBJECT = "object";
 const UPLOAD_ID = /^mp_[0-9a-f]{32}$/;
 
-export function createStagedParts(dir: string, install: Install): StagedParts {
+export function createStagedParts(dir: string, install: Install, digests: DigestThread): StagedParts {
   const sessionDir = (uploadId: string) => {
     if (!UPLOAD_ID.test(uploadId)) throw new AppError("multipart_not_found", "No such multipart upload.");
     return join(dir, ".flotilla", "multipart", uploadId);
   };
-  const digests = new Map<string, PrefixDigest>();
-  const digestOf = (uploadId: string) => {
-    let digest = digests.get(uploadId);
-    if (!digest) {
-      digest = new PrefixDigest(join(sessionDir(uploadId), OBJECT));
-      digests.set(uploadId, digest);
-    }
-    return digest;
-  };
+  const stagedPath = (uploadId: string) => join(sessionDir(uploadId), OBJECT);
 
   /** Writes `object` from the parts' own files, in order; returns the SHA-256 of what it wrote. */
   async function concatenate(session: string, handle: FileHandle, parts: StagedPart[]): Promise<string> {
@@ -60,7 +52,10 @@ export function createStagedParts(dir: string, install: Install): StagedParts {
     async writePart(part: PartWrite, body: AsyncIterable<Uint8Array>) {
       const session = sessionDir(part.uploadId);
       const inPlace = part.offset !== null;
-      if (part.offset !== null) digestOf(part.uploadId).rewriting(part.offset);
+      if (part.offset !== null) {
+        // Acknowledged before a byte of this part lands, so no hash takes in bytes being replaced.
+        await digests.rewriting(part.uploadId, stagedPath(part.uploadId), part.offset);
+      }
       try {
         await mkdir(session, { recursive: true });
         const handle = inPlace
@@ -73,7 +68,9 @@ export function createStagedParts(dir: string, install: Install): StagedParts {
           await handle.datasync();
           if (part.signal.aborted) throw superseded();
           await syncDir(session);
-          if (part.offset !== null) digestOf(part.uploadId).written(part.offset, part.size);
+          if (part.offset !== null) {
+            digests.written(part.uploadId, stagedPath(part.uploadId), part.offset, part.size);
+          }
           return { size: part.size, sha256: meter.digest() };
         } finally {
           await handle.close();
@@ -102,7 +99,11 @@ export function createStagedParts(dir: string, install: Install): StagedParts {
         let sha256: string;
         try {
           if (inPlace) {
-            sha256 = await digestOf(uploadId).digest(handle, options.size);
+            sha256 = await digests.digest(uploadId, staged, options.size).catch(async () => {
+              const hash = createHash("sha256");
+              await hashFile(handle, 0, options.size, hash);
+              return hash.digest("hex");
+            });
           } else {
             sha256 = await concatenate(session, handle, parts);
           }
@@ -115,7 +116,7 @@ export function createStagedParts(dir: string, install: Install): StagedParts {
           await handle.close();
         }
         await install(staged, key, { size: options.size, sha256, content_type: options.contentType, ino });
-        digests.delete(uploadId);
+        digests.forget(uploadId);
         return { size: options.size, sha256, contentType: options.contentType };
       } catch (error) {
         // A concatenation that failed leaves nothing behind; in place, `object` still holds the parts.
@@ -125,7 +126,7 @@ export function createStagedParts(dir: string, install: Install): StagedParts {
     },
 
     async discard(uploadId: string) {
-      digests.delete(uploadId);
+      digests.forget(uploadId);
       await rm(sessionDir(uploadId), { recursive: true, force: true });
       // Parts written by earlier versions, as hidden objects, kept metadata of their own here.
       await rm(join(dir, ".flotilla", "meta", ".flotilla", "multipart", uploadId), {
