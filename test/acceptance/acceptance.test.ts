@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../scripts/acceptance/local-stack.ts";
-import { S3RVER_KEY, startS3rver } from "../agent/helpers.ts";
+import { S3RVER_WIRE_KEY, startS3rver } from "../support/s3rver.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const BUCKET = "acceptance";
@@ -77,8 +77,8 @@ describe("npm run acceptance", () => {
       FLOTILLA_FOLLOWER_INGRESS_DIR: stack.ingressRoot,
       FLOTILLA_S3_ENDPOINT: s3.endpoint,
       FLOTILLA_S3_BUCKET: BUCKET,
-      FLOTILLA_S3_ACCESS_KEY_ID: S3RVER_KEY.access_key_id,
-      FLOTILLA_S3_SECRET_ACCESS_KEY: S3RVER_KEY.secret_access_key,
+      FLOTILLA_S3_ACCESS_KEY_ID: S3RVER_WIRE_KEY.access_key_id,
+      FLOTILLA_S3_SECRET_ACCESS_KEY: S3RVER_WIRE_KEY.secret_access_key,
     });
     const report = run.lines.join("\n");
     const failed = run.lines.filter((line) => line.startsWith("fail"));

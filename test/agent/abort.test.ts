@@ -9,24 +9,28 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFollowerClient } from "../../shared/protocol/client.ts";
 import { signRequest } from "../../shared/protocol/signing.ts";
-import { bytes, spawnAgent, startRedeemServer, tempDir } from "./helpers.ts";
+import { startAgentProcess } from "../support/agents.ts";
+import { bytes } from "../support/bytes.ts";
+import { startRedeemServer, tempDir } from "./helpers.ts";
 
 describe("an upload cut off by the client", () => {
   let primary: Awaited<ReturnType<typeof startRedeemServer>>;
   let dir: Awaited<ReturnType<typeof tempDir>>;
-  let agent: Awaited<ReturnType<typeof spawnAgent>>;
+  let agent: Awaited<ReturnType<typeof startAgentProcess>>;
   let issued: ReturnType<typeof primary.issue>;
 
   beforeAll(async () => {
     primary = await startRedeemServer();
     issued = primary.issue();
     dir = await tempDir("abort");
-    agent = await spawnAgent({
-      FLOTILLA_AGENT_DATA_DIR: join(dir.path, "data"),
-      FLOTILLA_AGENT_LISTEN: "127.0.0.1:0",
-      FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: join(dir.path, "root"),
-      FLOTILLA_PRIMARY_URL: primary.url,
-      FLOTILLA_ENROLLMENT_TOKEN: issued.token,
+    agent = await startAgentProcess({
+      env: {
+        FLOTILLA_AGENT_DATA_DIR: join(dir.path, "data"),
+        FLOTILLA_AGENT_LISTEN: "127.0.0.1:0",
+        FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: join(dir.path, "root"),
+        FLOTILLA_PRIMARY_URL: primary.url,
+        FLOTILLA_ENROLLMENT_TOKEN: issued.token,
+      },
     });
   });
   afterAll(async () => {
@@ -37,7 +41,7 @@ describe("an upload cut off by the client", () => {
 
   it("commits nothing and cleans up its temp file", async () => {
     const credentials = { keyId: issued.key_id, secret: issued.secret };
-    const client = createFollowerClient({ baseUrl: agent.url, ...credentials });
+    const client = createFollowerClient({ baseUrl: agent.baseUrl, ...credentials });
     await client.upsertIngressTarget("t", {
       driver: "local",
       name: "t",
@@ -47,7 +51,7 @@ describe("an upload cut off by the client", () => {
     });
     const path = "/internal/v2/objects/cut?size=1000000";
     const headers = await signRequest({ method: "PUT", path, credentials, body: "unsigned" });
-    const { port } = new URL(agent.url);
+    const { port } = new URL(agent.baseUrl);
     const socket = connect(Number(port), "127.0.0.1");
     await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
     const head = [`PUT ${path} HTTP/1.1`, `host: 127.0.0.1:${port}`, "content-length: 1000000"];
@@ -75,21 +79,21 @@ describe("an upload cut off by the client", () => {
 
   it("closes the file of a download the client cuts off, and serves on", async () => {
     const credentials = { keyId: issued.key_id, secret: issued.secret };
-    const client = createFollowerClient({ baseUrl: agent.url, ...credentials });
+    const client = createFollowerClient({ baseUrl: agent.baseUrl, ...credentials });
     const data = bytes(24 * 1024 * 1024, 8);
     await client.putObject("long", data, { size: data.byteLength });
     const openFiles = async () => {
-      const fds = await readdir(`/proc/${agent.child.pid}/fd`);
+      const fds = await readdir(`/proc/${agent.child().pid}/fd`);
       let count = 0;
       for (const fd of fds) {
-        const target = await readlink(`/proc/${agent.child.pid}/fd/${fd}`).catch(() => "");
+        const target = await readlink(`/proc/${agent.child().pid}/fd/${fd}`).catch(() => "");
         if (target.endsWith(join("t", "long"))) count++;
       }
       return count;
     };
     const path = "/internal/v2/objects/long";
     const headers = Object.fromEntries(await signRequest({ method: "GET", path, credentials, body: null }));
-    const request = get(`${agent.url}${path}`, { headers });
+    const request = get(`${agent.baseUrl}${path}`, { headers });
     const response = await new Promise<import("node:http").IncomingMessage>((resolve) =>
       request.once("response", resolve),
     );

@@ -3,12 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFollowerClient } from "../../shared/protocol/client.ts";
 import { signRequest } from "../../shared/protocol/signing.ts";
-import { bytes, inProcessAgent } from "./helpers.ts";
+import { bytes } from "../support/bytes.ts";
+import { errorCode } from "../support/envelopes.ts";
+import { inProcessAgent } from "./helpers.ts";
 
 describe("signed requests at the agent", () => {
   let h: Awaited<ReturnType<typeof inProcessAgent>>;
-  const codeOf = async (response: Response) =>
-    ((await response.json()) as { error: { code: string } }).error.code;
 
   beforeAll(async () => {
     h = await inProcessAgent({ maxObjectBytes: 1000 });
@@ -34,7 +34,7 @@ describe("signed requests at the agent", () => {
       ["POST", "/internal/v2/multipart"],
     ] as const) {
       const response = await h.fetch(`http://agent.test${path}`, { method });
-      expect([response.status, await codeOf(response)], path).toEqual([401, "auth_missing"]);
+      expect([response.status, await errorCode(response)], path).toEqual([401, "auth_missing"]);
     }
     const stranger = createFollowerClient({
       baseUrl: "http://agent.test",
@@ -62,7 +62,7 @@ describe("signed requests at the agent", () => {
       headers,
       body: JSON.stringify({ name: "A", enabled: false }),
     });
-    expect([tampered.status, await codeOf(tampered)]).toEqual([401, "auth_body_hash_mismatch"]);
+    expect([tampered.status, await errorCode(tampered)]).toEqual([401, "auth_body_hash_mismatch"]);
     expect(h.agent.services.state.current.binding.enabled).toBe(true);
     const fresh = await signRequest({ method: "PUT", path, credentials: credentials(), body: signedBody });
     const ok = await h.fetch(`http://agent.test${path}`, { method: "PUT", headers: fresh, body: signedBody });
@@ -72,14 +72,14 @@ describe("signed requests at the agent", () => {
       headers: fresh,
       body: signedBody,
     });
-    expect([replay.status, await codeOf(replay)]).toEqual([401, "auth_replayed_nonce"]);
+    expect([replay.status, await errorCode(replay)]).toEqual([401, "auth_replayed_nonce"]);
     const unsigned = await signRequest({ method: "PUT", path, credentials: credentials(), body: "unsigned" });
     const streamedJson = await h.fetch(`http://agent.test${path}`, {
       method: "PUT",
       headers: unsigned,
       body: signedBody,
     });
-    expect(await codeOf(streamedJson)).toBe("auth_body_hash_mismatch");
+    expect(await errorCode(streamedJson)).toBe("auth_body_hash_mismatch");
   });
 
   it("enforces the size limit and the size query before reading a byte", async () => {
@@ -90,15 +90,15 @@ describe("signed requests at the agent", () => {
     const path = "/internal/v2/objects/nosize";
     const headers = await signRequest({ method: "PUT", path, credentials: credentials(), body: "unsigned" });
     const response = await h.fetch(`http://agent.test${path}`, { method: "PUT", headers, body: "abc" });
-    expect([response.status, await codeOf(response)]).toEqual([411, "length_required"]);
+    expect([response.status, await errorCode(response)]).toEqual([411, "length_required"]);
     expect(await h.client.headObject("big")).toBeNull();
   });
 
   it("answers unknown paths and methods with the error envelope", async () => {
     const missing = await h.fetch("http://agent.test/nope");
-    expect([missing.status, await codeOf(missing)]).toEqual([404, "not_found"]);
+    expect([missing.status, await errorCode(missing)]).toEqual([404, "not_found"]);
     const wrong = await h.fetch("http://agent.test/internal/v2/capabilities", { method: "POST" });
-    expect([wrong.status, await codeOf(wrong)]).toEqual([405, "method_not_allowed"]);
+    expect([wrong.status, await errorCode(wrong)]).toEqual([405, "method_not_allowed"]);
     expect(wrong.headers.get("x-request-id")).toMatch(/^req_/);
   });
 });

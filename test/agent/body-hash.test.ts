@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listen, type Served } from "../../agent/server.ts";
 import { sha256Hex } from "../../shared/crypto.ts";
 import { signRequest } from "../../shared/protocol/signing.ts";
-import { bytes, inProcessAgent } from "./helpers.ts";
+import { bytes } from "../support/bytes.ts";
+import { inProcessAgent } from "./helpers.ts";
 
 describe("signed payload hashes at the agent, over HTTP", () => {
   let h: Awaited<ReturnType<typeof inProcessAgent>>;

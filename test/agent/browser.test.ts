@@ -2,7 +2,8 @@
 // and key, expiry, and CORS exactly as the tutorial's table (primary origin only, errors included).
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bytes, inProcessAgent } from "./helpers.ts";
+import { bytes } from "../support/bytes.ts";
+import { inProcessAgent } from "./helpers.ts";
 
 const ORIGIN = "http://primary.test:8787";
 

@@ -5,23 +5,15 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3_PART_BYTES } from "../../agent/store/s3.ts";
-import { AppError } from "../../shared/errors.ts";
 import { paths } from "../../shared/protocol/keys.ts";
 import type { IngressTargetSpec } from "../../shared/protocol/schemas.ts";
 import { signRequest } from "../../shared/protocol/signing.ts";
-import { bytes, inProcessAgent, processAgent, S3RVER_KEY, startS3rver, streamOf } from "./helpers.ts";
+import { bytes, streamOf } from "../support/bytes.ts";
+import { codeOf } from "../support/envelopes.ts";
+import { S3RVER_WIRE_KEY, startS3rver } from "../support/s3rver.ts";
+import { inProcessAgent, processAgent } from "./helpers.ts";
 
 const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-  return "none";
-}
 
 type Harness = {
   client: Awaited<ReturnType<typeof inProcessAgent>>["client"];
@@ -70,7 +62,7 @@ const targets: { name: string; spec: (s3Endpoint: string) => IngressTargetSpec }
       bucket: "flotilla",
       prefix: "follower-a",
       path_style: true,
-      ...S3RVER_KEY,
+      ...S3RVER_WIRE_KEY,
     }),
   },
 ];

@@ -7,7 +7,8 @@ import { constants, open, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDigestThread } from "../../agent/store/digest-thread.ts";
-import { bytes, tempDir } from "./helpers.ts";
+import { bytes } from "../support/bytes.ts";
+import { tempDir } from "./helpers.ts";
 
 const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 const PART = 1024 * 1024 + 17;

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../shared/errors.ts";
-import { bytes, inProcessAgent, streamOf, tempDir } from "./helpers.ts";
+import { bytes, streamOf } from "../support/bytes.ts";
+import { inProcessAgent, tempDir } from "./helpers.ts";
 
 /** Every file (not directory) below `dir`, relative to it. */
 async function filesBelow(dir: string): Promise<string[]> {

@@ -1,57 +1,25 @@
-// Test wiring for the agent: temp dirs, s3rver in process (port 0), an in-process enrollment redeem
-// endpoint built from the shared schemas (node:http, port 0), and agents wired to the shared client
-// either in memory or as a real process. Every helper returns its own cleanup.
-import { type ChildProcess, spawn } from "node:child_process";
+// Test wiring for the agent: temp dirs, an in-process enrollment redeem endpoint built from the shared
+// schemas (node:http, port 0), and an enrolled agent wired to the shared client in memory. Every helper
+// returns its own cleanup. Agent processes, s3rver and test bytes live in test/support/.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { createAgent } from "../../agent/agent.ts";
 import type { AgentConfig } from "../../agent/config.ts";
 import { enroll } from "../../agent/enroll.ts";
 import type { Logger } from "../../agent/log.ts";
 import { createFollowerClient } from "../../shared/protocol/client.ts";
 import { type RedeemResponse, redeemRequestSchema } from "../../shared/protocol/schemas.ts";
+import { startAgentProcess } from "../support/agents.ts";
 
 export const quietLog: Logger = { info: () => undefined, error: () => undefined };
 
 export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `flotilla-agent-${prefix}-`));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
-}
-
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-type S3rverCtor = new (options: Record<string, unknown>) => S3rverInstance;
-
-/** s3rver's fixed credentials (it refuses other key ids). */
-export const S3RVER_KEY = { access_key_id: "S3RVER", secret_access_key: "S3RVER" };
-
-export async function startS3rver(buckets: string[]) {
-  const dir = await tempDir("s3rver");
-  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverCtor;
-  const server = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    silent: true,
-    directory: dir.path,
-    configureBuckets: buckets.map((name) => ({ name })),
-  });
-  const address = await server.run();
-  return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    directory: dir.path,
-    stop: async () => {
-      await server.close();
-      await dir.remove();
-    },
-  };
 }
 
 /** A primary's redeem endpoint: one-time tokens, 401/410 codes as in docs/protocol-v2.md. */
@@ -163,39 +131,6 @@ export async function inProcessAgent(overrides: Partial<AgentConfig> = {}) {
   };
 }
 
-/** Spawns `node agent/cli.ts start` with the pinned Node and resolves once it prints its URL. */
-export async function spawnAgent(env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, ["agent/cli.ts", "start"], {
-    cwd: join(import.meta.dirname, "../.."),
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    lines.once("line", (line) => {
-      const match = /^Follower listening on (http:\/\/\S+)$/.exec(line);
-      if (match?.[1]) resolve(match[1]);
-      else reject(new Error(`unexpected first line: ${line}`));
-    });
-    child.once("exit", (code) => reject(new Error(`agent exited with ${code}: ${stderr}`)));
-  });
-  return {
-    url,
-    child,
-    stderr: () => stderr,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
-}
-
 /**
  * An enrolled agent as a real process (Node glue included), with the shared client over real HTTP:
  * the same shape as inProcessAgent for suites that run against both.
@@ -205,19 +140,25 @@ export async function processAgent() {
   const root = await tempDir("proot");
   const primary = await startRedeemServer();
   const issued = primary.issue();
-  const agent = await spawnAgent({
-    FLOTILLA_AGENT_LISTEN: "127.0.0.1:0",
-    FLOTILLA_AGENT_DATA_DIR: data.path,
-    FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: root.path,
-    FLOTILLA_PRIMARY_URL: primary.url,
-    FLOTILLA_ENROLLMENT_TOKEN: issued.token,
+  const agent = await startAgentProcess({
+    env: {
+      FLOTILLA_AGENT_LISTEN: "127.0.0.1:0",
+      FLOTILLA_AGENT_DATA_DIR: data.path,
+      FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: root.path,
+      FLOTILLA_PRIMARY_URL: primary.url,
+      FLOTILLA_ENROLLMENT_TOKEN: issued.token,
+    },
   });
-  const client = createFollowerClient({ baseUrl: agent.url, keyId: issued.key_id, secret: issued.secret });
+  const client = createFollowerClient({
+    baseUrl: agent.baseUrl,
+    keyId: issued.key_id,
+    secret: issued.secret,
+  });
   return {
     agent,
     client,
     fetch: (input: string, init?: RequestInit) => fetch(input, init),
-    baseUrl: agent.url,
+    baseUrl: agent.baseUrl,
     issued,
     root: root.path,
     dataDir: data.path,
@@ -228,25 +169,4 @@ export async function processAgent() {
       await root.remove();
     },
   };
-}
-
-export function bytes(size: number, seed = 1): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    out[i] = x >>> 16;
-  }
-  return out;
-}
-
-export function streamOf(data: Uint8Array, chunk = 64 * 1024): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (offset >= data.byteLength) return controller.close();
-      controller.enqueue(data.slice(offset, offset + chunk));
-      offset += chunk;
-    },
-  });
 }

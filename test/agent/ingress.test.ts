@@ -5,19 +5,11 @@ import { readdir, stat, symlink } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppError } from "../../shared/errors.ts";
 import type { IngressTargetSpec } from "../../shared/protocol/schemas.ts";
-import { bytes, inProcessAgent, S3RVER_KEY, startS3rver, tempDir } from "./helpers.ts";
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-  return "none";
-}
+import { bytes } from "../support/bytes.ts";
+import { codeOf } from "../support/envelopes.ts";
+import { S3RVER_WIRE_KEY, startS3rver } from "../support/s3rver.ts";
+import { inProcessAgent, tempDir } from "./helpers.ts";
 
 const local = (base_path: string, revision = 1, is_default = true): IngressTargetSpec => ({
   driver: "local",
@@ -133,20 +125,24 @@ describe("ingress targets", () => {
     const down = await h.client.upsertIngressTarget("s3-down", {
       ...base,
       endpoint: `http://127.0.0.1:${port}`,
-      ...S3RVER_KEY,
+      ...S3RVER_WIRE_KEY,
     });
     expect(down).toMatchObject({ state: "failed", reason: "The S3 endpoint could not be reached." });
     const missing = await h.client.upsertIngressTarget("s3-nobucket", {
       ...base,
       bucket: "absent",
       endpoint: s3.endpoint,
-      ...S3RVER_KEY,
+      ...S3RVER_WIRE_KEY,
     });
     expect(missing.reason).toBe('Bucket "absent" does not exist.');
     expect(await codeOf(h.client.putObject("a", bytes(1), { size: 1, target: "s3-down" }))).toBe(
       "ingress_default_not_applied",
     );
-    const ok = await h.client.upsertIngressTarget("s3-ok", { ...base, endpoint: s3.endpoint, ...S3RVER_KEY });
+    const ok = await h.client.upsertIngressTarget("s3-ok", {
+      ...base,
+      endpoint: s3.endpoint,
+      ...S3RVER_WIRE_KEY,
+    });
     expect(ok.state).toBe("applied");
     expect(ok.s3).toMatchObject({ bucket: "bucket" });
     expect(Object.keys(ok.s3 ?? {})).not.toContain("secret_access_key");
@@ -165,7 +161,7 @@ describe("ingress targets", () => {
       bucket: "bucket",
       prefix: "",
       path_style: true,
-      ...S3RVER_KEY,
+      ...S3RVER_WIRE_KEY,
     });
     expect(applied.state).toBe("applied");
     await flaky.stop();
@@ -188,7 +184,7 @@ describe("ingress targets", () => {
       bucket: "bucket",
       prefix: "",
       path_style: true,
-      ...S3RVER_KEY,
+      ...S3RVER_WIRE_KEY,
     });
     const targets = await h.client.listIngressTargets();
     expect(targets.filter((t) => t.is_default).map((t) => t.key)).toEqual(["s3-ok"]);

@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../shared/errors.ts";
 import { createFollowerClient } from "../../shared/protocol/client.ts";
-import { bytes, inProcessAgent, spawnAgent, startRedeemServer, streamOf, tempDir } from "./helpers.ts";
+import { startAgentProcess } from "../support/agents.ts";
+import { bytes, streamOf } from "../support/bytes.ts";
+import { inProcessAgent, startRedeemServer, tempDir } from "./helpers.ts";
 
 const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
@@ -125,9 +127,9 @@ describe("a completion killed midway (real process, SIGKILL)", () => {
     };
     const clientOf = (url: string) =>
       createFollowerClient({ baseUrl: url, keyId: issued.key_id, secret: issued.secret });
-    let agent = await spawnAgent(env);
+    let agent = await startAgentProcess({ env });
     try {
-      let client = clientOf(agent.url);
+      let client = clientOf(agent.baseUrl);
       expect((await client.upsertIngressTarget("t", localTarget)).state).toBe("applied");
       const partSize = 8 * 1024 * 1024;
       const parts = Array.from({ length: 8 }, (_, i) => bytes(partSize, 40 + i));
@@ -138,9 +140,9 @@ describe("a completion killed midway (real process, SIGKILL)", () => {
       }
       // A fresh process has no digest in progress: its completion reads the whole staged file.
       await agent.stop();
-      agent = await spawnAgent(env);
-      client = clientOf(agent.url);
-      const pid = agent.child.pid!;
+      agent = await startAgentProcess({ env });
+      client = clientOf(agent.baseUrl);
+      const pid = agent.child().pid!;
       const readSoFar = async () =>
         Number(/rchar: (\d+)/.exec(await readFile(`/proc/${pid}/io`, "utf8"))?.[1]);
       const start = await readSoFar();
@@ -150,19 +152,19 @@ describe("a completion killed midway (real process, SIGKILL)", () => {
         () => "cut off",
       );
       while ((await readSoFar()) - start < partSize) await new Promise((r) => setImmediate(r));
-      agent.child.kill("SIGKILL");
+      agent.child().kill("SIGKILL");
       await completing;
       await new Promise<void>((resolve) => {
-        if (agent.child.exitCode !== null || agent.child.signalCode !== null) resolve();
-        else agent.child.once("exit", () => resolve());
+        if (agent.child().exitCode !== null || agent.child().signalCode !== null) resolve();
+        else agent.child().once("exit", () => resolve());
       });
 
       const object = join(root.path, "t", "files", "crash");
       const seen = await readFile(object).catch(() => null);
       if (seen !== null) expect(sha(seen)).toBe(sha(whole));
 
-      agent = await spawnAgent(env);
-      client = clientOf(agent.url);
+      agent = await startAgentProcess({ env });
+      client = clientOf(agent.baseUrl);
       const retried = await client.completeMultipart(session.upload_id, list).then(
         (info) => info.sha256,
         (error: unknown) => (error instanceof AppError ? error.code : String(error)),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../shared/errors.ts";
 import { createFollowerClient } from "../../shared/protocol/client.ts";
 import { verifyPresigned } from "../../shared/protocol/presign.ts";
+import { codeOf } from "../support/envelopes.ts";
 
 const keyId = "fk_presign_key_01";
 const secret = "p".repeat(40);
@@ -11,16 +11,6 @@ const lookupSecret = (id: string) => (id === keyId ? secret : undefined);
 function relative(url: string): string {
   const parsed = new URL(url);
   return parsed.pathname + parsed.search;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-  return "none";
 }
 
 describe("presigned URLs", () => {

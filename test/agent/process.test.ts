@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFollowerClient } from "../../shared/protocol/client.ts";
 import { signRequest } from "../../shared/protocol/signing.ts";
-import { bytes, spawnAgent, startRedeemServer, streamOf, tempDir } from "./helpers.ts";
+import { startAgentProcess } from "../support/agents.ts";
+import { bytes, streamOf } from "../support/bytes.ts";
+import { startRedeemServer, tempDir } from "./helpers.ts";
 
 function runCli(args: string[], env: Record<string, string>) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -70,7 +72,9 @@ describe("flotilla-agent as a process", () => {
   it("enrolls at first start, serves the primary, and keeps enrollment and targets across a restart", async () => {
     const payload = bytes(1_500_000, 5);
     const sha = createHash("sha256").update(payload).digest("hex");
-    const first = await spawnAgent(env);
+    const first = await startAgentProcess({ env });
+    // The agent's one line on stdout, the first thing it prints (operators and scripts read it).
+    expect(first.stdout().split("\n")[0]).toMatch(/^Follower listening on http:\/\/\S+$/);
     try {
       expect(primary.received).toEqual([
         {
@@ -83,12 +87,12 @@ describe("flotilla-agent as a process", () => {
       expect((await stat(join(data.path, "state", "state.json"))).mode & 0o777).toBe(0o600);
       // base_url has a /follower prefix; the agent accepts it whether or not a proxy strips it.
       const client = createFollowerClient({
-        baseUrl: `${first.url}/follower`,
+        baseUrl: `${first.baseUrl}/follower`,
         keyId: issued.key_id,
         secret: issued.secret,
       });
       const direct = createFollowerClient({
-        baseUrl: first.url,
+        baseUrl: first.baseUrl,
         keyId: issued.key_id,
         secret: issued.secret,
       });
@@ -108,15 +112,15 @@ describe("flotilla-agent as a process", () => {
       expect(put.sha256).toBe(sha);
       const ranged = await client.getObject("files/real", { range: "bytes=1000-1999" });
       expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(payload.slice(1000, 2000));
-      expect((await fetch(`${first.url}/health/ready`)).status).toBe(200);
-      expect((await fetch(`${first.url}/metrics`)).status).toBe(401);
-      const metrics = await fetch(`${first.url}/metrics`, {
+      expect((await fetch(`${first.baseUrl}/health/ready`)).status).toBe(200);
+      expect((await fetch(`${first.baseUrl}/metrics`)).status).toBe(401);
+      const metrics = await fetch(`${first.baseUrl}/metrics`, {
         headers: { authorization: "Bearer metrics-token-0123456789" },
       });
       const text = await metrics.text();
       expect(text).toContain('flotilla_agent_requests_total{route="object_put",status="201"} 1');
       expect(text).toMatch(/flotilla_agent_bytes_in_total 1500000/);
-      expect(first.stderr()).not.toContain(issued.secret);
+      expect(first.output()).not.toContain(issued.secret);
     } finally {
       await first.stop();
     }
@@ -129,10 +133,10 @@ describe("flotilla-agent as a process", () => {
       body: null,
     });
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const second = await spawnAgent(env); // the used token is ignored: the agent is already enrolled
+    const second = await startAgentProcess({ env }); // the used token is ignored: the agent is already enrolled
     try {
       const client = createFollowerClient({
-        baseUrl: second.url,
+        baseUrl: second.baseUrl,
         keyId: issued.key_id,
         secret: issued.secret,
       });
@@ -145,8 +149,8 @@ describe("flotilla-agent as a process", () => {
           .update(new Uint8Array(await back.arrayBuffer()))
           .digest("hex"),
       ).toBe(sha);
-      expect((await fetch(`${second.url}/health/ready`)).status).toBe(200);
-      const replay = await fetch(second.url + path, { headers: signedBefore });
+      expect((await fetch(`${second.baseUrl}/health/ready`)).status).toBe(200);
+      const replay = await fetch(second.baseUrl + path, { headers: signedBefore });
       expect(replay.status).toBe(401);
       expect(((await replay.json()) as { error: { code: string } }).error.code).toBe("auth_clock_skew");
       expect(primary.received).toHaveLength(1);
@@ -172,7 +176,7 @@ describe("flotilla-agent as a process", () => {
       FLOTILLA_AGENT_LISTEN: "127.0.0.1:0",
       FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: join(dir.path, "root"),
     };
-    const running = await spawnAgent(cliEnv);
+    const running = await startAgentProcess({ env: cliEnv });
     try {
       const token = primary.issue();
       const unknown = await runCli(
@@ -185,7 +189,7 @@ describe("flotilla-agent as a process", () => {
       expect(ok.code).toBe(0);
       expect(ok.stdout).toContain(`Enrolled as node ${token.node_id}`);
       const client = createFollowerClient({
-        baseUrl: running.url,
+        baseUrl: running.baseUrl,
         keyId: token.key_id,
         secret: token.secret,
       });

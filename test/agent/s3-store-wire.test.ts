@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createS3Store, S3_PART_BYTES } from "../../agent/store/s3.ts";
-import { bytes, S3RVER_KEY, startS3rver } from "./helpers.ts";
+import { bytes } from "../support/bytes.ts";
+import { S3RVER_WIRE_KEY, startS3rver } from "../support/s3rver.ts";
 
 const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
@@ -52,7 +53,7 @@ describe("S3 ingress target against a store that writes XML quotes as numeric re
         bucket: "wire",
         prefix: "minio-style",
         path_style: true,
-        ...S3RVER_KEY,
+        ...S3RVER_WIRE_KEY,
       },
       wire.fetch,
     );

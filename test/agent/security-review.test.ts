@@ -3,7 +3,9 @@
 // credentials and only on presignable routes, and presigned URLs that cannot be bent to another key or
 // query by rewriting the path.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bytes, inProcessAgent, startS3rver } from "./helpers.ts";
+import { bytes } from "../support/bytes.ts";
+import { startS3rver } from "../support/s3rver.ts";
+import { inProcessAgent } from "./helpers.ts";
 
 const ORIGIN = "http://primary.test:8787";
 

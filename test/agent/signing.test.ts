@@ -8,19 +8,10 @@ import {
   verifyBodyHash,
   verifyRequest,
 } from "../../shared/protocol/signing.ts";
+import { codeOf } from "../support/envelopes.ts";
 
 const credentials = { keyId: "fk_test_key_0001", secret: "s".repeat(40) };
 const lookupSecret = (keyId: string) => (keyId === credentials.keyId ? credentials.secret : undefined);
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-  return "none";
-}
 
 async function signed(method: string, path: string, body: string | null | "unsigned", now = new Date()) {
   return signRequest({ method, path, credentials, body, now });

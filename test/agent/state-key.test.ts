@@ -8,7 +8,9 @@ import { createAgent } from "../../agent/agent.ts";
 import { loadConfig, STATE_KEY_CREDENTIAL } from "../../agent/config.ts";
 import { StateFile } from "../../agent/state.ts";
 import { createFollowerClient } from "../../shared/protocol/client.ts";
-import { agentConfig, bytes, inProcessAgent, quietLog, S3RVER_KEY, startS3rver, tempDir } from "./helpers.ts";
+import { bytes } from "../support/bytes.ts";
+import { S3RVER_WIRE_KEY, startS3rver } from "../support/s3rver.ts";
+import { agentConfig, inProcessAgent, quietLog, tempDir } from "./helpers.ts";
 
 describe("the agent's state key", () => {
   let h: Awaited<ReturnType<typeof inProcessAgent>>;
@@ -28,7 +30,7 @@ describe("the agent's state key", () => {
       bucket: "sealed",
       prefix: "",
       path_style: true,
-      ...S3RVER_KEY,
+      ...S3RVER_WIRE_KEY,
     });
     expect(target.state).toBe("applied");
   });
@@ -52,7 +54,11 @@ describe("the agent's state key", () => {
 
   it("keeps neither the node secret nor the S3 credentials in state.json; the key is a file of its own, 0600", async () => {
     const text = await readFile(statePath(), "utf8");
-    for (const secret of [h.issued.secret, S3RVER_KEY.secret_access_key, `"${S3RVER_KEY.access_key_id}"`]) {
+    for (const secret of [
+      h.issued.secret,
+      S3RVER_WIRE_KEY.secret_access_key,
+      `"${S3RVER_WIRE_KEY.access_key_id}"`,
+    ]) {
       expect(text).not.toContain(secret);
     }
     expect(text).toContain(h.issued.key_id);
@@ -87,7 +93,7 @@ describe("the agent's state key", () => {
     expect((await client.capabilities()).node_id).toBe(h.issued.node_id);
     const text = await readFile(statePath(), "utf8");
     expect(text).not.toContain(h.issued.secret);
-    expect(text).not.toContain(S3RVER_KEY.secret_access_key);
+    expect(text).not.toContain(S3RVER_WIRE_KEY.secret_access_key);
     expect((await client.listIngressTargets())[0]).toMatchObject({ key: "bucket", state: "applied" });
   });
 

@@ -6,7 +6,8 @@ import { mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgent } from "../../agent/agent.ts";
-import { bytes, inProcessAgent, quietLog } from "./helpers.ts";
+import { bytes } from "../support/bytes.ts";
+import { inProcessAgent, quietLog } from "./helpers.ts";
 
 describe("housekeeping at start", () => {
   let h: Awaited<ReturnType<typeof inProcessAgent>>;

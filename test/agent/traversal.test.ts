@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFollowerClient } from "../../shared/protocol/client.ts";
 import { signRequest } from "../../shared/protocol/signing.ts";
-import { inProcessAgent, spawnAgent, startRedeemServer, tempDir } from "./helpers.ts";
+import { startAgentProcess } from "../support/agents.ts";
+import { inProcessAgent, startRedeemServer, tempDir } from "./helpers.ts";
 
 const ATTEMPTS = [
   "..%2f..%2fescape",
@@ -78,16 +79,18 @@ describe("raw HTTP traversal against a real agent", () => {
     const primary = await startRedeemServer();
     const issued = primary.issue();
     const dir = await tempDir("raw");
-    const agent = await spawnAgent({
-      FLOTILLA_AGENT_DATA_DIR: join(dir.path, "data"),
-      FLOTILLA_AGENT_LISTEN: "127.0.0.1:0",
-      FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: join(dir.path, "root"),
-      FLOTILLA_PRIMARY_URL: primary.url,
-      FLOTILLA_ENROLLMENT_TOKEN: issued.token,
+    const agent = await startAgentProcess({
+      env: {
+        FLOTILLA_AGENT_DATA_DIR: join(dir.path, "data"),
+        FLOTILLA_AGENT_LISTEN: "127.0.0.1:0",
+        FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: join(dir.path, "root"),
+        FLOTILLA_PRIMARY_URL: primary.url,
+        FLOTILLA_ENROLLMENT_TOKEN: issued.token,
+      },
     });
     try {
       const credentials = { keyId: issued.key_id, secret: issued.secret };
-      const client = createFollowerClient({ baseUrl: agent.url, ...credentials });
+      const client = createFollowerClient({ baseUrl: agent.baseUrl, ...credentials });
       await client.upsertIngressTarget("t", {
         driver: "local",
         name: "t",
@@ -95,7 +98,7 @@ describe("raw HTTP traversal against a real agent", () => {
         is_default: true,
         base_path: "t",
       });
-      const { port } = new URL(agent.url);
+      const { port } = new URL(agent.baseUrl);
       for (const raw of [
         "/internal/v2/objects/../../../escape?size=1",
         "/internal/v2/objects/a\\..\\..\\..\\escape?size=1",

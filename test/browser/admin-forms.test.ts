@@ -6,7 +6,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { pdfFile, pngFile } from "../../scripts/acceptance/fixtures.ts";
-import { startS3rver } from "../worker/storage/harness.ts";
+import { startS3rver } from "../support/s3rver.ts";
 import {
   ADMIN,
   apiAs,

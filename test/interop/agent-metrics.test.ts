@@ -3,7 +3,8 @@
 // open multipart sessions, build info and the process/runtime metrics, behind the bearer token.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bytes, inProcessAgent, streamOf } from "../agent/helpers.ts";
+import { inProcessAgent } from "../agent/helpers.ts";
+import { bytes, streamOf } from "../support/bytes.ts";
 import { type Family, family, parseExposition, value } from "./prometheus.ts";
 
 const TOKEN = "metrics-token-for-the-scraper";

@@ -1,7 +1,7 @@
 // Conformance of the local libSQL server, driven only through @libsql/client in HTTP mode.
 import { type Client, createClient, LibsqlError } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer, tableName } from "./helpers.ts";
+import { startTestServer, type TestServer, tableName } from "../support/libsql.ts";
 
 let t: TestServer;
 let client: Client;

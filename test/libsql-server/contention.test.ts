@@ -1,7 +1,7 @@
 // Lock contention and stream limits, with short budgets: a writer that cannot get the lock in time,
 // and a server full of streams.
 import { afterEach, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer, tableName } from "./helpers.ts";
+import { startTestServer, type TestServer, tableName } from "../support/libsql.ts";
 
 let t: TestServer | undefined;
 

@@ -12,7 +12,7 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLibsqlServer } from "../../scripts/libsql-server/index.ts";
-import { tableName } from "./helpers.ts";
+import { tableName } from "../support/libsql.ts";
 
 let dir: string;
 

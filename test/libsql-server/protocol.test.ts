@@ -1,7 +1,7 @@
 // The wire itself, spoken with raw fetch: refusals of malformed or unauthorized requests, batons,
 // stream expiry, and the requests @libsql/client seldom sends (describe, store_sql, get_autocommit).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer, tableName } from "./helpers.ts";
+import { startTestServer, type TestServer, tableName } from "../support/libsql.ts";
 
 let t: TestServer;
 

@@ -2,7 +2,7 @@
 // not pragmas, not stored SQL, not a transaction, not the read-only guard.
 import { type Client, createClient, type LibsqlError } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer, tableName } from "./helpers.ts";
+import { startTestServer, type TestServer, tableName } from "../support/libsql.ts";
 
 let t: TestServer;
 let client: Client;

@@ -1,7 +1,7 @@
 // Batches, interactive transactions, scripts and concurrent writers, through @libsql/client.
 import { type Client, createClient, LibsqlError } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer, tableName } from "./helpers.ts";
+import { startTestServer, type TestServer, tableName } from "../support/libsql.ts";
 
 let t: TestServer;
 let client: Client;

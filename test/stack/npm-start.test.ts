@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
-import { descendants, isAlive } from "../helpers/processes.ts";
+import { descendants, isAlive } from "../support/processes.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 let dataDir = "";

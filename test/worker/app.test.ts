@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorEnvelopeSchema } from "../../shared/errors.ts";
-import { createHarness, errorCode, type Harness } from "./harness.ts";
+import { errorCode } from "../support/envelopes.ts";
+import { createHarness, type Harness } from "../support/primary.ts";
 
 describe("primary app core", () => {
   let h: Harness;

@@ -4,7 +4,8 @@ import { sha256Hex } from "../../shared/crypto.ts";
 import { clientAddress } from "../../worker/accounts/rate-limit.ts";
 import { createSession } from "../../worker/accounts/sessions.ts";
 import { loginAttempts, sessions, users } from "../../worker/db/schema.ts";
-import { browserLogin, createHarness, errorCode, type Harness, seedUser, TEST_PASSWORD } from "./harness.ts";
+import { errorCode } from "../support/envelopes.ts";
+import { browserLogin, createHarness, type Harness, seedUser, TEST_PASSWORD } from "../support/primary.ts";
 
 describe("accounts: login, sessions, tokens", () => {
   let h: Harness;

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSession } from "../../worker/accounts/sessions.ts";
 import { routes } from "../../worker/index.ts";
-import { createHarness, errorCode, type Harness, seedUser } from "./harness.ts";
+import { errorCode } from "../support/envelopes.ts";
+import { createHarness, type Harness, seedUser } from "../support/primary.ts";
 
 /** Every public route, on purpose. Adding a public route means adding it here. */
 const PUBLIC_ROUTES = new Set([

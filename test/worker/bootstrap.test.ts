@@ -8,7 +8,7 @@ import {
 } from "../../worker/accounts/bootstrap.ts";
 import { policyGroupRules, policyGroups, storagePolicies, users } from "../../worker/db/schema.ts";
 import { resolvePolicy } from "../../worker/policy-groups/resolve.ts";
-import { createHarness, type Harness, unique } from "./harness.ts";
+import { createHarness, type Harness, unique } from "../support/primary.ts";
 
 describe("bootstrap", () => {
   let h: Harness;

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LibsqlServer, startLibsqlServer } from "../../scripts/libsql-server/index.ts";
 import { createApp } from "../../worker/app.ts";
 import { routes } from "../../worker/index.ts";
-import { createHarness, errorCode, type Harness, TEST_SECRET } from "./harness.ts";
+import { errorCode } from "../support/envelopes.ts";
+import { createHarness, type Harness, TEST_SECRET } from "../support/primary.ts";
 
 const run = promisify(execFile);
 const migrateScript = join(import.meta.dirname, "../../scripts/migrate.ts");

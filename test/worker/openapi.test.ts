@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { routes } from "../../worker/index.ts";
-import { createHarness, type Harness } from "./harness.ts";
+import { createHarness, type Harness } from "../support/primary.ts";
 
 interface Operation {
   operationId: string;

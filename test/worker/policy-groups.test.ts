@@ -2,7 +2,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDefaults } from "../../worker/accounts/bootstrap.ts";
 import { policyGroups } from "../../worker/db/schema.ts";
-import { createHarness, errorCode, type Harness, seedPolicy, seedUser, unique } from "./harness.ts";
+import { errorCode } from "../support/envelopes.ts";
+import { createHarness, type Harness, seedPolicy, seedUser, unique } from "../support/primary.ts";
 
 interface GroupOut {
   id: string;

@@ -5,7 +5,7 @@ import { AppError } from "../../shared/errors.ts";
 import { ensureDefaults } from "../../worker/accounts/bootstrap.ts";
 import { policyGroupRules, policyGroups, teams, users } from "../../worker/db/schema.ts";
 import { type ResolveSubject, resolvePolicy } from "../../worker/policy-groups/resolve.ts";
-import { createHarness, type Harness, seedNode, seedPolicy, seedUser, unique } from "./harness.ts";
+import { createHarness, type Harness, seedNode, seedPolicy, seedUser, unique } from "../support/primary.ts";
 
 const MiB = 1024 * 1024;
 

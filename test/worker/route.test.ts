@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createApp } from "../../worker/app.ts";
 import { defineRoute } from "../../worker/http/route.ts";
-import { createHarness } from "./harness.ts";
+import { createHarness } from "../support/primary.ts";
 
 describe("defineRoute", () => {
   const routes = [

@@ -5,7 +5,7 @@ import { loginAttempts, sessions } from "../../worker/db/schema.ts";
 import { parseEnv } from "../../worker/env.ts";
 import { runScheduledTasks } from "../../worker/scheduled.ts";
 import { createServices } from "../../worker/services.ts";
-import { createHarness, type Harness, seedUser } from "./harness.ts";
+import { createHarness, type Harness, seedUser } from "../support/primary.ts";
 
 describe("scheduled tasks", () => {
   let h: Harness;

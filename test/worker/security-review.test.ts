@@ -8,17 +8,18 @@ import { randomId, sha256Hex } from "../../shared/crypto.ts";
 import { loginAttempts } from "../../worker/db/schema.ts";
 import { createFileRecord, fileStorageKey } from "../../worker/files/records.ts";
 import { createS3Driver } from "../../worker/storage/s3.ts";
-import { bytesOf, json, seedFile, seedTeam, servicesOf } from "./files/helpers.ts";
+import { streamOf, utf8 } from "../support/bytes.ts";
+import { errorCode } from "../support/envelopes.ts";
 import {
   createHarness,
-  errorCode,
   type Harness,
   seedS3Policy,
   seedUser,
   TEST_PASSWORD,
   unique,
-} from "./harness.ts";
-import { S3RVER_KEY, startS3rver, streamOf } from "./storage/harness.ts";
+} from "../support/primary.ts";
+import { S3RVER_KEY, startS3rver } from "../support/s3rver.ts";
+import { json, seedFile, seedTeam, servicesOf } from "./files/helpers.ts";
 
 type Created = { share: { id: string }; token: string };
 
@@ -69,7 +70,7 @@ describe("security review: share links and password guessing", () => {
       pathStyle: true,
       ...S3RVER_KEY,
     });
-    const bytes = bytesOf(text);
+    const bytes = utf8(text);
     const id = randomId();
     const stored = await driver.put(fileStorageKey(id), streamOf(bytes), { size: bytes.byteLength });
     return createFileRecord(servicesOf(h), {
@@ -106,7 +107,7 @@ describe("security review: share links and password guessing", () => {
   });
 
   it("refuses previews of a link with a download limit (uncounted bytes), and previews unlimited links", async () => {
-    const image = bytesOf("\x89PNG fake image bytes");
+    const image = utf8("\x89PNG fake image bytes");
     const shared = await folder(unique("Pictures"), null);
     const file = await seedFile(h, {
       space: mine(),

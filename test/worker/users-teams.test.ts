@@ -2,15 +2,15 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDefaults } from "../../worker/accounts/bootstrap.ts";
 import { policyGroups, sessions } from "../../worker/db/schema.ts";
+import { errorCode } from "../support/envelopes.ts";
 import {
   browserLogin,
   createHarness,
-  errorCode,
   type Harness,
   seedUser,
   TEST_PASSWORD,
   unique,
-} from "./harness.ts";
+} from "../support/primary.ts";
 
 interface UserOut {
   id: string;

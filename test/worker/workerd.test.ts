@@ -12,7 +12,7 @@ import { type LibsqlServer, startLibsqlServer } from "../../scripts/libsql-serve
 import { migrateDatabase } from "../../scripts/migrate.ts";
 import { bundleWorker, type Primary, startPrimary } from "../../scripts/stack/primary.ts";
 import { ensureAdmin, ensureDefaults } from "../../worker/accounts/bootstrap.ts";
-import { TEST_SECRET } from "./harness.ts";
+import { TEST_SECRET } from "../support/primary.ts";
 
 describe("primary inside workerd", () => {
   let dir: string;

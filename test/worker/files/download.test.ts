@@ -9,9 +9,11 @@ import { randomId, sha256Hex } from "../../../shared/crypto.ts";
 import { files } from "../../../worker/db/schema.ts";
 import { createFileRecord, type FileRow, fileStorageKey } from "../../../worker/files/records.ts";
 import { createS3Driver } from "../../../worker/storage/s3.ts";
-import { createHarness, errorCode, type Harness, seedS3Policy, seedUser, unique } from "../harness.ts";
-import { S3RVER_KEY, startS3rver, streamOf } from "../storage/harness.ts";
-import { bytesOf, seedFile, servicesOf } from "./helpers.ts";
+import { streamOf, utf8 } from "../../support/bytes.ts";
+import { errorCode } from "../../support/envelopes.ts";
+import { createHarness, type Harness, seedS3Policy, seedUser, unique } from "../../support/primary.ts";
+import { S3RVER_KEY, startS3rver } from "../../support/s3rver.ts";
+import { seedFile, servicesOf } from "./helpers.ts";
 
 const CONTENT = "0123456789".repeat(10);
 
@@ -30,7 +32,7 @@ describe("downloads and previews", () => {
       space: space(),
       userId: alice.user.id,
       name: "digits.txt",
-      bytes: bytesOf(CONTENT),
+      bytes: utf8(CONTENT),
       contentType: "text/plain",
     });
   });
@@ -200,7 +202,7 @@ describe("downloads and previews", () => {
       pathStyle: true,
       ...S3RVER_KEY,
     });
-    const bytes = bytesOf("presigned bytes");
+    const bytes = utf8("presigned bytes");
     const id = randomId();
     const stored = await driver.put(fileStorageKey(id), streamOf(bytes), { size: bytes.byteLength });
     const row = await createFileRecord(servicesOf(h), {

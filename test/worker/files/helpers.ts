@@ -8,7 +8,8 @@ import { parseEnv } from "../../../worker/env.ts";
 import { createFileRecord, fileStorageKey } from "../../../worker/files/records.ts";
 import type { Space } from "../../../worker/files/spaces.ts";
 import { createServices, type Services } from "../../../worker/services.ts";
-import { type Harness, seedPolicy, unique } from "../harness.ts";
+import { utf8 } from "../../support/bytes.ts";
+import { type Harness, seedPolicy, unique } from "../../support/primary.ts";
 
 export function servicesOf(h: Harness, now?: () => Date): Services {
   return createServices(parseEnv(h.env), { waitUntil: (p) => void h.pending.push(p) }, `test-${randomId()}`, {
@@ -17,8 +18,6 @@ export function servicesOf(h: Harness, now?: () => Date): Services {
     ...(now ? { now } : {}),
   });
 }
-
-export const bytesOf = (text: string) => new TextEncoder().encode(text);
 
 /** A file stored on the primary store (R2) under a fresh `primary` policy, created via createFileRecord. */
 export async function seedFile(
@@ -33,7 +32,7 @@ export async function seedFile(
     policyId?: string;
   },
 ) {
-  const bytes = input.bytes ?? bytesOf(`content of ${input.name}`);
+  const bytes = input.bytes ?? utf8(`content of ${input.name}`);
   const id = randomId();
   const key = fileStorageKey(id);
   await (h.env.FILES as R2Bucket).put(key, bytes);

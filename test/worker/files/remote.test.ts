@@ -14,13 +14,13 @@ import { pendingObjectDeletions, shares, storagePolicies, users } from "../../..
 import { createFileRecord, type FileRow, fileStorageKey } from "../../../worker/files/records.ts";
 import { fileTasks } from "../../../worker/files/scheduled.ts";
 import { driverForPolicy } from "../../../worker/storage/factory.ts";
-import { type Primary, startPrimary } from "../nodes/harness.ts";
-import { streamOf } from "../storage/harness.ts";
-import { startUploadAgent, type UploadAgent } from "../uploads/agent.ts";
+import { type AgentProcess, startAgentProcess } from "../../support/agents.ts";
+import { streamOf } from "../../support/bytes.ts";
+import { type Primary, startPrimary } from "../../support/http-primary.ts";
 
 describe("files on a real follower", () => {
   let primary: Primary;
-  let agent: UploadAgent;
+  let agent: AgentProcess;
   let userId: string;
   let nodeId: string;
   const policies = { relay: "", presigned: "" };
@@ -31,7 +31,7 @@ describe("files on a real follower", () => {
     nodeId = node.id;
     const path = `/api/v1/admin/nodes/${node.id}`;
     const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
-    agent = await startUploadAgent({ primaryUrl: primary.origin, token });
+    agent = await startAgentProcess({ primaryUrl: primary.origin, token, advertise: true });
     await primary.ok(z.unknown(), "PATCH", path, { base_url: agent.baseUrl }, 200);
     await primary.ok(z.unknown(), "POST", `${path}/test`, undefined, 200);
     const target = await primary.ok(ingressTargetSchema, "POST", `${path}/ingress-targets`, {

@@ -4,8 +4,10 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { shares } from "../../../worker/db/schema.ts";
-import { createHarness, errorCode, type Harness, seedUser } from "../harness.ts";
-import { bytesOf, json, seedFile, seedTeam } from "./helpers.ts";
+import { utf8 } from "../../support/bytes.ts";
+import { errorCode } from "../../support/envelopes.ts";
+import { createHarness, type Harness, seedUser } from "../../support/primary.ts";
+import { json, seedFile, seedTeam } from "./helpers.ts";
 
 type Created = { share: { id: string; state: string; has_password: boolean }; token: string; url: string };
 
@@ -35,7 +37,7 @@ describe("share links", () => {
       space: space(),
       userId: alice.user.id,
       name: "hello.txt",
-      bytes: bytesOf("hello"),
+      bytes: utf8("hello"),
     });
     const created = await share({ file_id: file.id });
     expect(created.token.length).toBeGreaterThanOrEqual(40);
@@ -120,7 +122,7 @@ describe("share links", () => {
       space: space(),
       userId: alice.user.id,
       name: "locked.txt",
-      bytes: bytesOf("secret"),
+      bytes: utf8("secret"),
     });
     const created = await share({ file_id: file.id, password: "open sesame" });
     expect(created.share.has_password).toBe(true);
@@ -185,7 +187,7 @@ describe("share links", () => {
       space: space(),
       userId: alice.user.id,
       name: "in.txt",
-      bytes: bytesOf("inside"),
+      bytes: utf8("inside"),
       folderId: sub.id,
     });
     const secret = await seedFile(h, {

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { files, pendingObjectDeletions } from "../../../worker/db/schema.ts";
 import { fileTasks } from "../../../worker/files/scheduled.ts";
 import { purgeRecords } from "../../../worker/files/trash.ts";
-import { createHarness, errorCode, type Harness, seedUser } from "../harness.ts";
+import { errorCode } from "../../support/envelopes.ts";
+import { createHarness, type Harness, seedUser } from "../../support/primary.ts";
 import { json, seedFile, seedTeam, servicesOf } from "./helpers.ts";
 
 type Item = { type: string; id: string; name: string; parent_id?: string | null; folder_id?: string | null };

@@ -2,7 +2,8 @@
 // rename, move (no cycles), name conflicts, upload auto-rename, and who can see what.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanContentType, createFileRecord } from "../../../worker/files/records.ts";
-import { createHarness, errorCode, type Harness, seedUser } from "../harness.ts";
+import { errorCode } from "../../support/envelopes.ts";
+import { createHarness, type Harness, seedUser } from "../../support/primary.ts";
 import { json, seedFile, seedTeam, servicesOf } from "./helpers.ts";
 
 type Item = { type: string; id: string; name: string; parent_id?: string | null; folder_id?: string | null };

@@ -5,7 +5,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../../shared/errors.ts";
 import type { StorageDriver } from "../../../worker/storage/types.ts";
-import { bytesOf, readAll, streamOf } from "./harness.ts";
+import { bytes, readAll, streamOf } from "../../support/bytes.ts";
 
 export interface ConformanceTarget {
   driver: StorageDriver;
@@ -55,7 +55,7 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
     });
 
     it("stores a streamed body and returns its size and SHA-256", async () => {
-      const data = bytesOf(300_000, 2);
+      const data = bytes(300_000, 2);
       const k = key(".bin");
       const put = await driver.put(k, streamOf(data), { size: data.length, contentType: "image/png" });
       expect(put).toMatchObject({ size: data.length, sha256: sha(data) });
@@ -82,16 +82,16 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
     });
 
     it("accepts a body whose declared SHA-256 matches", async () => {
-      const data = bytesOf(1000, 3);
+      const data = bytes(1000, 3);
       const put = await driver.put(key(), streamOf(data), { size: data.length, sha256: sha(data) });
       expect(put.sha256).toBe(sha(data));
     });
 
     it("refuses a body whose declared SHA-256 differs and keeps nothing", async () => {
-      const data = bytesOf(1000, 4);
+      const data = bytes(1000, 4);
       const k = key();
       const error = await refusal(
-        driver.put(k, streamOf(data), { size: data.length, sha256: sha(bytesOf(9)) }),
+        driver.put(k, streamOf(data), { size: data.length, sha256: sha(bytes(9)) }),
       );
       expect(error.code).toBe("content_digest_mismatch");
       await expectNothingKept(k, data.length);
@@ -99,20 +99,20 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
 
     it("refuses a body longer than declared and keeps nothing", async () => {
       const k = key();
-      const error = await refusal(driver.put(k, streamOf(bytesOf(2000), 500), { size: 1000 }));
+      const error = await refusal(driver.put(k, streamOf(bytes(2000), 500), { size: 1000 }));
       expect(error.code).toBe("content_length_mismatch");
       await expectNothingKept(k, 1000);
     });
 
     it("refuses a body shorter than declared and keeps nothing", async () => {
       const k = key();
-      const error = await refusal(driver.put(k, streamOf(bytesOf(500)), { size: 1000 }));
+      const error = await refusal(driver.put(k, streamOf(bytes(500)), { size: 1000 }));
       expect(error.code).toBe("content_length_mismatch");
       await expectNothingKept(k, 1000);
     });
 
     describe("ranges", () => {
-      const data = bytesOf(10_000, 5);
+      const data = bytes(10_000, 5);
       let k: string;
       beforeAll(async () => {
         k = key();
@@ -150,7 +150,7 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
 
     it("deletes objects idempotently", async () => {
       const k = key();
-      await driver.put(k, streamOf(bytesOf(10)), { size: 10 });
+      await driver.put(k, streamOf(bytes(10)), { size: 10 });
       await driver.delete(k);
       expect(await driver.head(k)).toBeNull();
       await driver.delete(k);
@@ -169,14 +169,14 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
         "%2e%2e/x",
         "\u2024\u2024/x",
       ]) {
-        const error = await refusal(driver.put(bad, streamOf(bytesOf(1)), { size: 1 }));
+        const error = await refusal(driver.put(bad, streamOf(bytes(1)), { size: 1 }));
         expect(error.code, bad).toBe("object_key_invalid");
       }
     });
 
     it("composes multipart parts sent out of order", async () => {
       const partSize = driver.limits.minPartSize;
-      const data = bytesOf(partSize * 2 + 1234, 6);
+      const data = bytes(partSize * 2 + 1234, 6);
       const k = key(".multi");
       const { uploadId } = await driver.createMultipart(k, { contentType: "application/zip" });
       const slices = [
@@ -204,14 +204,14 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
     it("refuses a part whose body is longer than declared", async () => {
       const k = key();
       const { uploadId } = await driver.createMultipart(k);
-      const error = await refusal(driver.putPart(k, uploadId, 1, streamOf(bytesOf(200), 50), { size: 100 }));
+      const error = await refusal(driver.putPart(k, uploadId, 1, streamOf(bytes(200), 50), { size: 100 }));
       expect(error.code).toBe("content_length_mismatch");
     });
 
     it("aborts a multipart upload without leaving an object", async () => {
       const k = key();
       const { uploadId } = await driver.createMultipart(k);
-      await driver.putPart(k, uploadId, 1, streamOf(bytesOf(100)), { size: 100 });
+      await driver.putPart(k, uploadId, 1, streamOf(bytes(100)), { size: 100 });
       if (target.abortMultipartRefusedWith) {
         const error = await refusal(driver.abortMultipart(k, uploadId));
         expect(error.details).toMatchObject({ s3_code: target.abortMultipartRefusedWith });
@@ -224,7 +224,7 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
     /** A multipart upload holding two parts of minimum size plus a short last one, sent out of order. */
     const openMultipart = async () => {
       const partSize = driver.limits.minPartSize;
-      const data = bytesOf(partSize * 2 + 777, 8);
+      const data = bytes(partSize * 2 + 777, 8);
       const k = key(".listed");
       const { uploadId } = await driver.createMultipart(k);
       const slices = [
@@ -252,7 +252,7 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
         slices.map((slice, i) => [i + 1, slice.length, sha(slice)]),
       );
       // A part sent again replaces the one listed.
-      const again = bytesOf(slices[2]!.length, 99);
+      const again = bytes(slices[2]!.length, 99);
       await driver.putPart(k, uploadId, 3, streamOf(again), { size: again.length });
       expect((await driver.listParts(k, uploadId)).find((p) => p.partNumber === 3)?.sha256).toBe(sha(again));
       await driver.abortMultipart(k, uploadId);
@@ -268,7 +268,7 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
       const wrongDigest = await refusal(
         driver.completeMultipartVerified(k, uploadId, completed, {
           size: data.length,
-          sha256: sha(bytesOf(5)),
+          sha256: sha(bytes(5)),
         }),
       );
       expect(wrongDigest.code).toBe("content_digest_mismatch");
@@ -296,7 +296,7 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
         expect(driver.kind).toBe("primary");
         return;
       }
-      const data = bytesOf(4096, 7);
+      const data = bytes(4096, 7);
       const k = key(".pre");
       const put = await driver.presign({
         method: "PUT",

@@ -10,8 +10,8 @@ import { Miniflare } from "miniflare";
 import { compatibilityDate, compatibilityFlags } from "../../../scripts/stack/primary.ts";
 import { AppError, type ErrorCode } from "../../../shared/errors.ts";
 import type { PresignedUrl, StorageDriver } from "../../../worker/storage/types.ts";
+import { readAll } from "../../support/bytes.ts";
 import type { DriverSpec } from "./driver-worker.ts";
-import { readAll } from "./harness.ts";
 
 export async function startWorkerdDriver(spec: DriverSpec = { kind: "primary" }): Promise<{
   driver: StorageDriver;

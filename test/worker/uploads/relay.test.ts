@@ -3,8 +3,8 @@
 // part twice at once), resume, every refusal of a bad part, completion rules, abort, expiry cleanup.
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { randomId } from "../../shared/crypto.ts";
-import type { UploadOut } from "../../worker/api/uploads.ts";
+import { randomId } from "../../../shared/crypto.ts";
+import type { UploadOut } from "../../../worker/api/uploads.ts";
 import {
   files,
   policyGroupRules,
@@ -14,15 +14,23 @@ import {
   uploadParts,
   uploadSessions,
   users,
-} from "../../worker/db/schema.ts";
-import { parseEnv } from "../../worker/env.ts";
-import { createServices } from "../../worker/services.ts";
-import { createS3Driver } from "../../worker/storage/s3.ts";
-import type { StorageDriver } from "../../worker/storage/types.ts";
-import { expireUploads } from "../../worker/uploads/expiry.ts";
-import { createHarness, type Harness, ORIGIN, seedS3Policy, seedUser, unique } from "./harness.ts";
-import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
-import { bytes, partOf, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+} from "../../../worker/db/schema.ts";
+import { parseEnv } from "../../../worker/env.ts";
+import { createServices } from "../../../worker/services.ts";
+import { createS3Driver } from "../../../worker/storage/s3.ts";
+import type { StorageDriver } from "../../../worker/storage/types.ts";
+import { expireUploads } from "../../../worker/uploads/expiry.ts";
+import { bytes, sha256 } from "../../support/bytes.ts";
+import {
+  createHarness,
+  type Harness,
+  ORIGIN,
+  seedS3Policy,
+  seedUser,
+  unique,
+} from "../../support/primary.ts";
+import { S3RVER_KEY, startS3rver } from "../../support/s3rver.ts";
+import { partOf, relayWhole, type UploadClient, uploadClient } from "../../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
 type PresignAnswer = { urls: { part_number: number; url: string; headers: Record<string, string> }[] };

@@ -2,9 +2,9 @@
 // clear code, even though the transport never read the body (it used to wait on the body forever).
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../shared/errors.ts";
-import { createFollowerClient } from "../../shared/protocol/client.ts";
-import { createRemoteDriver } from "../../worker/storage/remote.ts";
+import { AppError } from "../../../shared/errors.ts";
+import { createFollowerClient } from "../../../shared/protocol/client.ts";
+import { createRemoteDriver } from "../../../worker/storage/remote.ts";
 
 async function closedPort(): Promise<number> {
   const server = createServer();

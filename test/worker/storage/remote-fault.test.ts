@@ -3,10 +3,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AppError } from "../../shared/errors.ts";
-import { createFollowerClient } from "../../shared/protocol/client.ts";
-import { createRemoteDriver } from "../../worker/storage/remote.ts";
-import { bytesOf, streamOf } from "./storage/harness.ts";
+import { AppError } from "../../../shared/errors.ts";
+import { createFollowerClient } from "../../../shared/protocol/client.ts";
+import { createRemoteDriver } from "../../../worker/storage/remote.ts";
+import { bytes, streamOf } from "../../support/bytes.ts";
 
 describe("remote driver end-to-end digest check", () => {
   let server: Server;
@@ -46,7 +46,7 @@ describe("remote driver end-to-end digest check", () => {
     const driver = createRemoteDriver(
       createFollowerClient({ baseUrl, keyId: "fk_fake-key", secret: "s".repeat(40) }),
     );
-    const error = await driver.put("files/a", streamOf(bytesOf(1000)), { size: 1000 }).then(
+    const error = await driver.put("files/a", streamOf(bytes(1000)), { size: 1000 }).then(
       () => null,
       (e: unknown) => e,
     );

@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { randomId } from "../../shared/crypto.ts";
-import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
-import { enrollmentTokenSchema, nodeSchema, testResultSchema } from "../../worker/api/nodes.ts";
-import { policySchema } from "../../worker/api/policies.ts";
-import type { UploadOut } from "../../worker/api/uploads.ts";
+import { randomId } from "../../../shared/crypto.ts";
+import { ingressTargetSchema } from "../../../worker/api/ingress-targets.ts";
+import { enrollmentTokenSchema, nodeSchema, testResultSchema } from "../../../worker/api/nodes.ts";
+import { policySchema } from "../../../worker/api/policies.ts";
+import type { UploadOut } from "../../../worker/api/uploads.ts";
 import {
   files,
   followerNodes,
@@ -22,12 +22,13 @@ import {
   uploadParts,
   uploadSessions,
   users,
-} from "../../worker/db/schema.ts";
-import { expireUploads } from "../../worker/uploads/expiry.ts";
-import { type Primary, startPrimary } from "./nodes/harness.ts";
-import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
-import { startUploadAgent, type UploadAgent } from "./uploads/agent.ts";
-import { bytes, partOf, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+} from "../../../worker/db/schema.ts";
+import { expireUploads } from "../../../worker/uploads/expiry.ts";
+import { type AgentProcess, startAgentProcess } from "../../support/agents.ts";
+import { bytes, sha256 } from "../../support/bytes.ts";
+import { type Primary, startPrimary } from "../../support/http-primary.ts";
+import { S3RVER_WIRE_KEY, startS3rver } from "../../support/s3rver.ts";
+import { partOf, relayWhole, type UploadClient, uploadClient } from "../../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
 type Completed = { upload: UploadOut; file: { id: string; sha256: string; size: number; policy_id: string } };
@@ -37,7 +38,7 @@ type PartUrls = {
 
 describe("uploads to a real follower agent", () => {
   let primary: Primary;
-  let agent: UploadAgent;
+  let agent: AgentProcess;
   let s3: Awaited<ReturnType<typeof startS3rver>>;
   let relay: UploadClient;
   let presigned: UploadClient;
@@ -49,7 +50,7 @@ describe("uploads to a real follower agent", () => {
     const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name: "Follower 1" });
     const path = `/api/v1/admin/nodes/${node.id}`;
     const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
-    agent = await startUploadAgent({ primaryUrl: primary.origin, token });
+    agent = await startAgentProcess({ primaryUrl: primary.origin, token, advertise: true });
     await primary.ok(z.unknown(), "PATCH", path, { base_url: agent.baseUrl }, 200);
     const tested = await primary.ok(testResultSchema, "POST", `${path}/test`, undefined, 200);
     expect(tested.capabilities.features.browser_presigned_cors).toBe(true);
@@ -67,8 +68,7 @@ describe("uploads to a real follower agent", () => {
       s3: {
         endpoint: s3.endpoint,
         bucket: "small",
-        access_key_id: S3RVER_KEY.accessKeyId,
-        secret_access_key: S3RVER_KEY.secretAccessKey,
+        ...S3RVER_WIRE_KEY,
       },
     });
     policies.remoteRelay = await policy({

@@ -3,18 +3,18 @@
 // for a browser at the primary's origin (CORS) and are refused to any other origin.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
-import { enrollmentTokenSchema, nodeSchema, testResultSchema } from "../../worker/api/nodes.ts";
-import { policySchema } from "../../worker/api/policies.ts";
-import { storagePolicies } from "../../worker/db/schema.ts";
-import { driverForPolicy } from "../../worker/storage/factory.ts";
-import type { StorageDriver } from "../../worker/storage/types.ts";
-import { freePort, startAgent } from "./nodes/agent-process.ts";
-import { type Primary, startPrimary } from "./nodes/harness.ts";
+import { ingressTargetSchema } from "../../../worker/api/ingress-targets.ts";
+import { enrollmentTokenSchema, nodeSchema, testResultSchema } from "../../../worker/api/nodes.ts";
+import { policySchema } from "../../../worker/api/policies.ts";
+import { storagePolicies } from "../../../worker/db/schema.ts";
+import { driverForPolicy } from "../../../worker/storage/factory.ts";
+import type { StorageDriver } from "../../../worker/storage/types.ts";
+import { freePort, startAgentProcess } from "../../support/agents.ts";
+import { type Primary, startPrimary } from "../../support/http-primary.ts";
 
 describe("presigned remote policy with a real agent", () => {
   let primary: Primary;
-  let agent: Awaited<ReturnType<typeof startAgent>>;
+  let agent: Awaited<ReturnType<typeof startAgentProcess>>;
   let driver: StorageDriver;
 
   beforeAll(async () => {
@@ -23,7 +23,7 @@ describe("presigned remote policy with a real agent", () => {
     const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name: "Follower P" });
     const path = `/api/v1/admin/nodes/${node.id}`;
     const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
-    agent = await startAgent({ primaryUrl: primary.origin, token, port });
+    agent = await startAgentProcess({ primaryUrl: primary.origin, token, port });
     // The agent told the primary its base_url at redeem, so no edit is needed.
     expect((await primary.ok(nodeSchema, "GET", path)).base_url).toBe(agent.baseUrl);
     const tested = await primary.ok(testResultSchema, "POST", `${path}/test`, undefined, 200);

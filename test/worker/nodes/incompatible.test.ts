@@ -4,15 +4,15 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Capabilities, capabilitiesSchema } from "../../shared/protocol/schemas.ts";
+import { type Capabilities, capabilitiesSchema } from "../../../shared/protocol/schemas.ts";
 import {
   enrollmentTokenSchema,
   nodeDetailsSchema,
   nodeSchema,
   testResultSchema,
-} from "../../worker/api/nodes.ts";
-import { policySchema } from "../../worker/api/policies.ts";
-import { type Primary, startPrimary } from "./nodes/harness.ts";
+} from "../../../worker/api/nodes.ts";
+import { policySchema } from "../../../worker/api/policies.ts";
+import { type Primary, startPrimary } from "../../support/http-primary.ts";
 
 const goodDocument: Capabilities = capabilitiesSchema.parse({
   protocol: "v2",

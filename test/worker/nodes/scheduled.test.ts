@@ -4,22 +4,22 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
+import { ingressTargetSchema } from "../../../worker/api/ingress-targets.ts";
 import {
   enrollmentTokenSchema,
   nodeDetailsSchema,
   nodeEditedSchema,
   nodeSchema,
   testResultSchema,
-} from "../../worker/api/nodes.ts";
-import { followerNodes } from "../../worker/db/schema.ts";
-import { followerClient } from "../../worker/followers/client.ts";
-import { startAgent } from "./nodes/agent-process.ts";
-import { type Primary, startPrimary } from "./nodes/harness.ts";
+} from "../../../worker/api/nodes.ts";
+import { followerNodes } from "../../../worker/db/schema.ts";
+import { followerClient } from "../../../worker/followers/client.ts";
+import { startAgentProcess } from "../../support/agents.ts";
+import { type Primary, startPrimary } from "../../support/http-primary.ts";
 
 describe("scheduled follower tasks with a real agent process", () => {
   let primary: Primary;
-  let agent: Awaited<ReturnType<typeof startAgent>>;
+  let agent: Awaited<ReturnType<typeof startAgentProcess>>;
   let path: string;
   let nodeId: string;
 
@@ -29,7 +29,7 @@ describe("scheduled follower tasks with a real agent process", () => {
     nodeId = node.id;
     path = `/api/v1/admin/nodes/${node.id}`;
     const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
-    agent = await startAgent({ primaryUrl: primary.origin, token });
+    agent = await startAgentProcess({ primaryUrl: primary.origin, token });
     await primary.ok(nodeEditedSchema, "PATCH", path, { base_url: agent.baseUrl });
     await primary.ok(testResultSchema, "POST", `${path}/test`, undefined, 200);
   });
@@ -63,7 +63,7 @@ describe("scheduled follower tasks with a real agent process", () => {
     expect(disabled.binding_sync.state).toBe("failed");
 
     // Same data dir and port: the agent keeps its enrollment across the restart.
-    agent = await startAgent({ dir: agent.dir, port: Number(new URL(agent.baseUrl).port) });
+    agent = await startAgentProcess({ dir: agent.dir, port: Number(new URL(agent.baseUrl).port) });
     await primary.runFollowerTasks();
 
     const list = await primary.ok(

@@ -6,20 +6,20 @@ import { readdir } from "node:fs/promises";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
+import { ingressTargetSchema } from "../../../worker/api/ingress-targets.ts";
 import {
   enrollmentTokenSchema,
   nodeDetailsSchema,
   nodeEditedSchema,
   nodeSchema,
   testResultSchema,
-} from "../../worker/api/nodes.ts";
-import { policySchema, policyTestSchema } from "../../worker/api/policies.ts";
-import { followerNodes } from "../../worker/db/schema.ts";
-import { followerClient } from "../../worker/followers/client.ts";
-import { type AgentProcess, startAgent } from "./nodes/agent-process.ts";
-import { type Primary, startPrimary } from "./nodes/harness.ts";
-import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
+} from "../../../worker/api/nodes.ts";
+import { policySchema, policyTestSchema } from "../../../worker/api/policies.ts";
+import { followerNodes } from "../../../worker/db/schema.ts";
+import { followerClient } from "../../../worker/followers/client.ts";
+import { type AgentProcess, startAgentProcess } from "../../support/agents.ts";
+import { type Primary, startPrimary } from "../../support/http-primary.ts";
+import { S3RVER_WIRE_KEY, startS3rver } from "../../support/s3rver.ts";
 
 const targetList = z.object({ ingress_targets: z.array(ingressTargetSchema) });
 
@@ -38,7 +38,7 @@ describe("follower node with a real agent process", () => {
     s3 = await startS3rver(["ingress"]);
     nodeId = (await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name: "Follower A" })).id;
     token = (await primary.ok(enrollmentTokenSchema, "POST", `${node()}/enrollment-token`, {})).token;
-    agent = await startAgent({ primaryUrl: primary.origin, token });
+    agent = await startAgentProcess({ primaryUrl: primary.origin, token });
   });
   afterAll(async () => {
     await agent?.destroy();
@@ -117,8 +117,7 @@ describe("follower node with a real agent process", () => {
         endpoint: s3.endpoint,
         bucket: "ingress",
         path_style: true,
-        access_key_id: S3RVER_KEY.accessKeyId,
-        secret_access_key: S3RVER_KEY.secretAccessKey,
+        ...S3RVER_WIRE_KEY,
       },
     });
     expect(created).toMatchObject({ state: "applied", is_default: false, reason: null });

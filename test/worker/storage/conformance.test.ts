@@ -1,9 +1,9 @@
 // Runs the one storage conformance suite against every driver on real backends: s3 on s3rver (path
-// style) and primary on Miniflare's R2, the driver itself running inside workerd. The remote driver joins in storage-remote.test.ts.
-import { createS3Driver } from "../../worker/storage/s3.ts";
-import { describeDriverConformance } from "./storage/conformance.ts";
-import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
-import { startWorkerdDriver } from "./storage/workerd-driver.ts";
+// style) and primary on Miniflare's R2, the driver itself running inside workerd. The remote driver joins in remote.test.ts.
+import { createS3Driver } from "../../../worker/storage/s3.ts";
+import { S3RVER_KEY, startS3rver } from "../../support/s3rver.ts";
+import { describeDriverConformance } from "./conformance.ts";
+import { startWorkerdDriver } from "./workerd-driver.ts";
 
 describeDriverConformance("s3 on s3rver", async () => {
   const s3 = await startS3rver(["conformance"]);

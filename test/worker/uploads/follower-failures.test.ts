@@ -8,11 +8,11 @@ import { join } from "node:path";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { randomId } from "../../shared/crypto.ts";
-import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
-import { enrollmentTokenSchema, nodeSchema } from "../../worker/api/nodes.ts";
-import { policySchema } from "../../worker/api/policies.ts";
-import type { UploadOut } from "../../worker/api/uploads.ts";
+import { randomId } from "../../../shared/crypto.ts";
+import { ingressTargetSchema } from "../../../worker/api/ingress-targets.ts";
+import { enrollmentTokenSchema, nodeSchema } from "../../../worker/api/nodes.ts";
+import { policySchema } from "../../../worker/api/policies.ts";
+import type { UploadOut } from "../../../worker/api/uploads.ts";
 import {
   files,
   policyGroupRules,
@@ -20,18 +20,19 @@ import {
   uploadParts,
   uploadSessions,
   users,
-} from "../../worker/db/schema.ts";
-import { expireUploads } from "../../worker/uploads/expiry.ts";
-import { type Primary, startPrimary } from "./nodes/harness.ts";
-import { startUploadAgent, type UploadAgent } from "./uploads/agent.ts";
-import { bytes, partOf, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+} from "../../../worker/db/schema.ts";
+import { expireUploads } from "../../../worker/uploads/expiry.ts";
+import { type AgentProcess, startAgentProcess } from "../../support/agents.ts";
+import { bytes, sha256 } from "../../support/bytes.ts";
+import { type Primary, startPrimary } from "../../support/http-primary.ts";
+import { partOf, type UploadClient, uploadClient } from "../../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
 type Completed = { upload: UploadOut; file: { id: string; sha256: string } };
 
 describe("upload failure paths on a real follower", () => {
   let primary: Primary;
-  let agent: UploadAgent;
+  let agent: AgentProcess;
   let c: UploadClient;
 
   beforeAll(async () => {
@@ -39,7 +40,7 @@ describe("upload failure paths on a real follower", () => {
     const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name: "Follower F" });
     const path = `/api/v1/admin/nodes/${node.id}`;
     const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
-    agent = await startUploadAgent({ primaryUrl: primary.origin, token });
+    agent = await startAgentProcess({ primaryUrl: primary.origin, token, advertise: true });
     await primary.ok(z.unknown(), "PATCH", path, { base_url: agent.baseUrl }, 200);
     await primary.ok(z.unknown(), "POST", `${path}/test`, undefined, 200);
     const target = await primary.ok(ingressTargetSchema, "POST", `${path}/ingress-targets`, {

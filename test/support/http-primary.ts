@@ -11,23 +11,23 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/libsql";
 import { Miniflare } from "miniflare";
 import type { z } from "zod";
-import { migrateDatabase } from "../../../scripts/migrate.ts";
-import { errorEnvelopeSchema } from "../../../shared/errors.ts";
-import { ensureAdmin } from "../../../worker/accounts/bootstrap.ts";
-import { createSession } from "../../../worker/accounts/sessions.ts";
-import { createApp } from "../../../worker/app.ts";
-import type { Db } from "../../../worker/db/client.ts";
-import * as schema from "../../../worker/db/schema.ts";
-import { parseEnv } from "../../../worker/env.ts";
-import { followerTasks } from "../../../worker/followers/scheduled.ts";
-import type { Route } from "../../../worker/http/route.ts";
-import { routes } from "../../../worker/index.ts";
-import type { LogRecord } from "../../../worker/logger.ts";
-import { ingressTargetRoutes } from "../../../worker/routes/admin/ingress-targets.ts";
-import { nodeRoutes } from "../../../worker/routes/admin/nodes.ts";
-import { policyRoutes } from "../../../worker/routes/admin/policies.ts";
-import { enrollmentRoutes } from "../../../worker/routes/enrollment.ts";
-import { createServices, type Services } from "../../../worker/services.ts";
+import { migrateDatabase } from "../../scripts/migrate.ts";
+import { ensureAdmin } from "../../worker/accounts/bootstrap.ts";
+import { createSession } from "../../worker/accounts/sessions.ts";
+import { createApp } from "../../worker/app.ts";
+import type { Db } from "../../worker/db/client.ts";
+import * as schema from "../../worker/db/schema.ts";
+import { parseEnv } from "../../worker/env.ts";
+import { followerTasks } from "../../worker/followers/scheduled.ts";
+import type { Route } from "../../worker/http/route.ts";
+import { routes } from "../../worker/index.ts";
+import type { LogRecord } from "../../worker/logger.ts";
+import { ingressTargetRoutes } from "../../worker/routes/admin/ingress-targets.ts";
+import { nodeRoutes } from "../../worker/routes/admin/nodes.ts";
+import { policyRoutes } from "../../worker/routes/admin/policies.ts";
+import { enrollmentRoutes } from "../../worker/routes/enrollment.ts";
+import { createServices, type Services } from "../../worker/services.ts";
+import { type Refusal, refusalOf } from "./envelopes.ts";
 
 export const TEST_SECRET = "nodes-test-secret-0123456789-abcdefghijkl";
 
@@ -60,13 +60,6 @@ export interface Primary {
   services(): Services;
   runFollowerTasks(): Promise<void>;
   close(): Promise<void>;
-}
-
-export interface Refusal {
-  status: number;
-  code: string;
-  message: string;
-  details: unknown;
 }
 
 export async function startPrimary(options: { fetch?: typeof fetch } = {}): Promise<Primary> {
@@ -137,12 +130,7 @@ export async function startPrimary(options: { fetch?: typeof fetch } = {}): Prom
       return schema.parse(JSON.parse(text));
     },
     async fail(method, path, body, o) {
-      const response = await call(method, path, body, o);
-      const text = await response.text();
-      if (response.ok)
-        throw new Error(`${method} ${path}: expected a refusal, got ${response.status}: ${text}`);
-      const { error } = errorEnvelopeSchema.parse(JSON.parse(text));
-      return { status: response.status, code: error.code, message: error.message, details: error.details };
+      return refusalOf(await call(method, path, body, o), `${method} ${path}`);
     },
     adminToken,
     userToken,

@@ -7,9 +7,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Stack, startStack } from "../../scripts/stack/stack.ts";
-import type { UploadOut } from "../../worker/api/uploads.ts";
-import { bytes, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+import { type Stack, startStack } from "../../../scripts/stack/stack.ts";
+import type { UploadOut } from "../../../worker/api/uploads.ts";
+import { bytes, sha256 } from "../../support/bytes.ts";
+import { relayWhole, type UploadClient, uploadClient } from "../../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
 const ADMIN = { username: "admin", password: "correct horse battery staple" };

@@ -4,23 +4,23 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { redeemResponseSchema } from "../../shared/protocol/schemas.ts";
-import { createUser } from "../../worker/accounts/users.ts";
-import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
-import { enrollmentTokenSchema, nodeDetailsSchema, nodeSchema } from "../../worker/api/nodes.ts";
-import { policySchema, policyTestSchema } from "../../worker/api/policies.ts";
+import { redeemResponseSchema } from "../../../shared/protocol/schemas.ts";
+import { createUser } from "../../../worker/accounts/users.ts";
+import { ingressTargetSchema } from "../../../worker/api/ingress-targets.ts";
+import { enrollmentTokenSchema, nodeDetailsSchema, nodeSchema } from "../../../worker/api/nodes.ts";
+import { policySchema, policyTestSchema } from "../../../worker/api/policies.ts";
 import {
   files,
   followerNodes,
   policyGroupRules,
   policyGroups,
   uploadSessions,
-} from "../../worker/db/schema.ts";
-import { ingressTargetRoutes } from "../../worker/routes/admin/ingress-targets.ts";
-import { nodeRoutes } from "../../worker/routes/admin/nodes.ts";
-import { policyRoutes } from "../../worker/routes/admin/policies.ts";
-import { type Primary, startPrimary } from "./nodes/harness.ts";
-import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
+} from "../../../worker/db/schema.ts";
+import { ingressTargetRoutes } from "../../../worker/routes/admin/ingress-targets.ts";
+import { nodeRoutes } from "../../../worker/routes/admin/nodes.ts";
+import { policyRoutes } from "../../../worker/routes/admin/policies.ts";
+import { type Primary, startPrimary } from "../../support/http-primary.ts";
+import { S3RVER_WIRE_KEY, startS3rver } from "../../support/s3rver.ts";
 
 describe("follower node, enrollment and policy API", () => {
   let primary: Primary;
@@ -341,8 +341,7 @@ describe("follower node, enrollment and policy API", () => {
       s3: {
         endpoint: s3.endpoint,
         bucket: "policies",
-        access_key_id: S3RVER_KEY.accessKeyId,
-        secret_access_key: "S3RVER",
+        ...S3RVER_WIRE_KEY,
       },
     });
     expect(policy.s3).toMatchObject({ bucket: "policies", has_credentials: true, path_style: true });

@@ -1,30 +1,9 @@
 // Owns a tiny upload client for the tests: the API calls of the upload flow over any fetch (the app in
-// process, or a primary over real HTTP), deterministic test data and its SHA-256.
-import { createHash } from "node:crypto";
-import { errorEnvelopeSchema } from "../../../shared/errors.ts";
-import type { UploadOut } from "../../../worker/api/uploads.ts";
+// process, or a primary over real HTTP).
+import type { UploadOut } from "../../worker/api/uploads.ts";
+import { type Refusal, refusalOf } from "./envelopes.ts";
 
 export type ApiFetch = (path: string, init?: RequestInit) => Promise<Response>;
-
-export interface Refusal {
-  status: number;
-  code: string;
-  details: unknown;
-}
-
-export function bytes(size: number, seed = 1): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  let x = seed * 2654435761;
-  for (let i = 0; i < size; i++) {
-    x = (x ^ (x << 13)) >>> 0;
-    x = (x ^ (x >>> 17)) >>> 0;
-    x = (x ^ (x << 5)) >>> 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-export const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 
 export function uploadClient(api: ApiFetch, token: string) {
   const auth = { authorization: `Bearer ${token}` };
@@ -39,12 +18,7 @@ export function uploadClient(api: ApiFetch, token: string) {
     if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${text}`);
     return (text ? JSON.parse(text) : null) as T;
   };
-  const fail = async (response: Response): Promise<Refusal> => {
-    const text = await response.text();
-    if (response.ok) throw new Error(`expected a refusal, got ${response.status}: ${text}`);
-    const { error } = errorEnvelopeSchema.parse(JSON.parse(text));
-    return { status: response.status, code: error.code, details: error.details };
-  };
+  const fail = (response: Response): Promise<Refusal> => refusalOf(response);
   return {
     json,
     ok,

@@ -1,5 +1,5 @@
-// Owns s3rver in process for storage tests (port 0, temp dir) and the byte-stream helpers the
-// conformance suite uses. Each start returns its own stop.
+// Owns s3rver in process for tests (127.0.0.1, port 0, a temp dir of its own): one start for every
+// suite, one key. Each start returns its own stop.
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
@@ -12,10 +12,23 @@ interface S3rverInstance {
 }
 type S3rverCtor = new (options: Record<string, unknown>) => S3rverInstance;
 
-/** s3rver's fixed credentials; it checks the key id but does not verify SigV4 signatures. */
+/** s3rver's fixed credentials; it checks the key id (refusing others) but does not verify signatures. */
 export const S3RVER_KEY = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 
-export async function startS3rver(buckets: string[]) {
+/** The same key as protocol v2's ingress targets and the agent's S3 settings spell it. */
+export const S3RVER_WIRE_KEY = {
+  access_key_id: S3RVER_KEY.accessKeyId,
+  secret_access_key: S3RVER_KEY.secretAccessKey,
+};
+
+export interface S3rver {
+  endpoint: string;
+  /** Where s3rver keeps its buckets (objects are files below it). */
+  directory: string;
+  stop(): Promise<void>;
+}
+
+export async function startS3rver(buckets: string[]): Promise<S3rver> {
   const directory = await mkdtemp(join(tmpdir(), "flotilla-s3rver-"));
   const S3rver = createRequire(import.meta.url)("s3rver") as S3rverCtor;
   const server = new S3rver({
@@ -28,6 +41,7 @@ export async function startS3rver(buckets: string[]) {
   const address = await server.run();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
+    directory,
     async stop() {
       await server.close();
       await rm(directory, { recursive: true, force: true });
@@ -53,31 +67,4 @@ export function s3rverKeys() {
       account.createKeyPair(accessKeyId, secretAccessKey),
     revoke: (accessKeyId: string) => account.revokeAccessKey(accessKeyId),
   };
-}
-
-/** Deterministic pseudo-random bytes, so failures reproduce. */
-export function bytesOf(length: number, seed = 1): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(length);
-  let x = seed * 2654435761;
-  for (let i = 0; i < length; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
-
-/** A stream yielding `data` in `chunk`-sized pieces, never as one buffer. */
-export function streamOf(data: Uint8Array, chunk = 64 * 1024): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (offset >= data.length) return controller.close();
-      controller.enqueue(data.slice(offset, offset + chunk));
-      offset += chunk;
-    },
-  });
-}
-
-export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(stream).arrayBuffer());
 }

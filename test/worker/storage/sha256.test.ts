@@ -5,10 +5,10 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parse } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compatibilityDate, compatibilityFlags } from "../../scripts/stack/primary.ts";
-import { createHasher } from "../../worker/storage/sha256.ts";
-import { bytesOf } from "./storage/harness.ts";
-import { startWorkerdDriver } from "./storage/workerd-driver.ts";
+import { compatibilityDate, compatibilityFlags } from "../../../scripts/stack/primary.ts";
+import { createHasher } from "../../../worker/storage/sha256.ts";
+import { bytes } from "../../support/bytes.ts";
+import { startWorkerdDriver } from "./workerd-driver.ts";
 
 const reference = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
 const CHUNKS = [1, 3, 63, 64, 65, 127, 1000, 4096];
@@ -23,13 +23,13 @@ function hashInChunks(data: Uint8Array, chunk: number): string {
 describe("streaming SHA-256 in Node", () => {
   it("matches the reference for lengths 0..200 fed at once", () => {
     for (let length = 0; length <= 200; length++) {
-      const data = bytesOf(length, length + 1);
+      const data = bytes(length, length + 1);
       expect(hashInChunks(data, Math.max(1, length)), `length ${length}`).toBe(reference(data));
     }
   });
 
   it("matches the reference however the input is chunked", () => {
-    const data = bytesOf(10_000, 9);
+    const data = bytes(10_000, 9);
     for (const chunk of CHUNKS) expect(hashInChunks(data, chunk), `chunk ${chunk}`).toBe(reference(data));
   });
 
@@ -51,13 +51,13 @@ describe("streaming SHA-256 inside workerd", () => {
 
   it("matches Node's for lengths 0..200 fed at once", async () => {
     for (let length = 0; length <= 200; length++) {
-      const data = bytesOf(length, length + 1);
+      const data = bytes(length, length + 1);
       expect(await inside.sha256(data, Math.max(1, length)), `length ${length}`).toBe(reference(data));
     }
   });
 
   it("matches Node's however the input is chunked", async () => {
-    const data = bytesOf(10_000, 9);
+    const data = bytes(10_000, 9);
     for (const chunk of CHUNKS)
       expect(await inside.sha256(data, chunk), `chunk ${chunk}`).toBe(reference(data));
   });
@@ -65,7 +65,7 @@ describe("streaming SHA-256 inside workerd", () => {
 
 describe("the deployed worker's runtime", () => {
   it("has the compatibility date and flags (nodejs_compat) the local stack and these tests run with", async () => {
-    const wrangler = parse(await readFile(new URL("../../wrangler.toml", import.meta.url), "utf8"));
+    const wrangler = parse(await readFile(new URL("../../../wrangler.toml", import.meta.url), "utf8"));
     expect(wrangler.compatibility_date).toBe(compatibilityDate);
     expect(wrangler.compatibility_flags).toEqual(compatibilityFlags);
     expect(compatibilityFlags).toContain("nodejs_compat");

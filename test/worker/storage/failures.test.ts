@@ -7,14 +7,14 @@ import type { AddressInfo } from "node:net";
 import { createServer, type Server, type Socket } from "node:net";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { randomId } from "../../shared/crypto.ts";
-import { pendingObjectDeletions, storagePolicies } from "../../worker/db/schema.ts";
-import { parseEnv } from "../../worker/env.ts";
-import { deletePendingObjects } from "../../worker/files/purge.ts";
-import { createServices } from "../../worker/services.ts";
-import { createS3Driver } from "../../worker/storage/s3.ts";
-import { createHarness, type Harness, seedS3Policy } from "./harness.ts";
-import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
+import { randomId } from "../../../shared/crypto.ts";
+import { pendingObjectDeletions, storagePolicies } from "../../../worker/db/schema.ts";
+import { parseEnv } from "../../../worker/env.ts";
+import { deletePendingObjects } from "../../../worker/files/purge.ts";
+import { createServices } from "../../../worker/services.ts";
+import { createS3Driver } from "../../../worker/storage/s3.ts";
+import { createHarness, type Harness, seedS3Policy } from "../../support/primary.ts";
+import { S3RVER_KEY, startS3rver } from "../../support/s3rver.ts";
 
 /** A TCP server that does `onSocket` with every connection; counts them. */
 async function tcpServer(onSocket: (socket: Socket) => void) {

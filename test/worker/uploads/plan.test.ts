@@ -2,10 +2,10 @@
 // relay parts under the Workers body cap, driver minimum part sizes, and parts growing (whole MiB)
 // when a file would need more parts than the driver allows.
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../shared/errors.ts";
-import { missingParts } from "../../worker/api/uploads.ts";
-import { MAX_CHUNK_SIZE } from "../../worker/policies/check.ts";
-import { assertPartNumber, partSize, planUpload } from "../../worker/uploads/plan.ts";
+import { AppError } from "../../../shared/errors.ts";
+import { missingParts } from "../../../worker/api/uploads.ts";
+import { MAX_CHUNK_SIZE } from "../../../worker/policies/check.ts";
+import { assertPartNumber, partSize, planUpload } from "../../../worker/uploads/plan.ts";
 
 const MiB = 1024 * 1024;
 const follower = { minPartSize: 1, maxParts: 10_000 };

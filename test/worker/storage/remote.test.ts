@@ -2,23 +2,23 @@
 // primary, reached through driverForPolicy (the factory uploads use), once with a local ingress target
 // and once with an s3 ingress target on s3rver; then the driver and the signed client run inside workerd.
 import { eq } from "drizzle-orm";
-import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
+import { ingressTargetSchema } from "../../../worker/api/ingress-targets.ts";
 import {
   enrollmentTokenSchema,
   nodeEditedSchema,
   nodeSchema,
   testResultSchema,
-} from "../../worker/api/nodes.ts";
-import { policySchema } from "../../worker/api/policies.ts";
-import { followerNodes, storagePolicies } from "../../worker/db/schema.ts";
-import { secretContext } from "../../worker/followers/client.ts";
-import { decryptSecret } from "../../worker/secrets.ts";
-import { driverForPolicy } from "../../worker/storage/factory.ts";
-import { startAgent } from "./nodes/agent-process.ts";
-import { startPrimary, TEST_SECRET } from "./nodes/harness.ts";
-import { describeDriverConformance } from "./storage/conformance.ts";
-import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
-import { startWorkerdDriver } from "./storage/workerd-driver.ts";
+} from "../../../worker/api/nodes.ts";
+import { policySchema } from "../../../worker/api/policies.ts";
+import { followerNodes, storagePolicies } from "../../../worker/db/schema.ts";
+import { secretContext } from "../../../worker/followers/client.ts";
+import { decryptSecret } from "../../../worker/secrets.ts";
+import { driverForPolicy } from "../../../worker/storage/factory.ts";
+import { startAgentProcess } from "../../support/agents.ts";
+import { startPrimary, TEST_SECRET } from "../../support/http-primary.ts";
+import { S3RVER_KEY, startS3rver } from "../../support/s3rver.ts";
+import { describeDriverConformance } from "./conformance.ts";
+import { startWorkerdDriver } from "./workerd-driver.ts";
 
 async function remoteTarget(target: "local" | "s3", runtime: "node" | "workerd" = "node") {
   const primary = await startPrimary();
@@ -26,7 +26,7 @@ async function remoteTarget(target: "local" | "s3", runtime: "node" | "workerd" 
   const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name: `remote-${target}` });
   const path = `/api/v1/admin/nodes/${node.id}`;
   const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
-  const agent = await startAgent({ primaryUrl: primary.origin, token });
+  const agent = await startAgentProcess({ primaryUrl: primary.origin, token });
   await primary.ok(nodeEditedSchema, "PATCH", path, { base_url: agent.baseUrl });
   await primary.ok(testResultSchema, "POST", `${path}/test`, undefined, 200);
   const spec = s3

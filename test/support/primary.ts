@@ -21,7 +21,7 @@ import type { LogRecord } from "../../worker/logger.ts";
 import { encryptSecret } from "../../worker/secrets.ts";
 import type { AppDeps } from "../../worker/services.ts";
 import { policyCredentialContext } from "../../worker/storage/factory.ts";
-import { S3RVER_KEY } from "./storage/harness.ts";
+import { S3RVER_KEY } from "./s3rver.ts";
 
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
 export const ORIGIN = "http://primary.test";
@@ -106,13 +106,6 @@ export async function createHarness(deps: Omit<AppDeps, "db"> = {}): Promise<Har
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Reads an error envelope and returns its code (fails the test if the body is not an envelope). */
-export async function errorCode(response: Response): Promise<string> {
-  const body = (await response.json()) as { error?: { code?: string } };
-  if (!body.error?.code) throw new Error(`expected an error envelope, got ${JSON.stringify(body)}`);
-  return body.error.code;
 }
 
 let seq = 0;

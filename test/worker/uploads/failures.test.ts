@@ -7,8 +7,8 @@ import type { AddressInfo } from "node:net";
 import { connect, createServer, type Socket } from "node:net";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { randomId } from "../../shared/crypto.ts";
-import type { UploadOut } from "../../worker/api/uploads.ts";
+import { randomId } from "../../../shared/crypto.ts";
+import type { UploadOut } from "../../../worker/api/uploads.ts";
 import {
   files,
   pendingObjectDeletions,
@@ -16,19 +16,27 @@ import {
   storagePolicies,
   uploadParts,
   uploadSessions,
-} from "../../worker/db/schema.ts";
-import { parseEnv } from "../../worker/env.ts";
-import { encryptSecret } from "../../worker/secrets.ts";
-import { createServices } from "../../worker/services.ts";
-import { policyCredentialContext } from "../../worker/storage/factory.ts";
-import { createS3Driver } from "../../worker/storage/s3.ts";
-import type { StorageDriver } from "../../worker/storage/types.ts";
-import { expireUploads } from "../../worker/uploads/expiry.ts";
-import { PRESIGN_TTL_SECONDS } from "../../worker/uploads/presign.ts";
-import { bindUserToPolicy } from "./files/helpers.ts";
-import { createHarness, type Harness, ORIGIN, seedS3Policy, seedUser, TEST_SECRET } from "./harness.ts";
-import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
-import { bytes, partOf, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+} from "../../../worker/db/schema.ts";
+import { parseEnv } from "../../../worker/env.ts";
+import { encryptSecret } from "../../../worker/secrets.ts";
+import { createServices } from "../../../worker/services.ts";
+import { policyCredentialContext } from "../../../worker/storage/factory.ts";
+import { createS3Driver } from "../../../worker/storage/s3.ts";
+import type { StorageDriver } from "../../../worker/storage/types.ts";
+import { expireUploads } from "../../../worker/uploads/expiry.ts";
+import { PRESIGN_TTL_SECONDS } from "../../../worker/uploads/presign.ts";
+import { bytes, sha256 } from "../../support/bytes.ts";
+import {
+  createHarness,
+  type Harness,
+  ORIGIN,
+  seedS3Policy,
+  seedUser,
+  TEST_SECRET,
+} from "../../support/primary.ts";
+import { S3RVER_KEY, startS3rver } from "../../support/s3rver.ts";
+import { partOf, type UploadClient, uploadClient } from "../../support/upload-client.ts";
+import { bindUserToPolicy } from "../files/helpers.ts";
 
 const MiB = 1024 * 1024;
 type Completed = { upload: UploadOut; file: { id: string; sha256: string } };

@@ -5,23 +5,24 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { randomId } from "../../shared/crypto.ts";
-import { ingressTargetSchema } from "../../worker/api/ingress-targets.ts";
-import { enrollmentTokenSchema, nodeSchema } from "../../worker/api/nodes.ts";
-import { policySchema } from "../../worker/api/policies.ts";
-import type { UploadOut } from "../../worker/api/uploads.ts";
-import { policyGroupRules, policyGroups, uploadSessions, users } from "../../worker/db/schema.ts";
-import { type Primary, startPrimary } from "./nodes/harness.ts";
-import { s3rverKeys, startS3rver } from "./storage/harness.ts";
-import { startUploadAgent, type UploadAgent } from "./uploads/agent.ts";
-import { bytes, partOf, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+import { randomId } from "../../../shared/crypto.ts";
+import { ingressTargetSchema } from "../../../worker/api/ingress-targets.ts";
+import { enrollmentTokenSchema, nodeSchema } from "../../../worker/api/nodes.ts";
+import { policySchema } from "../../../worker/api/policies.ts";
+import type { UploadOut } from "../../../worker/api/uploads.ts";
+import { policyGroupRules, policyGroups, uploadSessions, users } from "../../../worker/db/schema.ts";
+import { type AgentProcess, startAgentProcess } from "../../support/agents.ts";
+import { bytes, sha256 } from "../../support/bytes.ts";
+import { type Primary, startPrimary } from "../../support/http-primary.ts";
+import { s3rverKeys, startS3rver } from "../../support/s3rver.ts";
+import { partOf, type UploadClient, uploadClient } from "../../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
 type Completed = { upload: UploadOut; file: { id: string; sha256: string } };
 
 describe("uploads to a real follower writing to S3", () => {
   let primary: Primary;
-  let agent: UploadAgent;
+  let agent: AgentProcess;
   let s3: Awaited<ReturnType<typeof startS3rver>>;
   let c: UploadClient;
   let targetPath: string;
@@ -34,7 +35,7 @@ describe("uploads to a real follower writing to S3", () => {
     const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name: "Follower S3" });
     const path = `/api/v1/admin/nodes/${node.id}`;
     const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
-    agent = await startUploadAgent({ primaryUrl: primary.origin, token });
+    agent = await startAgentProcess({ primaryUrl: primary.origin, token, advertise: true });
     await primary.ok(z.unknown(), "PATCH", path, { base_url: agent.baseUrl }, 200);
     await primary.ok(z.unknown(), "POST", `${path}/test`, undefined, 200);
     const target = await primary.ok(ingressTargetSchema, "POST", `${path}/ingress-targets`, {
