@@ -145,5 +145,7 @@ describe("scripts/create-admin.ts", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+    // Four Node processes (a migration and three script runs, each hashing a password) in series: on
+    // a loaded machine that takes longer than the suite's default.
+  }, 120_000);
 });
