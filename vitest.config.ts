@@ -11,5 +11,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // expect.poll waits for a state (a row applied, a status shown); 1 s, vitest's default, is
+    // shorter than a loaded machine needs. A poll still ends as soon as its state holds.
+    expect: { poll: { timeout: 30_000 } },
   },
 });

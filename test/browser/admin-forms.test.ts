@@ -10,6 +10,7 @@ import { startS3rver } from "../support/s3rver.ts";
 import {
   ADMIN,
   apiAs,
+  BROWSER_TEST_TIMEOUT,
   expectPdfFrame,
   expectStatus,
   launchBrowser,
@@ -67,7 +68,7 @@ async function fillS3(form: ReturnType<Page["locator"]>, bucket: string, accessK
   await form.getByLabel("Secret access key").fill("S3RVER");
 }
 
-describe("admin forms in the console", () => {
+describe("admin forms in the console", { timeout: BROWSER_TEST_TIMEOUT }, () => {
   test("an s3 ingress target applies with good credentials, shows failed with its reason otherwise, and applies once the key is fixed", async () => {
     await page.goto(`${base}/admin/nodes/${nodeId}`);
     const form = page.getByRole("form", { name: "New ingress target" });
@@ -212,7 +213,7 @@ describe("admin forms in the console", () => {
         [pdf, png].map((f) => ({ name: f.name, mimeType: f.contentType, buffer: Buffer.from(f.bytes) })),
       );
     for (const f of [pdf, png]) {
-      await page.locator(`table.files tr[data-item="${f.name}"]`).waitFor({ timeout: 30_000 });
+      await page.locator(`table.files tr[data-item="${f.name}"]`).waitFor();
     }
     const { items } = await admin<{ items: { id: string; name: string }[] }>(
       "GET",
@@ -232,7 +233,7 @@ describe("admin forms in the console", () => {
       const image = shared.getByRole("img", { name: `Preview of ${png.name}` });
       await image.waitFor();
       await expect
-        .poll(() => image.evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 15_000 })
+        .poll(() => image.evaluate((img) => (img as HTMLImageElement).naturalWidth), { timeout: 60_000 })
         .toBeGreaterThan(0);
 
       // A limited link shows what is left and no preview (the server would refuse it uncounted).

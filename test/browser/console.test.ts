@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import {
   ADMIN,
   apiAs,
+  BROWSER_TEST_TIMEOUT,
   launchBrowser,
   login,
   screenshot,
@@ -81,7 +82,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-describe("web console", () => {
+describe("web console", { timeout: BROWSER_TEST_TIMEOUT }, () => {
   test("index.html carries no inline script and is served with a strict CSP", async () => {
     const response = await fetch(`${base}/admin/nodes`);
     expect(response.status).toBe(200);

@@ -17,6 +17,9 @@ import { expect } from "vitest";
 import { type Stack, startStack } from "../../scripts/stack/stack.ts";
 
 const root = resolve(import.meta.dirname, "../..");
+
+/** Each browser test's own limit: several steps, each allowed the context's 60 s. */
+export const BROWSER_TEST_TIMEOUT = 240_000;
 export const screenshotDir = join(root, "test-artifacts", "screenshots");
 export const ADMIN = { username: "admin", password: "browser-admin-password-1" };
 
@@ -137,8 +140,9 @@ export async function launchBrowser(options: { width?: number; height?: number }
         `the Chromium from @sparticuz/chromium (${executablePath}) did not start: ${(error as Error).message}`,
       );
     });
-  // Fail at the step that is stuck, well before the test's own timeout.
-  context.setDefaultTimeout(15_000);
+  // A step waits for what the page shows, which on a loaded machine can take tens of seconds; a
+  // stuck step still fails by name well before the test's own timeout (BROWSER_TEST_TIMEOUT).
+  context.setDefaultTimeout(60_000);
   await context.grantPermissions(["clipboard-read", "clipboard-write"]).catch(() => undefined);
   const page = context.pages()[0] ?? (await context.newPage());
   return {
@@ -177,7 +181,7 @@ export async function expectStatus(page: Page, pattern: RegExp): Promise<string>
   const status = page.locator("#status");
   await status
     .filter({ hasText: pattern })
-    .waitFor({ timeout: 20_000 })
+    .waitFor()
     .catch(async () => {
       throw new Error(`status line is "${await status.textContent()}", expected ${pattern}`);
     });
@@ -197,7 +201,7 @@ export async function expectPdfFrame(
   pdf: Uint8Array,
   saved: Promise<Download>,
 ): Promise<void> {
-  await expect.poll(() => frame.getAttribute("data-loaded"), { timeout: 15_000 }).toBe("true");
+  await expect.poll(() => frame.getAttribute("data-loaded"), { timeout: 60_000 }).toBe("true");
   const src = (await frame.getAttribute("src")) ?? "";
   expect(src).toMatch(/^blob:/);
   const download = await saved;

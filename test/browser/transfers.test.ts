@@ -11,6 +11,7 @@ import {
   ADMIN,
   type Agent,
   apiAs,
+  BROWSER_TEST_TIMEOUT,
   enrollAndStartAgent,
   launchBrowser,
   login,
@@ -104,7 +105,7 @@ afterAll(async () => {
   if (agentDir) await rm(agentDir, { recursive: true, force: true });
 });
 
-describe("browser transfers", () => {
+describe("browser transfers", { timeout: BROWSER_TEST_TIMEOUT }, () => {
   test("presigned: the browser PUTs the parts to the follower and reads a range from it (CORS)", async () => {
     const followerOrigin = new URL(agent.url).origin;
     const puts: { url: string; status: number }[] = [];
@@ -118,7 +119,7 @@ describe("browser transfers", () => {
       .setInputFiles([
         { name: "direct.bin", mimeType: "application/octet-stream", buffer: Buffer.from(data) },
       ]);
-    await fileRow("direct.bin").waitFor({ timeout: 60_000 });
+    await fileRow("direct.bin").waitFor();
     expect(puts.length).toBe(4);
     for (const put of puts) {
       expect(new URL(put.url).origin).toBe(followerOrigin);
@@ -189,7 +190,7 @@ describe("browser transfers", () => {
           });
           return receivedBefore.length;
         },
-        { timeout: 30_000, interval: 200 },
+        { timeout: 60_000, interval: 200 },
       )
       .toBeGreaterThan(0);
     const sentAfter: number[] = [];
@@ -204,7 +205,7 @@ describe("browser transfers", () => {
       downloadThroughput: -1,
       uploadThroughput: -1,
     });
-    await fileRow("resumed.bin").waitFor({ timeout: 60_000 });
+    await fileRow("resumed.bin").waitFor();
     expect(await page.locator('[data-upload="resumed.bin"]').textContent()).toMatch(/done/);
     const uploaded = await page.evaluate(async () => {
       const listing = (await (await fetch("/api/v1/spaces/me/items")).json()) as {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import {
   ADMIN,
   type Agent,
+  BROWSER_TEST_TIMEOUT,
   enrollAndStartAgent,
   expectPdfFrame,
   expectStatus,
@@ -104,7 +105,7 @@ afterAll(async () => {
   if (agentDir) await rm(agentDir, { recursive: true, force: true });
 });
 
-describe("tutorial in the browser", () => {
+describe("tutorial in the browser", { timeout: BROWSER_TEST_TIMEOUT }, () => {
   test("§1 an admin connects a follower with the command the console shows and tests the connection", async () => {
     await login(page, base, ADMIN.username, ADMIN.password);
     await nav("Follower Nodes");
@@ -246,7 +247,7 @@ describe("tutorial in the browser", () => {
       .setInputFiles([
         { name: "large.bin", mimeType: "application/octet-stream", buffer: Buffer.from(LARGE) },
       ]);
-    await fileRow("large.bin").waitFor({ timeout: 60_000 });
+    await fileRow("large.bin").waitFor();
     expect(await page.locator('[data-upload="large.bin"]').textContent()).toMatch(
       /done · 5\.5 MiB of 5\.5 MiB/,
     );
@@ -316,7 +317,7 @@ describe("tutorial in the browser", () => {
       { name: "pixel.png", mimeType: "image/png", buffer: PNG },
       { name: "doc.pdf", mimeType: "application/pdf", buffer: Buffer.from(PDF) },
     ]);
-    await fileRow("doc.pdf").waitFor({ timeout: 30_000 });
+    await fileRow("doc.pdf").waitFor();
     await fileRow("pixel.png").waitFor();
     await page.getByRole("button", { name: "Preview pixel.png" }).click();
     const img = page.getByRole("img", { name: "Preview of pixel.png" });
@@ -402,7 +403,7 @@ describe("tutorial in the browser", () => {
         buffer: Buffer.from(bytes(2 * 1024 * 1024, 4)),
       },
     ]);
-    await fileRow("routed-large.bin").waitFor({ timeout: 30_000 });
+    await fileRow("routed-large.bin").waitFor();
     await fileRow("routed-small.bin").waitFor();
     const listing = await page.evaluate(
       async () =>
@@ -430,7 +431,7 @@ describe("tutorial in the browser", () => {
         buffer: Buffer.from(bytes(10 * 1024, 5)),
       },
     ]);
-    await fileRow("team-small.bin").waitFor({ timeout: 30_000 });
+    await fileRow("team-small.bin").waitFor();
     const teamListing = await page.evaluate(
       async (id) =>
         (await (await fetch(`/api/v1/spaces/${id}/items`)).json()) as {
