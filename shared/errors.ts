@@ -78,6 +78,13 @@ export const errorStatus = {
   upload_parts_missing: 409,
   upload_completing: 409,
   upload_etag_required: 400,
+  app_password_read_only: 403,
+  locked: 423,
+  lock_token_mismatch: 409,
+  parent_not_found: 409,
+  media_type_unsupported: 415,
+  depth_infinity_refused: 403,
+  destination_foreign: 502,
 
   // follower (agent)
   agent_not_enrolled: 412,

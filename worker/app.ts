@@ -1,6 +1,7 @@
 // Owns the primary's Fetch core: (Request, env, ctx) -> Response. Validates env, builds per-request
-// services, routes through itty-router over the declared route table, and answers every failure with
-// the one error envelope. Runtime entry points (worker/index.ts, tests, the launcher) stay thin.
+// services, routes through itty-router over the declared route table (WebDAV under /dav/ goes to its
+// own handler beside it), and answers every failure with the one error envelope. Runtime entry points
+// (worker/index.ts, tests, the launcher) stay thin.
 import { Router } from "itty-router";
 import { randomId } from "../shared/crypto.ts";
 import { AppError, errorResponse, toAppError } from "../shared/errors.ts";
@@ -8,6 +9,8 @@ import { parseEnv, type RawEnv } from "./env.ts";
 import type { Route } from "./http/route.ts";
 import { createLogger, describeError, type Logger } from "./logger.ts";
 import { type AppDeps, createServices, type Services, type WorkerContext } from "./services.ts";
+import { handleDav } from "./webdav/handler.ts";
+import { isDavPath } from "./webdav/paths.ts";
 
 export interface App {
   routes: readonly Route[];
@@ -86,6 +89,8 @@ const DRAIN_LIMIT_BYTES = 64 * 1024;
 async function drainUnread(request: Request): Promise<void> {
   const body = request.body;
   if (!body || request.bodyUsed || body.locked) return;
+  // The client holds the body back until it hears 100 Continue, which a refusal never sends.
+  if (/100-continue/i.test(request.headers.get("expect") ?? "")) return;
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (!Number.isFinite(declared) || declared > DRAIN_LIMIT_BYTES) return;
   await request.arrayBuffer().catch(() => undefined);
@@ -110,7 +115,9 @@ export function createApp(routes: readonly Route[], deps: AppDeps = {}): App {
       let response: Response;
       try {
         const services = createServices(parseEnv(rawEnv), ctx, requestId, deps);
-        response = (await router.fetch(request as RoutedRequest, services)) as Response;
+        response = isDavPath(new URL(request.url).pathname)
+          ? await handleDav(request, services)
+          : ((await router.fetch(request as RoutedRequest, services)) as Response);
       } catch (error) {
         response = failure(error, request, requestId, createLogger(requestId, deps.logSink));
       }

@@ -13,6 +13,7 @@ import { policyRoutes } from "./routes/admin/policies.ts";
 import { policyGroupRoutes } from "./routes/admin/policy-groups.ts";
 import { teamRoutes } from "./routes/admin/teams.ts";
 import { userRoutes } from "./routes/admin/users.ts";
+import { appPasswordRoutes } from "./routes/app-passwords.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { enrollmentRoutes } from "./routes/enrollment.ts";
 import { fileRoutes } from "./routes/files.ts";
@@ -29,6 +30,7 @@ export const routes: readonly Route[] = [
   ...healthRoutes,
   ...openApiRoutes(() => routes),
   ...authRoutes,
+  ...appPasswordRoutes,
   ...userRoutes,
   ...teamRoutes,
   ...policyGroupRoutes,

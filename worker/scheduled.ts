@@ -8,11 +8,13 @@ import { describeError } from "./logger.ts";
 import type { ScheduledTask } from "./scheduled-task.ts";
 import type { Services } from "./services.ts";
 import { expireUploads } from "./uploads/expiry.ts";
+import { expireLocks } from "./webdav/locks.ts";
 
 const tasks: ScheduledTask[] = [
   ...accountTasks,
   ...followerTasks,
   { name: "expire_uploads", run: expireUploads },
+  { name: "expire_dav_locks", run: expireLocks },
   ...fileTasks,
 ];
 

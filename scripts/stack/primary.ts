@@ -48,8 +48,8 @@ export interface Primary {
 }
 
 export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
-  // The web console, served as Workers static assets like wrangler.toml [assets] says: the API and
-  // /health reach the worker first, any other path is a file or the console's index.html.
+  // The web console, served as Workers static assets like wrangler.toml [assets] says: the API,
+  // WebDAV and /health reach the worker first, any other path is a file or the console's index.html.
   const consoleDir = await buildConsole(join(dirname(options.scriptPath), "console"));
   const miniflare = new Miniflare({
     modules: true,
@@ -68,7 +68,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
       directory: consoleDir,
       routerConfig: {
         has_user_worker: true,
-        static_routing: { user_worker: ["/api/*", "/health", "/health/*"] },
+        static_routing: { user_worker: ["/api/*", "/dav", "/dav/*", "/health", "/health/*"] },
       },
       assetConfig: { html_handling: "auto-trailing-slash", not_found_handling: "single-page-application" },
     },

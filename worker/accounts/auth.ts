@@ -10,9 +10,10 @@ export interface AuthUser {
   id: string;
   username: string;
   role: "admin" | "user";
+  /** The session or API token used; for WebDAV, the app password's id. */
   sessionId: string;
   /** How the credential arrived; cookie-authenticated writes get the Origin check. */
-  via: "cookie" | "bearer";
+  via: "cookie" | "bearer" | "app_password";
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);

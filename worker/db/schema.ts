@@ -430,3 +430,80 @@ export const uploadParts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.sessionId, t.partNumber] })],
 );
+
+// ---- WebDAV (worker/webdav) ----
+
+/**
+ * Per-user app passwords: how clients that cannot log in through a page (WebDAV over HTTP Basic)
+ * authenticate. The server generates each one (192 random bits) and shows it once; only its SHA-256
+ * is stored, as for session tokens. `read_only` limits it to reading methods.
+ */
+export const appPasswords = sqliteTable(
+  "app_passwords",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    readOnly: integer("read_only", { mode: "boolean" }).notNull().default(false),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("app_passwords_user_idx").on(t.userId)],
+);
+
+export const DAV_LOCK_SCOPES = ["exclusive", "shared"] as const;
+export const DAV_LOCK_DEPTHS = ["0", "infinity"] as const;
+
+/**
+ * WebDAV write locks (RFC 4918 class 2). A lock belongs to a path inside a space, as the RFC has it
+ * (it does not follow a MOVE); it ends at `expires_at` unless refreshed, and rows past it count as gone.
+ */
+export const davLocks = sqliteTable(
+  "dav_locks",
+  {
+    /** The lock token, `opaquelocktoken:<uuid>`. */
+    token: text("token").primaryKey(),
+    spaceKind: text("space_kind", { enum: SPACE_KINDS }).notNull(),
+    spaceId: text("space_id").notNull(),
+    /** The lock root inside the space: its names joined by "/", "" for the space root. */
+    path: text("path").notNull(),
+    depth: text("depth", { enum: DAV_LOCK_DEPTHS }).notNull(),
+    scope: text("scope", { enum: DAV_LOCK_SCOPES }).notNull(),
+    /** The lockinfo's owner element content as the client sent it (XML), answered back unchanged. */
+    owner: text("owner").notNull().default(""),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    timeoutSeconds: integer("timeout_seconds").notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("dav_locks_path_idx").on(t.spaceKind, t.spaceId, t.path),
+    index("dav_locks_expires_idx").on(t.expiresAt),
+  ],
+);
+
+/**
+ * WebDAV dead properties (PROPPATCH), per file or folder: they follow the item through renames, moves
+ * and the trash, and go when it is purged. `xml` is the property element as serialized, with the
+ * namespace declarations it needs, answered back as is.
+ */
+export const davProperties = sqliteTable(
+  "dav_properties",
+  {
+    id: text("id").primaryKey(),
+    fileId: text("file_id").references(() => files.id, { onDelete: "cascade" }),
+    folderId: text("folder_id").references(() => folders.id, { onDelete: "cascade" }),
+    namespace: text("namespace").notNull(),
+    name: text("name").notNull(),
+    xml: text("xml").notNull(),
+  },
+  (t) => [
+    uniqueIndex("dav_properties_file_idx").on(t.fileId, t.namespace, t.name),
+    uniqueIndex("dav_properties_folder_idx").on(t.folderId, t.namespace, t.name),
+  ],
+);

@@ -35,6 +35,8 @@ export interface ServeOptions {
   redirect: boolean;
   /** Called once the bytes (or a URL to them) are ready, before they are handed out; may refuse. */
   beforeServe?: () => Promise<void>;
+  /** Last-Modified to answer; defaults to when the file was created. */
+  lastModified?: Date;
 }
 
 const UNREACHABLE = new Set(["follower_unreachable", "follower_timeout", "storage_unavailable"]);
@@ -86,7 +88,7 @@ export async function serveFile(
     etag,
     "accept-ranges": "bytes",
     "repr-digest": reprDigest(file.sha256),
-    "last-modified": file.createdAt.toUTCString(),
+    "last-modified": (options.lastModified ?? file.createdAt).toUTCString(),
     "cache-control": "private, no-cache",
     "x-content-type-options": "nosniff",
     "content-security-policy": SANDBOX_CSP,

@@ -142,5 +142,7 @@ function scoped(
     wrapped.completeMultipartVerified = (key, id, parts, expected) =>
       run("complete multipart upload", () => completeMultipartVerified(k(key), id, parts, expected));
   }
+  const copy = driver.copy;
+  if (copy) wrapped.copy = (from, key, o) => run("copy", () => copy(k(from), k(key), o));
   return wrapped;
 }

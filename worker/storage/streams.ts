@@ -12,7 +12,7 @@ export interface Metered {
 }
 
 /** Bytes hashed and passed on per step: few large steps, not one async round trip per small chunk. */
-const METER_CHUNK = 1024 * 1024;
+export const METER_CHUNK = 1024 * 1024;
 
 /**
  * Passes `source` through while hashing it. The newest chunk is held back until the next one arrives
@@ -77,7 +77,7 @@ export function meter(source: ReadableStream<Uint8Array>, size: number, sha256?:
   return { stream, done };
 }
 
-interface ChunkReader {
+export interface ChunkReader {
   /** The next bytes (at least `min` unless the source ends first), or null once the source ended. */
   read(min: number): Promise<Uint8Array | null>;
   cancel(reason: unknown): Promise<void>;
@@ -92,7 +92,7 @@ interface ByobReaderAtLeast extends ReadableStreamBYOBReader {
  * Reads `source` in large pieces: through workerd's readAtLeast where the source is a byte stream
  * (a request body), else by gathering the source's own chunks until `min` bytes are together.
  */
-function chunkReader(source: ReadableStream<Uint8Array>): ChunkReader {
+export function chunkReader(source: ReadableStream<Uint8Array>): ChunkReader {
   let byob: ByobReaderAtLeast | null = null;
   try {
     const reader = source.getReader({ mode: "byob" }) as ByobReaderAtLeast;

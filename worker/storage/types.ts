@@ -159,6 +159,19 @@ export interface StorageDriver {
   ): Promise<CompleteResult & { sha256: string }>;
   /** Absent when the backend cannot hand out browser URLs (the R2 binding). */
   presign?(request: PresignRequest): Promise<PresignedUrl>;
+  /**
+   * Copies the object at `sourceKey` to `key` inside the storage, so the bytes never pass through
+   * the primary; the copy is checked against `size` and `sha256` before it is kept. Absent when the
+   * backend cannot (callers then stream the copy through).
+   */
+  copy?(sourceKey: string, key: string, options: CopyOptions): Promise<PutResult>;
+}
+
+export interface CopyOptions {
+  size: number;
+  sha256: string;
+  /** Where the source landed (its PutResult.location); null for backends without locations. */
+  sourceLocation: string | null;
 }
 
 /**

@@ -2,7 +2,7 @@
 // completion and expiry all owe (abort the multipart upload with its parts on the follower or S3, and
 // delete the object at the session's key). Cleanup never touches a completed upload; what fails now
 // stays owed (cleanup_pending) and the scheduled task retries it.
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, or, sql } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
@@ -45,24 +45,32 @@ export async function cleanupNow(services: Services, session: SessionRow): Promi
  */
 export async function cleanupStorage(services: Services, session: SessionRow): Promise<void> {
   if (session.state === "completed") return;
-  if (session.fileId) {
-    // A completion that wrote the file record and then failed to close the session (database error):
-    // the object is that file's content, so the session is completed, never cleaned.
-    const [file] = await services.db.select({ id: files.id }).from(files).where(eq(files.id, session.fileId));
-    if (file) {
-      await services.db
-        .update(uploadSessions)
-        .set({
-          state: "completed",
-          cleanupPending: false,
-          failureCode: null,
-          failureMessage: null,
-          updatedAt: services.now(),
-        })
-        .where(eq(uploadSessions.id, session.id));
-      await dropPartRows(services, session.id);
-      return;
-    }
+  // A completion that wrote the file record (or switched a file to this content) and then failed to
+  // close the session (database error): the object is that file's content, so the session is
+  // completed, never cleaned.
+  const [file] = await services.db
+    .select({ id: files.id })
+    .from(files)
+    .where(
+      or(
+        eq(files.id, session.fileId ?? ""),
+        and(eq(files.policyId, session.policyId), eq(files.storageKey, session.storageKey)),
+      ),
+    )
+    .limit(1);
+  if (file) {
+    await services.db
+      .update(uploadSessions)
+      .set({
+        state: "completed",
+        cleanupPending: false,
+        failureCode: null,
+        failureMessage: null,
+        updatedAt: services.now(),
+      })
+      .where(eq(uploadSessions.id, session.id));
+    await dropPartRows(services, session.id);
+    return;
   }
   const { driver } = await sessionStorage(services, session);
   if (session.multipartId) {

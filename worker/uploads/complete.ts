@@ -58,11 +58,25 @@ export interface ClientPart {
   etag: string;
 }
 
+/** What the storage composed and verified: the object's size, SHA-256 and where it landed. */
+export interface ComposedObject {
+  size: number;
+  sha256: string;
+  location: string | null;
+}
+
+/**
+ * Records a completed upload's object as a file. The default creates a new file (renamed on a name
+ * clash); WebDAV writes instead replace the content of the file at their path.
+ */
+export type RecordFile = (session: SessionRow, composed: ComposedObject) => Promise<FileRow>;
+
 export async function completeUpload(
   services: Services,
   user: AuthUser,
   id: string,
   clientParts: ClientPart[] | undefined,
+  record?: RecordFile,
 ): Promise<{ session: SessionRow; file: FileRow }> {
   let session = await loadSession(services, user, id);
   if (session.state === "completed") return { session, file: await fileOf(services, session) };
@@ -80,7 +94,7 @@ export async function completeUpload(
   // Another request completed it meanwhile: a retry answers the same file.
   if (claimed.state === "completed") return { session: claimed, file: await fileOf(services, claimed) };
   session = claimed;
-  let composed: { size: number; sha256: string; location: string | null };
+  let composed: ComposedObject;
   try {
     const parts = await partsForCompletion(services, session, storage, clientParts);
     const missing = missingParts(
@@ -110,7 +124,7 @@ export async function completeUpload(
   }
   const taken = await holdCompletion(services, session);
   if (taken) return taken;
-  const file = await createFile(services, session, composed);
+  const file = await createFile(services, session, composed, record);
   const [done] = await services.db
     .update(uploadSessions)
     .set({ state: "completed", fileId: file.id, updatedAt: services.now() })
@@ -276,34 +290,41 @@ async function settleFailure(services: Services, session: SessionRow, error: unk
 async function createFile(
   services: Services,
   session: SessionRow,
-  composed: { size: number; sha256: string; location: string | null },
+  composed: ComposedObject,
+  record?: RecordFile,
 ): Promise<FileRow> {
-  const input = {
-    id: session.fileId!,
-    space: { kind: session.spaceKind, id: session.spaceId },
-    folderId: session.folderId,
-    name: session.name,
-    size: composed.size,
-    sha256: composed.sha256,
-    contentType: session.contentType,
-    policyId: session.policyId,
-    storageKey: session.storageKey,
-    location: composed.location,
-    createdBy: session.userId,
-  };
   try {
-    return await createFileRecord(services, input).catch((error: unknown) => {
+    return await (record ?? newFileRecord(services))(session, composed);
+  } catch (error) {
+    await settleFailure(services, session, error);
+    throw error;
+  }
+}
+
+const newFileRecord =
+  (services: Services): RecordFile =>
+  async (session, composed) => {
+    const input = {
+      id: session.fileId!,
+      space: { kind: session.spaceKind, id: session.spaceId },
+      folderId: session.folderId,
+      name: session.name,
+      size: composed.size,
+      sha256: composed.sha256,
+      contentType: session.contentType,
+      policyId: session.policyId,
+      storageKey: session.storageKey,
+      location: composed.location,
+      createdBy: session.userId,
+    };
+    return createFileRecord(services, input).catch((error: unknown) => {
       // The folder went away during the upload: the bytes are good, so the file lands in the space root.
       if (error instanceof AppError && error.code === "not_found" && session.folderId) {
         return createFileRecord(services, { ...input, folderId: null });
       }
       throw error;
     });
-  } catch (error) {
-    await settleFailure(services, session, error);
-    throw error;
-  }
-}
+  };
 
 async function fileOf(services: Services, session: SessionRow): Promise<FileRow> {
   const [file] = await services.db

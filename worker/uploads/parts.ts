@@ -76,26 +76,49 @@ export async function putRelayPart(
     return { part_number: partNumber, size: existing.size ?? size, sha256: digest };
   }
 
-  const claim = await claimPart(services, session, partNumber);
   const body = request.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  return storeRelayPart(
+    services,
+    session,
+    partNumber,
+    async () => {
+      const driver = await driverForPolicy(services, await loadPolicy(services, session), {
+        location: session.location,
+      });
+      return session.multipartId
+        ? driver.putPart(session.storageKey, session.multipartId, partNumber, body, {
+            size,
+            ...(digest ? { sha256: digest } : {}),
+          })
+        : driver.put(session.storageKey, body, {
+            size,
+            contentType: session.contentType,
+            ...(digest ? { sha256: digest } : {}),
+          });
+    },
+    () => body.cancel().catch(() => {}),
+  );
+}
+
+/**
+ * Stores part `partNumber` of a relay session under its claim: `write` puts the bytes on the storage,
+ * and only the request holding the claim records them. A failed write releases the claim (and runs
+ * `onFailure`, e.g. to cancel the body), so the part can be sent again.
+ */
+export async function storeRelayPart(
+  services: Services,
+  session: SessionRow,
+  partNumber: number,
+  write: () => Promise<{ size: number; sha256: string; etag: string }>,
+  onFailure: () => Promise<void> = async () => {},
+): Promise<PartOut> {
+  const claim = await claimPart(services, session, partNumber);
   let stored: { size: number; sha256: string; etag: string };
   try {
-    const driver = await driverForPolicy(services, await loadPolicy(services, session), {
-      location: session.location,
-    });
-    stored = session.multipartId
-      ? await driver.putPart(session.storageKey, session.multipartId, partNumber, body, {
-          size,
-          ...(digest ? { sha256: digest } : {}),
-        })
-      : await driver.put(session.storageKey, body, {
-          size,
-          contentType: session.contentType,
-          ...(digest ? { sha256: digest } : {}),
-        });
+    stored = await write();
   } catch (error) {
     await releaseClaim(services, session.id, partNumber, claim);
-    await body.cancel().catch(() => {});
+    await onFailure();
     throw error;
   }
   const [kept] = await services.db

@@ -34,14 +34,34 @@ export async function initUpload(
   space: Space,
   body: InitBody,
 ): Promise<SessionRow> {
+  return (await startUpload(services, user, space, body)).session;
+}
+
+export interface StartOptions {
+  /** Relay through the primary whatever the policy's upload mode (a WebDAV PUT brings its own body). */
+  relay?: boolean;
+  /** One request of the whole object, no multipart (a copy made by the storage), when this says so. */
+  whole?: (policy: PolicyRow, driver: StorageDriver) => boolean;
+}
+
+/** initUpload, also handing back the session's policy and its driver (pinned to the session's target). */
+export async function startUpload(
+  services: Services,
+  user: AuthUser,
+  space: Space,
+  body: InitBody,
+  options: StartOptions = {},
+): Promise<{ session: SessionRow; policy: PolicyRow; driver: StorageDriver }> {
   const name = cleanName(body.name);
   const folderId = body.folder_id ?? null;
   await assertFolderWritable(services, space, folderId);
   const { policy } = await resolveWithLimit(services, space, body.size);
   const location = await pinnedTarget(services, policy);
   const driver = await driverForPolicy(services, policy, { location });
-  const mode = await effectiveMode(services, policy, driver, body.size);
-  const plan = planUpload(body.size, policy.chunkSize, driver.limits, mode);
+  const mode = options.relay ? "relay_stream" : await effectiveMode(services, policy, driver, body.size);
+  const plan = options.whole?.(policy, driver)
+    ? { chunkSize: body.size, partCount: 1, multipart: false }
+    : planUpload(body.size, policy.chunkSize, driver.limits, mode);
   const id = randomId();
   // The file's id is chosen now so the bytes land at their final key.
   const fileId = randomId();
@@ -83,7 +103,7 @@ export async function initUpload(
     .returning();
   try {
     const [row] = await insert;
-    return row!;
+    return { session: row!, policy, driver };
   } catch (error) {
     // Leave no multipart upload the primary does not know about.
     if (multipartId) await driver.abortMultipart(storageKey, multipartId).catch(() => {});

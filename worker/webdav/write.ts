@@ -1,0 +1,231 @@
+// Owns how WebDAV writes bytes: through an upload session like any upload (the space's policy group
+// resolves the policy by size, the policy's limit applies, the session's owed cleanup covers a write
+// that dies half way), its parts streamed one after another from one body into the storage's
+// multipart upload (or one put when it fits a part), completed and verified (size, SHA-256) before a
+// record changes. The record step writes the file at its path: a new file, or the existing file's
+// content switched in one guarded statement. A copy of a file whose destination resolves to the same
+// policy is made by the storage itself where the driver can; otherwise it streams through.
+import { and, eq } from "drizzle-orm";
+import { AppError } from "../../shared/errors.ts";
+import type { AuthUser } from "../accounts/auth.ts";
+import { files, folders } from "../db/schema.ts";
+import { replaceFileContent } from "../files/content.ts";
+import { liveFilesIn, liveFoldersIn, nameConflict } from "../files/names.ts";
+import { createFileRecord, type FileRow } from "../files/records.ts";
+import { fileDriver, policyOf, storageFailure } from "../files/serve.ts";
+import type { Space } from "../files/spaces.ts";
+import type { Services } from "../services.ts";
+import type { StorageDriver } from "../storage/types.ts";
+import { abortUpload } from "../uploads/abort.ts";
+import { completeUpload, type RecordFile } from "../uploads/complete.ts";
+import { storeRelayPart } from "../uploads/parts.ts";
+import { partSize } from "../uploads/plan.ts";
+import { type SessionRow, startUpload } from "../uploads/sessions.ts";
+import { partSource } from "./body.ts";
+
+/** Where a write lands: a name in a folder of a space (null = the space root). */
+export interface WritePlace {
+  space: Space;
+  folderId: string | null;
+  name: string;
+}
+
+export interface WriteResult {
+  file: FileRow;
+  /** True when an existing file's content was replaced, false when the file is new. */
+  replaced: boolean;
+}
+
+/** Writes `body` (exactly `size` bytes; `sha256` checked when given) as the file at `place`. */
+export async function writeFile(
+  services: Services,
+  user: AuthUser,
+  place: WritePlace,
+  content: { body: ReadableStream<Uint8Array>; size: number; sha256?: string; contentType: string },
+): Promise<WriteResult> {
+  const { session, driver, policy } = await startUpload(
+    services,
+    user,
+    place.space,
+    {
+      name: place.name,
+      size: content.size,
+      folder_id: place.folderId,
+      content_type: content.contentType,
+      ...(content.sha256 ? { sha256: content.sha256 } : {}),
+    },
+    { relay: true },
+  );
+  return settle(services, user, session, place, async () => {
+    try {
+      await streamParts(services, session, driver, content.body);
+    } catch (error) {
+      await content.body.cancel().catch(() => {});
+      throw storageFailure(error, policy.id);
+    }
+  });
+}
+
+/** Copies `file` to `place`: by the storage when the destination resolves to the file's own policy. */
+export async function copyFile(
+  services: Services,
+  user: AuthUser,
+  file: FileRow,
+  place: WritePlace,
+): Promise<WriteResult> {
+  const inStorage = (policyId: string, driver: StorageDriver) => policyId === file.policyId && !!driver.copy;
+  const { session, driver, policy } = await startUpload(
+    services,
+    user,
+    place.space,
+    {
+      name: place.name,
+      size: file.size,
+      folder_id: place.folderId,
+      content_type: file.contentType,
+      sha256: file.sha256,
+    },
+    { relay: true, whole: (p, d) => inStorage(p.id, d) },
+  );
+  return settle(services, user, session, place, async () => {
+    const copy = driver.copy;
+    try {
+      if (copy && inStorage(policy.id, driver)) {
+        await storeRelayPart(services, session, 1, () =>
+          copy(file.storageKey, session.storageKey, {
+            size: file.size,
+            sha256: file.sha256,
+            sourceLocation: file.location,
+          }),
+        );
+        return;
+      }
+      const source = await fileDriver(services, file, await policyOf(services, file));
+      const object = await source.get(file.storageKey);
+      if (!object) {
+        throw new AppError("storage_rejected", "The storage no longer has this file's bytes.", {
+          details: { policy_id: file.policyId },
+        });
+      }
+      await streamParts(services, session, driver, object.body).catch(async (error: unknown) => {
+        await object.body.cancel().catch(() => {});
+        throw error;
+      });
+    } catch (error) {
+      throw storageFailure(error, policy.id);
+    }
+  });
+}
+
+/** Sends the session's parts, one after another, cut from one stream; refuses a longer stream. */
+async function streamParts(
+  services: Services,
+  session: SessionRow,
+  driver: StorageDriver,
+  body: ReadableStream<Uint8Array>,
+): Promise<void> {
+  const parts = partSource(body);
+  for (let n = 1; n <= session.partCount; n++) {
+    const size = partSize(session, session.size, n);
+    const part = parts.take(size);
+    const digest =
+      session.partCount === 1 && session.declaredSha256 ? { sha256: session.declaredSha256 } : {};
+    await storeRelayPart(services, session, n, () =>
+      session.multipartId
+        ? driver.putPart(session.storageKey, session.multipartId, n, part, { size, ...digest })
+        : driver.put(session.storageKey, part, { size, contentType: session.contentType, ...digest }),
+    );
+  }
+  if (!(await parts.finished())) {
+    throw new AppError("content_length_mismatch", "The body is longer than its declared length.");
+  }
+}
+
+/** Stores the bytes with `send`, completes, and records at `place`; a failure gives the upload up. */
+async function settle(
+  services: Services,
+  user: AuthUser,
+  session: SessionRow,
+  place: WritePlace,
+  send: () => Promise<void>,
+): Promise<WriteResult> {
+  const outcome = { replaced: false };
+  try {
+    await send();
+    const { file } = await completeUpload(
+      services,
+      user,
+      session.id,
+      undefined,
+      recordAt(services, place, outcome),
+    );
+    return { file, replaced: outcome.replaced };
+  } catch (error) {
+    // Its parts and object are removed now; what cannot be reached stays owed to the scheduled cleanup.
+    await abortUpload(services, user, session.id).catch((cause: unknown) =>
+      services.log.warn("webdav write cleanup deferred", { upload_id: session.id, error: String(cause) }),
+    );
+    throw error;
+  }
+}
+
+/** The live file or folder named `name` in the folder, if any. */
+async function liveNamed(
+  services: Services,
+  place: WritePlace,
+): Promise<{ kind: "file" | "folder"; id: string } | null> {
+  const [folder] = await services.db
+    .select({ id: folders.id })
+    .from(folders)
+    .where(and(liveFoldersIn(place.space, place.folderId), eq(folders.name, place.name)));
+  if (folder) return { kind: "folder", id: folder.id };
+  const [file] = await services.db
+    .select({ id: files.id })
+    .from(files)
+    .where(and(liveFilesIn(place.space, place.folderId), eq(files.name, place.name)));
+  return file ? { kind: "file", id: file.id } : null;
+}
+
+/**
+ * Records a completed write as the file at `place`, looked up now (not when the write began): the
+ * existing file there gets the new content, else a new file is made under exactly that name.
+ */
+function recordAt(services: Services, place: WritePlace, outcome: { replaced: boolean }): RecordFile {
+  return async (session, composed) => {
+    const content = {
+      size: composed.size,
+      sha256: composed.sha256,
+      contentType: session.contentType,
+      policyId: session.policyId,
+      storageKey: session.storageKey,
+      location: composed.location,
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const existing = await liveNamed(services, place);
+      if (existing?.kind === "folder") throw nameConflict(place.name);
+      if (existing) {
+        const row = await replaceFileContent(services, existing.id, content);
+        if (row) {
+          outcome.replaced = true;
+          return row;
+        }
+        continue;
+      }
+      try {
+        return await createFileRecord(services, {
+          id: session.fileId ?? undefined,
+          space: place.space,
+          folderId: place.folderId,
+          name: place.name,
+          ...content,
+          createdBy: session.userId,
+          onConflict: "fail",
+        });
+      } catch (error) {
+        // Another writer took the name meanwhile: that file is the one to replace.
+        if (!(error instanceof AppError && error.code === "name_conflict")) throw error;
+      }
+    }
+    throw nameConflict(place.name);
+  };
+}
