@@ -31,6 +31,7 @@ export async function capabilities(services: AgentServices): Promise<Response> {
       multipart: true,
       presigned: true,
       browser_presigned_cors: services.config.baseUrl !== null,
+      copy: true,
     },
     browser_cors: {
       allowed_origins: enrollment ? [enrollment.primary_origin] : [],

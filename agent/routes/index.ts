@@ -95,6 +95,13 @@ export const routes: Route[] = [
     handler: objects.deleteObject,
   },
   {
+    name: "object_copy",
+    methods: ["POST"],
+    pattern: new RegExp(`^${R}/copy$`),
+    auth: "signed",
+    handler: objects.copyObject,
+  },
+  {
     name: "multipart_create",
     methods: ["POST"],
     pattern: new RegExp(`^${R}/multipart$`),

@@ -1,12 +1,12 @@
 // Owns object traffic: streamed PUT (size bound before reading, SHA-256 while streaming, atomic commit),
-// GET/HEAD with Range, If-Range and If-None-Match, and idempotent DELETE. Serves both signed primary
+// GET/HEAD with Range, If-Range and If-None-Match, idempotent DELETE, and copies made here. Serves both signed primary
 // calls and presigned browser URLs; for the latter the signed query binds size, type and ticket.
 import { AppError } from "../../shared/errors.ts";
 import { keyProblem } from "../../shared/protocol/keys.ts";
-import type { ObjectInfo } from "../../shared/protocol/schemas.ts";
+import { type ObjectInfo, objectCopySchema } from "../../shared/protocol/schemas.ts";
 import type { AgentServices, Scope } from "../context.ts";
 import { fileResponse, requestBytes } from "../fast-path.ts";
-import { json } from "../http.ts";
+import { json, readJson } from "../http.ts";
 import { counting } from "../metrics.ts";
 import { noneMatch, parseRange, rangeApplies } from "../ranges.ts";
 import type { StoredObject, TargetStore } from "../store/types.ts";
@@ -230,6 +230,38 @@ async function open(store: TargetStore, key: string) {
   const handle = await store.open(key);
   if (!handle) throw new AppError("object_not_found", "No such object.");
   return handle;
+}
+
+/**
+ * Copies an object between keys (and targets) of this follower: streamed from the source into an
+ * atomic put that checks the declared size and SHA-256, so the primary never carries the bytes.
+ */
+export async function copyObject(services: AgentServices, scope: Scope): Promise<Response> {
+  ensureServing(services);
+  const input = await readJson(scope.request, scope.contentSha256, objectCopySchema);
+  const max = services.config.maxObjectBytes;
+  if (max > 0 && input.size > max) {
+    throw new AppError("object_too_large", `Objects may be at most ${max} bytes.`, {
+      details: { max_bytes: max },
+    });
+  }
+  const source = await services.targets.resolve(input.source.target ?? null);
+  const target = await services.targets.resolve(input.target ?? null);
+  const handle = await open(source.store, input.source.key);
+  if (handle.size !== input.size || (handle.sha256 !== null && handle.sha256 !== input.sha256)) {
+    await handle.release();
+    throw new AppError("precondition_failed", "The source object is not the one named (size or SHA-256).");
+  }
+  const body = await handle.stream();
+  const stored = await target.store
+    .put(input.key, body, { size: input.size, sha256: input.sha256, contentType: handle.contentType })
+    .catch(async (error: unknown) => {
+      await body.cancel().catch(() => {});
+      throw error;
+    });
+  services.log.info("object copied", { request_id: scope.requestId, target: target.key, size: stored.size });
+  const info = objectInfo(input.key, target.key, stored);
+  return json(info, 201, { etag: info.etag });
 }
 
 export async function deleteObject(services: AgentServices, scope: Scope): Promise<Response> {

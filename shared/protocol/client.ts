@@ -19,6 +19,7 @@ import {
   type MultipartCreate,
   type MultipartSession,
   multipartSessionSchema,
+  type ObjectCopy,
   type ObjectInfo,
   objectInfoSchema,
   type PartInfo,
@@ -295,6 +296,12 @@ export function createFollowerClient(options: FollowerClientOptions) {
     async deleteObject(key: string, o: { target?: string } = {}): Promise<void> {
       checkKey(key);
       await noContent(await send("DELETE", withQuery(paths.object(key), { target: o.target }), null));
+    },
+
+    /** Copies an object on the follower (capability `copy`); size and SHA-256 are checked there. */
+    async copyObject(input: ObjectCopy): Promise<ObjectInfo> {
+      const response = await send("POST", paths.copy, JSON.stringify(input), {}, undefined, true);
+      return json(objectInfoSchema, response, [201]);
     },
 
     async createMultipart(input: MultipartCreate): Promise<MultipartSession> {

@@ -43,6 +43,7 @@ export const paths = {
   ingressTargets: `${PROTOCOL_ROOT}/ingress-targets`,
   ingressTarget: (key: string) => `${PROTOCOL_ROOT}/ingress-targets/${encodeURIComponent(key)}`,
   object: (key: string) => `${PROTOCOL_ROOT}/objects/${encodeKeyPath(key)}`,
+  copy: `${PROTOCOL_ROOT}/copy`,
   multipart: `${PROTOCOL_ROOT}/multipart`,
   multipartUpload: (id: string) => `${PROTOCOL_ROOT}/multipart/${encodeURIComponent(id)}`,
   multipartParts: (id: string) => `${PROTOCOL_ROOT}/multipart/${encodeURIComponent(id)}/parts`,

@@ -150,6 +150,8 @@ export const capabilitiesSchema = z.object({
     multipart: z.boolean(),
     presigned: z.boolean(),
     browser_presigned_cors: z.boolean(),
+    /** POST /internal/v2/copy: an object copied on the follower (absent from agents before it). */
+    copy: z.boolean().optional(),
   }),
   browser_cors: z.object({
     allowed_origins: z.array(z.string()),
@@ -183,6 +185,20 @@ export const objectInfoSchema = z.object({
   content_type: z.string().nullable(),
 });
 export type ObjectInfo = z.infer<typeof objectInfoSchema>;
+
+/**
+ * Copy an object on the follower, bytes never leaving it: from `source` (its key and target) to `key`
+ * in `target` (default: the current default target). The copy is checked against `size` and
+ * `sha256` and committed atomically like a PUT; the answer is the new object's ObjectInfo.
+ */
+export const objectCopySchema = z.object({
+  source: z.object({ key: objectKey, target: targetKey.optional() }),
+  key: objectKey,
+  target: targetKey.optional(),
+  size: byteCount,
+  sha256: sha256Hex,
+});
+export type ObjectCopy = z.infer<typeof objectCopySchema>;
 
 // --- multipart (composed on the agent; S3 multipart on s3 targets) ---
 

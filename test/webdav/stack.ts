@@ -5,6 +5,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stackPaths } from "../../scripts/stack/config.ts";
+import { type Follower, startFollower } from "../../scripts/stack/follower.ts";
 import { type Stack, startStack } from "../../scripts/stack/stack.ts";
 
 const MiB = 1024 * 1024;
@@ -55,6 +57,11 @@ export interface DavStack {
   /** Where Follower 1 writes objects of the default target (files/<file id>). */
   ingressDir: string;
   user: DavUser;
+  /** Every line the stack logged (the follower's prefixed `[follower-1]`). */
+  logs: string[];
+  /** Stops Follower 1 (as if it went down); `startFollower` brings it back on the same port and data. */
+  stopFollower(): Promise<void>;
+  startFollower(): Promise<void>;
   /** A new user bound to `group` (default: the remote one), with an app password. */
   addUser(name: string, options?: { group?: string; readOnly?: boolean }): Promise<DavUser>;
   close(): Promise<void>;
@@ -69,6 +76,7 @@ export interface DavStackOptions {
 
 export async function startDavStack(options: DavStackOptions = {}): Promise<DavStack> {
   const dir = await mkdtemp(join(tmpdir(), "flotilla-webdav-"));
+  const logs: string[] = [];
   const stack = await startStack(
     {
       dataDir: join(dir, "data"),
@@ -79,8 +87,9 @@ export async function startDavStack(options: DavStackOptions = {}): Promise<DavS
       adminUsername: ADMIN.username,
       adminPassword: ADMIN.password,
     },
-    { log: () => undefined, scheduledIntervalMs: 3_600_000 },
+    { log: (line) => logs.push(line), scheduledIntervalMs: 3_600_000 },
   );
+  let follower: Follower = stack.follower;
   try {
     const base = stack.primaryUrl;
     const admin = await apiClient(base, ADMIN.username, ADMIN.password);
@@ -134,8 +143,21 @@ export async function startDavStack(options: DavStackOptions = {}): Promise<DavS
       ids: { nodeId, remotePolicy: remote.id, primaryPolicy, group: group.id },
       ingressDir: join(dir, "data", "follower-1", "managed-ingress", "default", "files"),
       user,
+      logs,
       addUser,
+      stopFollower: () => follower.stop(),
+      async startFollower() {
+        const paths = stackPaths(join(dir, "data"));
+        follower = await startFollower({
+          host: "127.0.0.1",
+          port: Number(new URL(stack.followerUrl).port),
+          dataDir: paths.follower,
+          ingressRoot: paths.followerIngressRoot,
+          onLog: (line) => logs.push(`[follower-1] ${line}`),
+        });
+      },
       async close() {
+        await follower.stop();
         await stack.stop();
         await rm(dir, { recursive: true, force: true });
       },

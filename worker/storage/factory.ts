@@ -3,6 +3,7 @@
 // the node is disabled or not reachable). Keys are placed under the policy's key prefix.
 import { eq } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
+import { storedCapabilities } from "../db/probes.ts";
 import { followerNodes, type storagePolicies } from "../db/schema.ts";
 import { followerClient } from "../followers/client.ts";
 import { fromFollower } from "../followers/errors.ts";
@@ -88,7 +89,8 @@ async function baseDriver(
         timeoutMs: STORAGE_TIMEOUTS.answerMs,
         streamTimeoutMs: STORAGE_TIMEOUTS.longWorkMs,
       });
-      return createRemoteDriver(client, options.location ? { target: options.location } : {});
+      const copy = storedCapabilities(node.lastGoodProbeJson)?.features.copy === true;
+      return createRemoteDriver(client, { ...(options.location ? { target: options.location } : {}), copy });
     }
   }
 }

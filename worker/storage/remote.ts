@@ -1,7 +1,7 @@
 // Owns the `remote` storage driver: a follower agent reached through protocol v2 with the shared,
 // signed client. Bytes are metered on the way out (length and digest refused before the last byte
 // leaves) and the agent's own digest of what landed must match: end-to-end integrity. Multipart parts
-// are composed on the agent, never in the primary's memory.
+// are composed on the agent, never in the primary's memory; copies are made on the agent too.
 import { AppError } from "../../shared/errors.ts";
 import type { FollowerClient } from "../../shared/protocol/client.ts";
 import {
@@ -17,6 +17,8 @@ import type { CompletedPart, ObjectInfo, StorageDriver } from "./types.ts";
 export interface RemoteDriverOptions {
   /** Ingress target to read from and write to; undefined = the follower's current default target. */
   target?: string;
+  /** The follower copies objects itself (capability `copy` in its last good probe). */
+  copy?: boolean;
 }
 
 export function createRemoteDriver(client: FollowerClient, options: RemoteDriverOptions = {}): StorageDriver {
@@ -186,6 +188,24 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
       return { url: url.url, method: url.method, headers: url.headers, expiresAt: new Date(url.expiresAt) };
     },
   };
+  if (options.copy) {
+    driver.copy = async (sourceKey, key, o) => {
+      assertObjectKey(sourceKey);
+      assertObjectKey(key);
+      const info = await client.copyObject({
+        source: { key: sourceKey, ...(o.sourceLocation ? { target: o.sourceLocation } : {}) },
+        key,
+        ...at,
+        size: o.size,
+        sha256: o.sha256,
+      });
+      if (info.size !== o.size || info.sha256 !== o.sha256) {
+        await client.deleteObject(key, { target: info.target }).catch(() => {});
+        throw new AppError("storage_unavailable", "The follower's copy differs from its source.");
+      }
+      return { size: info.size, sha256: info.sha256, etag: info.etag, location: info.target };
+    };
+  }
   return driver;
 }
 

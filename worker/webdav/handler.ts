@@ -93,12 +93,37 @@ async function dispatch(request: Request, services: Services): Promise<Response>
     throw new AppError("origin_mismatch", "WebDAV requests from another site's pages are refused.");
   }
   const resource = await resolve(services, await locate(services, user, pathNames(url.pathname)));
+  checkPreconditions(request, resource);
   const lists = parseIf(request.headers.get("if"));
   const ctx: DavContext = { request, services, user, resource, submitted: new Set() };
   if (lists) {
     ctx.submitted = await evaluateIf(lists, (tag) => stateOf(ctx, tag));
   }
   return HANDLERS[method as Exclude<Method, "OPTIONS">](ctx);
+}
+
+const tagsOf = (header: string) => header.split(",").map((t) => t.trim());
+
+/**
+ * If-Match and If-None-Match (RFC 9110 §13.1) against the resource's strong entity tag: a write
+ * conditional on what is (or is not) there fails with 412 when it is not so. GET and HEAD answer
+ * If-None-Match with 304 where the file is served.
+ */
+function checkPreconditions(request: Request, resource: Resource): void {
+  const exists = resource.type !== "missing";
+  const etag = resource.type === "file" ? `"${resource.file.sha256}"` : null;
+  const ifMatch = request.headers.get("if-match");
+  if (ifMatch !== null) {
+    const tags = tagsOf(ifMatch);
+    const holds = tags.includes("*") ? exists : etag !== null && tags.includes(etag);
+    if (!holds) throw new AppError("precondition_failed", "If-Match does not hold for this resource.");
+  }
+  const ifNoneMatch = request.headers.get("if-none-match");
+  if (ifNoneMatch !== null && request.method !== "GET" && request.method !== "HEAD") {
+    const tags = tagsOf(ifNoneMatch).map((t) => t.replace(/^W\//, ""));
+    const matches = tags.includes("*") ? exists : etag !== null && tags.includes(etag);
+    if (matches) throw new AppError("precondition_failed", "If-None-Match holds for this resource.");
+  }
 }
 
 /** The lock tokens and entity tag of the request's resource (tag null) or of a tagged resource. */

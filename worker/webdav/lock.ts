@@ -130,7 +130,9 @@ export async function lock(ctx: DavContext): Promise<Response> {
 export async function unlock(ctx: DavContext): Promise<Response> {
   const { request, services, user } = ctx;
   const loc = inSpace(ctx.resource.loc);
-  const token = /^\s*<([^>]+)>\s*$/.exec(request.headers.get("lock-token") ?? "")?.[1];
+  // RFC 4918 has the token in angle brackets; some clients send it bare.
+  const header = (request.headers.get("lock-token") ?? "").trim();
+  const token = /^<([^<>\s]+)>$/.exec(header)?.[1] ?? (/^[^<>\s]+$/.test(header) ? header : undefined);
   if (!token) throw new AppError("bad_request", "UNLOCK needs a Lock-Token header: <token>.");
   const [row] = await services.db
     .select()
