@@ -81,6 +81,34 @@ describe("WebDAV files", () => {
     expect(stat).toMatchObject({ type: "file", size: data.length, etag: sha256(data) });
   });
 
+  it("takes macOS Finder's chunked body with X-Expected-Entity-Length, and refuses a longer one", async () => {
+    const chunked = (pieces: string[]) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const piece of pieces) controller.enqueue(new TextEncoder().encode(piece));
+          controller.close();
+        },
+      });
+    const text = "a body sent in chunks without a Content-Length";
+    const put = await fetch(`${env.base}/dav/finder.txt`, {
+      method: "PUT",
+      headers: { authorization: basic(env.user), "x-expected-entity-length": String(text.length) },
+      body: chunked(text.match(/.{1,7}/g) ?? []),
+      duplex: "half",
+    } as RequestInit);
+    expect(put.status).toBe(201);
+    expect(await dav.getFileContents("/finder.txt", { format: "text" })).toBe(text);
+    const liar = await fetch(`${env.base}/dav/liar.txt`, {
+      method: "PUT",
+      headers: { authorization: basic(env.user), "x-expected-entity-length": "3" },
+      body: chunked(["more than three"]),
+      duplex: "half",
+    } as RequestInit);
+    expect(liar.status).toBe(400);
+    expect(liar.headers.get("x-flotilla-error")).toBe("content_length_mismatch");
+    expect(await dav.exists("/liar.txt")).toBe(false);
+  });
+
   it("answers ranges, If-None-Match and If-Range like the download API", async () => {
     const data = bytes(5000, 2);
     await dav.putFileContents("/ranged.bin", data);

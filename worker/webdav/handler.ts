@@ -62,7 +62,8 @@ export async function handleDav(request: Request, services: Services): Promise<R
     return await dispatch(request, services);
   } catch (error) {
     const appError = toAppError(error);
-    if (appError.status >= 500) {
+    // A Destination on another server is the client's mistake, answered 502 as RFC 4918 has it.
+    if (appError.status >= 500 && appError.code !== "destination_foreign") {
       services.log.error("webdav request failed", {
         method: request.method,
         code: appError.code,
