@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 // Tests run in Node 22 (pinned in devDependencies). Worker code is exercised both in process
 // (its fetch handler is plain Fetch API) and inside real workerd through Miniflare. `npm test` needs
@@ -7,7 +7,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: ["test/interop/**", "**/node_modules/**"],
+    exclude: [...configDefaults.exclude, "test/interop/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -1,12 +1,14 @@
 import { defineConfig } from "vitest/config";
 
 // `npm run test:interop`: Flotilla against clients and parsers from Debian's packages, not npm
-// (README, "Tests"). A missing package fails with a sentence naming it.
+// (README, "Tests"): the Prometheus parser, litmus and rclone, driving the single-box stack. A missing
+// package fails with a sentence naming it.
 export default defineConfig({
   test: {
     include: ["test/interop/**/*.test.ts"],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 900_000,
+    hookTimeout: 300_000,
     pool: "forks",
+    fileParallelism: false,
   },
 });

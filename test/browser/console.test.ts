@@ -27,6 +27,7 @@ let nodeId: string;
 const PAGES = [
   ["files", "/files"],
   ["trash", "/trash"],
+  ["webdav", "/webdav"],
   ["nodes", "/admin/nodes"],
   ["node-details", "/admin/nodes/:node"],
   ["policies", "/admin/policies"],

@@ -328,3 +328,15 @@ export async function apiAs(base: string, username: string, password: string) {
     return (text ? JSON.parse(text) : undefined) as T;
   };
 }
+
+/** Creates an app password on the WebDAV page and reads the value it shows once. */
+export async function createAppPassword(p: Page, name: string): Promise<string> {
+  const form = p.getByRole("form", { name: "New app password" });
+  await form.getByLabel("Name").fill(name);
+  await form.getByRole("button", { name: "Create app password" }).click();
+  await expectStatus(p, new RegExp(`App password "${name}" created`));
+  const value = (await p.locator("#new-app-password-value").textContent())?.trim() ?? "";
+  if (!/^fap_/.test(value)) throw new Error(`the page showed no app password, but "${value}"`);
+  await p.getByRole("row", { name: new RegExp(name) }).waitFor();
+  return value;
+}

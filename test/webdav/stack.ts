@@ -72,6 +72,8 @@ export interface DavStackOptions {
   chunkSize?: number;
   /** The remote policy's size limit (0 = none). */
   maxFileSize?: number;
+  /** Files from this size on go to a second remote policy with 64 MiB chunks (the group's rule 2). */
+  largeFrom?: number;
 }
 
 export async function startDavStack(options: DavStackOptions = {}): Promise<DavStack> {
@@ -112,9 +114,19 @@ export async function startDavStack(options: DavStackOptions = {}): Promise<DavS
       chunk_size: options.chunkSize ?? MiB,
       max_file_size: options.maxFileSize ?? 0,
     });
+    const rules = [{ policy_id: remote.id, priority: 1, min_size: 0, max_size: options.largeFrom ?? 0 }];
+    if (options.largeFrom !== undefined) {
+      const large = await admin<{ id: string }>("POST", "/api/v1/admin/policies", {
+        name: "Remote Follower 1 (large files)",
+        driver: "remote",
+        node_id: nodeId,
+        chunk_size: 64 * MiB,
+      });
+      rules.push({ policy_id: large.id, priority: 2, min_size: options.largeFrom, max_size: 0 });
+    }
     const group = await admin<{ id: string }>("POST", "/api/v1/admin/policy-groups", {
       name: "Remote Test Group",
-      rules: [{ policy_id: remote.id, priority: 1, min_size: 0, max_size: 0 }],
+      rules,
     });
     const addUser = async (
       name: string,

@@ -13,6 +13,7 @@ import { policyGroupsPage } from "./pages/policy-groups.ts";
 import { sharePage } from "./pages/share.ts";
 import { teamDetailsPage, teamsPage } from "./pages/teams.ts";
 import { userDetailsPage, usersPage } from "./pages/users.ts";
+import { webdavPage } from "./pages/webdav.ts";
 import type { MyTeam, User } from "./types.ts";
 
 type Page = (ctx: PageContext) => Promise<Node>;
@@ -27,6 +28,7 @@ const routes: Route[] = [
   { pattern: /^\/(?:files)?\/?$/, title: "Files", page: filesPage },
   { pattern: /^\/files\/([^/]+)(?:\/([^/]+))?$/, title: "Files", page: filesPage },
   { pattern: /^\/trash(?:\/([^/]+))?$/, title: "Trash", page: trashPage },
+  { pattern: /^\/webdav$/, title: "WebDAV", page: webdavPage },
   { pattern: /^\/admin\/nodes$/, title: "Follower Nodes", page: nodesPage, admin: true },
   { pattern: /^\/admin\/nodes\/([^/]+)$/, title: "Node Details", page: nodeDetailsPage, admin: true },
   { pattern: /^\/admin\/policies$/, title: "Storage Policies", page: policiesPage, admin: true },
@@ -66,6 +68,7 @@ function shell(user: User, title: string, content: Node): HTMLElement {
           {},
           navLink("/files", "Files"),
           navLink("/trash", "Trash"),
+          navLink("/webdav", "WebDAV"),
           admin && navLink("/admin/nodes", "Follower Nodes"),
           admin && navLink("/admin/policies", "Storage Policies"),
           admin && navLink("/admin/policy-groups", "Policy Groups"),
@@ -84,7 +87,9 @@ function shell(user: User, title: string, content: Node): HTMLElement {
       "main",
       { id: "main" },
       h("p", { id: "status", class: "status", role: "status", "aria-live": "polite" }),
-      admin && title !== "Files" && title !== "Trash" ? h("p", { class: "crumb" }, "Admin → ", title) : null,
+      admin && !["Files", "Trash", "WebDAV"].includes(title)
+        ? h("p", { class: "crumb" }, "Admin → ", title)
+        : null,
       content,
     ),
   );

@@ -1,6 +1,7 @@
 // Owns the console's view of the wire types: each one inferred from the worker's own zod schema in
 // worker/api/ (type-only imports, erased by esbuild), so the console never declares an API shape twice.
 import type { z } from "zod";
+import type { appPasswordSchema, createdAppPasswordSchema } from "../../api/app-passwords.ts";
 import type { myTeamSchema } from "../../api/auth.ts";
 import type { FileOut, FolderOut, listingSchema } from "../../api/files.ts";
 import type { IngressTargetOut } from "../../api/ingress-targets.ts";
@@ -40,3 +41,5 @@ export type Item = FileOut | FolderOut;
 export type Listing = z.infer<typeof listingSchema>;
 export type CreatedShare = z.infer<typeof createdShareSchema>;
 export type PublicShare = z.infer<typeof shareViewSchema>;
+export type AppPassword = z.infer<typeof appPasswordSchema>;
+export type CreatedAppPassword = z.infer<typeof createdAppPasswordSchema>;
