@@ -125,6 +125,7 @@ try {
     only === "agent"
       ? []
       : await benchStack({
+          origin: local.url,
           users,
           direct,
           agentDirect,

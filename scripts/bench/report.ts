@@ -1,12 +1,12 @@
 // Owns turning one benchmark run into text: the machine's limits, one line per transfer (time,
 // throughput, share of the direct-to-agent figure, memory above idle of workerd and the agent), and
-// each throughput and memory goal marked met or missed with the measured ratio. Throughput and memory are in
+// each throughput and memory goal (WebDAV's against the upload API) marked met or missed with the measured ratio. Throughput and memory are in
 // MB (10^6 bytes), the goal's unit.
 import { cpus, loadavg } from "node:os";
 import type { MemoryReading } from "./memory.ts";
 import type { Plan } from "./transfers.ts";
 
-const MODES = ["direct", "relay_stream", "presigned"] as const;
+const MODES = ["direct", "relay_stream", "presigned", "webdav"] as const;
 type Way = (typeof MODES)[number];
 type Direction = "upload" | "download";
 
@@ -27,7 +27,9 @@ export interface Run {
 }
 
 const MEMORY_GOAL_MB = 200;
-const GOALS: Record<Exclude<Way, "direct">, number> = { relay_stream: 0.7, presigned: 0.9 };
+const GOALS: Record<"relay_stream" | "presigned", number> = { relay_stream: 0.7, presigned: 0.9 };
+/** WebDAV to a relay_stream policy against the upload API to the same policy. */
+const WEBDAV_GOAL = 0.9;
 
 const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
 const fixed = (n: number, width: number, digits = 0) => n.toFixed(digits).padStart(width);
@@ -103,6 +105,20 @@ export function report(run: Run): string[] {
         `  [${ratio >= goal ? "met   " : "missed"}] ${direction} ${way} >= ${pct(goal)} of direct: ${pct(ratio)}`,
       );
     }
+  }
+  for (const direction of ["upload", "download"] as const) {
+    const dav = find(direction, "webdav");
+    const api = find(direction, "relay_stream");
+    if (!dav || !api) {
+      lines.push(
+        `  [missed] ${direction} webdav >= ${pct(WEBDAV_GOAL)} of ${direction} relay_stream: not measured`,
+      );
+      continue;
+    }
+    const ratio = api.seconds / dav.seconds;
+    lines.push(
+      `  [${ratio >= WEBDAV_GOAL ? "met   " : "missed"}] ${direction} webdav >= ${pct(WEBDAV_GOAL)} of ${direction} relay_stream (the upload API): ${pct(ratio)}`,
+    );
   }
   for (const proc of ["workerd", "agent"] as const) {
     // Failed attempts count too: the memory was used whether or not the transfer finished.

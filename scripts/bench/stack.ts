@@ -1,7 +1,9 @@
 // Owns the stack half of the benchmark: one payload uploaded and downloaded straight to the agent
-// (the node's signed protocol v2 client), through relay_stream and through presigned, interleaved over
+// (the node's signed protocol v2 client), through relay_stream, through presigned and through WebDAV
+// (one PUT, one GET, to the relay_stream user's policy with an app password), interleaved over
 // the rounds, with the peak memory of workerd and of the agent in each phase and the machine's
 // streaming SHA-256 and disk write + fsync measured in the same run.
+import { z } from "zod";
 import type { createFollowerClient } from "../../shared/protocol/client.ts";
 import type { Api } from "../acceptance/api.ts";
 import type { Mode } from "../acceptance/config.ts";
@@ -13,17 +15,21 @@ import {
   type DirectAgent,
   downloadDirect,
   downloadViaApi,
+  downloadViaWebdav,
   type Plan,
   purgeViaApi,
   uploadDirect,
   uploadViaApi,
+  uploadViaWebdav,
 } from "./transfers.ts";
 
 const GiB = 1024 ** 3;
-const WAYS = ["direct", "relay_stream", "presigned"] as const;
+const WAYS = ["direct", "relay_stream", "presigned", "webdav"] as const;
 
 export interface StackBench {
   users: Map<Mode, Api>;
+  /** The primary's origin (the WebDAV base path is under it). */
+  origin: string;
   direct: ReturnType<typeof createFollowerClient>;
   agentDirect: DirectAgent;
   /** The follower's ingress root, named in the report. */
@@ -70,6 +76,24 @@ export async function benchStack(bench: StackBench): Promise<string[]> {
     return error === undefined;
   };
 
+  // WebDAV goes to the relay_stream user's policy, with an app password of that user.
+  const relayUser = users.get("relay_stream")!;
+  const appPassword = await relayUser.json(
+    "POST",
+    "/api/v1/auth/app-passwords",
+    z.object({ password: z.string() }),
+    { body: { name: runId } },
+  );
+  const { username } = await relayUser
+    .json("GET", "/api/v1/auth/me", z.object({ user: z.object({ username: z.string() }) }))
+    .then((me) => me.user);
+  const davAuthorization = `Basic ${Buffer.from(`${username}:${appPassword.password}`).toString("base64")}`;
+  const davName = (round: number) => `${runId}-webdav-${round}.bin`;
+  const davFile = (round: number) => ({
+    url: `${bench.origin}/dav/${davName(round)}`,
+    authorization: davAuthorization,
+  });
+
   // Interleaved (all uploads, then all downloads, per round) so load from elsewhere on the machine
   // spreads over every way alike; with BENCH_REPEAT > 1 the report keeps each phase's best time.
   for (let round = 1; round <= repeat; round++) {
@@ -79,7 +103,15 @@ export async function benchStack(bench: StackBench): Promise<string[]> {
     // Each round starts with another way, so no way always meets a cold cache or dirty pages first.
     const ways = WAYS.map((_, i) => WAYS[(i + round - 1) % WAYS.length]!);
     let sentDirect = false;
+    let sentDav = false;
     for (const way of ways) {
+      if (way === "webdav") {
+        sentDav = await measure("upload webdav", async () => {
+          await uploadViaWebdav(davFile(round), payload, sha256);
+          return undefined;
+        });
+        continue;
+      }
       if (way === "direct") {
         sentDirect = await measure("upload direct", async () => {
           await uploadDirect(agentDirect, key, payload, sha256, plan);
@@ -93,6 +125,10 @@ export async function benchStack(bench: StackBench): Promise<string[]> {
       });
     }
     for (const way of ways) {
+      if (way === "webdav") {
+        if (sentDav) await measure("download webdav", () => downloadViaWebdav(davFile(round)));
+        continue;
+      }
       if (way === "direct") {
         if (sentDirect) await measure("download direct", () => downloadDirect(direct, key));
         continue;
@@ -105,6 +141,19 @@ export async function benchStack(bench: StackBench): Promise<string[]> {
       await purgeViaApi(users.get(mode)!, fileId).catch((error) =>
         log(`  could not purge the ${mode} file: ${error}`),
       );
+    }
+    if (sentDav) {
+      const { items } = await relayUser.json(
+        "GET",
+        "/api/v1/spaces/me/items?limit=200",
+        z.object({ items: z.array(z.object({ id: z.string(), name: z.string() })) }),
+      );
+      const file = items.find((item) => item.name === davName(round));
+      if (file) {
+        await purgeViaApi(relayUser, file.id).catch((error) =>
+          log(`  could not purge ${davName(round)}: ${error}`),
+        );
+      }
     }
   }
 

@@ -1,6 +1,7 @@
-// Owns the three ways the benchmark moves one payload: through the primary's API with a relay_stream
+// Owns the ways the benchmark moves one payload: through the primary's API with a relay_stream
 // policy, through it with a presigned policy (parts PUT straight to follower URLs, downloads by the
-// redirect), and straight to the agent with the node's own signed protocol v2 client (the baseline).
+// redirect), through WebDAV (one PUT and one GET of the whole file, to the same relay_stream policy),
+// and straight to the agent with the node's own signed protocol v2 client (the baseline).
 // Every transfer is streamed and its SHA-256 checked at the far end. Parts of all three go out through
 // one client (node:http, a fixed Content-Length body written as the server takes it, as a browser
 // sends a File slice): undici's fetch with a stream body ran relay parts into workerd at a fraction of
@@ -170,6 +171,29 @@ export async function downloadViaApi(api: Api, fileId: string, mode: Mode): Prom
     response = await fetch(new URL(location, api.baseUrl));
   }
   if (response.status !== 200) throw await apiErrorFrom("GET", path, response);
+  return (await drain(response.body)).sha256;
+}
+
+/** Where a WebDAV transfer goes: the file's URL under /dav/ and the Basic credential of an app password. */
+export interface DavTarget {
+  url: string;
+  authorization: string;
+}
+
+/** One WebDAV PUT of the whole payload (its SHA-256 declared, as the API upload declares it). */
+export async function uploadViaWebdav(target: DavTarget, payload: Payload, sha256: string): Promise<void> {
+  await putStream(
+    target.url,
+    { authorization: target.authorization, "x-flotilla-sha256": sha256 },
+    payload.size,
+    payload.chunks(0, payload.size),
+  );
+}
+
+/** One WebDAV GET of the whole file; returns the body's SHA-256. */
+export async function downloadViaWebdav(target: DavTarget): Promise<string> {
+  const response = await fetch(target.url, { headers: { authorization: target.authorization } });
+  if (response.status !== 200) throw await apiErrorFrom("GET", new URL(target.url).pathname, response);
   return (await drain(response.body)).sha256;
 }
 

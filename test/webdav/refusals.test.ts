@@ -27,6 +27,17 @@ async function refused(response: Response): Promise<{ status: number; code: stri
   return { status: response.status, code: response.headers.get("x-flotilla-error") };
 }
 
+/** A chunked body of `count` pieces of `size` bytes (fetch sends it without a length). */
+function chunks(count: number, size: number): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent++ === count) return controller.close();
+      controller.enqueue(new Uint8Array(size).fill(sent));
+    },
+  });
+}
+
 /** A request sent exactly as written (no client-side path normalization). */
 function rawRequest(method: string, path: string, headers: Record<string, string>): Promise<number> {
   const url = new URL(env.base);
@@ -192,28 +203,33 @@ describe("WebDAV bad input", () => {
     expect((await refused(await dav("PUT", "/dav/no/parent.txt", { body: "x" }))).status).toBe(409);
   });
 
-  it("refuses a PUT over the policy's size limit (413) and one without a length (411); nothing appears", async () => {
+  it("refuses a PUT over the policy's size limit (413), and an unsized body too long for it (411); nothing appears", async () => {
     const tooBig = new Uint8Array(4 * 1024 * 1024 + 1);
     expect(await refused(await dav("PUT", "/dav/too-big.bin", { body: tooBig }))).toEqual({
       status: 413,
       code: "file_too_large",
     });
-    const unsized = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode("streamed"));
-        controller.close();
-      },
-    });
-    const chunked = await fetch(`${env.base}/dav/unsized.txt`, {
+    // No rule here takes files of any size (the only policy has a 4 MiB limit): a chunked body longer
+    // than one unsized part cannot be routed, and is refused with 411.
+    const long = await fetch(`${env.base}/dav/unsized.bin`, {
       method: "PUT",
       headers: { authorization: basic(env.user) },
-      body: unsized,
+      body: chunks(9, 1024 * 1024),
       duplex: "half",
     } as RequestInit);
-    expect(await refused(chunked)).toEqual({ status: 411, code: "length_required" });
+    expect(await refused(long)).toEqual({ status: 411, code: "length_required" });
+    // A short one is read whole first, so its size is known and it is routed by it.
+    const short = await fetch(`${env.base}/dav/short.txt`, {
+      method: "PUT",
+      headers: { authorization: basic(env.user) },
+      body: chunks(1, 8),
+      duplex: "half",
+    } as RequestInit);
+    expect(short.status).toBe(201);
     const root = await (await dav("PROPFIND", "/dav/", { headers: { depth: "1" } })).text();
     expect(root).not.toContain("too-big.bin");
-    expect(root).not.toContain("unsized.txt");
+    expect(root).not.toContain("unsized.bin");
+    expect(root).toContain("short.txt");
   });
 });
 

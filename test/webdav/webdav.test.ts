@@ -109,6 +109,32 @@ describe("WebDAV files", () => {
     expect(await dav.exists("/liar.txt")).toBe(false);
   });
 
+  it("stores a chunked body of unknown size in parts of the policy's chunk size", async () => {
+    const pieces = Array.from({ length: 20 }, (_, i) => bytes(MiB + i, 10 + i));
+    const whole = Buffer.concat(pieces);
+    let next = 0;
+    const put = await fetch(`${env.base}/dav/streamed.bin`, {
+      method: "PUT",
+      headers: { authorization: basic(env.user) },
+      body: new ReadableStream<Uint8Array>({
+        pull(controller) {
+          const piece = pieces[next++];
+          if (piece) controller.enqueue(new Uint8Array(piece));
+          else controller.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    expect(put.status).toBe(201);
+    const file = await fileNamed("streamed.bin");
+    expect(file).toMatchObject({
+      size: whole.length,
+      sha256: sha256(whole),
+      policy_id: env.ids.remotePolicy,
+    });
+    expect(sha256(new Uint8Array(await readFile(join(env.ingressDir, file!.id))))).toBe(sha256(whole));
+  });
+
   it("answers ranges, If-None-Match and If-Range like the download API", async () => {
     const data = bytes(5000, 2);
     await dav.putFileContents("/ranged.bin", data);

@@ -19,7 +19,7 @@ import {
 import { type Resolution, resolvePolicy, type SkippedRule } from "../policy-groups/resolve.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
-import type { StorageDriver } from "../storage/types.ts";
+import type { DriverLimits, StorageDriver } from "../storage/types.ts";
 import { planUpload, type UploadMode } from "./plan.ts";
 import { assertFolderWritable, cleanName, fileStorageKey, policySubject, type Space } from "./space.ts";
 
@@ -40,6 +40,11 @@ export async function initUpload(
 export interface StartOptions {
   /** Relay through the primary whatever the policy's upload mode (a WebDAV PUT brings its own body). */
   relay?: boolean;
+  /**
+   * A body of unknown size (relayed): the policy is the one for files of any size, parts are at most
+   * `maxPart` bytes, and the size and part count are set by fixUnsizedPlan once the body has ended.
+   */
+  unsized?: { maxPart: number };
   /** One request of the whole object, no multipart (a copy made by the storage), when this says so. */
   whole?: (policy: PolicyRow, driver: StorageDriver) => boolean;
 }
@@ -55,13 +60,22 @@ export async function startUpload(
   const name = cleanName(body.name);
   const folderId = body.folder_id ?? null;
   await assertFolderWritable(services, space, folderId);
-  const { policy } = await resolveWithLimit(services, space, body.size);
+  const { policy } = await resolveWithLimit(
+    services,
+    space,
+    options.unsized ? Number.MAX_SAFE_INTEGER : body.size,
+  );
   const location = await pinnedTarget(services, policy);
   const driver = await driverForPolicy(services, policy, { location });
-  const mode = options.relay ? "relay_stream" : await effectiveMode(services, policy, driver, body.size);
-  const plan = options.whole?.(policy, driver)
-    ? { chunkSize: body.size, partCount: 1, multipart: false }
-    : planUpload(body.size, policy.chunkSize, driver.limits, mode);
+  const mode =
+    options.relay || options.unsized
+      ? "relay_stream"
+      : await effectiveMode(services, policy, driver, body.size);
+  const plan = options.unsized
+    ? unsizedPlan(policy.chunkSize, driver.limits, options.unsized.maxPart)
+    : options.whole?.(policy, driver)
+      ? { chunkSize: body.size, partCount: 1, multipart: false }
+      : planUpload(body.size, policy.chunkSize, driver.limits, mode);
   const id = randomId();
   // The file's id is chosen now so the bytes land at their final key.
   const fileId = randomId();
@@ -109,6 +123,28 @@ export async function startUpload(
     if (multipartId) await driver.abortMultipart(storageKey, multipartId).catch(() => {});
     throw error;
   }
+}
+
+/** Parts of the policy's chunk size, within [the driver's minimum, maxPart]; as many as the driver allows. */
+function unsizedPlan(chunk: number, limits: DriverLimits, maxPart: number) {
+  const chunkSize = Math.max(limits.minPartSize, Math.min(chunk > 0 ? chunk : maxPart, maxPart));
+  return { chunkSize, partCount: limits.maxParts, multipart: true };
+}
+
+/** Sets the real size and part count of an unsized upload once its body has ended (it must be open). */
+export async function fixUnsizedPlan(
+  services: Services,
+  session: SessionRow,
+  size: number,
+  partCount: number,
+): Promise<SessionRow> {
+  const [row] = await services.db
+    .update(uploadSessions)
+    .set({ size, partCount, updatedAt: services.now() })
+    .where(and(eq(uploadSessions.id, session.id), eq(uploadSessions.state, "open")))
+    .returning();
+  if (!row) throw new AppError("upload_closed", "This upload was closed while its data was being stored.");
+  return row;
 }
 
 /** Remote uploads pin the follower's default ingress target now, so every later call names it. */

@@ -8,6 +8,8 @@ export interface PartSource {
   take(size: number): ReadableStream<Uint8Array>;
   /** True when nothing is left after the parts taken (a longer body than declared is false). */
   finished(): Promise<boolean>;
+  /** True when more bytes follow, without taking them. */
+  more(): Promise<boolean>;
   cancel(reason?: unknown): Promise<void>;
 }
 
@@ -48,6 +50,52 @@ export function partSource(body: ReadableStream<Uint8Array>): PartSource {
       await reader.cancel(undefined);
       return false;
     },
+    async more() {
+      if (pending && pending.byteLength > 0) return true;
+      pending = await reader.read(1);
+      return pending !== null;
+    },
     cancel: (reason) => reader.cancel(reason),
   };
+}
+
+/** Everything `stream` yields, in one array (for a body or a part known to be small). */
+export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array<ArrayBuffer>> {
+  const pieces: Uint8Array[] = [];
+  let total = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    pieces.push(value);
+    total += value.byteLength;
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.byteLength;
+  }
+  return out;
+}
+
+/** `head`, then whatever `rest` has left. */
+export function prefixed(head: Uint8Array, rest: PartSource): ReadableStream<Uint8Array> {
+  let sentHead = head.byteLength === 0;
+  const tail = rest.take(Number.MAX_SAFE_INTEGER).getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!sentHead) {
+          sentHead = true;
+          return controller.enqueue(head);
+        }
+        const { done, value } = await tail.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => tail.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
 }

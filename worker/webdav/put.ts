@@ -1,13 +1,13 @@
 // Owns WebDAV PUT: the body's size from Content-Length, or from X-Expected-Entity-Length when macOS
-// Finder sends it chunked; a body of unknown size is refused with 411 (a size is what the policy
-// group routes by and what the policy's limit is checked against). An optional whole-file SHA-256
-// (X-Flotilla-Sha256 or Content-Digest) is verified before anything is kept. The content type is the
-// client's, or guessed from the name when it sends none. 201 for a new file, 204 for new content.
+// Finder sends it chunked; a chunked body of unknown size is read as write.ts writeUnsized says (411
+// where no policy takes files of any size). An optional whole-file SHA-256 (X-Flotilla-Sha256 or
+// Content-Digest) is verified before anything is kept. The content type is the client's, or guessed
+// from the name when it sends none. 201 for a new file, 204 for new content.
 import { AppError } from "../../shared/errors.ts";
 import { cleanContentType } from "../files/records.ts";
 import { partDigest } from "../uploads/parts.ts";
 import { assertNameAllowed, type DavContext, guard, inSpace, writeTarget } from "./context.ts";
-import { writeFile } from "./write.ts";
+import { writeFile, writeUnsized } from "./write.ts";
 
 const BY_EXTENSION: Record<string, string> = {
   txt: "text/plain",
@@ -63,24 +63,17 @@ export async function put(ctx: DavContext): Promise<Response> {
   if (resource.type === "missing") assertNameAllowed(loc);
   await guard(ctx, [writeTarget(loc, resource.type === "file" ? "self" : "member")]);
   const size = declaredSize(request.headers);
-  if (size === null) {
-    throw new AppError(
-      "length_required",
-      "Send Content-Length (or X-Expected-Entity-Length with a chunked body).",
-    );
-  }
   const name = loc.inner[loc.inner.length - 1]!;
+  const place = { space: loc.space, folderId: parentId, name };
   const sha256 = partDigest(request.headers);
-  const { file, replaced } = await writeFile(
-    services,
-    user,
-    { space: loc.space, folderId: parentId, name },
-    {
-      body: request.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }),
-      size,
-      contentType: contentTypeFor(name, request.headers.get("content-type")),
-      ...(sha256 ? { sha256 } : {}),
-    },
-  );
+  const content = {
+    body: request.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }),
+    contentType: contentTypeFor(name, request.headers.get("content-type")),
+    ...(sha256 ? { sha256 } : {}),
+  };
+  const { file, replaced } =
+    size === null
+      ? await writeUnsized(services, user, place, content)
+      : await writeFile(services, user, place, { ...content, size });
   return new Response(null, { status: replaced ? 204 : 201, headers: { etag: `"${file.sha256}"` } });
 }

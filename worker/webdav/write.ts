@@ -20,8 +20,8 @@ import { abortUpload } from "../uploads/abort.ts";
 import { completeUpload, type RecordFile } from "../uploads/complete.ts";
 import { storeRelayPart } from "../uploads/parts.ts";
 import { partSize } from "../uploads/plan.ts";
-import { type SessionRow, startUpload } from "../uploads/sessions.ts";
-import { partSource } from "./body.ts";
+import { fixUnsizedPlan, type SessionRow, startUpload } from "../uploads/sessions.ts";
+import { collect, partSource, prefixed } from "./body.ts";
 
 /** Where a write lands: a name in a folder of a space (null = the space root). */
 export interface WritePlace {
@@ -35,6 +35,108 @@ export interface WriteResult {
   /** True when an existing file's content was replaced, false when the file is new. */
   replaced: boolean;
 }
+
+/** The client id of WebDAV writes while they are in progress (they show among the user's uploads). */
+const WEBDAV_CLIENT = "webdav";
+
+/** The largest part a body of unknown size is read in: each is held whole until it is known to be full. */
+export const UNSIZED_PART_MAX = 8 * 1024 * 1024;
+
+/**
+ * Writes a body whose size the client did not say. One that ends within UNSIZED_PART_MAX is written
+ * as a body of that size (policy resolved by it). A longer one goes to the policy the space's group
+ * gives files of any size, which has no size limit (none: 411), in parts of that policy's chunk size
+ * (at most UNSIZED_PART_MAX), each held until the next byte shows whether it was the last.
+ */
+export async function writeUnsized(
+  services: Services,
+  user: AuthUser,
+  place: WritePlace,
+  content: { body: ReadableStream<Uint8Array>; sha256?: string; contentType: string },
+): Promise<WriteResult> {
+  const digest = content.sha256 ? { sha256: content.sha256 } : {};
+  const source = partSource(content.body);
+  const head = await collect(source.take(UNSIZED_PART_MAX));
+  if (!(await source.more())) {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (head.byteLength > 0) controller.enqueue(head);
+        controller.close();
+      },
+    });
+    return writeFile(services, user, place, {
+      body,
+      size: head.byteLength,
+      contentType: content.contentType,
+      ...digest,
+    });
+  }
+  let started: Awaited<ReturnType<typeof startUpload>>;
+  try {
+    started = await startUpload(
+      services,
+      user,
+      place.space,
+      {
+        name: place.name,
+        size: 0,
+        folder_id: place.folderId,
+        content_type: content.contentType,
+        client_id: WEBDAV_CLIENT,
+        ...digest,
+      },
+      { unsized: { maxPart: UNSIZED_PART_MAX } },
+    );
+  } catch (error) {
+    await source.cancel().catch(() => {});
+    if (
+      error instanceof AppError &&
+      (error.code === "file_too_large" || error.code === "no_matching_policy")
+    ) {
+      throw new AppError(
+        "length_required",
+        "No storage policy takes files of any size here: send Content-Length.",
+      );
+    }
+    throw error;
+  }
+  const { driver, policy } = started;
+  let session = started.session;
+  return settle(services, user, session, place, async () => {
+    const parts = partSource(prefixed(head, source));
+    let size = 0;
+    let n = 0;
+    try {
+      for (;;) {
+        const part = await collect(parts.take(session.chunkSize));
+        if (n > 0 && part.byteLength === 0) break;
+        n += 1;
+        size += part.byteLength;
+        if (n > session.partCount) {
+          throw new AppError("file_too_large", "The file needs more parts than the storage allows.");
+        }
+        await storeRelayPart(services, session, n, () =>
+          driver.putPart(session.storageKey, session.multipartId!, n, streamOf(part), {
+            size: part.byteLength,
+          }),
+        );
+        if (part.byteLength < session.chunkSize || !(await parts.more())) break;
+      }
+    } catch (error) {
+      await parts.cancel().catch(() => {});
+      throw storageFailure(error, policy.id);
+    }
+    session = await fixUnsizedPlan(services, session, size, n);
+  });
+}
+
+const streamOf = (bytes: Uint8Array) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 
 /** Writes `body` (exactly `size` bytes; `sha256` checked when given) as the file at `place`. */
 export async function writeFile(
@@ -52,6 +154,7 @@ export async function writeFile(
       size: content.size,
       folder_id: place.folderId,
       content_type: content.contentType,
+      client_id: WEBDAV_CLIENT,
       ...(content.sha256 ? { sha256: content.sha256 } : {}),
     },
     { relay: true },
@@ -83,6 +186,7 @@ export async function copyFile(
       size: file.size,
       folder_id: place.folderId,
       content_type: file.contentType,
+      client_id: WEBDAV_CLIENT,
       sha256: file.sha256,
     },
     { relay: true, whole: (p, d) => inStorage(p.id, d) },
