@@ -32,6 +32,7 @@ describe("signed requests at the agent", () => {
       ["DELETE", "/internal/v2/ingress-targets/t"],
       ["DELETE", "/internal/v2/objects/a"],
       ["POST", "/internal/v2/multipart"],
+      ["POST", "/internal/v2/copy"],
     ] as const) {
       const response = await h.fetch(`http://agent.test${path}`, { method });
       expect([response.status, await errorCode(response)], path).toEqual([401, "auth_missing"]);

@@ -157,6 +157,44 @@ describe.each(kinds)("object conformance on a $name target, agent $agent", ({ sp
       expect(await h.client.headObject(key)).toBeNull();
   });
 
+  it("copies an object on the follower, checked against the size and SHA-256 it is named with", async () => {
+    const data = bytes(S3_PART_BYTES + 1234, 21);
+    await h.client.putObject("files/src", streamOf(data), {
+      size: data.byteLength,
+      contentType: "text/plain",
+    });
+    const copy = await h.client.copyObject({
+      source: { key: "files/src", target: "main" },
+      key: "files/copied",
+      size: data.byteLength,
+      sha256: sha(data),
+    });
+    expect(copy).toMatchObject({
+      key: "files/copied",
+      target: "main",
+      size: data.byteLength,
+      sha256: sha(data),
+    });
+    const back = await h.client.getObject("files/copied");
+    expect(back.headers.get("content-type")).toBe("text/plain");
+    expect(sha(new Uint8Array(await back.arrayBuffer()))).toBe(sha(data));
+    const wrong = h.client.copyObject({
+      source: { key: "files/src" },
+      key: "files/copy-wrong",
+      size: data.byteLength,
+      sha256: sha(bytes(10, 1)),
+    });
+    expect(await codeOf(wrong)).toBe("precondition_failed");
+    const missing = h.client.copyObject({
+      source: { key: "files/none" },
+      key: "files/x",
+      size: 1,
+      sha256: sha(bytes(1, 1)),
+    });
+    expect(await codeOf(missing)).toBe("object_not_found");
+    for (const key of ["files/copy-wrong", "files/x"]) expect(await h.client.headObject(key)).toBeNull();
+  });
+
   it("keeps the previous version when a replacement fails", async () => {
     const first = bytes(3000, 11);
     await h.client.putObject("files/keep", first, { size: first.byteLength });
