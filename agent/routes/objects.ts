@@ -6,7 +6,7 @@ import { keyProblem } from "../../shared/protocol/keys.ts";
 import { type ObjectInfo, objectCopySchema } from "../../shared/protocol/schemas.ts";
 import type { AgentServices, Scope } from "../context.ts";
 import { fileResponse, requestBytes } from "../fast-path.ts";
-import { json, readJson } from "../http.ts";
+import { json, parseJson } from "../http.ts";
 import { counting } from "../metrics.ts";
 import { noneMatch, parseRange, rangeApplies } from "../ranges.ts";
 import type { StoredObject, TargetStore } from "../store/types.ts";
@@ -238,7 +238,7 @@ async function open(store: TargetStore, key: string) {
  */
 export async function copyObject(services: AgentServices, scope: Scope): Promise<Response> {
   ensureServing(services);
-  const input = await readJson(scope.request, scope.contentSha256, objectCopySchema);
+  const input = parseJson(scope.body, objectCopySchema);
   const max = services.config.maxObjectBytes;
   if (max > 0 && input.size > max) {
     throw new AppError("object_too_large", `Objects may be at most ${max} bytes.`, {
