@@ -2,10 +2,17 @@
 // code in X-Flotilla-Error and nothing is lost or left half-made. Credentials (missing, wrong,
 // revoked, an account password instead of an app password, a session cookie, read-only scope, the
 // login rate limit), hostile XML, bad names and paths, Destinations elsewhere, folder cycles, the
-// policy's size limit, bodies without a length, and a follower that is down during GET and PUT.
+// policy's size limit, bodies without a length, a follower that is down during GET and PUT, and one
+// whose disk is full.
+import { execFile } from "node:child_process";
+import { mkdir } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic, type DavStack, type DavUser, startDavStack } from "./stack.ts";
+
+const run = promisify(execFile);
 
 let env: DavStack;
 
@@ -252,5 +259,42 @@ describe("WebDAV with the follower down", () => {
       await env.startFollower();
     }
     expect(await (await dav("GET", "/dav/on-follower.txt")).text()).toBe("remote bytes");
+  });
+});
+
+describe("WebDAV with the follower's disk full", () => {
+  // For real: the follower's default target is moved onto a 1 MiB tmpfs mounted for this test (the
+  // suite runs as root, as the agent's own disk-full test does).
+  it("answers a PUT the follower has no room for with 507 storage_full, and no file appears", async () => {
+    const ingressRoot = join(env.dir, "data", "follower-1", "managed-ingress");
+    const mount = join(ingressRoot, "small");
+    await mkdir(mount, { recursive: true });
+    await run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mount]);
+    const targets = `/api/v1/admin/nodes/${env.ids.nodeId}/ingress-targets`;
+    const { ingress_targets } = await env.admin<{ ingress_targets: { id: string; name: string }[] }>(
+      "GET",
+      targets,
+    );
+    const local = ingress_targets.find((t) => t.name === "default-local")!;
+    try {
+      const small = await env.admin<{ state: string }>("POST", targets, {
+        name: "small-disk",
+        driver: "local",
+        base_path: "small",
+        is_default: true,
+      });
+      expect(small.state).toBe("applied");
+      expect(
+        await refused(await dav("PUT", "/dav/no-room.bin", { body: new Uint8Array(3 * 1024 * 1024) })),
+      ).toEqual({ status: 507, code: "storage_full" });
+      const root = await (await dav("PROPFIND", "/dav/", { headers: { depth: "1" } })).text();
+      expect(root).not.toContain("no-room.bin");
+    } finally {
+      await env.admin("PATCH", `${targets}/${local.id}`, { is_default: true });
+      await run("umount", [mount]).catch(() => undefined);
+    }
+    expect((await dav("PUT", "/dav/room-again.bin", { body: new Uint8Array(3 * 1024 * 1024) })).status).toBe(
+      201,
+    );
   });
 });
