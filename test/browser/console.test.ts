@@ -178,6 +178,7 @@ describe("web console", { timeout: BROWSER_TEST_TIMEOUT }, () => {
     expect(await page.getByRole("navigation", { name: "Main" }).getByRole("link").allTextContents()).toEqual([
       "Files",
       "Trash",
+      "WebDAV",
     ]);
     await page.goto(`${base}/admin/nodes`);
     await page.getByRole("heading", { name: "Admins only" }).waitFor();
