@@ -45,6 +45,7 @@ const DOMAIN = ["accounts", "files", "followers", "policies", "policy-groups", "
 );
 const ABOVE_DOMAIN = [
   "worker/routes/",
+  "worker/webdav/",
   "worker/http/",
   "worker/console/",
   "worker/index.ts",

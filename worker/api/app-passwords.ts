@@ -1,7 +1,7 @@
 // Owns the wire shape of /api/v1/auth/app-passwords: an app password as listed (never its value), the
 // body that creates one, and the answer that shows the new value this once.
 import { z } from "zod";
-import type { AppPasswordRow } from "../accounts/app-passwords.ts";
+import type { appPasswords } from "../db/schema.ts";
 import { iso, timestamp } from "./wire.ts";
 
 export const appPasswordSchema = z.object({
@@ -23,7 +23,7 @@ export const createAppPasswordBody = z.object({
 /** A new app password: `password` is shown this once; use it with your username over HTTP Basic. */
 export const createdAppPasswordSchema = appPasswordSchema.extend({ password: z.string() });
 
-export function toAppPasswordOut(row: AppPasswordRow): z.infer<typeof appPasswordSchema> {
+export function toAppPasswordOut(row: typeof appPasswords.$inferSelect): z.infer<typeof appPasswordSchema> {
   return {
     id: row.id,
     name: row.name,

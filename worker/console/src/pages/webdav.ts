@@ -3,7 +3,7 @@
 // scope and shown once, listed without their values, revoked).
 import { api, describe } from "../api.ts";
 import { announce, checked, field, formatTime, formData, h, input } from "../dom.ts";
-import type { PageContext } from "../main.ts";
+import type { PageContext } from "../nav.ts";
 import type { AppPassword, CreatedAppPassword } from "../types.ts";
 
 async function copy(text: string, what: string): Promise<void> {
