@@ -7,8 +7,9 @@ import { sha256Hex } from "../../shared/crypto.ts";
 import { appPasswords, davLocks } from "../../worker/db/schema.ts";
 import { parseIf } from "../../worker/webdav/if-header.ts";
 import { expireLocks } from "../../worker/webdav/locks.ts";
+import { errorCode } from "../support/envelopes.ts";
+import { createHarness, type Harness, ORIGIN, seedPolicy, seedUser } from "../support/primary.ts";
 import { bindUserToPolicy, seedFile, servicesOf } from "./files/helpers.ts";
-import { createHarness, errorCode, type Harness, ORIGIN, seedPolicy, seedUser } from "./harness.ts";
 
 let h: Harness;
 let clock = new Date("2026-06-01T12:00:00Z");
