@@ -8,6 +8,7 @@ import type { AgentServices } from "./context.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics, multipartDirOf } from "./metrics.ts";
 import { createMultipartBook } from "./multipart.ts";
+import { createPullBook } from "./pulls.ts";
 import { StateFile } from "./state.ts";
 import { sweepAtStart } from "./sweep.ts";
 import { createTargets } from "./targets.ts";
@@ -27,6 +28,13 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
   await state.load();
   const fetchImpl = options.fetch ?? fetch;
   const targets = createTargets(state, config.managedIngressLocalRoot, fetchImpl);
+  const log = options.log ?? createLogger();
+  const metrics = new Metrics({
+    targets: () => targets.list(),
+    multipartDir: multipartDirOf(config.dataDir),
+    version: AGENT_VERSION,
+  });
+  const now = options.now ?? (() => new Date());
   const services: AgentServices = {
     config,
     state,
@@ -34,15 +42,12 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
     multipart: createMultipartBook(config.dataDir),
     nonces: new NonceCache(),
     tickets: new TicketBook(),
-    metrics: new Metrics({
-      targets: () => targets.list(),
-      multipartDir: multipartDirOf(config.dataDir),
-      version: AGENT_VERSION,
-    }),
-    log: options.log ?? createLogger(),
+    pulls: createPullBook({ fetch: fetchImpl, metrics, log, now }),
+    metrics,
+    log,
     version: AGENT_VERSION,
     startedAt: new Date(),
-    now: options.now ?? (() => new Date()),
+    now,
     fetch: fetchImpl,
   };
   await sweepAtStart({

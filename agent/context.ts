@@ -5,6 +5,7 @@ import type { AgentConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { MultipartBook } from "./multipart.ts";
+import type { PullBook } from "./pulls.ts";
 import type { StateFile } from "./state.ts";
 import type { Targets } from "./targets.ts";
 import type { TicketBook } from "./tickets.ts";
@@ -14,6 +15,8 @@ export interface AgentServices {
   state: StateFile;
   targets: Targets;
   multipart: MultipartBook;
+  /** Object pulls in flight and recently finished (in memory, like the ticket book). */
+  pulls: PullBook;
   /** Replay cache of signed requests (documented module-level state: lives as long as the process). */
   nonces: NonceCache;
   tickets: TicketBook;

@@ -85,6 +85,11 @@ export const errorStatus = {
   media_type_unsupported: 415,
   depth_infinity_refused: 403,
   destination_foreign: 502,
+  move_same_target: 409,
+  move_conflict: 409,
+  move_target_unavailable: 409,
+  move_target_full: 409,
+  move_job_closed: 409,
 
   // follower (agent)
   agent_not_enrolled: 412,
@@ -118,6 +123,9 @@ export const errorStatus = {
   follower_timeout: 504,
   request_headers_too_large: 431,
   request_timeout: 408,
+  pull_not_found: 404,
+  pull_source_unreachable: 502,
+  pull_source_refused: 502,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof errorStatus;

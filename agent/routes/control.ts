@@ -32,6 +32,7 @@ export async function capabilities(services: AgentServices): Promise<Response> {
       presigned: true,
       browser_presigned_cors: services.config.baseUrl !== null,
       copy: true,
+      pull: true,
     },
     browser_cors: {
       allowed_origins: enrollment ? [enrollment.primary_origin] : [],

@@ -6,6 +6,7 @@ import * as control from "./control.ts";
 import * as health from "./health.ts";
 import * as multipart from "./multipart.ts";
 import * as objects from "./objects.ts";
+import * as pulls from "./pulls.ts";
 
 export type Handler = (services: AgentServices, scope: Scope) => Promise<Response> | Response;
 
@@ -136,5 +137,26 @@ export const routes: Route[] = [
     pattern: new RegExp(`^${R}/multipart/(?<id>[^/]+)$`),
     auth: "signed",
     handler: multipart.abort,
+  },
+  {
+    name: "pull_start",
+    methods: ["POST"],
+    pattern: new RegExp(`^${R}/pulls$`),
+    auth: "signed",
+    handler: pulls.startPull,
+  },
+  {
+    name: "pull_status",
+    methods: ["GET"],
+    pattern: new RegExp(`^${R}/pulls/(?<id>[^/]+)$`),
+    auth: "signed",
+    handler: pulls.pullStatus,
+  },
+  {
+    name: "pull_cancel",
+    methods: ["DELETE"],
+    pattern: new RegExp(`^${R}/pulls/(?<id>[^/]+)$`),
+    auth: "signed",
+    handler: pulls.cancelPull,
   },
 ];

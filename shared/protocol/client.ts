@@ -23,8 +23,11 @@ import {
   type ObjectInfo,
   objectInfoSchema,
   type PartInfo,
+  type PullRequest,
+  type PullStatus,
   partInfoSchema,
   partListSchema,
+  pullStatusSchema,
   storageRefusalSchema,
 } from "./schemas.ts";
 import { signRequest } from "./signing.ts";
@@ -338,6 +341,22 @@ export function createFollowerClient(options: FollowerClientOptions) {
 
     async abortMultipart(uploadId: string): Promise<void> {
       await noContent(await send("DELETE", paths.multipartUpload(uploadId), null));
+    },
+
+    /** Asks the agent to fetch an object from `source_url` itself; answers at once (202) with its state. */
+    async startPull(input: PullRequest): Promise<PullStatus> {
+      checkKey(input.key);
+      return json(pullStatusSchema, await send("POST", paths.pulls, JSON.stringify(input)), [202]);
+    },
+
+    /** The state of a pull; pull_not_found once the agent forgot it (long finished, or restarted). */
+    async pullStatus(id: string): Promise<PullStatus> {
+      return json(pullStatusSchema, await send("GET", paths.pull(id), null));
+    },
+
+    /** Stops a pull; nothing it fetched is kept. Idempotent. */
+    async cancelPull(id: string): Promise<void> {
+      await noContent(await send("DELETE", paths.pull(id), null));
     },
 
     /** A GET URL for a browser; the response overrides are covered by the signature. */

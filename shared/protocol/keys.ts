@@ -50,6 +50,8 @@ export const paths = {
   multipartPart: (id: string, part: number) =>
     `${PROTOCOL_ROOT}/multipart/${encodeURIComponent(id)}/parts/${part}`,
   multipartComplete: (id: string) => `${PROTOCOL_ROOT}/multipart/${encodeURIComponent(id)}/complete`,
+  pulls: `${PROTOCOL_ROOT}/pulls`,
+  pull: (id: string) => `${PROTOCOL_ROOT}/pulls/${encodeURIComponent(id)}`,
   health: "/health",
   ready: "/health/ready",
   metrics: "/metrics",

@@ -152,6 +152,8 @@ export const capabilitiesSchema = z.object({
     browser_presigned_cors: z.boolean(),
     /** POST /internal/v2/copy: an object copied on the follower (absent from agents before it). */
     copy: z.boolean().optional(),
+    /** Object pulls (POST /pulls): absent on agents that predate them, which the primary never asks. */
+    pull: z.boolean().optional(),
   }),
   browser_cors: z.object({
     allowed_origins: z.array(z.string()),
@@ -250,6 +252,50 @@ export const multipartCompleteSchema = z.object({
   sha256: sha256Hex.optional(),
 });
 export type MultipartComplete = z.infer<typeof multipartCompleteSchema>;
+
+// --- pulls (the agent fetches an object from a URL the primary hands it; moves between storages) ---
+
+/** Pull ids are chosen by the primary, so a start whose answer was lost can be repeated. */
+export const PULL_ID = /^[A-Za-z0-9_-]{16,64}$/;
+const pullId = z.string().regex(PULL_ID, "must be 16-64 of A-Z a-z 0-9 _ -");
+
+export const pullRequestSchema = z.object({
+  pull_id: pullId,
+  key: objectKey,
+  /** Ingress target to write to; defaults to the current default target. */
+  target: targetKey.optional(),
+  /**
+   * Where to GET the bytes: a short-lived presigned URL of another follower or of an S3 store. The
+   * agent follows no redirect and keeps nothing it fetched unless size and SHA-256 match.
+   */
+  source_url: httpUrl.max(8192),
+  size: byteCount,
+  /** Required: the object is committed only when the fetched bytes have this digest. */
+  sha256: sha256Hex,
+  content_type: z.string().max(255).nullable().optional(),
+});
+export type PullRequest = z.infer<typeof pullRequestSchema>;
+
+export const pullStateSchema = z.enum(["running", "done", "failed"]);
+
+export const pullStatusSchema = z.object({
+  pull_id: pullId,
+  key: objectKey,
+  target: targetKey,
+  state: pullStateSchema,
+  size: byteCount,
+  /** Bytes received from the source so far. */
+  received_bytes: byteCount,
+  /** What was committed, once state is "done". */
+  object: objectInfoSchema.nullable(),
+  /** Why the pull failed (nothing was kept), once state is "failed". */
+  error: z
+    .object({ code: z.string(), message: z.string(), source_status: z.number().int().nullable() })
+    .nullable(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+});
+export type PullStatus = z.infer<typeof pullStatusSchema>;
 
 // --- storage refusals (agent -> primary, in the error envelope's details) ---
 
