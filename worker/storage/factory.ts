@@ -89,8 +89,14 @@ async function baseDriver(
         timeoutMs: STORAGE_TIMEOUTS.answerMs,
         streamTimeoutMs: STORAGE_TIMEOUTS.longWorkMs,
       });
-      const copy = storedCapabilities(node.lastGoodProbeJson)?.features.copy === true;
-      return createRemoteDriver(client, { ...(options.location ? { target: options.location } : {}), copy });
+      const features = storedCapabilities(node.lastGoodProbeJson)?.features;
+      const copy = features?.copy === true;
+      const pulls = features?.pull === true;
+      return createRemoteDriver(client, {
+        ...(options.location ? { target: options.location } : {}),
+        copy,
+        pulls,
+      });
     }
   }
 }
@@ -137,8 +143,21 @@ function scoped(
       run("complete multipart upload", () => driver.completeMultipart(k(key), id, parts)),
     abortMultipart: (key, id) => run("abort multipart upload", () => driver.abortMultipart(k(key), id)),
   };
-  const { presign, listParts, completeMultipartVerified } = driver;
+  const { presign, listParts, completeMultipartVerified, startPull, pullState, cancelPull } = driver;
   if (presign) wrapped.presign = (r) => run("presign", () => presign({ ...r, key: k(r.key) }));
+  if (startPull && pullState && cancelPull) {
+    wrapped.startPull = (key, input) =>
+      run("pull", async () => {
+        const state = await startPull(k(key), input);
+        return { ...state, error: state.error ? (mapError(state.error) as typeof state.error) : null };
+      });
+    wrapped.pullState = (id) =>
+      run("pull", async () => {
+        const state = await pullState(id);
+        return { ...state, error: state.error ? (mapError(state.error) as typeof state.error) : null };
+      });
+    wrapped.cancelPull = (id) => run("cancel pull", () => cancelPull(id));
+  }
   if (listParts) wrapped.listParts = (key, id) => run("list parts", () => listParts(k(key), id));
   if (completeMultipartVerified) {
     wrapped.completeMultipartVerified = (key, id, parts, expected) =>

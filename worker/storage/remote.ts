@@ -1,9 +1,11 @@
 // Owns the `remote` storage driver: a follower agent reached through protocol v2 with the shared,
 // signed client. Bytes are metered on the way out (length and digest refused before the last byte
 // leaves) and the agent's own digest of what landed must match: end-to-end integrity. Multipart parts
-// are composed on the agent, never in the primary's memory; copies are made on the agent too.
-import { AppError } from "../../shared/errors.ts";
+// are composed on the agent, never in the primary's memory; copies are made on the agent too. A
+// follower that pulls fetches objects from a URL itself (moves between storages).
+import { AppError, type ErrorCode, errorStatus } from "../../shared/errors.ts";
 import type { FollowerClient } from "../../shared/protocol/client.ts";
+import type { PullStatus } from "../../shared/protocol/schemas.ts";
 import {
   assertEmptyDigest,
   assertObjectKey,
@@ -12,13 +14,15 @@ import {
   resolveRange,
   withKnownLength,
 } from "./streams.ts";
-import type { CompletedPart, ObjectInfo, StorageDriver } from "./types.ts";
+import type { CompletedPart, ObjectInfo, PullState, StorageDriver } from "./types.ts";
 
 export interface RemoteDriverOptions {
   /** Ingress target to read from and write to; undefined = the follower's current default target. */
   target?: string;
   /** The follower copies objects itself (capability `copy` in its last good probe). */
   copy?: boolean;
+  /** The follower said it pulls (capabilities features.pull): offer startPull and its companions. */
+  pulls?: boolean;
 }
 
 export function createRemoteDriver(client: FollowerClient, options: RemoteDriverOptions = {}): StorageDriver {
@@ -206,7 +210,46 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
       return { size: info.size, sha256: info.sha256, etag: info.etag, location: info.target };
     };
   }
+  if (options.pulls) {
+    driver.startPull = async (key, input) => {
+      assertObjectKey(key);
+      const status = await client.startPull({
+        pull_id: input.id,
+        key,
+        ...at,
+        source_url: input.url,
+        size: input.size,
+        sha256: input.sha256,
+        ...(input.contentType ? { content_type: input.contentType } : {}),
+      });
+      return pullState(status);
+    };
+    driver.pullState = async (id) => pullState(await client.pullStatus(id));
+    driver.cancelPull = (id) => client.cancelPull(id);
+  }
   return driver;
+}
+
+/** The agent's pull status as the driver reports it; its failure as the AppError it names. */
+function pullState(status: PullStatus): PullState {
+  const object = status.object;
+  const failure = status.error;
+  let error: AppError | null = null;
+  if (failure) {
+    const known = failure.code in errorStatus ? (failure.code as ErrorCode) : null;
+    error = new AppError(known ?? "follower_error", failure.message, {
+      details: { follower_code: failure.code, source_status: failure.source_status },
+    });
+  }
+  return {
+    id: status.pull_id,
+    state: status.state,
+    receivedBytes: status.received_bytes,
+    result: object
+      ? { size: object.size, sha256: object.sha256, etag: object.etag, location: object.target }
+      : null,
+    error,
+  };
 }
 
 /**

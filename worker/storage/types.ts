@@ -1,6 +1,7 @@
 // Owns the one storage interface every backend implements (remote follower, S3-compatible, the
 // primary's R2 binding). Bodies are streams with a known length end to end; no driver buffers a
 // whole object. Drivers throw AppError with storage_* / range / content codes, never raw driver text.
+import type { AppError } from "../../shared/errors.ts";
 
 export type StorageDriverKind = "remote" | "s3" | "primary";
 
@@ -106,6 +107,28 @@ export interface PresignedUrl {
   expiresAt: Date;
 }
 
+/** An object the storage is to fetch itself from a URL (protocol v2 pulls on a follower). */
+export interface PullInput {
+  /** Chosen by the caller, so a start whose answer was lost can be repeated. */
+  id: string;
+  /** A short-lived GET URL of the source (presigned), reachable from the storage. */
+  url: string;
+  size: number;
+  /** Required: nothing is committed unless the fetched bytes have this digest. */
+  sha256: string;
+  contentType?: string;
+}
+
+export interface PullState {
+  id: string;
+  state: "running" | "done" | "failed";
+  receivedBytes: number;
+  /** What was committed, once done. */
+  result: PutResult | null;
+  /** Why it failed (nothing was committed), once failed. */
+  error: AppError | null;
+}
+
 export interface DriverLimits {
   /** Smallest size of every part but the last (S3 and R2: 5 MiB). */
   minPartSize: number;
@@ -165,6 +188,15 @@ export interface StorageDriver {
    * backend cannot (callers then stream the copy through).
    */
   copy?(sourceKey: string, key: string, options: CopyOptions): Promise<PutResult>;
+  /**
+   * Has the storage fetch an object from a URL by itself, in the background, committing it at `key`
+   * only with the given size and SHA-256; pullState then reports on it (pull_not_found once the
+   * storage forgot it) and cancelPull stops it. Present for a follower that says it pulls; absent
+   * elsewhere (S3 and R2 cannot fetch), where the caller streams the bytes instead.
+   */
+  startPull?(key: string, input: PullInput): Promise<PullState>;
+  pullState?(id: string): Promise<PullState>;
+  cancelPull?(id: string): Promise<void>;
 }
 
 export interface CopyOptions {

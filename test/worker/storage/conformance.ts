@@ -1,7 +1,9 @@
 // Owns the one behaviour every storage driver must show (put/get/range/head/delete, length and digest
-// guards, multipart; presign, part listing and verified completion where offered). Each backend's
+// guards, multipart; presign, part listing, verified completion and pulls where offered). Each backend's
 // test file calls it with a real driver.
 import { createHash, randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../../shared/errors.ts";
 import type { StorageDriver } from "../../../worker/storage/types.ts";
@@ -317,6 +319,62 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
       const downloaded = await fetch(get.url, { headers: { range: "bytes=0-99" } });
       expect(downloaded.status).toBe(206);
       expect(sha(new Uint8Array(await downloaded.arrayBuffer()))).toBe(sha(data.subarray(0, 100)));
+    });
+
+    it("pulls an object from a URL by itself, committed only with its size and SHA-256, where offered", async () => {
+      if (!driver.startPull || !driver.pullState || !driver.cancelPull) {
+        expect(["s3", "primary"]).toContain(driver.kind);
+        return;
+      }
+      const data = bytesOf(200_000, 11);
+      const other = bytesOf(200_000, 12);
+      const source = createServer((req, res) => {
+        const body = req.url === "/data" ? data : other;
+        res.writeHead(200, { "content-length": String(body.length) });
+        res.end(body);
+      });
+      await new Promise<void>((resolve) => source.listen(0, "127.0.0.1", resolve));
+      const base = `http://127.0.0.1:${(source.address() as AddressInfo).port}`;
+      try {
+        const settle = async (id: string) => {
+          for (;;) {
+            const state = await driver.pullState!(id);
+            if (state.state !== "running") return state;
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        };
+        const k = key(".pull");
+        const id = `pull-${randomUUID()}`;
+        const started = await driver.startPull(k, {
+          id,
+          url: `${base}/data`,
+          size: data.length,
+          sha256: sha(data),
+        });
+        expect(started.id).toBe(id);
+        const done = await settle(id);
+        expect(done).toMatchObject({ state: "done", receivedBytes: data.length, error: null });
+        expect(done.result).toMatchObject({ size: data.length, sha256: sha(data) });
+        expect(sha(await readAll((await driver.get(k))!.body))).toBe(sha(data));
+
+        const wrong = key(".pull");
+        const wrongId = `pull-${randomUUID()}`;
+        await driver.startPull(wrong, {
+          id: wrongId,
+          url: `${base}/other`,
+          size: data.length,
+          sha256: sha(data),
+        });
+        const failed = await settle(wrongId);
+        expect(failed.state).toBe("failed");
+        expect(failed.error?.code).toBe("content_digest_mismatch");
+        expect(await driver.head(wrong)).toBeNull();
+
+        expect((await refusal(driver.pullState(`pull-${randomUUID()}`))).code).toBe("pull_not_found");
+        await driver.cancelPull(`pull-${randomUUID()}`);
+      } finally {
+        await new Promise<void>((resolve) => source.close(() => resolve()));
+      }
     });
   });
 }

@@ -12,6 +12,7 @@ import type {
   ByteRange,
   CompletedPart,
   ExpectedObject,
+  PullState,
   StorageDriver,
 } from "../../../worker/storage/types.ts";
 
@@ -33,8 +34,15 @@ function driverFor(spec: DriverSpec, env: Env): StorageDriver {
     case "remote":
       return createRemoteDriver(
         createFollowerClient({ baseUrl: spec.baseUrl, keyId: spec.keyId, secret: spec.secret }),
+        { pulls: true },
       );
   }
+}
+
+/** A pull state with its failure as plain fields (an AppError does not survive JSON). */
+function pullOut(state: PullState) {
+  const { error, ...rest } = state;
+  return { ...rest, error: error ? { code: error.code, message: error.message } : null };
 }
 
 export default {
@@ -82,7 +90,14 @@ export default {
             presign: driver.presign !== undefined,
             list_parts: driver.listParts !== undefined,
             complete_multipart_verified: driver.completeMultipartVerified !== undefined,
+            pulls: driver.startPull !== undefined,
           });
+        case "start_pull":
+          return json(pullOut(await driver.startPull!(key, await request.json())));
+        case "pull_state":
+          return json(pullOut(await driver.pullState!(q("id")!)));
+        case "cancel_pull":
+          return json(await driver.cancelPull!(q("id")!));
         case "presign":
           return json(await driver.presign!(JSON.parse(await request.text())));
         case "delete":

@@ -9,7 +9,7 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { compatibilityDate, compatibilityFlags } from "../../../scripts/stack/primary.ts";
 import { AppError, type ErrorCode } from "../../../shared/errors.ts";
-import type { PresignedUrl, StorageDriver } from "../../../worker/storage/types.ts";
+import type { PresignedUrl, PullState, StorageDriver } from "../../../worker/storage/types.ts";
 import { readAll } from "../../support/bytes.ts";
 import type { DriverSpec } from "./driver-worker.ts";
 
@@ -101,9 +101,25 @@ export async function startWorkerdDriver(spec: DriverSpec = { kind: "primary" })
     },
   };
   // The proxy offers exactly the optional methods the driver inside workerd has.
-  const offered = await json<{ presign: boolean; list_parts: boolean; complete_multipart_verified: boolean }>(
-    call("capabilities", {}),
-  );
+  const offered = await json<{
+    presign: boolean;
+    list_parts: boolean;
+    complete_multipart_verified: boolean;
+    pulls: boolean;
+  }>(call("capabilities", {}));
+  if (offered.pulls) {
+    type Out = Omit<PullState, "error"> & { error: { code: ErrorCode; message: string } | null };
+    const back = (out: Out): PullState => ({
+      ...out,
+      error: out.error ? new AppError(out.error.code, out.error.message) : null,
+    });
+    driver.startPull = async (key, input) =>
+      back(await json<Out>(call("start_pull", { key }, JSON.stringify(input))));
+    driver.pullState = async (id) => back(await json<Out>(call("pull_state", { id })));
+    driver.cancelPull = async (id) => {
+      await json(call("cancel_pull", { id }));
+    };
+  }
   if (offered.presign) {
     driver.presign = async (request) => {
       const url = await json<Omit<PresignedUrl, "expiresAt"> & { expiresAt: string }>(
