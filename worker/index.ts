@@ -8,6 +8,7 @@ import { parseEnv, type RawEnv } from "./env.ts";
 import type { Route } from "./http/route.ts";
 import { fileStorageRoutes } from "./routes/admin/file-storage.ts";
 import { ingressTargetRoutes } from "./routes/admin/ingress-targets.ts";
+import { moveRoutes } from "./routes/admin/moves.ts";
 import { nodeRoutes } from "./routes/admin/nodes.ts";
 import { policyRoutes } from "./routes/admin/policies.ts";
 import { policyGroupRoutes } from "./routes/admin/policy-groups.ts";
@@ -44,6 +45,7 @@ export const routes: readonly Route[] = [
   ...shareRoutes,
   ...publicShareRoutes,
   ...fileStorageRoutes,
+  ...moveRoutes,
 ];
 
 const app = createApp(routes);

@@ -5,6 +5,7 @@ import { accountTasks } from "./accounts/scheduled.ts";
 import { fileTasks } from "./files/scheduled.ts";
 import { followerTasks } from "./followers/scheduled.ts";
 import { describeError } from "./logger.ts";
+import { moveTasks } from "./moves/scheduled.ts";
 import type { ScheduledTask } from "./scheduled-task.ts";
 import type { Services } from "./services.ts";
 import { expireUploads } from "./uploads/expiry.ts";
@@ -15,6 +16,7 @@ const tasks: ScheduledTask[] = [
   ...followerTasks,
   { name: "expire_uploads", run: expireUploads },
   { name: "expire_dav_locks", run: expireLocks },
+  ...moveTasks,
   ...fileTasks,
 ];
 

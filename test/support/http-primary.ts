@@ -59,6 +59,8 @@ export interface Primary {
   /** Services as the scheduled handler gets them. */
   services(): Services;
   runFollowerTasks(): Promise<void>;
+  /** Waits for the work requests left running after their answer (waitUntil), including new ones. */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -137,6 +139,9 @@ export async function startPrimary(options: { fetch?: typeof fetch } = {}): Prom
     services,
     async runFollowerTasks() {
       for (const task of followerTasks) await task.run(services());
+    },
+    async settle() {
+      while (pending.length > 0) await Promise.allSettled(pending.splice(0));
     },
     async close() {
       await Promise.allSettled(pending);

@@ -507,3 +507,90 @@ export const davProperties = sqliteTable(
     uniqueIndex("dav_properties_folder_idx").on(t.folderId, t.namespace, t.name),
   ],
 );
+
+// ---- moving files between storage policies (worker/moves, docs/moves.md) ----
+
+/** A move empties one storage policy, or every remote policy of a follower node (a drain). */
+export const MOVE_SOURCES = ["policy", "node"] as const;
+export const MOVE_JOB_STATES = ["running", "paused", "completed", "cancelled"] as const;
+export type MoveJobState = (typeof MOVE_JOB_STATES)[number];
+/** What part of the source moves: everything, one user's personal space, one team's, one folder's subtree. */
+export const MOVE_SCOPES = ["all", "user", "team", "folder"] as const;
+export type MoveScope = (typeof MOVE_SCOPES)[number];
+
+/**
+ * A job moving the files of a source (a storage policy, or every policy of a follower node: a drain)
+ * to a target policy. Running and paused jobs are active: their unscoped sources take no new uploads.
+ * References outlive their rows as names (a drained node and its policies are deleted afterwards).
+ */
+export const moveJobs = sqliteTable(
+  "move_jobs",
+  {
+    id: text("id").primaryKey(),
+    sourceKind: text("source_kind", { enum: MOVE_SOURCES }).notNull(),
+    sourcePolicyId: text("source_policy_id").references(() => storagePolicies.id, { onDelete: "set null" }),
+    sourceNodeId: text("source_node_id").references(() => followerNodes.id, { onDelete: "set null" }),
+    sourceName: text("source_name").notNull(),
+    targetPolicyId: text("target_policy_id").references(() => storagePolicies.id, { onDelete: "set null" }),
+    targetName: text("target_name").notNull(),
+    scopeKind: text("scope_kind", { enum: MOVE_SCOPES }).notNull().default("all"),
+    /** The user, team or folder id of the scope; null for `all`. */
+    scopeId: text("scope_id"),
+    state: text("state", { enum: MOVE_JOB_STATES }).notNull().default("running"),
+    createdBy: text("created_by"),
+    /** Time spent running before `running_since` (pauses excluded), for the rate. */
+    runMs: integer("run_ms").notNull().default(0),
+    runningSince: integer("running_since", { mode: "timestamp_ms" }),
+    /** The batch runner holding the job (one at a time), until its lease ends. */
+    runnerClaim: text("runner_claim"),
+    runnerUntil: integer("runner_until", { mode: "timestamp_ms" }),
+    /** Bytes the primary carried itself (copies streamed through it; zero where storages pulled). */
+    bytesRelayed: integer("bytes_relayed").notNull().default(0),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("move_jobs_state_idx").on(t.state)],
+);
+
+export const MOVE_ITEM_STATES = ["pending", "copying", "done", "failed", "skipped", "cancelled"] as const;
+export type MoveItemState = (typeof MOVE_ITEM_STATES)[number];
+export const MOVE_PATHS = ["pull", "relay"] as const;
+
+/**
+ * One file of a move job. A file is in at most one unfinished item (pending or copying) across all
+ * jobs: that index is what refuses two jobs over the same files. The file id is not a foreign key, so
+ * the item of a file purged during its move stays as history.
+ */
+export const moveItems = sqliteTable(
+  "move_items",
+  {
+    jobId: text("job_id")
+      .notNull()
+      .references(() => moveJobs.id, { onDelete: "cascade" }),
+    fileId: text("file_id").notNull(),
+    size: integer("size").notNull(),
+    state: text("state", { enum: MOVE_ITEM_STATES }).notNull().default("pending"),
+    /** Random per attempt: only the runner holding it may switch the file or release the item. */
+    claim: text("claim"),
+    claimedAt: integer("claimed_at", { mode: "timestamp_ms" }),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }).notNull(),
+    /** Machine-readable reason of the last failure or wait, and its message. */
+    lastError: text("last_error"),
+    lastMessage: text("last_message"),
+    /** Where the current attempt writes (a fresh key each attempt), known before any byte is sent. */
+    destKey: text("dest_key"),
+    destLocation: text("dest_location"),
+    /** The target's pull of this attempt, while the target fetches the bytes itself. */
+    pullId: text("pull_id"),
+    path: text("path", { enum: MOVE_PATHS }),
+    copiedBytes: integer("copied_bytes").notNull().default(0),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.jobId, t.fileId] }),
+    index("move_items_due_idx").on(t.jobId, t.state, t.nextAttemptAt),
+    uniqueIndex("move_items_one_active_idx").on(t.fileId).where(sql`${t.state} in ('pending', 'copying')`),
+  ],
+);
