@@ -1,0 +1,165 @@
+// A move through the real single-box stack: the primary inside workerd (Miniflare), the local libSQL
+// server, Follower 1 and a second real agent enrolled through the API. The admin API's dry run and
+// job, the scheduled handler's bounded runs (the local stand-in for the cron trigger), and the files
+// pulled by the target follower straight from the source, read back with their SHA-256 through workerd.
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack } from "../../scripts/stack/stack.ts";
+import type { UploadOut } from "../../worker/api/uploads.ts";
+import { startUploadAgent, type UploadAgent } from "./uploads/agent.ts";
+import { bytes, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+
+const MiB = 1024 * 1024;
+const ADMIN = { username: "admin", password: "correct horse battery staple" };
+
+interface JobOut {
+  id: string;
+  state: string;
+  bytes_relayed: number;
+  progress: { done: { files: number; bytes: number }; total: { files: number; bytes: number } };
+}
+
+describe("a move with the primary in workerd", () => {
+  let dir: string;
+  let stack: Stack;
+  let second: UploadAgent;
+  let admin: UploadClient;
+  let user: UploadClient;
+  const ids = { source: "", target: "" };
+
+  const api = (path: string, init?: RequestInit) => fetch(`${stack.primaryUrl}${path}`, init);
+  async function login(username: string, password: string): Promise<string> {
+    const response = await api("/api/v1/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password, client: "api" }),
+    });
+    const body = (await response.json()) as { token?: string };
+    if (!body.token) throw new Error(`login failed: ${response.status} ${JSON.stringify(body)}`);
+    return body.token;
+  }
+
+  async function prepareNode(nodeId: string, name: string): Promise<string> {
+    const target = await admin.json("POST", `/api/v1/admin/nodes/${nodeId}/ingress-targets`, {
+      name: "default-local",
+      driver: "local",
+      base_path: "default",
+    });
+    expect((await admin.ok<{ state: string }>(target, 201)).state).toBe("applied");
+    await admin.ok(await admin.json("POST", `/api/v1/admin/nodes/${nodeId}/test`));
+    const policy = await admin.json("POST", "/api/v1/admin/policies", {
+      name,
+      driver: "remote",
+      node_id: nodeId,
+      chunk_size: MiB,
+    });
+    return (await admin.ok<{ id: string }>(policy, 201)).id;
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "flotilla-moves-workerd-"));
+    stack = await startStack(
+      {
+        dataDir: join(dir, "data"),
+        host: "127.0.0.1",
+        primaryPort: 0,
+        libsqlPort: 0,
+        followerPort: 0,
+        adminUsername: ADMIN.username,
+        adminPassword: ADMIN.password,
+      },
+      { log: () => {}, scheduledIntervalMs: 3_600_000 },
+    );
+    admin = uploadClient(api, await login(ADMIN.username, ADMIN.password));
+    const { nodes } = await admin.ok<{ nodes: { id: string }[] }>(
+      await admin.json("GET", "/api/v1/admin/nodes"),
+    );
+    ids.source = await prepareNode(nodes[0]!.id, "Follower 1");
+
+    const node = await admin.ok<{ id: string }>(
+      await admin.json("POST", "/api/v1/admin/nodes", { name: "Follower 2" }),
+      201,
+    );
+    const { token } = await admin.ok<{ token: string }>(
+      await admin.json("POST", `/api/v1/admin/nodes/${node.id}/enrollment-token`, {}),
+      201,
+    );
+    second = await startUploadAgent({ primaryUrl: stack.primaryUrl, token });
+    await admin.ok(await admin.json("PATCH", `/api/v1/admin/nodes/${node.id}`, { base_url: second.baseUrl }));
+    await admin.ok(await admin.json("POST", `/api/v1/admin/nodes/${node.id}/test`));
+    ids.target = await prepareNode(node.id, "Follower 2");
+
+    const group = await admin.json("POST", "/api/v1/admin/policy-groups", {
+      name: "Follower 1 only",
+      rules: [{ policy_id: ids.source, priority: 1, min_size: 0, max_size: 0 }],
+    });
+    const groupId = (await admin.ok<{ id: string }>(group, 201)).id;
+    const password = "another horse battery staple";
+    await admin.ok(
+      await admin.json("POST", "/api/v1/admin/users", {
+        username: "mover",
+        password,
+        policy_group_id: groupId,
+      }),
+      201,
+    );
+    user = uploadClient(api, await login("mover", password));
+  }, 180_000);
+
+  afterAll(async () => {
+    await second?.destroy();
+    await stack?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("drains Follower 1 onto Follower 2 by pull through the API and the scheduled handler", async () => {
+    const stored: { id: string; sha256: string; size: number }[] = [];
+    for (const size of [1000, 3 * MiB + 5]) {
+      const data = bytes(size, size % 251);
+      const upload = await user.ok<UploadOut>(
+        await user.init({ name: `f-${size}.bin`, size, sha256: sha256(data) }),
+        201,
+      );
+      const { file } = await relayWhole(user, upload, data);
+      stored.push({ id: file.id, sha256: sha256(data), size });
+    }
+    const total = stored.reduce((n, s) => n + s.size, 0);
+    const { nodes } = await admin.ok<{ nodes: { id: string }[] }>(
+      await admin.json("GET", "/api/v1/admin/nodes"),
+    );
+    const request = { source: { kind: "node", node_id: nodes[0]!.id }, target_policy_id: ids.target };
+
+    const plan = await admin.ok<{ files: number; bytes: number; path: string; space: { enough: boolean } }>(
+      await admin.json("POST", "/api/v1/admin/moves/dry-run", request),
+    );
+    expect(plan).toMatchObject({ files: 2, bytes: total, path: "pull", space: { enough: true } });
+
+    const created = await admin.ok<JobOut>(await admin.json("POST", "/api/v1/admin/moves", request), 201);
+    let job = created;
+    for (let run = 0; run < 10 && job.state === "running"; run++) {
+      await stack.primary.runScheduled();
+      job = await admin.ok<JobOut>(await admin.json("GET", `/api/v1/admin/moves/${created.id}`));
+    }
+    expect(job).toMatchObject({
+      state: "completed",
+      bytes_relayed: 0,
+      progress: { done: { files: 2, bytes: total } },
+    });
+    const listed = await admin.ok<{ jobs: JobOut[] }>(await admin.json("GET", "/api/v1/admin/moves"));
+    expect(listed.jobs.map((j) => j.id)).toContain(created.id);
+
+    for (const s of stored) {
+      const meta = await user.ok<{ policy_id: string; sha256: string }>(
+        await user.json("GET", `/api/v1/spaces/me/files/${s.id}`),
+      );
+      expect(meta).toMatchObject({ policy_id: ids.target, sha256: s.sha256 });
+      const content = await user.json("GET", `/api/v1/spaces/me/files/${s.id}/content`);
+      expect(content.status).toBe(200);
+      expect(sha256(new Uint8Array(await content.arrayBuffer()))).toBe(s.sha256);
+    }
+    const onTarget = await readdir(join(second.ingressRoot, "default", "files"));
+    expect(onTarget).toHaveLength(2);
+  }, 180_000);
+});
