@@ -6,6 +6,7 @@ import { announce, h } from "./dom.ts";
 import { navigate, onNavigate, type PageContext } from "./nav.ts";
 import { filesPage, trashPage } from "./pages/files.ts";
 import { loginPage } from "./pages/login.ts";
+import { movesPage } from "./pages/moves.ts";
 import { nodeDetailsPage } from "./pages/node-details.ts";
 import { nodesPage } from "./pages/nodes.ts";
 import { policiesPage } from "./pages/policies.ts";
@@ -32,6 +33,7 @@ const routes: Route[] = [
   { pattern: /^\/admin\/nodes$/, title: "Follower Nodes", page: nodesPage, admin: true },
   { pattern: /^\/admin\/nodes\/([^/]+)$/, title: "Node Details", page: nodeDetailsPage, admin: true },
   { pattern: /^\/admin\/policies$/, title: "Storage Policies", page: policiesPage, admin: true },
+  { pattern: /^\/admin\/moves$/, title: "Move Files", page: movesPage, admin: true },
   { pattern: /^\/admin\/policy-groups$/, title: "Policy Groups", page: policyGroupsPage, admin: true },
   { pattern: /^\/admin\/users$/, title: "Users", page: usersPage, admin: true },
   { pattern: /^\/admin\/users\/([^/]+)$/, title: "User Details", page: userDetailsPage, admin: true },
@@ -71,6 +73,7 @@ function shell(user: User, title: string, content: Node): HTMLElement {
           navLink("/webdav", "WebDAV"),
           admin && navLink("/admin/nodes", "Follower Nodes"),
           admin && navLink("/admin/policies", "Storage Policies"),
+          admin && navLink("/admin/moves", "Move Files"),
           admin && navLink("/admin/policy-groups", "Policy Groups"),
           admin && navLink("/admin/users", "Users"),
           admin && navLink("/admin/teams", "Teams"),

@@ -5,6 +5,7 @@ import type { appPasswordSchema, createdAppPasswordSchema } from "../../api/app-
 import type { myTeamSchema } from "../../api/auth.ts";
 import type { FileOut, FolderOut, listingSchema } from "../../api/files.ts";
 import type { IngressTargetOut } from "../../api/ingress-targets.ts";
+import type { moveJobSchema, movePlanSchema } from "../../api/moves.ts";
 import type {
   CapabilitySummary as CapabilitySummaryOut,
   enrollmentTokenSchema,
@@ -29,6 +30,8 @@ export type EnrollmentToken = z.infer<typeof enrollmentTokenSchema>;
 export type TestResult = z.infer<typeof testResultSchema>;
 export type Policy = PolicyOut;
 export type PolicyTest = PolicyTestOut;
+export type MoveJob = z.infer<typeof moveJobSchema>;
+export type MovePlan = z.infer<typeof movePlanSchema>;
 export type PolicyGroup = PolicyGroupOut;
 export type Team = TeamOut;
 export type TeamDetail = TeamDetailOut;
