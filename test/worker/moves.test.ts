@@ -29,7 +29,7 @@ import { type MoveHooks, runMoves } from "../../worker/moves/runner.ts";
 import { type Primary, startPrimary } from "./nodes/harness.ts";
 import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
 import { startUploadAgent, type UploadAgent } from "./uploads/agent.ts";
-import { bytes, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+import { bytes, partOf, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
 
 const MiB = 1024 * 1024;
 type Job = z.output<typeof moveJobSchema>;
@@ -92,13 +92,28 @@ describe("moving files between storage policies", () => {
     return { nodeId: node.id, policyId: policy.id, agent, store: join(agent.ingressRoot, "store") };
   }
 
-  async function upload(name: string, size: number, folderId: string | null = null): Promise<Stored> {
-    const data = bytes(size, size + name.length);
+  async function upload(
+    name: string,
+    size: number,
+    folderId: string | null = null,
+    data = bytes(size, size + name.length),
+  ): Promise<Stored> {
+    const digest = sha256(data);
     const upload = await user.ok<UploadOut>(
-      await user.init({ name, size, sha256: sha256(data), folder_id: folderId }),
+      await user.init({ name, size, sha256: digest, folder_id: folderId }),
       201,
     );
-    const { file } = await relayWhole(user, upload, data);
+    if (upload.part_count > 8) {
+      // A large file's parts go one after another (all at once would be hundreds of connections).
+      for (let n = 1; n <= upload.part_count; n++)
+        await user.ok(await user.putPart(upload.id, n, partOf(upload, data, n)));
+    }
+    const { file } =
+      upload.part_count > 8
+        ? await user.ok<{ file: { id: string; sha256: string; policy_id: string } }>(
+            await user.complete(upload.id),
+          )
+        : await relayWhole(user, upload, data);
     expect(file.policy_id).toBe(a.policyId);
     return { id: file.id, name, data, sha256: file.sha256 };
   }
@@ -420,6 +435,52 @@ describe("moving files between storage policies", () => {
       expect((await download(`/api/v1/spaces/me/files/${s.id}/content`)).sha256).toBe(s.sha256);
     }
   }, 120_000);
+
+  it("the target follower killed in the middle of a pull: the file stays where it was, the partial object is cleaned up, and it is retried", async () => {
+    const data = bytes(64 * MiB + 7, 5);
+    // Making it held the event loop for seconds: the client learns of the keep-alive connections the
+    // server closed meanwhile before it sends on one of them.
+    await new Promise((resolve) => setImmediate(resolve));
+    const dir = await folder("killed");
+    const big = await upload("big.bin", data.length, dir, data);
+    const staging = join(b.store, ".flotilla", "tmp");
+    const created = await createMoveJob(
+      primary.services(),
+      toRequest({
+        source: { kind: "policy", policy_id: a.policyId },
+        target_policy_id: b.policyId,
+        scope: { kind: "folder", id: dir },
+      }),
+      "admin",
+    );
+    const running = runMoves(primary.services(), { jobId: created.id, budgetMs: 60_000 });
+    // The pull has begun writing on the target when its staging file appears.
+    let seen = false;
+    for (let look = 0; look < 4000 && !seen; look++) {
+      seen = (await readdir(staging).catch(() => [])).length > 0;
+      if (!seen) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(seen).toBe(true);
+    await b.agent.kill();
+    const report = await running;
+    expect(report).toMatchObject({ moved: 0, failed: 0, waiting: 1 });
+    expect(await fileOf(big.id)).toMatchObject({ policyId: a.policyId });
+    expect((await download(`/api/v1/spaces/me/files/${big.id}/content`)).sha256).toBe(big.sha256);
+    const [item] = await primary.db.select().from(moveItems).where(eq(moveItems.jobId, created.id));
+    expect(item).toMatchObject({ state: "pending", lastError: "follower_unreachable" });
+    expect((await readdir(staging)).length).toBeGreaterThan(0);
+
+    await b.agent.restart();
+    expect(await readdir(staging)).toEqual([]);
+    await primary.db
+      .update(moveItems)
+      .set({ nextAttemptAt: new Date(0) })
+      .where(eq(moveItems.jobId, created.id));
+    const done = await runToEnd(created.id);
+    expect(done.progress.done).toEqual({ files: 1, bytes: big.data.length });
+    expect(await fileOf(big.id)).toMatchObject({ policyId: b.policyId, sha256: big.sha256 });
+    expect((await download(`/api/v1/spaces/me/files/${big.id}/content`)).sha256).toBe(big.sha256);
+  }, 240_000);
 
   it("a file trashed, renamed, restored or purged while it is copied ends consistent, and no copy is left over", async () => {
     const dir = await folder("races");
