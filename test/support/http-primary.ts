@@ -11,6 +11,9 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/libsql";
 import { Miniflare } from "miniflare";
 import type { z } from "zod";
+
+<<<<<<< HEAD:test/support/http-primary.ts
+
 import { migrateDatabase } from "../../scripts/migrate.ts";
 import { ensureAdmin } from "../../worker/accounts/bootstrap.ts";
 import { createSession } from "../../worker/accounts/sessions.ts";
@@ -28,6 +31,29 @@ import { policyRoutes } from "../../worker/routes/admin/policies.ts";
 import { enrollmentRoutes } from "../../worker/routes/enrollment.ts";
 import { createServices, type Services } from "../../worker/services.ts";
 import { type Refusal, refusalOf } from "./envelopes.ts";
+
+=======
+
+import { startLibsqlServer } from "../../../scripts/libsql-server/index.ts";
+import { migrateDatabase } from "../../../scripts/migrate.ts";
+import { errorEnvelopeSchema } from "../../../shared/errors.ts";
+import { ensureAdmin } from "../../../worker/accounts/bootstrap.ts";
+import { createSession } from "../../../worker/accounts/sessions.ts";
+import { createApp } from "../../../worker/app.ts";
+import type { Db } from "../../../worker/db/client.ts";
+import * as schema from "../../../worker/db/schema.ts";
+import { parseEnv } from "../../../worker/env.ts";
+import { followerTasks } from "../../../worker/followers/scheduled.ts";
+import type { Route } from "../../../worker/http/route.ts";
+import { routes } from "../../../worker/index.ts";
+import type { LogRecord } from "../../../worker/logger.ts";
+import { ingressTargetRoutes } from "../../../worker/routes/admin/ingress-targets.ts";
+import { nodeRoutes } from "../../../worker/routes/admin/nodes.ts";
+import { policyRoutes } from "../../../worker/routes/admin/policies.ts";
+import { enrollmentRoutes } from "../../../worker/routes/enrollment.ts";
+import { createServices, type Services } from "../../../worker/services.ts";
+
+>>>>>>> f0a233a (moves: the tests run against the local libSQL server over HTTP (the node harness can start one and stop/start it on the same port), and a test stops it in the middle of a job: the switch under way fails, nothing moved or lost, the job stays running; once the database is back and the dead runner's leases have run out the job is taken over (the finished pull found again by its id) and every file switches with its SHA-256):test/worker/nodes/harness.ts
 
 export const TEST_SECRET = "nodes-test-secret-0123456789-abcdefghijkl";
 
@@ -59,14 +85,34 @@ export interface Primary {
   /** Services as the scheduled handler gets them. */
   services(): Services;
   runFollowerTasks(): Promise<void>;
+  /** Stops the libSQL server (startPrimary with libsqlServer); `start()` brings it back on the same port. */
+  stopDatabase(): Promise<{ start(): Promise<void> }>;
   /** Waits for the work requests left running after their answer (waitUntil), including new ones. */
   settle(): Promise<void>;
   close(): Promise<void>;
 }
 
+<<<<<<< HEAD:test/support/http-primary.ts
 export async function startPrimary(options: { fetch?: typeof fetch } = {}): Promise<Primary> {
+=======
+export interface Refusal {
+  status: number;
+  code: string;
+  message: string;
+  details: unknown;
+}
+
+export async function startPrimary(
+  options: { fetch?: typeof fetch; libsqlServer?: boolean } = {},
+): Promise<Primary> {
+>>>>>>> f0a233a (moves: the tests run against the local libSQL server over HTTP (the node harness can start one and stop/start it on the same port), and a test stops it in the middle of a job: the switch under way fails, nothing moved or lost, the job stays running; once the database is back and the dead runner's leases have run out the job is taken over (the finished pull found again by its id) and every file switches with its SHA-256):test/worker/nodes/harness.ts
   const dir = await mkdtemp(join(tmpdir(), "flotilla-nodes-"));
-  const client = createClient({ url: `file:${join(dir, "primary.db")}` });
+  // With libsqlServer the primary talks to the local libSQL server over HTTP, as in the stack, and
+  // the test may stop and start that server (restartDatabase).
+  let libsql = options.libsqlServer
+    ? await startLibsqlServer({ path: join(dir, "primary.db"), host: "127.0.0.1" })
+    : null;
+  const client = createClient({ url: libsql?.url ?? `file:${join(dir, "primary.db")}` });
   await migrateDatabase(client);
   const db = drizzle(client, { schema });
   const miniflare = new Miniflare({
@@ -140,6 +186,21 @@ export async function startPrimary(options: { fetch?: typeof fetch } = {}): Prom
     async runFollowerTasks() {
       for (const task of followerTasks) await task.run(services());
     },
+    async stopDatabase() {
+      const running = libsql;
+      if (!running) throw new Error("startPrimary({ libsqlServer: true }) runs no libSQL server to stop.");
+      await running.close();
+      libsql = null;
+      return {
+        async start() {
+          libsql = await startLibsqlServer({
+            path: join(dir, "primary.db"),
+            host: "127.0.0.1",
+            port: running.port,
+          });
+        },
+      };
+    },
     async settle() {
       while (pending.length > 0) await Promise.allSettled(pending.splice(0));
     },
@@ -147,6 +208,7 @@ export async function startPrimary(options: { fetch?: typeof fetch } = {}): Prom
       await Promise.allSettled(pending);
       await new Promise<void>((done) => server.close(() => done()));
       client.close();
+      await libsql?.close();
       await miniflare.dispose();
       await rm(dir, { recursive: true, force: true });
     },

@@ -17,6 +17,7 @@ import type { UploadOut } from "../../worker/api/uploads.ts";
 import {
   files,
   moveItems,
+  moveJobs,
   pendingObjectDeletions,
   policyGroupRules,
   policyGroups,
@@ -158,7 +159,7 @@ describe("moving files between storage policies", () => {
 
   beforeAll(async () => {
     s3 = await startS3rver(["moves"]);
-    primary = await startPrimary();
+    primary = await startPrimary({ libsqlServer: true });
     a = await addFollower("Source follower");
     b = await addFollower("Target follower");
     const s3Policy = await primary.ok(policySchema, "POST", "/api/v1/admin/policies", {
@@ -481,6 +482,60 @@ describe("moving files between storage policies", () => {
     expect(await fileOf(big.id)).toMatchObject({ policyId: b.policyId, sha256: big.sha256 });
     expect((await download(`/api/v1/spaces/me/files/${big.id}/content`)).sha256).toBe(big.sha256);
   }, 240_000);
+
+  it("the libSQL server stopped in the middle of a job and started again: the job is taken over and ends with every file moved whole", async () => {
+    const dir = await folder("database-down");
+    const stored = [
+      await upload("d1.bin", 3000, dir),
+      await upload("d2.bin", MiB + 9, dir),
+      await upload("d3.bin", 9000, dir),
+    ];
+    const created = await createMoveJob(
+      primary.services(),
+      toRequest({
+        source: { kind: "policy", policy_id: a.policyId },
+        target_policy_id: b.policyId,
+        scope: { kind: "folder", id: dir },
+      }),
+      "admin",
+    );
+    let database: { start(): Promise<void> } | null = null;
+    const hooks: MoveHooks = {
+      async beforeSwitch() {
+        // The first verified copy meets the database gone at its switch.
+        database ??= await primary.stopDatabase();
+      },
+    };
+    const report = await runMoves(primary.services(), {
+      jobId: created.id,
+      budgetMs: 30_000,
+      concurrency: 1,
+      hooks,
+    });
+    expect(database).not.toBeNull();
+    expect(report.moved).toBe(0);
+    await database!.start();
+    const during = await job(created.id);
+    expect(during.state).toBe("running");
+    expect(during.progress.done.files).toBe(0);
+    for (const s of stored) expect((await fileOf(s.id))?.policyId).toBe(a.policyId);
+
+    // The runner that met the outage could not let go of the job or its file: their leases run out.
+    await primary.db
+      .update(moveJobs)
+      .set({ runnerUntil: new Date(0) })
+      .where(eq(moveJobs.id, created.id));
+    await primary.db
+      .update(moveItems)
+      .set({ claimedAt: new Date(0) })
+      .where(eq(moveItems.jobId, created.id));
+    const done = await runToEnd(created.id);
+    expect(done.progress.done.files).toBe(3);
+    for (const s of stored) {
+      expect(await fileOf(s.id)).toMatchObject({ policyId: b.policyId, sha256: s.sha256 });
+      expect((await download(`/api/v1/spaces/me/files/${s.id}/content`)).sha256).toBe(s.sha256);
+    }
+  }, 120_000);
 
   it("a file trashed, renamed, restored or purged while it is copied ends consistent, and no copy is left over", async () => {
     const dir = await folder("races");
