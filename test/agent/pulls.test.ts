@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomToken, sha256Hex } from "../../shared/crypto.ts";
 import { presignUrl } from "../../shared/protocol/presign.ts";
 import type { PullStatus } from "../../shared/protocol/schemas.ts";
-import { bytes, inProcessAgent } from "./helpers.ts";
+import { bytes } from "../support/bytes.ts";
+import { inProcessAgent } from "./helpers.ts";
 
 type Agent = Awaited<ReturnType<typeof inProcessAgent>>;
 

@@ -5,7 +5,8 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import type { UploadOut } from "../../worker/api/uploads.ts";
-import { bytes, relayWhole, sha256, type UploadClient, uploadClient } from "../worker/uploads/client.ts";
+import { bytes, sha256 } from "../support/bytes.ts";
+import { relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 import {
   ADMIN,
   apiAs,

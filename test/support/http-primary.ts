@@ -12,7 +12,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import { Miniflare } from "miniflare";
 import type { z } from "zod";
 
-<<<<<<< HEAD:test/support/http-primary.ts
+import { startLibsqlServer } from "../../scripts/libsql-server/index.ts";
 
 import { migrateDatabase } from "../../scripts/migrate.ts";
 import { ensureAdmin } from "../../worker/accounts/bootstrap.ts";
@@ -31,29 +31,6 @@ import { policyRoutes } from "../../worker/routes/admin/policies.ts";
 import { enrollmentRoutes } from "../../worker/routes/enrollment.ts";
 import { createServices, type Services } from "../../worker/services.ts";
 import { type Refusal, refusalOf } from "./envelopes.ts";
-
-=======
-
-import { startLibsqlServer } from "../../../scripts/libsql-server/index.ts";
-import { migrateDatabase } from "../../../scripts/migrate.ts";
-import { errorEnvelopeSchema } from "../../../shared/errors.ts";
-import { ensureAdmin } from "../../../worker/accounts/bootstrap.ts";
-import { createSession } from "../../../worker/accounts/sessions.ts";
-import { createApp } from "../../../worker/app.ts";
-import type { Db } from "../../../worker/db/client.ts";
-import * as schema from "../../../worker/db/schema.ts";
-import { parseEnv } from "../../../worker/env.ts";
-import { followerTasks } from "../../../worker/followers/scheduled.ts";
-import type { Route } from "../../../worker/http/route.ts";
-import { routes } from "../../../worker/index.ts";
-import type { LogRecord } from "../../../worker/logger.ts";
-import { ingressTargetRoutes } from "../../../worker/routes/admin/ingress-targets.ts";
-import { nodeRoutes } from "../../../worker/routes/admin/nodes.ts";
-import { policyRoutes } from "../../../worker/routes/admin/policies.ts";
-import { enrollmentRoutes } from "../../../worker/routes/enrollment.ts";
-import { createServices, type Services } from "../../../worker/services.ts";
-
->>>>>>> f0a233a (moves: the tests run against the local libSQL server over HTTP (the node harness can start one and stop/start it on the same port), and a test stops it in the middle of a job: the switch under way fails, nothing moved or lost, the job stays running; once the database is back and the dead runner's leases have run out the job is taken over (the finished pull found again by its id) and every file switches with its SHA-256):test/worker/nodes/harness.ts
 
 export const TEST_SECRET = "nodes-test-secret-0123456789-abcdefghijkl";
 
@@ -92,20 +69,9 @@ export interface Primary {
   close(): Promise<void>;
 }
 
-<<<<<<< HEAD:test/support/http-primary.ts
-export async function startPrimary(options: { fetch?: typeof fetch } = {}): Promise<Primary> {
-=======
-export interface Refusal {
-  status: number;
-  code: string;
-  message: string;
-  details: unknown;
-}
-
 export async function startPrimary(
   options: { fetch?: typeof fetch; libsqlServer?: boolean } = {},
 ): Promise<Primary> {
->>>>>>> f0a233a (moves: the tests run against the local libSQL server over HTTP (the node harness can start one and stop/start it on the same port), and a test stops it in the middle of a job: the switch under way fails, nothing moved or lost, the job stays running; once the database is back and the dead runner's leases have run out the job is taken over (the finished pull found again by its id) and every file switches with its SHA-256):test/worker/nodes/harness.ts
   const dir = await mkdtemp(join(tmpdir(), "flotilla-nodes-"));
   // With libsqlServer the primary talks to the local libSQL server over HTTP, as in the stack, and
   // the test may stop and start that server (restartDatabase).

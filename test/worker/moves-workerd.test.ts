@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../../scripts/stack/stack.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
-import { startUploadAgent, type UploadAgent } from "./uploads/agent.ts";
-import { bytes, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+import { type AgentProcess, startAgentProcess } from "../support/agents.ts";
+import { bytes, sha256 } from "../support/bytes.ts";
+import { relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
 const ADMIN = { username: "admin", password: "correct horse battery staple" };
@@ -24,7 +25,7 @@ interface JobOut {
 describe("a move with the primary in workerd", () => {
   let dir: string;
   let stack: Stack;
-  let second: UploadAgent;
+  let second: AgentProcess;
   let admin: UploadClient;
   let user: UploadClient;
   const ids = { source: "", target: "" };
@@ -86,7 +87,7 @@ describe("a move with the primary in workerd", () => {
       await admin.json("POST", `/api/v1/admin/nodes/${node.id}/enrollment-token`, {}),
       201,
     );
-    second = await startUploadAgent({ primaryUrl: stack.primaryUrl, token });
+    second = await startAgentProcess({ primaryUrl: stack.primaryUrl, token, advertise: true });
     await admin.ok(await admin.json("PATCH", `/api/v1/admin/nodes/${node.id}`, { base_url: second.baseUrl }));
     await admin.ok(await admin.json("POST", `/api/v1/admin/nodes/${node.id}/test`));
     ids.target = await prepareNode(node.id, "Follower 2");

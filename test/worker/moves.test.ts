@@ -27,10 +27,11 @@ import {
 import { deletePendingObjects } from "../../worker/files/purge.ts";
 import { createMoveJob } from "../../worker/moves/jobs.ts";
 import { type MoveHooks, runMoves } from "../../worker/moves/runner.ts";
-import { type Primary, startPrimary } from "./nodes/harness.ts";
-import { S3RVER_KEY, startS3rver } from "./storage/harness.ts";
-import { startUploadAgent, type UploadAgent } from "./uploads/agent.ts";
-import { bytes, partOf, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+import { type AgentProcess, startAgentProcess } from "../support/agents.ts";
+import { bytes, sha256 } from "../support/bytes.ts";
+import { type Primary, startPrimary } from "../support/http-primary.ts";
+import { S3RVER_KEY, startS3rver } from "../support/s3rver.ts";
+import { partOf, relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
 type Job = z.output<typeof moveJobSchema>;
@@ -38,7 +39,7 @@ type Job = z.output<typeof moveJobSchema>;
 interface Follower {
   nodeId: string;
   policyId: string;
-  agent: UploadAgent;
+  agent: AgentProcess;
   /** The directory of its default (local) ingress target. */
   store: string;
 }
@@ -73,7 +74,7 @@ describe("moving files between storage policies", () => {
     const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name });
     const path = `/api/v1/admin/nodes/${node.id}`;
     const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
-    const agent = await startUploadAgent({ primaryUrl: primary.origin, token });
+    const agent = await startAgentProcess({ primaryUrl: primary.origin, token, advertise: true });
     await primary.ok(z.unknown(), "PATCH", path, { base_url: agent.baseUrl }, 200);
     await primary.ok(z.unknown(), "POST", `${path}/test`, undefined, 200);
     const target = await primary.ok(ingressTargetSchema, "POST", `${path}/ingress-targets`, {

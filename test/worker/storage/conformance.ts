@@ -326,8 +326,8 @@ export function describeDriverConformance(name: string, start: () => Promise<Con
         expect(["s3", "primary"]).toContain(driver.kind);
         return;
       }
-      const data = bytesOf(200_000, 11);
-      const other = bytesOf(200_000, 12);
+      const data = bytes(200_000, 11);
+      const other = bytes(200_000, 12);
       const source = createServer((req, res) => {
         const body = req.url === "/data" ? data : other;
         res.writeHead(200, { "content-length": String(body.length) });
