@@ -1,17 +1,29 @@
 // Owns running the primary worker locally: bundle worker/index.ts with esbuild (what wrangler would
 // do) and serve it from real workerd through Miniflare, with persistent R2 state under the data dir.
+import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { parse } from "smol-toml";
 import { buildConsole } from "../../worker/console/build.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
-/** Matches wrangler.toml so the local run and a deploy behave alike. */
-export const compatibilityDate = "2026-07-30";
-/** As wrangler.toml: nodejs_compat brings node:crypto's streaming SHA-256 (worker/storage/sha256.ts). */
-export const compatibilityFlags = ["nodejs_compat"];
+/** The runtime settings of wrangler.toml, their one source, so the local run and a deploy behave alike. */
+function wranglerRuntime(): { compatibilityDate: string; compatibilityFlags: string[] } {
+  const config = parse(readFileSync(join(root, "wrangler.toml"), "utf8"));
+  const date = config.compatibility_date;
+  const flags = config.compatibility_flags ?? [];
+  if (typeof date !== "string" || !Array.isArray(flags) || !flags.every((flag) => typeof flag === "string")) {
+    throw new Error("wrangler.toml needs compatibility_date (a string) and compatibility_flags (strings).");
+  }
+  return { compatibilityDate: date, compatibilityFlags: flags as string[] };
+}
+
+/** compatibility_date and compatibility_flags as wrangler.toml sets them (nodejs_compat brings
+ * node:crypto's streaming SHA-256, worker/storage/sha256.ts). */
+export const { compatibilityDate, compatibilityFlags } = wranglerRuntime();
 
 export async function bundleWorker(outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });

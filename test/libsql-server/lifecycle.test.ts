@@ -12,6 +12,7 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLibsqlServer } from "../../scripts/libsql-server/index.ts";
+import { compatibilityDate } from "../../scripts/stack/primary.ts";
 import { tableName } from "../support/libsql.ts";
 
 let dir: string;
@@ -163,7 +164,7 @@ describe("@libsql/client/web", () => {
     const mf = new Miniflare({
       modules: true,
       script: bundle.outputFiles[0]!.text,
-      compatibilityDate: "2026-07-30",
+      compatibilityDate,
       bindings: { LIBSQL_URL: server.url, LIBSQL_AUTH_TOKEN: "wd" },
     });
     try {
