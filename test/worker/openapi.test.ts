@@ -69,6 +69,65 @@ describe("OpenAPI document", () => {
     );
   });
 
+  it("names the primary it came from as its server", () => {
+    expect((doc as unknown as { servers: { url: string }[] }).servers).toEqual([
+      { url: "http://primary.test", description: "This primary" },
+    ]);
+  });
+
+  it("describes downloads as bytes with their statuses and headers", () => {
+    const download = doc.paths["/api/v1/spaces/{space}/files/{id}/content"]?.get as unknown as {
+      parameters: { name: string; in: string }[];
+      responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }>;
+    };
+    expect(Object.keys(download.responses)).toEqual(
+      expect.arrayContaining(["200", "206", "302", "304", "416", "401", "default"]),
+    );
+    expect(download.responses["200"]?.content).toHaveProperty("application/octet-stream");
+    // With ?redirect=false a presigned policy answers the URL as JSON under the same status.
+    expect(download.responses["200"]?.content).toHaveProperty("application/json");
+    expect(download.responses["206"]?.headers).toHaveProperty("Content-Range");
+    expect(download.responses["200"]?.headers).toHaveProperty("Repr-Digest");
+    expect(download.responses["302"]?.headers).toHaveProperty("Location");
+    for (const name of ["Range", "If-None-Match", "If-Range"])
+      expect(download.parameters).toContainEqual(expect.objectContaining({ name, in: "header" }));
+    const preview = doc.paths["/api/v1/spaces/{space}/files/{id}/preview"]?.get;
+    expect(Object.keys(preview?.responses ?? {})).not.toContain("302");
+  });
+
+  it("describes a relayed part as a binary body with its digest headers", () => {
+    const part = doc.paths["/api/v1/uploads/{id}/parts/{n}"]?.put as unknown as {
+      parameters: { name: string; in: string }[];
+      requestBody: { content: Record<string, { schema: unknown }> };
+    };
+    expect(part.requestBody.content["application/octet-stream"]?.schema).toEqual({
+      type: "string",
+      format: "binary",
+    });
+    for (const name of ["Content-Length", "X-Flotilla-Sha256", "Content-Digest"])
+      expect(part.parameters).toContainEqual(expect.objectContaining({ name, in: "header" }));
+  });
+
+  it("names each resource once in components and refers to it", () => {
+    for (const name of [
+      "Node",
+      "File",
+      "Folder",
+      "Upload",
+      "StoragePolicy",
+      "PolicyGroup",
+      "Share",
+      "Timestamp",
+    ])
+      expect(doc.components.schemas, name).toHaveProperty(name);
+    const text = JSON.stringify(doc);
+    expect(text).toContain('"$ref":"#/components/schemas/Node"');
+    expect(text).not.toContain("#/$defs/");
+    // The date-time pattern lives in Timestamp, not inlined at every timestamp field.
+    const pattern = JSON.stringify((doc.components.schemas.Timestamp as { pattern: string }).pattern);
+    expect(text.split(pattern).length - 1).toBe(1);
+  });
+
   it("has unique operation ids", () => {
     const ids = Object.values(doc.paths).flatMap((methods) =>
       Object.values(methods).map((op) => op.operationId),

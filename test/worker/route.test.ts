@@ -12,6 +12,7 @@ describe("defineRoute", () => {
       access: "public",
       summary: "returns its own Response and sets cookies through ctx.headers",
       tag: "test",
+      raw: [{ status: 200, description: "text", contentType: "text/plain" }],
       handler: async ({ headers }) => {
         headers.append("set-cookie", "a=1; Path=/");
         headers.append("set-cookie", "b=2; Path=/");
@@ -37,7 +38,31 @@ describe("defineRoute", () => {
       response: z.object({ count: z.number() }),
       handler: async () => ({ count: "many" }) as unknown as { count: number },
     }),
+    defineRoute({
+      method: "GET",
+      path: "/undeclared",
+      access: "public",
+      summary: "answers its own Response without declaring it",
+      tag: "test",
+      handler: async () => new Response("bytes"),
+    }),
   ];
+
+  it("refuses, as an internal error, a handler's own Response its route does not declare", async () => {
+    const h = await createHarness();
+    try {
+      const logs: string[] = [];
+      const app = createApp(routes, { db: h.db, logSink: (r) => logs.push(JSON.stringify(r)) });
+      const response = await app.fetch(new Request("http://primary.test/undeclared"), h.env, {
+        waitUntil: () => {},
+      });
+      expect(response.status).toBe(500);
+      expect(JSON.parse(await response.text()).error.code).toBe("internal");
+      expect(logs.join("\n")).toContain("declares no raw answers");
+    } finally {
+      await h.close();
+    }
+  });
 
   it("keeps ctx.headers, all Set-Cookie values included, on a handler's own Response", async () => {
     const h = await createHarness();

@@ -21,22 +21,26 @@ export const loginResponse = z.object({
 });
 
 /** A team space the caller can use: its id is the `:space` in /api/v1/spaces/:space/... */
-export const myTeamSchema = z.object({ id: z.string(), name: z.string(), role: z.enum(TEAM_ROLES) });
+export const myTeamSchema = z
+  .object({ id: z.string(), name: z.string(), role: z.enum(TEAM_ROLES) })
+  .meta({ id: "MyTeam" });
 
-export const meSchema = z.object({ user: userSchema, teams: z.array(myTeamSchema) });
+export const meSchema = z.object({ user: userSchema, teams: z.array(myTeamSchema) }).meta({ id: "Me" });
 
 export const passwordChangeBody = z.object({
   current_password: z.string().min(1).max(1024),
   new_password: passwordSchema,
 });
 
-export const tokenSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  expires_at: timestamp,
-  last_used_at: timestamp.nullable(),
-  created_at: timestamp,
-});
+export const tokenSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    expires_at: timestamp,
+    last_used_at: timestamp.nullable(),
+    created_at: timestamp,
+  })
+  .meta({ id: "ApiToken" });
 
 export function toTokenOut(row: typeof sessions.$inferSelect): z.infer<typeof tokenSchema> {
   return {
@@ -56,9 +60,11 @@ export const createTokenBody = z.object({
 });
 
 /** A new token: its value is shown this once. */
-export const createdTokenSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  token: z.string(),
-  expires_at: timestamp,
-});
+export const createdTokenSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    token: z.string(),
+    expires_at: timestamp,
+  })
+  .meta({ id: "CreatedApiToken" });

@@ -5,22 +5,24 @@ import { INGRESS_DRIVERS, INGRESS_STATES, type ingressTargets } from "../db/sche
 import { s3FieldsSchema, s3SettingsView, s3SettingsViewSchema } from "./s3-settings.ts";
 import { idParams, iso, timestamp } from "./wire.ts";
 
-export const ingressTargetSchema = z.object({
-  id: z.string(),
-  node_id: z.string(),
-  key: z.string(),
-  name: z.string(),
-  driver: z.enum(INGRESS_DRIVERS),
-  base_path: z.string(),
-  s3: s3SettingsViewSchema,
-  is_default: z.boolean(),
-  revision: z.number().int(),
-  applied_revision: z.number().int().nullable(),
-  state: z.enum(INGRESS_STATES),
-  reason: z.string().nullable(),
-  created_at: timestamp,
-  updated_at: timestamp,
-});
+export const ingressTargetSchema = z
+  .object({
+    id: z.string(),
+    node_id: z.string(),
+    key: z.string(),
+    name: z.string(),
+    driver: z.enum(INGRESS_DRIVERS),
+    base_path: z.string(),
+    s3: s3SettingsViewSchema,
+    is_default: z.boolean(),
+    revision: z.number().int(),
+    applied_revision: z.number().int().nullable(),
+    state: z.enum(INGRESS_STATES),
+    reason: z.string().nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: "IngressTarget" });
 export type IngressTargetOut = z.infer<typeof ingressTargetSchema>;
 
 export const ingressTargetListSchema = z.object({ ingress_targets: z.array(ingressTargetSchema) });

@@ -10,33 +10,35 @@ import { iso, timestamp } from "./wire.ts";
 
 type NodeRow = typeof followerNodes.$inferSelect;
 
-export const capabilitySummarySchema = z.object({
-  protocol_version: z.string(),
-  protocol_range: z.string(),
-  server_version: z.string(),
-  features: z.record(z.string(), z.boolean()),
-  browser_cors: z.object({
-    allowed_origins: z.array(z.string()),
-    allowed_headers: z.array(z.string()),
-    exposed_headers_get: z.array(z.string()),
-    exposed_headers_put: z.array(z.string()),
-  }),
-  limits: z.record(z.string(), z.number().nullable()),
-  default_target: z.string().nullable(),
-  ingress_targets: z.array(
-    z.object({
-      key: z.string(),
-      name: z.string(),
-      driver: z.string(),
-      state: z.string(),
-      revision: z.number(),
-      applied_revision: z.number().nullable(),
-      reason: z.string().nullable(),
-      free_bytes: z.number().nullable(),
-      total_bytes: z.number().nullable(),
+export const capabilitySummarySchema = z
+  .object({
+    protocol_version: z.string(),
+    protocol_range: z.string(),
+    server_version: z.string(),
+    features: z.record(z.string(), z.boolean()),
+    browser_cors: z.object({
+      allowed_origins: z.array(z.string()),
+      allowed_headers: z.array(z.string()),
+      exposed_headers_get: z.array(z.string()),
+      exposed_headers_put: z.array(z.string()),
     }),
-  ),
-});
+    limits: z.record(z.string(), z.number().nullable()),
+    default_target: z.string().nullable(),
+    ingress_targets: z.array(
+      z.object({
+        key: z.string(),
+        name: z.string(),
+        driver: z.string(),
+        state: z.string(),
+        revision: z.number(),
+        applied_revision: z.number().nullable(),
+        reason: z.string().nullable(),
+        free_bytes: z.number().nullable(),
+        total_bytes: z.number().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: "CapabilitySummary" });
 export type CapabilitySummary = z.infer<typeof capabilitySummarySchema>;
 
 export function summarize(caps: Capabilities): CapabilitySummary {
@@ -62,7 +64,7 @@ export function summarize(caps: Capabilities): CapabilitySummary {
   };
 }
 
-export const enrollmentStatusSchema = z.enum(ENROLLMENT_STATUSES);
+export const enrollmentStatusSchema = z.enum(ENROLLMENT_STATUSES).meta({ id: "EnrollmentStatus" });
 
 /** The stored status, except that a pending token past its expiry reads as expired. */
 export function enrollmentStatus(node: NodeRow, now: Date): z.infer<typeof enrollmentStatusSchema> {
@@ -76,31 +78,33 @@ export function enrollmentStatus(node: NodeRow, now: Date): z.infer<typeof enrol
   return node.enrollmentStatus;
 }
 
-export const nodeSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  base_url: z.string(),
-  enabled: z.boolean(),
-  enrollment: z.object({
-    status: enrollmentStatusSchema,
-    expires_at: timestamp.nullable(),
-    enrolled_at: timestamp.nullable(),
-  }),
-  key_id: z.string().nullable(),
-  last_probe: z
-    .object({
-      at: timestamp,
-      ok: z.boolean(),
-      error: z.string().nullable(),
-      capabilities: capabilitySummarySchema.nullable(),
-      /** The follower's /health/ready document taken with this probe; null when it gave none. */
-      readiness: readinessSchema.nullable(),
-    })
-    .nullable(),
-  last_good_probe: z.object({ at: timestamp, capabilities: capabilitySummarySchema }).nullable(),
-  created_at: timestamp,
-  updated_at: timestamp,
-});
+export const nodeSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    base_url: z.string(),
+    enabled: z.boolean(),
+    enrollment: z.object({
+      status: enrollmentStatusSchema,
+      expires_at: timestamp.nullable(),
+      enrolled_at: timestamp.nullable(),
+    }),
+    key_id: z.string().nullable(),
+    last_probe: z
+      .object({
+        at: timestamp,
+        ok: z.boolean(),
+        error: z.string().nullable(),
+        capabilities: capabilitySummarySchema.nullable(),
+        /** The follower's /health/ready document taken with this probe; null when it gave none. */
+        readiness: readinessSchema.nullable(),
+      })
+      .nullable(),
+    last_good_probe: z.object({ at: timestamp, capabilities: capabilitySummarySchema }).nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: "Node" });
 export type NodeOut = z.infer<typeof nodeSchema>;
 
 export const nodeListSchema = z.object({ nodes: z.array(nodeSchema) });
@@ -135,12 +139,14 @@ export function toNodeOut(node: NodeRow, now: Date): NodeOut {
   };
 }
 
-export const nodeEventSchema = z.object({
-  at: timestamp,
-  level: z.string(),
-  kind: z.string(),
-  message: z.string(),
-});
+export const nodeEventSchema = z
+  .object({
+    at: timestamp,
+    level: z.string(),
+    kind: z.string(),
+    message: z.string(),
+  })
+  .meta({ id: "NodeEvent" });
 
 export function toNodeEventOut(e: typeof nodeEvents.$inferSelect): z.infer<typeof nodeEventSchema> {
   return { at: iso(e.at), level: e.level, kind: e.kind, message: e.message };
@@ -161,10 +167,12 @@ export const nodeDetailsSchema = nodeSchema.extend({
   recent_events: z.array(nodeEventSchema),
 });
 
-export const bindingSyncSchema = z.object({
-  state: z.enum(["pushed", "skipped", "failed"]),
-  reason: z.string().nullable(),
-});
+export const bindingSyncSchema = z
+  .object({
+    state: z.enum(["pushed", "skipped", "failed"]),
+    reason: z.string().nullable(),
+  })
+  .meta({ id: "BindingSync" });
 export type BindingSync = z.infer<typeof bindingSyncSchema>;
 export const nodeEditedSchema = nodeSchema.extend({ binding_sync: bindingSyncSchema });
 
@@ -175,27 +183,31 @@ export const enrollmentTokenBody = z.object({
   ttl_minutes: z.number().int().min(1).max(1440).default(DEFAULT_ENROLLMENT_TTL_MINUTES),
 });
 
-export const enrollmentTokenSchema = z.object({
-  node_id: z.string(),
-  token: z.string(),
-  expires_at: timestamp,
-  /** Two lines (enroll, then start) for the follower's single executable. */
-  command: z.string(),
-  /** The same two lines from a Flotilla checkout (npm run agent --). */
-  command_from_checkout: z.string(),
-  /** What must differ for a second agent on the same machine. */
-  note: z.string(),
-});
+export const enrollmentTokenSchema = z
+  .object({
+    node_id: z.string(),
+    token: z.string(),
+    expires_at: timestamp,
+    /** Two lines (enroll, then start) for the follower's single executable. */
+    command: z.string(),
+    /** The same two lines from a Flotilla checkout (npm run agent --). */
+    command_from_checkout: z.string(),
+    /** What must differ for a second agent on the same machine. */
+    note: z.string(),
+  })
+  .meta({ id: "EnrollmentToken" });
 
-export const testResultSchema = z.object({
-  ok: z.literal(true),
-  protocol_version: z.string(),
-  server_version: z.string(),
-  capabilities: capabilitySummarySchema,
-  /** The follower's /health/ready answer; null when it gave none. */
-  readiness: readinessSchema.nullable(),
-  node: nodeSchema,
-});
+export const testResultSchema = z
+  .object({
+    ok: z.literal(true),
+    protocol_version: z.string(),
+    server_version: z.string(),
+    capabilities: capabilitySummarySchema,
+    /** The follower's /health/ready answer; null when it gave none. */
+    readiness: readinessSchema.nullable(),
+    node: nodeSchema,
+  })
+  .meta({ id: "NodeTestResult" });
 
 const name = z.string().trim().min(1).max(200);
 

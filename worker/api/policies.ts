@@ -5,20 +5,33 @@ import { POLICY_DRIVERS, type storagePolicies, TRANSFER_MODES } from "../db/sche
 import { s3FieldsSchema, s3SettingsView, s3SettingsViewSchema } from "./s3-settings.ts";
 import { iso, timestamp } from "./wire.ts";
 
-export const policySchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  driver: z.enum(POLICY_DRIVERS),
-  node_id: z.string().nullable(),
-  max_file_size: z.number().int(),
-  chunk_size: z.number().int(),
-  upload_mode: z.enum(TRANSFER_MODES),
-  download_mode: z.enum(TRANSFER_MODES),
-  key_prefix: z.string(),
-  s3: s3SettingsViewSchema,
-  created_at: timestamp,
-  updated_at: timestamp,
-});
+/** What the policy fields mean, for the OpenAPI document and a generated client. */
+const DESCRIBE = {
+  max_file_size: "Largest single file in bytes; 0 = unlimited",
+  chunk_size:
+    "Bytes per upload part (the last part carries the rest), raised to the storage's minimum part size and capped for relayed parts; 0 = the whole file in one part (a relayed file above the cap is still split). Default 5 MiB",
+  upload_mode:
+    "relay_stream: the bytes pass through the primary; presigned: the client sends them to the storage with short-lived URLs",
+  download_mode: "relay_stream: the primary streams the bytes; presigned: a 302 to a short-lived storage URL",
+  key_prefix: "Prefix of every object key the policy writes in its storage",
+};
+
+export const policySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    driver: z.enum(POLICY_DRIVERS),
+    node_id: z.string().nullable(),
+    max_file_size: z.number().int().describe(DESCRIBE.max_file_size),
+    chunk_size: z.number().int().describe(DESCRIBE.chunk_size),
+    upload_mode: z.enum(TRANSFER_MODES).describe(DESCRIBE.upload_mode),
+    download_mode: z.enum(TRANSFER_MODES).describe(DESCRIBE.download_mode),
+    key_prefix: z.string().describe(DESCRIBE.key_prefix),
+    s3: s3SettingsViewSchema,
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: "StoragePolicy" });
 export type PolicyOut = z.infer<typeof policySchema>;
 
 export const policyListSchema = z.object({ policies: z.array(policySchema) });
@@ -45,15 +58,16 @@ const mode = z.enum(TRANSFER_MODES);
 const common = {
   name: z.string().trim().min(1).max(200),
   /** Single-file size limit in bytes; 0 = unlimited. */
-  max_file_size: z.number().int().nonnegative().default(0),
+  max_file_size: z.number().int().nonnegative().default(0).describe(DESCRIBE.max_file_size),
   chunk_size: z
     .number()
     .int()
     .nonnegative()
-    .default(5 * 1024 * 1024),
-  upload_mode: mode.default("relay_stream"),
-  download_mode: mode.default("relay_stream"),
-  key_prefix: z.string().max(512).default(""),
+    .default(5 * 1024 * 1024)
+    .describe(DESCRIBE.chunk_size),
+  upload_mode: mode.default("relay_stream").describe(DESCRIBE.upload_mode),
+  download_mode: mode.default("relay_stream").describe(DESCRIBE.download_mode),
+  key_prefix: z.string().max(512).default("").describe(DESCRIBE.key_prefix),
 };
 
 export const createPolicyBody = z.discriminatedUnion("driver", [
@@ -78,16 +92,18 @@ export type EditPolicyBody = z.infer<typeof editPolicyBody>;
 
 export const POLICY_TEST_STEPS = ["write", "read", "delete"] as const;
 
-export const policyTestSchema = z.object({
-  ok: z.boolean(),
-  driver: z.enum(POLICY_DRIVERS),
-  location: z.string().nullable(),
-  steps: z.array(
-    z.object({
-      step: z.enum(POLICY_TEST_STEPS),
-      ok: z.boolean(),
-      error: z.object({ code: z.string(), message: z.string() }).nullable(),
-    }),
-  ),
-});
+export const policyTestSchema = z
+  .object({
+    ok: z.boolean(),
+    driver: z.enum(POLICY_DRIVERS),
+    location: z.string().nullable(),
+    steps: z.array(
+      z.object({
+        step: z.enum(POLICY_TEST_STEPS),
+        ok: z.boolean(),
+        error: z.object({ code: z.string(), message: z.string() }).nullable(),
+      }),
+    ),
+  })
+  .meta({ id: "StoragePolicyTestResult" });
 export type PolicyTestOut = z.infer<typeof policyTestSchema>;

@@ -6,15 +6,27 @@ import { iso, nameSchema, timestamp } from "./wire.ts";
 
 export const ruleInputSchema = z.object({
   policy_id: z.string().min(1),
-  priority: z.number().int().positive(),
+  priority: z.number().int().positive().describe("Rules are tried in ascending priority; unique in a group"),
   /** Inclusive lower bound in bytes. */
-  min_size: z.number().int().nonnegative().default(0),
+  min_size: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe("Inclusive lower bound in bytes: the rule matches sizes in [min_size, max_size)"),
   /** Exclusive upper bound in bytes; 0 = no upper bound. */
-  max_size: z.number().int().nonnegative().default(0),
+  max_size: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe("Exclusive upper bound in bytes: sizes in [min_size, max_size); 0 = no upper bound"),
 });
 export type RuleInput = z.infer<typeof ruleInputSchema>;
 
-export const ruleSchema = ruleInputSchema.extend({ id: z.string(), policy_name: z.string() });
+export const ruleSchema = ruleInputSchema
+  .extend({ id: z.string(), policy_name: z.string() })
+  .meta({ id: "PolicyGroupRule" });
 
 type RuleRow = typeof policyGroupRules.$inferSelect;
 
@@ -33,19 +45,21 @@ export function toRuleOut(rule: RuleRow, policyName: string): z.infer<typeof rul
   return { ...ruleFields(rule), policy_name: policyName };
 }
 
-export const policyGroupSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  description: z.string(),
-  enabled: z.boolean(),
-  /** The group new users get, and the one users/teams without a binding resolve through. */
-  is_default: z.boolean(),
-  rules: z.array(ruleSchema),
-  user_count: z.number().int(),
-  team_count: z.number().int(),
-  created_at: timestamp,
-  updated_at: timestamp,
-});
+export const policyGroupSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    enabled: z.boolean(),
+    /** The group new users get, and the one users/teams without a binding resolve through. */
+    is_default: z.boolean(),
+    rules: z.array(ruleSchema),
+    user_count: z.number().int(),
+    team_count: z.number().int(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: "PolicyGroup" });
 export type PolicyGroupOut = z.infer<typeof policyGroupSchema>;
 
 export const policyGroupListSchema = z.object({ policy_groups: z.array(policyGroupSchema) });
@@ -109,12 +123,19 @@ export const resolutionQuery = z
     path: ["space"],
   });
 
-export const resolutionSchema = z.object({
-  policy_group: z.object({ id: z.string(), name: z.string() }),
-  rule: ruleSchema.omit({ policy_name: true }),
-  policy: z.object({ id: z.string(), name: z.string(), driver: z.string(), node_id: z.string().nullable() }),
-  skipped: z.array(z.object({ rule_id: z.string(), priority: z.number(), reason: z.string() })),
-});
+export const resolutionSchema = z
+  .object({
+    policy_group: z.object({ id: z.string(), name: z.string() }),
+    rule: ruleSchema.omit({ policy_name: true }),
+    policy: z.object({
+      id: z.string(),
+      name: z.string(),
+      driver: z.string(),
+      node_id: z.string().nullable(),
+    }),
+    skipped: z.array(z.object({ rule_id: z.string(), priority: z.number(), reason: z.string() })),
+  })
+  .meta({ id: "PolicyResolution" });
 
 export function toResolutionOut(resolution: {
   group: typeof policyGroups.$inferSelect;

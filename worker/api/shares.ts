@@ -31,22 +31,24 @@ export const createShareSchema = z
   });
 export type CreateShareBody = z.infer<typeof createShareSchema>;
 
-export const shareOutSchema = z.object({
-  id: z.string(),
-  target: z.object({
-    type: z.enum(["file", "folder"]),
+export const shareOutSchema = z
+  .object({
     id: z.string(),
-    name: z.string(),
-    trashed: z.boolean(),
-  }),
-  expires_at: timestamp.nullable(),
-  has_password: z.boolean(),
-  max_downloads: z.number().int().nullable(),
-  download_count: z.number().int(),
-  revoked_at: timestamp.nullable(),
-  created_at: timestamp,
-  state: z.enum(SHARE_STATES),
-});
+    target: z.object({
+      type: z.enum(["file", "folder"]),
+      id: z.string(),
+      name: z.string(),
+      trashed: z.boolean(),
+    }),
+    expires_at: timestamp.nullable(),
+    has_password: z.boolean(),
+    max_downloads: z.number().int().nullable(),
+    download_count: z.number().int(),
+    revoked_at: timestamp.nullable(),
+    created_at: timestamp,
+    state: z.enum(SHARE_STATES),
+  })
+  .meta({ id: "Share" });
 export type ShareOut = z.infer<typeof shareOutSchema>;
 
 export function toShareOut(
@@ -73,7 +75,9 @@ export function toShareOut(
 }
 
 /** A new link: the token (and the page URL holding it) are shown this once. */
-export const createdShareSchema = z.object({ share: shareOutSchema, token: z.string(), url: z.string() });
+export const createdShareSchema = z
+  .object({ share: shareOutSchema, token: z.string(), url: z.string() })
+  .meta({ id: "CreatedShare" });
 export const shareListSchema = z.object({ items: z.array(shareOutSchema) });
 export const shareParams = z.object({ space: spaceParam, id: z.string().min(1).max(64) });
 
@@ -89,20 +93,24 @@ export const publicDownloadQuery = z.object({
 });
 
 /** What a link points to; while it is locked only its kind and lock state. */
-export const shareViewSchema = z.object({
-  kind: z.enum(["file", "folder"]),
-  locked: z.boolean(),
-  password_required: z.boolean(),
-  expires_at: timestamp.nullable().optional(),
-  downloads_left: z.number().int().nullable().optional(),
-  file: z
-    .object({ name: z.string(), size: z.number().int(), content_type: z.string(), sha256: z.string() })
-    .optional(),
-  folder: z.object({ name: z.string() }).optional(),
-});
+export const shareViewSchema = z
+  .object({
+    kind: z.enum(["file", "folder"]),
+    locked: z.boolean(),
+    password_required: z.boolean(),
+    expires_at: timestamp.nullable().optional(),
+    downloads_left: z.number().int().nullable().optional(),
+    file: z
+      .object({ name: z.string(), size: z.number().int(), content_type: z.string(), sha256: z.string() })
+      .optional(),
+    folder: z.object({ name: z.string() }).optional(),
+  })
+  .meta({ id: "PublicShare" });
 
 export const unlockBody = z.object({ password: z.string().max(256) });
-export const unlockSchema = z.object({ unlock_token: z.string(), expires_at: timestamp });
+export const unlockSchema = z
+  .object({ unlock_token: z.string(), expires_at: timestamp })
+  .meta({ id: "ShareUnlock" });
 
 export const publicListingQuery = z.object({
   folder_id: z.string().min(1).max(64).optional(),

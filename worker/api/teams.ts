@@ -4,23 +4,29 @@ import { z } from "zod";
 import { TEAM_ROLES, type teamMembers, type teams, type users } from "../db/schema.ts";
 import { iso, nameSchema, timestamp } from "./wire.ts";
 
-export const memberSchema = z.object({
-  user_id: z.string(),
-  username: z.string(),
-  display_name: z.string(),
-  role: z.enum(TEAM_ROLES),
-  added_at: timestamp,
-});
+export const memberSchema = z
+  .object({
+    user_id: z.string(),
+    username: z.string(),
+    display_name: z.string(),
+    role: z.enum(TEAM_ROLES),
+    added_at: timestamp,
+  })
+  .meta({ id: "TeamMember" });
 
-export const teamSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  policy_group_id: z.string().nullable(),
-  member_count: z.number().int(),
-  created_at: timestamp,
-  updated_at: timestamp,
-});
-export const teamDetailSchema = teamSchema.extend({ members: z.array(memberSchema) });
+export const teamSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    policy_group_id: z.string().nullable(),
+    member_count: z.number().int(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: "Team" });
+export const teamDetailSchema = teamSchema
+  .extend({ members: z.array(memberSchema) })
+  .meta({ id: "TeamDetail" });
 export type TeamOut = z.infer<typeof teamSchema>;
 export type TeamDetailOut = z.infer<typeof teamDetailSchema>;
 

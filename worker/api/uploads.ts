@@ -27,29 +27,31 @@ export const initBodySchema = z.object({
 });
 export type InitBody = z.infer<typeof initBodySchema>;
 
-export const uploadSchema = z.object({
-  id: z.string(),
-  state: z.enum(UPLOAD_STATES),
-  mode: z.enum(TRANSFER_MODES),
-  name: z.string(),
-  size: z.number().int(),
-  sha256: z.string().nullable(),
-  content_type: z.string(),
-  folder_id: z.string().nullable(),
-  space: z.object({ kind: z.enum(SPACE_KINDS), id: z.string() }),
-  client_id: z.string().nullable(),
-  policy_id: z.string(),
-  chunk_size: z.number().int(),
-  part_count: z.number().int(),
-  parts_received: z.array(z.number().int()),
-  missing_parts: z.array(z.number().int()),
-  /** Relay: where part n goes (replace `{n}`); null for presigned (ask /presign). */
-  part_url_template: z.string().nullable(),
-  file_id: z.string().nullable(),
-  failure: z.object({ code: z.string(), message: z.string() }).nullable(),
-  expires_at: timestamp,
-  created_at: timestamp,
-});
+export const uploadSchema = z
+  .object({
+    id: z.string(),
+    state: z.enum(UPLOAD_STATES),
+    mode: z.enum(TRANSFER_MODES),
+    name: z.string(),
+    size: z.number().int(),
+    sha256: z.string().nullable(),
+    content_type: z.string(),
+    folder_id: z.string().nullable(),
+    space: z.object({ kind: z.enum(SPACE_KINDS), id: z.string() }),
+    client_id: z.string().nullable(),
+    policy_id: z.string(),
+    chunk_size: z.number().int(),
+    part_count: z.number().int(),
+    parts_received: z.array(z.number().int()),
+    missing_parts: z.array(z.number().int()),
+    /** Relay: where part n goes (replace `{n}`); null for presigned (ask /presign). */
+    part_url_template: z.string().nullable(),
+    file_id: z.string().nullable(),
+    failure: z.object({ code: z.string(), message: z.string() }).nullable(),
+    expires_at: timestamp,
+    created_at: timestamp,
+  })
+  .meta({ id: "Upload" });
 export type UploadOut = z.infer<typeof uploadSchema>;
 
 /** The part numbers 1..partCount not in `received`, ascending. */
@@ -95,11 +97,13 @@ export const openUploadsQuery = z.object({ client_id: z.string().min(1).max(128)
 export const uploadListSchema = z.object({ items: z.array(uploadSchema) });
 
 export const partParams = idParams.extend({ n: z.coerce.number().int() });
-export const partSchema = z.object({
-  part_number: z.number().int(),
-  size: z.number().int(),
-  sha256: z.string(),
-});
+export const partSchema = z
+  .object({
+    part_number: z.number().int(),
+    size: z.number().int(),
+    sha256: z.string(),
+  })
+  .meta({ id: "UploadPart" });
 export type PartOut = z.infer<typeof partSchema>;
 
 /** At most this many part URLs per presign request. */
@@ -108,15 +112,17 @@ export const MAX_PRESIGN_BATCH = 100;
 export const presignBody = z.object({
   part_numbers: z.array(z.number().int()).min(1).max(MAX_PRESIGN_BATCH),
 });
-export const presignedPartSchema = z.object({
-  part_number: z.number().int(),
-  url: z.string(),
-  method: z.literal("PUT"),
-  headers: z.record(z.string(), z.string()),
-  expires_at: z.string(),
-});
+export const presignedPartSchema = z
+  .object({
+    part_number: z.number().int(),
+    url: z.string(),
+    method: z.literal("PUT"),
+    headers: z.record(z.string(), z.string()),
+    expires_at: z.string(),
+  })
+  .meta({ id: "PresignedPart" });
 export type PresignedPart = z.infer<typeof presignedPartSchema>;
-export const presignSchema = z.object({ urls: z.array(presignedPartSchema) });
+export const presignSchema = z.object({ urls: z.array(presignedPartSchema) }).meta({ id: "PresignedParts" });
 
 export const completeBody = z
   .object({
@@ -127,4 +133,6 @@ export const completeBody = z
       .optional(),
   })
   .optional();
-export const completedSchema = z.object({ upload: uploadSchema, file: fileOutSchema });
+export const completedSchema = z
+  .object({ upload: uploadSchema, file: fileOutSchema })
+  .meta({ id: "CompletedUpload" });

@@ -20,17 +20,19 @@ export function normalizeUsername(username: string): string {
   return username.trim().toLowerCase();
 }
 
-export const userSchema = z.object({
-  id: z.string(),
-  username: z.string(),
-  display_name: z.string(),
-  role: z.enum(USER_ROLES),
-  disabled: z.boolean(),
-  /** null: follows whatever group is the default at upload time. */
-  policy_group_id: z.string().nullable(),
-  created_at: timestamp,
-  updated_at: timestamp,
-});
+export const userSchema = z
+  .object({
+    id: z.string(),
+    username: z.string(),
+    display_name: z.string(),
+    role: z.enum(USER_ROLES),
+    disabled: z.boolean(),
+    /** null: follows whatever group is the default at upload time. */
+    policy_group_id: z.string().nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: "User" });
 export type UserOut = z.infer<typeof userSchema>;
 
 export const userListSchema = z.object({ users: z.array(userSchema) });

@@ -5,7 +5,7 @@ import { z } from "zod";
 export const idParams = z.object({ id: z.string().min(1).max(64) });
 
 /** Timestamps leave the API as ISO 8601 strings. */
-export const timestamp = z.iso.datetime();
+export const timestamp = z.iso.datetime().meta({ id: "Timestamp", description: "ISO 8601 date-time, UTC" });
 export function iso(date: Date): string;
 export function iso(date: Date | null): string | null;
 export function iso(date: Date | null): string | null {
@@ -13,3 +13,27 @@ export function iso(date: Date | null): string | null {
 }
 
 export const nameSchema = z.string().trim().min(1).max(100);
+
+/**
+ * A success the handler answers itself with a Response (bytes, text, a redirect, a cache hit) instead
+ * of a JSON body: declared here so the OpenAPI document says what the route really answers.
+ */
+export interface RawAnswer {
+  status: number;
+  description: string;
+  /** Media type of the body; omitted for an answer without one (302, 304). */
+  contentType?: string;
+  /** A JSON body's schema (the presigned URL, an error envelope). */
+  schema?: z.ZodType;
+  /** Response headers this answer carries, name -> what it says. */
+  headers?: Record<string, string>;
+}
+
+/** A request body read by the handler itself (file bytes), not parsed as JSON. */
+export interface RawBody {
+  contentType: string;
+  description: string;
+}
+
+/** Request headers the route reads, name -> what it does. */
+export type RequestHeaders = Record<string, { description: string; required?: boolean }>;

@@ -4,6 +4,7 @@
 import type { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
 import { type AuthUser, authenticate, checkOrigin, requireAdmin, requireUser } from "../accounts/auth.ts";
+import type { RawAnswer, RawBody, RequestHeaders } from "../api/wire.ts";
 import type { Services } from "../services.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -43,6 +44,10 @@ export interface RouteSpec<
   response?: R;
   /** Success status (default 200, or 204 without a response schema). */
   status?: number;
+  /** The answers a handler returning its own Response gives; required for such a route. */
+  raw?: RawAnswer[];
+  rawBody?: RawBody;
+  requestHeaders?: RequestHeaders;
   /** Returns the response body (validated by `response`) or a ready Response (streams, redirects). */
   handler: (
     ctx: HandlerContext<A, z.output<P>, z.output<Q>, z.output<B>>,
@@ -61,6 +66,9 @@ export interface Route {
   body?: z.ZodType;
   response?: z.ZodType;
   status: number;
+  raw?: RawAnswer[];
+  rawBody?: RawBody;
+  requestHeaders?: RequestHeaders;
   run: (request: Request, params: Record<string, string>, services: Services) => Promise<Response>;
 }
 
@@ -148,6 +156,9 @@ export function defineRoute<
     body: spec.body,
     response: spec.response,
     status,
+    raw: spec.raw,
+    rawBody: spec.rawBody,
+    requestHeaders: spec.requestHeaders,
     async run(request, rawParams, services) {
       const user = await resolveCaller(spec.access, request, services);
       const params = spec.params ? spec.params.parse(rawParams) : rawParams;
@@ -161,7 +172,15 @@ export function defineRoute<
         z.output<B>
       >;
       const result = await spec.handler(ctx);
-      if (result instanceof Response) return withHeaders(result, headers);
+      if (result instanceof Response) {
+        // An undeclared raw answer would be missing from the OpenAPI document; any test of it fails.
+        if (!spec.raw) {
+          throw new AppError("internal", "Internal error.", {
+            cause: new Error(`${spec.method} ${spec.path} answers a Response but declares no raw answers`),
+          });
+        }
+        return withHeaders(result, headers);
+      }
       if (!spec.response) return new Response(null, { status, headers });
       const output = spec.response.safeParse(result);
       if (!output.success) {

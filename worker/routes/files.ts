@@ -4,7 +4,9 @@
 import {
   createFolderBody,
   downloadQuery,
+  fileAnswers,
   fileOutSchema,
+  fileRequestHeaders,
   folderOutSchema,
   folderWithPathSchema,
   itemParams,
@@ -155,6 +157,8 @@ export const fileRoutes = [
     tag,
     params: itemParams,
     query: downloadQuery,
+    raw: fileAnswers({ presigned: true }),
+    requestHeaders: fileRequestHeaders,
     handler: async ({ request, services, user, params, query }) => {
       const space = await resolveSpace(services, user, params.space);
       const file = await liveFile(services, space, params.id);
@@ -172,6 +176,8 @@ export const fileRoutes = [
     summary: "Inline preview of an image or PDF (sandboxed, nosniff); other types 415 preview_unsupported",
     tag,
     params: itemParams,
+    raw: fileAnswers({ presigned: false }),
+    requestHeaders: fileRequestHeaders,
     handler: async ({ request, services, user, params }) => {
       const space = await resolveSpace(services, user, params.space);
       const file = await liveFile(services, space, params.id);

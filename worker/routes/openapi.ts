@@ -2,20 +2,79 @@
 // same zod schemas that validate requests and responses), so the docs cannot drift from the code.
 import { z } from "zod";
 import { errorEnvelopeSchema } from "../../shared/errors.ts";
+import type { RawAnswer } from "../api/wire.ts";
+import { primaryOrigin } from "../http/origin.ts";
 import { defineRoute, type Route } from "../http/route.ts";
 
 type JsonSchema = Record<string, unknown>;
 
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonSchema;
-  return rest;
+/**
+ * Named schemas (zod `.meta({ id })` in worker/api/) collected while the document is built: each
+ * becomes one entry of components.schemas and every use a $ref to it. A schema that reads differently
+ * as a request (defaults, transforms) than as a response gets a second entry, `<id>Input`.
+ */
+function strip(def: JsonSchema): JsonSchema {
+  const { id: _id, ...body } = def;
+  return body;
+}
+
+class Components {
+  readonly schemas: Record<string, JsonSchema> = {};
+
+  readonly convert = (schema: z.ZodType, io: "input" | "output"): JsonSchema => {
+    const {
+      $schema: _ignored,
+      $defs,
+      ...root
+    } = z.toJSONSchema(schema, {
+      io,
+      unrepresentable: "any",
+    }) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+    // Refs point at ids first; a def that lands under another name is pointed at in a second pass.
+    const names = new Map<string, string>();
+    const rename = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(rename);
+      if (value === null || typeof value !== "object") return value;
+      const out: Record<string, unknown> = {};
+      for (const [key, inner] of Object.entries(value)) {
+        if (key === "$ref" && typeof inner === "string" && inner.startsWith("#/$defs/")) {
+          const id = inner.slice("#/$defs/".length);
+          out[key] = `#/components/schemas/${names.get(id) ?? id}`;
+        } else out[key] = rename(inner);
+      }
+      return out;
+    };
+    const defs = Object.entries($defs ?? {});
+    for (const [id, def] of defs) names.set(id, this.place(id, rename(def) as JsonSchema, io));
+    if ([...names].some(([id, name]) => id !== name)) {
+      for (const [id, def] of defs) this.schemas[names.get(id) ?? id] = strip(rename(def) as JsonSchema);
+    }
+    const body = rename(root) as JsonSchema;
+    if (typeof body.id === "string") return { $ref: `#/components/schemas/${this.place(body.id, body, io)}` };
+    return body;
+  };
+
+  private place(id: string, def: JsonSchema, io: "input" | "output"): string {
+    const body = strip(def);
+    const text = JSON.stringify(body);
+    const existing = this.schemas[id];
+    if (existing === undefined || JSON.stringify(existing) === text) {
+      this.schemas[id] = body;
+      return id;
+    }
+    const alternate = `${id}${io === "input" ? "Input" : "Output"}`;
+    this.schemas[alternate] = body;
+    return alternate;
+  }
 }
 
 function shapeOf(schema: z.ZodType | undefined): Record<string, z.ZodType> {
   return schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>) : {};
 }
 
-function parameters(route: Route): JsonSchema[] {
+type SchemaOf = Components["convert"];
+
+function parameters(route: Route, jsonSchema: SchemaOf): JsonSchema[] {
   const pathParams = Object.entries(shapeOf(route.params)).map(([name, schema]) => ({
     name,
     in: "path",
@@ -37,14 +96,51 @@ const errorResponse = (description: string) => ({
   content: { "application/json": { schema: errorRef } },
 });
 
-function operation(route: Route): JsonSchema {
+/** The answers a route declares raw (bytes, text, redirects), grouped by status as OpenAPI wants them. */
+function rawResponses(answers: readonly RawAnswer[], jsonSchema: SchemaOf): Record<string, unknown> {
+  const byStatus = new Map<number, RawAnswer[]>();
+  for (const answer of answers) byStatus.set(answer.status, [...(byStatus.get(answer.status) ?? []), answer]);
+  const out: Record<string, unknown> = {};
+  for (const [status, group] of byStatus) {
+    const content: Record<string, unknown> = {};
+    const headers: Record<string, unknown> = {};
+    for (const answer of group) {
+      if (answer.contentType) {
+        content[answer.contentType] = {
+          schema: answer.schema
+            ? answer.schema === errorEnvelopeSchema
+              ? errorRef
+              : jsonSchema(answer.schema, "output")
+            : { type: "string", format: "binary" },
+        };
+      }
+      for (const [name, description] of Object.entries(answer.headers ?? {}))
+        headers[name] = { description, schema: { type: "string" } };
+    }
+    out[String(status)] = {
+      description: group.map((answer) => answer.description).join("; or "),
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
+      ...(Object.keys(content).length > 0 ? { content } : {}),
+    };
+  }
+  return out;
+}
+
+function operation(route: Route, jsonSchema: SchemaOf): JsonSchema {
+  const success = route.raw
+    ? rawResponses(route.raw, jsonSchema)
+    : {
+        [String(route.status)]: route.response
+          ? {
+              description: "Success",
+              content: { "application/json": { schema: jsonSchema(route.response, "output") } },
+            }
+          : { description: "Success, no content" },
+      };
   const responses: Record<string, unknown> = {
-    [String(route.status)]: route.response
-      ? {
-          description: "Success",
-          content: { "application/json": { schema: jsonSchema(route.response, "output") } },
-        }
-      : { description: "Success, no content" },
+    ...success,
+    // Every route can refuse (400 on a bad parameter or body, 404, 405 on another method, 429, ...).
+    "4XX": errorResponse("Refused: the envelope's code says why (bad_request, not_found, ...)"),
     default: errorResponse("Error envelope (code, message, request_id, details)"),
   };
   if (route.access !== "public") responses["401"] = errorResponse("Not logged in, or the session expired");
@@ -55,9 +151,24 @@ function operation(route: Route): JsonSchema {
     tags: [route.tag],
     "x-access": route.access,
     security: route.access === "public" ? [] : [{ bearerAuth: [] }, { cookieAuth: [] }],
-    parameters: parameters(route),
+    parameters: parameters(route, jsonSchema),
     responses,
   };
+  const headerParams = Object.entries(route.requestHeaders ?? {}).map(([name, header]) => ({
+    name,
+    in: "header",
+    required: header.required ?? false,
+    description: header.description,
+    schema: { type: "string" },
+  }));
+  (op.parameters as JsonSchema[]).push(...headerParams);
+  if (route.rawBody) {
+    op.requestBody = {
+      required: true,
+      description: route.rawBody.description,
+      content: { [route.rawBody.contentType]: { schema: { type: "string", format: "binary" } } },
+    };
+  }
   if (route.body) {
     op.requestBody = {
       required: true,
@@ -67,12 +178,14 @@ function operation(route: Route): JsonSchema {
   return op;
 }
 
-export function buildOpenApiDocument(routes: readonly Route[]): JsonSchema {
+/** `servers` is the primary answering the request, so a client generated from it talks to this one. */
+export function buildOpenApiDocument(routes: readonly Route[], origin?: string): JsonSchema {
+  const components = new Components();
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = route.path.replace(/:(\w+)/g, "{$1}");
     paths[path] ??= {};
-    paths[path][route.method.toLowerCase()] = operation(route);
+    paths[path][route.method.toLowerCase()] = operation(route, components.convert);
   }
   return {
     openapi: "3.1.0",
@@ -81,9 +194,10 @@ export function buildOpenApiDocument(routes: readonly Route[]): JsonSchema {
       version: "1",
       description: "JSON API of the Flotilla primary. Errors always use the ErrorEnvelope shape.",
     },
+    servers: [{ url: origin ?? "/", description: "This primary" }],
     paths,
     components: {
-      schemas: { ErrorEnvelope: jsonSchema(errorEnvelopeSchema, "output") },
+      schemas: { ErrorEnvelope: components.convert(errorEnvelopeSchema, "output"), ...components.schemas },
       securitySchemes: {
         bearerAuth: {
           type: "http",
@@ -98,7 +212,8 @@ export function buildOpenApiDocument(routes: readonly Route[]): JsonSchema {
 
 /** The document route; `getRoutes` is read lazily because the table includes this route itself. */
 export function openApiRoutes(getRoutes: () => readonly Route[]): Route[] {
-  let cached: string | undefined;
+  // One document per origin it was asked at (PUBLIC_URL makes that one), built once per isolate.
+  const cached = new Map<string, string>();
   return [
     defineRoute({
       method: "GET",
@@ -106,10 +221,12 @@ export function openApiRoutes(getRoutes: () => readonly Route[]): Route[] {
       access: "public",
       summary: "This API's OpenAPI 3.1 document",
       tag: "meta",
-      status: 200,
-      handler: async () => {
-        cached ??= JSON.stringify(buildOpenApiDocument(getRoutes()));
-        return new Response(cached, { headers: { "content-type": "application/json; charset=utf-8" } });
+      raw: [{ status: 200, description: "The OpenAPI 3.1 document", contentType: "application/json" }],
+      handler: async ({ request, services }) => {
+        const origin = primaryOrigin(services, request);
+        const document = cached.get(origin) ?? JSON.stringify(buildOpenApiDocument(getRoutes(), origin));
+        cached.set(origin, document);
+        return new Response(document, { headers: { "content-type": "application/json; charset=utf-8" } });
       },
     }),
   ];

@@ -2,7 +2,7 @@
 // read its metadata (a folder's listing too), unlock it with its password, download (counted; a
 // presigned redirect when the file's policy says so) and preview. See worker/shares/access.ts.
 import { AppError } from "../../shared/errors.ts";
-import { toFolderOut } from "../api/files.ts";
+import { fileAnswers, fileRequestHeaders, toFolderOut } from "../api/files.ts";
 import {
   publicDownloadQuery,
   publicFileParams,
@@ -138,6 +138,8 @@ export const publicShareRoutes = [
     tag,
     params: tokenParams,
     query: publicDownloadQuery,
+    raw: fileAnswers({ presigned: true }),
+    requestHeaders: fileRequestHeaders,
     handler: async ({ request, services, params, query }) => {
       const open = await openShare(services, params.token);
       await requireUnlocked(services, open.share, request);
@@ -157,6 +159,8 @@ export const publicShareRoutes = [
     tag,
     params: publicFileParams,
     query: publicDownloadQuery,
+    raw: fileAnswers({ presigned: true }),
+    requestHeaders: fileRequestHeaders,
     handler: async ({ request, services, params, query }) => {
       const open = await openShare(services, params.token);
       await requireUnlocked(services, open.share, request);
@@ -176,6 +180,8 @@ export const publicShareRoutes = [
     summary: "Inline preview of the shared image or PDF",
     tag,
     params: tokenParams,
+    raw: fileAnswers({ presigned: false }),
+    requestHeaders: fileRequestHeaders,
     handler: async ({ request, services, params }) => {
       const open = await openShare(services, params.token);
       await requireUnlocked(services, open.share, request);
@@ -196,6 +202,8 @@ export const publicShareRoutes = [
     summary: "Inline preview of an image or PDF inside a shared folder",
     tag,
     params: publicFileParams,
+    raw: fileAnswers({ presigned: false }),
+    requestHeaders: fileRequestHeaders,
     handler: async ({ request, services, params }) => {
       const open = await openShare(services, params.token);
       await requireUnlocked(services, open.share, request);

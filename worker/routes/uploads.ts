@@ -78,6 +78,19 @@ export const uploadRoutes = [
       "relay_stream: stream part n (raw body, exact size; optional X-Flotilla-Sha256 or Content-Digest) to the storage; retries are safe",
     tag,
     params: partParams,
+    rawBody: {
+      contentType: "application/octet-stream",
+      description: "The part's bytes: exactly the part's size (the chunk size; the last part the rest)",
+    },
+    requestHeaders: {
+      "Content-Length": { description: "The part's exact size", required: true },
+      "X-Flotilla-Sha256": {
+        description: "Optional lowercase hex SHA-256 of the part, checked before it is accepted",
+      },
+      "Content-Digest": {
+        description: "Optional sha-256 digest of the part (RFC 9530), as an alternative to X-Flotilla-Sha256",
+      },
+    },
     response: partSchema,
     handler: async ({ services, user, params, request }) =>
       putRelayPart(services, user, params.id, params.n, request),
