@@ -8,6 +8,7 @@ import { parseEnv, type RawEnv } from "./env.ts";
 import type { Route } from "./http/route.ts";
 import { fileStorageRoutes } from "./routes/admin/file-storage.ts";
 import { ingressTargetRoutes } from "./routes/admin/ingress-targets.ts";
+import { metricsRoutes } from "./routes/admin/metrics.ts";
 import { moveRoutes } from "./routes/admin/moves.ts";
 import { nodeRoutes } from "./routes/admin/nodes.ts";
 import { policyRoutes } from "./routes/admin/policies.ts";
@@ -45,6 +46,7 @@ export const routes: readonly Route[] = [
   ...shareRoutes,
   ...publicShareRoutes,
   ...fileStorageRoutes,
+  ...metricsRoutes,
   ...moveRoutes,
 ];
 
