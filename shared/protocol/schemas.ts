@@ -311,8 +311,20 @@ export type StorageRefusal = z.infer<typeof storageRefusalSchema>;
 
 // --- health ---
 
+const readinessCheckSchema = z.object({ name: z.string(), ok: z.boolean(), reason: z.string().nullable() });
+
+/**
+ * The follower's /health/ready document. `status` and `checks` say whether the follower itself is ready
+ * (up, enrolled, binding enabled, state and ingress root usable); each other part of the follower that
+ * an admin sets up afterwards reports beside them as its own field, so readiness does not wait for it.
+ */
 export const readinessSchema = z.object({
   status: z.enum(["ready", "not_ready"]),
-  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), reason: z.string().nullable() })),
+  checks: z.array(readinessCheckSchema),
+  /**
+   * The default ingress target (created on the primary, tutorial §2): objects need it, readiness does
+   * not. `ok` when it is applied and writable. Absent from agents whose readiness still required it.
+   */
+  default_target: z.object({ ok: z.boolean(), checks: z.array(readinessCheckSchema) }).optional(),
 });
 export type Readiness = z.infer<typeof readinessSchema>;

@@ -5,7 +5,7 @@ import { readdir, stat, symlink } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IngressTargetSpec } from "../../shared/protocol/schemas.ts";
+import type { IngressTargetSpec, Readiness } from "../../shared/protocol/schemas.ts";
 import { bytes } from "../support/bytes.ts";
 import { codeOf } from "../support/envelopes.ts";
 import { S3RVER_WIRE_KEY, startS3rver } from "../support/s3rver.ts";
@@ -35,14 +35,23 @@ describe("ingress targets", () => {
     await outside.remove();
   });
 
-  it("reports not ready and refuses objects with 412 until a default target is applied", async () => {
+  it("is ready before a default target exists, says the target is missing, and refuses objects with 412", async () => {
     const ready = await h.fetch("http://agent.test/health/ready");
-    expect(ready.status).toBe(503);
-    const body = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
-    expect(body.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([
+    expect(ready.status).toBe(200);
+    const body = (await ready.json()) as Readiness;
+    expect(body.status).toBe("ready");
+    expect(body.checks.map((c) => [c.name, c.ok])).toEqual([
+      ["enrolled", true],
+      ["binding_enabled", true],
+      ["state_writable", true],
+      ["ingress_root_usable", true],
+    ]);
+    expect(body.default_target?.ok).toBe(false);
+    expect(body.default_target?.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([
       "default_target_applied",
       "default_target_writable",
     ]);
+    expect(body.default_target?.checks[0]?.reason).toMatch(/^No default ingress target yet/);
     expect(await codeOf(h.client.putObject("a", bytes(1), { size: 1 }))).toBe("ingress_default_missing");
   });
 
@@ -78,6 +87,13 @@ describe("ingress targets", () => {
     expect((await stat(join(h.root, "default"))).isDirectory()).toBe(true);
     const ready = await h.fetch("http://agent.test/health/ready");
     expect(ready.status).toBe(200);
+    expect(((await ready.json()) as Readiness).default_target).toEqual({
+      ok: true,
+      checks: [
+        { name: "default_target_applied", ok: true, reason: null },
+        { name: "default_target_writable", ok: true, reason: null },
+      ],
+    });
     const stored = await h.client.putObject("files/x", bytes(10), { size: 10 });
     expect(stored.target).toBe("default-local");
     expect((await stat(join(h.root, "default", "files", "x"))).size).toBe(10);

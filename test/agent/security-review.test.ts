@@ -3,6 +3,7 @@
 // credentials and only on presignable routes, and presigned URLs that cannot be bent to another key or
 // query by rewriting the path.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Readiness } from "../../shared/protocol/schemas.ts";
 import { bytes } from "../support/bytes.ts";
 import { startS3rver } from "../support/s3rver.ts";
 import { inProcessAgent } from "./helpers.ts";
@@ -46,8 +47,10 @@ describe("security review: the agent's public surface", () => {
       secret_access_key: secret,
     });
     expect(failed.state).toBe("failed");
+    // The follower itself is ready; the failed default target is reported beside it.
     const ready = await h.fetch("http://agent.test/health/ready");
-    expect(ready.status).toBe(503);
+    expect(ready.status).toBe(200);
+    expect(((await ready.clone().json()) as Readiness).default_target?.ok).toBe(false);
     const health = await h.fetch("http://agent.test/health");
     expect(health.status).toBe(200);
     const metrics = await h.fetch("http://agent.test/metrics");
@@ -73,7 +76,9 @@ describe("security review: the agent's public surface", () => {
       is_default: true,
       base_path: "default",
     });
-    expect((await h.fetch("http://agent.test/health/ready")).status).toBe(200);
+    const applied = await h.fetch("http://agent.test/health/ready");
+    expect(applied.status).toBe(200);
+    expect(((await applied.json()) as Readiness).default_target?.ok).toBe(true);
   });
 
   it("answers CORS only for the primary's origin, never with credentials, and only where presigned URLs go", async () => {

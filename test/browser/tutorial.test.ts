@@ -128,14 +128,25 @@ describe("tutorial in the browser", { timeout: BROWSER_TEST_TIMEOUT }, () => {
     agent = await enrollAndStartAgent(command, join(agentDir, "data"), join(agentDir, "managed-ingress"));
     await page.reload();
     const enrollment = page.getByRole("region", { name: "Enrollment" });
-    await expect.poll(() => enrollment.textContent()).toMatch(/Status: completed/);
+    await enrollment.getByText(/Status: completed/).waitFor();
 
     const nodeForm = page.getByRole("region", { name: "Node", exact: true });
     await nodeForm.getByLabel("base_url").fill(agent.url);
     await page.getByRole("button", { name: "Save node" }).click();
     await expectStatus(page, /Node saved/);
+    // §1 asks /health/ready to succeed before §2 creates the default ingress target.
+    expect((await fetch(`${agent.url}/health/ready`)).status).toBe(200);
     await page.getByRole("button", { name: "Test Connection" }).click();
-    await expectStatus(page, /Test Connection succeeded: protocol v2/);
+    await expectStatus(
+      page,
+      /Test Connection succeeded: protocol v2.*Follower: ready; no default ingress target yet: create one \(§2\)\./,
+    );
+    expect(await page.getByTestId("test-readiness").textContent()).toBe(
+      "Follower: ready; no default ingress target yet: create one (§2)",
+    );
+    expect(await page.getByRole("region", { name: "Maintenance" }).textContent()).toMatch(
+      /\/health\/ready: ready; no default ingress target yet: create one \(§2\) \(at /,
+    );
     expect(await page.getByTestId("protocol-version").textContent()).toMatch(/^v2/);
     expect(await page.getByTestId("server-version").textContent()).toMatch(/\d+\.\d+\.\d+/);
     expect(await page.locator("#test-result").textContent()).toContain("Last error: none");
@@ -160,7 +171,8 @@ describe("tutorial in the browser", { timeout: BROWSER_TEST_TIMEOUT }, () => {
       .poll(() => maintenance.textContent())
       .toMatch(/Default ingress target applied: default-local: applied/);
     await expect.poll(() => maintenance.textContent()).toMatch(/Free space on default-local: \d/);
-    expect(await maintenance.textContent()).toMatch(/\/health\/ready: ready/);
+    expect(await maintenance.textContent()).toMatch(/\/health\/ready: ready \(at /);
+    expect(await page.getByTestId("test-readiness").textContent()).toBe("Follower: ready");
     await screenshot(page, "01-node-details");
   });
 

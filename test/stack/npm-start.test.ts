@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
+import type { Readiness } from "../../shared/protocol/schemas.ts";
 import { descendants, isAlive } from "../support/processes.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -79,14 +80,16 @@ describe("npm start", () => {
     expect(primaryHealth.status).toBe(200);
     expect(await primaryHealth.json()).toMatchObject({ database: "ok" });
     expect((await fetch(`${follower}/health`)).status).toBe(200);
-    // Follower 1 was enrolled through the API at first start; it waits only for an ingress target
-    // (tutorial §2), which is the admin's first step.
-    const ready = (await (await fetch(`${follower}/health/ready`)).json()) as {
-      checks: { name: string; ok: boolean }[];
-    };
+    // Follower 1 was enrolled through the API at first start, so it is ready (tutorial §1); its
+    // default ingress target (§2) is the admin's first step, and the same document says it is missing.
+    const readyResponse = await fetch(`${follower}/health/ready`);
+    expect(readyResponse.status).toBe(200);
+    const ready = (await readyResponse.json()) as Readiness;
     expect(ready.checks.find((check) => check.name === "enrolled")?.ok).toBe(true);
     expect(ready.checks.find((check) => check.name === "binding_enabled")?.ok).toBe(true);
-    expect(ready.checks.find((check) => check.name === "default_target_applied")?.ok).toBe(false);
+    expect(ready.default_target?.checks.find((check) => check.name === "default_target_applied")?.ok).toBe(
+      false,
+    );
     expect(existsSync(join(dataDir, "primary.db"))).toBe(true);
     await pressCtrlCAndCheckNoChildLeft(first);
 

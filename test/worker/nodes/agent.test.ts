@@ -77,9 +77,10 @@ describe("follower node with a real agent process", () => {
     expect(tested.capabilities.features.browser_presigned_cors).toBe(false);
     expect(tested.node.last_good_probe?.capabilities.protocol_version).toBe("v2");
     expect(tested.node.last_probe).toMatchObject({ ok: true, error: null });
-    // No default ingress target yet: the follower says which readiness check fails.
-    expect(tested.readiness?.status).toBe("not_ready");
-    expect(tested.readiness?.checks.filter((c) => !c.ok).length).toBeGreaterThan(0);
+    // No default ingress target yet: the follower is ready (tutorial §1) and says the target is missing.
+    expect(tested.readiness?.status).toBe("ready");
+    expect(tested.readiness?.checks.every((c) => c.ok)).toBe(true);
+    expect(tested.readiness?.default_target?.ok).toBe(false);
     // Stored with the probe, so the maintenance view shows it after a reload.
     expect(tested.node.last_probe?.readiness).toEqual(tested.readiness);
   });
@@ -98,6 +99,7 @@ describe("follower node with a real agent process", () => {
     const details = await primary.ok(nodeSchema, "GET", node());
     expect(details.last_probe?.readiness?.status).toBe("ready");
     expect(details.last_probe?.readiness?.checks.every((c) => c.ok)).toBe(true);
+    expect(details.last_probe?.readiness?.default_target?.ok).toBe(true);
   });
 
   it("refuses a local base path that escapes the ingress root and changes nothing", async () => {

@@ -28,6 +28,7 @@ export type CapabilitySummary = CapabilitySummaryOut;
 export type IngressTarget = IngressTargetOut;
 export type EnrollmentToken = z.infer<typeof enrollmentTokenSchema>;
 export type TestResult = z.infer<typeof testResultSchema>;
+export type Readiness = NonNullable<TestResult["readiness"]>;
 export type Policy = PolicyOut;
 export type PolicyTest = PolicyTestOut;
 export type MoveJob = z.infer<typeof moveJobSchema>;

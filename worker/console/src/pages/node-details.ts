@@ -4,7 +4,7 @@
 import { api, describe } from "../api.ts";
 import { announce, checked, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
 import { navigate, type PageContext } from "../nav.ts";
-import type { CapabilitySummary, EnrollmentToken, NodeDetails, TestResult } from "../types.ts";
+import type { CapabilitySummary, EnrollmentToken, NodeDetails, Readiness, TestResult } from "../types.ts";
 import { act } from "./act.ts";
 import { ingressTargetsSection } from "./ingress-targets.ts";
 import { badge, nodeStatus } from "./nodes.ts";
@@ -164,7 +164,8 @@ function testSection(ctx: PageContext, node: NodeDetails): HTMLElement {
   const probe = node.last_probe;
   const run = act(ctx, async () => {
     const result = await api<TestResult>("POST", `/api/v1/admin/nodes/${node.id}/test`);
-    return `Test Connection succeeded: protocol ${result.protocol_version}, server ${result.server_version}.`;
+    const ready = result.readiness ? ` Follower: ${readinessSummary(result.readiness)}.` : "";
+    return `Test Connection succeeded: protocol ${result.protocol_version}, server ${result.server_version}.${ready}`;
   });
   return h(
     "section",
@@ -187,11 +188,34 @@ function testSection(ctx: PageContext, node: NodeDetails): HTMLElement {
             probe.error
               ? h("p", { class: "status error" }, "Last error: ", probe.error)
               : h("p", {}, "Last error: none"),
+            probe.readiness
+              ? h("p", { "data-testid": "test-readiness" }, "Follower: ", readinessSummary(probe.readiness))
+              : null,
             probe.capabilities ? capabilityList(probe.capabilities, node.ingress_targets) : null,
           ]
         : h("p", {}, "Not tested yet."),
     ),
   );
+}
+
+/**
+ * What the follower's /health/ready says, in the tutorial's words: the follower is ready before §2
+ * creates its default ingress target, and says so.
+ */
+export function readinessSummary(readiness: Readiness): string {
+  const failing = (checks: Readiness["checks"]) =>
+    checks
+      .filter((c) => !c.ok)
+      .map((c) => `${c.name}${c.reason ? ` (${c.reason})` : ""}`)
+      .join(", ");
+  if (readiness.status !== "ready") return `not ready: ${failing(readiness.checks)}`;
+  const target = readiness.default_target;
+  if (!target || target.ok) return "ready";
+  const missing = target.checks.find(
+    (c) => c.name === "default_target_applied" && !c.ok && /^No default/.test(c.reason ?? ""),
+  );
+  if (missing) return "ready; no default ingress target yet: create one (§2)";
+  return `ready; default ingress target not usable: ${failing(target.checks)}`;
 }
 
 /** The follower's /health/ready document, taken with the last probe (Test Connection or the scheduler). */
@@ -200,9 +224,11 @@ function readinessItem(node: NodeDetails, item: (label: string, ok: boolean, det
   const seen = probe?.readiness;
   if (!probe) return item("/health/ready", false, "run Test Connection to ask the follower");
   if (!seen) return item("/health/ready", false, `no answer at ${formatTime(probe.at)}`);
-  const failing = seen.checks.filter((c) => !c.ok).map((c) => `${c.name}${c.reason ? ` (${c.reason})` : ""}`);
-  const detail = failing.length ? `${seen.status}: ${failing.join(", ")}` : seen.status;
-  return item("/health/ready", seen.status === "ready", `${detail} (at ${formatTime(probe.at)})`);
+  return item(
+    "/health/ready",
+    seen.status === "ready",
+    `${readinessSummary(seen)} (at ${formatTime(probe.at)})`,
+  );
 }
 
 /** "Remote Test Group (enabled, default), Old Group (disabled)": the groups routing to this node. */
@@ -240,9 +266,9 @@ function maintenanceSection(node: NodeDetails): HTMLElement {
         node.last_probe ? `last run ${formatTime(node.last_probe.at)}` : "never run",
       ),
       item(
-        "Readiness",
+        "Ready to receive objects",
         ready,
-        ready ? "enrolled, reachable, default ingress target applied" : "not ready to receive objects",
+        ready ? "enrolled, reachable, default ingress target applied" : "not yet",
       ),
       readinessItem(node, item),
       item(
