@@ -286,6 +286,30 @@ describe("admin forms in the console", { timeout: BROWSER_TEST_TIMEOUT }, () => 
     await page.unroute(/\/api\/v1\/spaces\/me\/items\?.*cursor=/);
   });
 
+  test("Policy Groups: rules of max 1 MiB and min 1 MiB + 1 byte show their real bounds and the unmatched size", async () => {
+    const MiB = 1024 * 1024;
+    const policy = async (name: string) =>
+      (await admin<{ id: string }>("POST", "/api/v1/admin/policies", { name, driver: "primary" })).id;
+    const [small, large] = [await policy("Gap small"), await policy("Gap large")];
+    await admin("POST", "/api/v1/admin/policy-groups", {
+      name: "Gap Group",
+      rules: [
+        { policy_id: small, priority: 1, min_size: 0, max_size: MiB },
+        { policy_id: large, priority: 2, min_size: MiB + 1, max_size: 0 },
+      ],
+    });
+    await page.goto(`${base}/admin/policy-groups`);
+    const card = page.locator('article[data-group="Gap Group"]');
+    await card.waitFor();
+    const text = (await card.textContent()) ?? "";
+    expect(text).toMatch(/0 B to under 1 MiB\s*Gap small/);
+    expect(text).toMatch(/1,048,577 B and above\s*Gap large/);
+    expect(await card.getByTestId("group-warning").textContent()).toContain(
+      "No usable rule matches sizes 1048576 to under 1048577 bytes",
+    );
+    await screenshot(page, "admin-forms-policy-group-gap");
+  });
+
   test("Policy Groups: the default moves to a new group; only a group that is not the default can be disabled or deleted", async () => {
     const groups = () =>
       admin<{ policy_groups: { id: string; name: string; is_default: boolean; enabled: boolean }[] }>(

@@ -382,11 +382,17 @@ describe("tutorial in the browser", { timeout: BROWSER_TEST_TIMEOUT }, () => {
       await expectStatus(page, /Rule added to "Size Routing Group"/);
       await expect.poll(() => group.locator("tbody tr").count()).toBe(priority);
     };
+    // Size ranges are [min, max): the form says so, and a rule set that leaves sizes unmatched is saved
+    // with a warning naming them.
+    expect(await group.textContent()).toContain("Warning: No usable rule matches sizes 0 bytes and above");
     await addRule("Primary store (primary)", 1, "0", "1");
+    expect(await group.getByTestId("group-warning").textContent()).toContain("1048576 bytes and above");
+    expect(await group.textContent()).toContain("Exclusive: a file of exactly this size does not match");
     await addRule("Remote Follower B (remote)", 2, "1", "0");
     await expect
       .poll(() => group.textContent())
-      .toMatch(/0 B to under 1\.0 MiB\s*Primary store.*1\.0 MiB and above\s*Remote Follower B/);
+      .toMatch(/0 B to under 1 MiB\s*Primary store.*1 MiB and above\s*Remote Follower B/);
+    expect(await group.getByTestId("group-warning").count()).toBe(0);
     const policies = await page.evaluate(
       async () =>
         (await (await fetch("/api/v1/admin/policies")).json()) as {

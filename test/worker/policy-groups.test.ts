@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureDefaults } from "../../worker/accounts/bootstrap.ts";
 import { policyGroups } from "../../worker/db/schema.ts";
 import { errorCode } from "../support/envelopes.ts";
-import { createHarness, type Harness, seedPolicy, seedUser, unique } from "../support/primary.ts";
+import { createHarness, type Harness, seedNode, seedPolicy, seedUser, unique } from "../support/primary.ts";
 
 interface GroupOut {
   id: string;
@@ -11,6 +11,7 @@ interface GroupOut {
   enabled: boolean;
   is_default: boolean;
   rules: { id: string; policy_id: string; priority: number; min_size: number; max_size: number }[];
+  warnings: { code: string; message: string; ranges: { min_size: number; max_size: number }[] }[];
 }
 
 describe("policy groups", () => {
@@ -88,6 +89,51 @@ describe("policy groups", () => {
       expect(await h.db.select().from(policyGroups).where(eq(policyGroups.name, groupName))).toHaveLength(0);
     });
   }
+
+  it("saves rules that leave exactly 1 MiB unmatched, and warns with that range in the answer", async () => {
+    const [a, b] = [await seedPolicy(h), await seedPolicy(h)];
+    const MiB = 1024 * 1024;
+    const group = await createOk({
+      rules: [
+        { policy_id: a, priority: 1, min_size: 0, max_size: MiB },
+        { policy_id: b, priority: 2, min_size: MiB + 1, max_size: 0 },
+      ],
+    });
+    expect(group.rules).toHaveLength(2);
+    expect(group.warnings).toHaveLength(1);
+    expect(group.warnings[0]).toMatchObject({
+      code: "sizes_uncovered",
+      ranges: [{ min_size: MiB, max_size: MiB + 1 }],
+    });
+    expect(group.warnings[0]?.message).toContain("1048576 to under 1048577 bytes");
+    // Closing the gap (the second rule starts at the first one's maximum) clears the warning.
+    const second = group.rules.find((r) => r.policy_id === b);
+    const edited = await h.call("PATCH", `/api/v1/admin/policy-groups/${group.id}/rules/${second?.id}`, {
+      token,
+      body: { min_size: MiB },
+    });
+    expect(edited.status).toBe(200);
+    expect(((await edited.json()) as GroupOut).warnings).toEqual([]);
+  });
+
+  it("warns about sizes above a bounded last rule, over a policy's size limit, and on a disabled node", async () => {
+    const capped = await seedPolicy(h, { maxFileSize: 999 });
+    const top = await createOk({ rules: [{ policy_id: capped, priority: 1, min_size: 0, max_size: 0 }] });
+    expect(top.warnings[0]?.ranges).toEqual([{ min_size: 1000, max_size: 0 }]);
+    const bounded = await createOk({
+      rules: [{ policy_id: await seedPolicy(h), priority: 1, min_size: 10, max_size: 20 }],
+    });
+    expect(bounded.warnings[0]?.ranges).toEqual([
+      { min_size: 0, max_size: 10 },
+      { min_size: 20, max_size: 0 },
+    ]);
+    const empty = await createOk();
+    expect(empty.warnings[0]?.ranges).toEqual([{ min_size: 0, max_size: 0 }]);
+    const node = await seedNode(h, false);
+    const remote = await seedPolicy(h, { driver: "remote", nodeId: node });
+    const offline = await createOk({ rules: [{ policy_id: remote, priority: 1 }] });
+    expect(offline.warnings[0]?.ranges).toEqual([{ min_size: 0, max_size: 0 }]);
+  });
 
   it("accepts max_size 0 as no upper bound", async () => {
     const group = await createOk({

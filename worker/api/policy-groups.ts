@@ -13,14 +13,18 @@ export const ruleInputSchema = z.object({
     .int()
     .nonnegative()
     .default(0)
-    .describe("Inclusive lower bound in bytes: the rule matches sizes in [min_size, max_size)"),
+    .describe(
+      "Inclusive lower bound in bytes: the rule matches sizes >= min_size (the range is [min_size, max_size)).",
+    ),
   /** Exclusive upper bound in bytes; 0 = no upper bound. */
   max_size: z
     .number()
     .int()
     .nonnegative()
     .default(0)
-    .describe("Exclusive upper bound in bytes: sizes in [min_size, max_size); 0 = no upper bound"),
+    .describe(
+      "Exclusive upper bound in bytes: the rule matches sizes < max_size; 0 = no upper bound. A rule that should follow on starts at this rule's max_size, or a size is left unmatched.",
+    ),
 });
 export type RuleInput = z.infer<typeof ruleInputSchema>;
 
@@ -45,6 +49,16 @@ export function toRuleOut(rule: RuleRow, policyName: string): z.infer<typeof rul
   return { ...ruleFields(rule), policy_name: policyName };
 }
 
+export const groupWarningSchema = z
+  .object({
+    code: z.enum(["sizes_uncovered"]),
+    message: z.string(),
+    /** The sizes no usable rule matches, each [min_size, max_size) (max_size 0 = unbounded). */
+    ranges: z.array(z.object({ min_size: z.number().int(), max_size: z.number().int() })),
+  })
+  .meta({ id: "PolicyGroupWarning" });
+export type GroupWarning = z.infer<typeof groupWarningSchema>;
+
 export const policyGroupSchema = z
   .object({
     id: z.string(),
@@ -54,6 +68,8 @@ export const policyGroupSchema = z
     /** The group new users get, and the one users/teams without a binding resolve through. */
     is_default: z.boolean(),
     rules: z.array(ruleSchema),
+    /** What the group's rules leave to chance; saved anyway (a warning, not a refusal). */
+    warnings: z.array(groupWarningSchema),
     user_count: z.number().int(),
     team_count: z.number().int(),
     created_at: timestamp,
@@ -68,6 +84,7 @@ export function toPolicyGroupOut(
   group: typeof policyGroups.$inferSelect,
   rules: z.infer<typeof ruleSchema>[],
   counts: { users: number; teams: number },
+  warnings: GroupWarning[],
 ): PolicyGroupOut {
   return {
     id: group.id,
@@ -76,6 +93,7 @@ export function toPolicyGroupOut(
     enabled: group.enabled,
     is_default: group.isDefault,
     rules,
+    warnings,
     user_count: counts.users,
     team_count: counts.teams,
     created_at: iso(group.createdAt),

@@ -1,11 +1,13 @@
 // Owns policy groups: loading them with their rules and binding counts, create (with rules, as the
 // new default when asked), edit, delete, and the single-default invariant (new users get it; it
-// cannot be unset, disabled or deleted). Rule sets: rule-set.ts.
+// cannot be unset, disabled or deleted), and the warning when its rules leave sizes uncovered.
+// Rule sets: rule-set.ts.
 import { asc, count, eq, inArray, ne } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError, notFound } from "../../shared/errors.ts";
 import {
   type CreateGroupBody,
+  type GroupWarning,
   type PolicyGroupOut,
   toPolicyGroupOut,
   toRuleOut,
@@ -13,8 +15,16 @@ import {
 } from "../api/policy-groups.ts";
 import type { Db } from "../db/client.ts";
 import { uniqueOr } from "../db/constraints.ts";
-import { policyGroupRules, policyGroups, storagePolicies, teams, users } from "../db/schema.ts";
+import {
+  followerNodes,
+  policyGroupRules,
+  policyGroups,
+  storagePolicies,
+  teams,
+  users,
+} from "../db/schema.ts";
 import { replaceRulesStatements, validateRuleSet } from "./rule-set.ts";
+import { type SizeRange, uncoveredRanges } from "./rules.ts";
 
 type GroupRow = typeof policyGroups.$inferSelect;
 
@@ -34,9 +44,16 @@ export async function loadGroups(db: Db, ids?: string[]): Promise<PolicyGroupOut
   const groupIds = groups.map((g) => g.id);
   const [rules, userCounts, teamCounts] = await db.batch([
     db
-      .select({ rule: policyGroupRules, policyName: storagePolicies.name })
+      .select({
+        rule: policyGroupRules,
+        policyName: storagePolicies.name,
+        driver: storagePolicies.driver,
+        maxFileSize: storagePolicies.maxFileSize,
+        nodeEnabled: followerNodes.enabled,
+      })
       .from(policyGroupRules)
       .innerJoin(storagePolicies, eq(storagePolicies.id, policyGroupRules.policyId))
+      .leftJoin(followerNodes, eq(followerNodes.id, storagePolicies.nodeId))
       .where(inArray(policyGroupRules.groupId, groupIds))
       .orderBy(asc(policyGroupRules.priority)),
     db
@@ -50,18 +67,49 @@ export async function loadGroups(db: Db, ids?: string[]): Promise<PolicyGroupOut
       .where(inArray(teams.policyGroupId, groupIds))
       .groupBy(teams.policyGroupId),
   ]);
-  return groups.map((group) =>
-    toPolicyGroupOut(
+  return groups.map((group) => {
+    const own = rules.filter((r) => r.rule.groupId === group.id);
+    return toPolicyGroupOut(
       group,
-      rules
-        .filter((r) => r.rule.groupId === group.id)
-        .map(({ rule, policyName }) => toRuleOut(rule, policyName)),
+      own.map(({ rule, policyName }) => toRuleOut(rule, policyName)),
       {
         users: userCounts.find((c) => c.groupId === group.id)?.n ?? 0,
         teams: teamCounts.find((c) => c.groupId === group.id)?.n ?? 0,
       },
-    ),
+      coverageWarnings(own.flatMap(usableRange)),
+    );
+  });
+}
+
+/**
+ * The sizes a rule can take as resolution tries it (resolve.ts): its [min, max), cut at its policy's
+ * size limit; none when its remote policy's node is missing or disabled.
+ */
+function usableRange(row: {
+  rule: { minSize: number; maxSize: number };
+  driver: string;
+  maxFileSize: number;
+  nodeEnabled: boolean | null;
+}): SizeRange[] {
+  if (row.driver === "remote" && row.nodeEnabled !== true) return [];
+  let max = row.rule.maxSize;
+  if (row.maxFileSize > 0 && (max === 0 || max > row.maxFileSize + 1)) max = row.maxFileSize + 1;
+  return max !== 0 && max <= row.rule.minSize ? [] : [{ min_size: row.rule.minSize, max_size: max }];
+}
+
+function coverageWarnings(ranges: SizeRange[]): GroupWarning[] {
+  const gaps = uncoveredRanges(ranges);
+  if (gaps.length === 0) return [];
+  const said = gaps.map((g) =>
+    g.max_size === 0 ? `${g.min_size} bytes and above` : `${g.min_size} to under ${g.max_size} bytes`,
   );
+  return [
+    {
+      code: "sizes_uncovered",
+      message: `No usable rule matches sizes ${said.join(", ")}: uploads of those sizes are refused (no_matching_policy). Ranges are [min, max): start the next rule at the previous rule's maximum.`,
+      ranges: gaps,
+    },
+  ];
 }
 
 export async function loadGroup(db: Db, id: string): Promise<PolicyGroupOut> {

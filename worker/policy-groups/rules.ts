@@ -1,5 +1,6 @@
 // Owns the rules of a policy group: the checks a rule set must pass (positive unique
-// priorities, one rule per policy, max > min unless max = 0 meaning unbounded) and size matching.
+// priorities, one rule per policy, max > min unless max = 0 meaning unbounded), size matching
+// ([min, max): min inclusive, max exclusive) and the sizes a rule set leaves uncovered.
 import { AppError } from "../../shared/errors.ts";
 import type { RuleInput } from "../api/policy-groups.ts";
 
@@ -54,4 +55,24 @@ export function assertValidRules(rules: readonly RuleInput[]): void {
 /** min inclusive, max exclusive, max 0 = unbounded. */
 export function sizeMatches(rule: { minSize: number; maxSize: number }, size: number): boolean {
   return size >= rule.minSize && (rule.maxSize === 0 || size < rule.maxSize);
+}
+
+/** A size range [min_size, max_size); max_size 0 = unbounded. */
+export interface SizeRange {
+  min_size: number;
+  max_size: number;
+}
+
+/** The sizes no range covers, merged and in order (an empty list when every size is covered). */
+export function uncoveredRanges(ranges: readonly SizeRange[]): SizeRange[] {
+  const sorted = [...ranges].sort((a, b) => a.min_size - b.min_size);
+  const gaps: SizeRange[] = [];
+  let next = 0; // the smallest size not yet covered; Infinity once covered without bound
+  for (const range of sorted) {
+    if (range.min_size > next) gaps.push({ min_size: next, max_size: range.min_size });
+    const end = range.max_size === 0 ? Number.POSITIVE_INFINITY : range.max_size;
+    next = Math.max(next, end);
+  }
+  if (next !== Number.POSITIVE_INFINITY) gaps.push({ min_size: next, max_size: 0 });
+  return gaps;
 }

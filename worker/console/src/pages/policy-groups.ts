@@ -1,16 +1,34 @@
 // Owns Admin -> Policy Groups: groups with their rules (priority, file size range, storage policy),
 // New Policy Group, add/remove rules, enable/disable, and the default group for new users.
 import { api } from "../api.ts";
-import { checked, field, formatBytes, formData, h, input, mibToBytes, select } from "../dom.ts";
+import { checked, field, formData, h, input, mibToBytes, select } from "../dom.ts";
 import type { PageContext } from "../nav.ts";
 import type { Policy, PolicyGroup } from "../types.ts";
 import { act } from "./act.ts";
 import { badge } from "./nodes.ts";
 
-function sizeRange(min: number, max: number): string {
+/** A size exactly: in the largest unit it is a whole number of, else in bytes ("1,048,577 B"). */
+export function exactBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let unit = 0;
+  let value = bytes;
+  while (value > 0 && value % 1024 === 0 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toLocaleString("en-US")} ${units[unit]}`;
+}
+
+/** A rule's [min, max): the minimum matches, the maximum does not. */
+export function sizeRange(min: number, max: number): string {
   if (min === 0 && max === 0) return "all sizes";
-  if (max === 0) return `${formatBytes(min)} and above`;
-  return `${formatBytes(min)} to under ${formatBytes(max)}`;
+  if (max === 0) return `${exactBytes(min)} and above`;
+  return `${exactBytes(min)} to under ${exactBytes(max)}`;
+}
+
+/** The group's warnings (sizes no usable rule matches) as one sentence, or "". */
+function warningText(group: PolicyGroup): string {
+  return group.warnings.map((w) => w.message).join(" ");
 }
 
 function ruleForm(ctx: PageContext, group: PolicyGroup, policies: Policy[]): HTMLElement {
@@ -30,11 +48,15 @@ function ruleForm(ctx: PageContext, group: PolicyGroup, policies: Policy[]): HTM
       input("priority", { type: "number", min: 1, step: 1, value: String(next) }),
       "Lower numbers match first.",
     ),
-    field("Minimum file size (MiB)", input("min_size", { type: "number", min: 0, step: "any", value: "0" })),
+    field(
+      "Minimum file size (MiB)",
+      input("min_size", { type: "number", min: 0, step: "any", value: "0" }),
+      "Inclusive: a file of exactly this size matches.",
+    ),
     field(
       "Maximum file size (MiB)",
       input("max_size", { type: "number", min: 0, step: "any", value: "0" }),
-      "0 means no upper limit.",
+      "Exclusive: a file of exactly this size does not match, so the next rule starts here. 0 means no upper limit.",
     ),
     h("button", { type: "submit" }, "Add rule"),
   );
@@ -42,13 +64,13 @@ function ruleForm(ctx: PageContext, group: PolicyGroup, policies: Policy[]): HTM
     event.preventDefault();
     const v = formData(form);
     void act(ctx, async () => {
-      await api("POST", `/api/v1/admin/policy-groups/${group.id}/rules`, {
+      const saved = await api<PolicyGroup>("POST", `/api/v1/admin/policy-groups/${group.id}/rules`, {
         policy_id: v.policy_id,
         priority: Number(v.priority),
         min_size: mibToBytes(v.min_size),
         max_size: mibToBytes(v.max_size),
       });
-      return `Rule added to "${group.name}".`;
+      return [`Rule added to "${group.name}".`, warningText(saved)].filter(Boolean).join(" Warning: ");
     })();
   });
   return form;
@@ -71,6 +93,14 @@ function groupCard(ctx: PageContext, group: PolicyGroup, policies: Policy[]): HT
     ),
     group.description ? h("p", {}, group.description) : null,
     h("p", { class: "hint" }, `${group.user_count} users, ${group.team_count} teams bound.`),
+    group.warnings.length > 0
+      ? h("p", { class: "status warn", "data-testid": "group-warning" }, "Warning: ", warningText(group))
+      : null,
+    h(
+      "p",
+      { class: "hint" },
+      "Each rule matches sizes from its minimum (inclusive) to under its maximum (exclusive).",
+    ),
     rules.length === 0
       ? h("p", {}, "No rules: uploads resolving through this group will be refused.")
       : h(
@@ -105,8 +135,10 @@ function groupCard(ctx: PageContext, group: PolicyGroup, policies: Policy[]): HT
                       class: "danger",
                       "aria-label": `Remove rule ${r.priority} (${r.policy_name})`,
                       onclick: act(ctx, async () => {
-                        await api("DELETE", `${base}/rules/${r.id}`);
-                        return `Rule removed from "${group.name}".`;
+                        const saved = await api<PolicyGroup>("DELETE", `${base}/rules/${r.id}`);
+                        return [`Rule removed from "${group.name}".`, warningText(saved)]
+                          .filter(Boolean)
+                          .join(" Warning: ");
                       }),
                     },
                     "Remove",
