@@ -286,6 +286,53 @@ describe("admin forms in the console", { timeout: BROWSER_TEST_TIMEOUT }, () => 
     await page.unroute(/\/api\/v1\/spaces\/me\/items\?.*cursor=/);
   });
 
+  test("Storage Policies: Edit saves a policy's name, size limit, chunk size and key prefix", async () => {
+    const created = await admin<{ id: string }>("POST", "/api/v1/admin/policies", {
+      name: "Editable",
+      driver: "primary",
+    });
+    await page.goto(`${base}/admin/policies`);
+    const row = page.locator('tr[data-policy="Editable"]');
+    await row.locator("summary", { hasText: "Edit" }).waitFor();
+    await row.locator("summary", { hasText: "Edit" }).focus();
+    await page.keyboard.press("Enter");
+    const form = page.getByRole("form", { name: "Edit storage policy Editable" });
+    expect(await form.getByLabel("Chunk size (MiB)").inputValue()).toBe("5");
+    await form.getByLabel("Name").fill("Edited");
+    await form.getByLabel("Single-file size limit (MiB)").fill("2");
+    await form.getByLabel("Chunk size (MiB)").fill("8");
+    await form.getByLabel("Key prefix").fill("edited/");
+    await form.getByRole("button", { name: "Save policy" }).click();
+    await expectStatus(page, /^Storage policy "Edited" saved\.$/);
+    await page.locator('tr[data-policy="Edited"]').waitFor();
+    const saved = await admin<{
+      name: string;
+      max_file_size: number;
+      chunk_size: number;
+      key_prefix: string;
+    }>("GET", `/api/v1/admin/policies/${created.id}`);
+    expect(saved).toMatchObject({
+      name: "Edited",
+      max_file_size: 2 * 1024 * 1024,
+      chunk_size: 8 * 1024 * 1024,
+      key_prefix: "edited",
+    });
+    // A refusal is shown in words and changes nothing.
+    await page.locator('tr[data-policy="Edited"] summary', { hasText: "Edit" }).click();
+    await page
+      .getByRole("form", { name: "Edit storage policy Edited" })
+      .getByLabel("Name")
+      .fill("Primary store");
+    await page
+      .getByRole("form", { name: "Edit storage policy Edited" })
+      .getByRole("button", { name: "Save policy" })
+      .click();
+    await expectStatus(page, /already exists/);
+    expect((await admin<{ name: string }>("GET", `/api/v1/admin/policies/${created.id}`)).name).toBe(
+      "Edited",
+    );
+  });
+
   test("Policy Groups: rules of max 1 MiB and min 1 MiB + 1 byte show their real bounds and the unmatched size", async () => {
     const MiB = 1024 * 1024;
     const policy = async (name: string) =>

@@ -149,6 +149,10 @@ describe("web console", { timeout: BROWSER_TEST_TIMEOUT }, () => {
     await page.getByRole("button", { name: "Test Connection" }).click();
     await page.locator("#status", { hasText: /Test Connection succeeded/ }).waitFor();
     await page.getByRole("heading", { name: /Online/ }).waitFor();
+    // The origins the follower accepts browser requests from: the primary's own.
+    expect(await page.getByTestId("allowed-origins").textContent()).toBe(
+      `allowed origins: ${new URL(base).origin}`,
+    );
   });
 
   test("an ingress target is created, edited (new revision applied) and deleted from the node page", async () => {

@@ -38,6 +38,11 @@ export function capabilityList(
     h("dt", {}, "Browser CORS (presigned)"),
     h(
       "dd",
+      { "data-testid": "allowed-origins" },
+      `allowed origins: ${caps.browser_cors.allowed_origins.join(", ") || "none (the follower accepts no browser origin)"}`,
+    ),
+    h(
+      "dd",
       {},
       `request headers: ${caps.browser_cors.allowed_headers.join(", ") || "none"}; exposed on GET: ${
         caps.browser_cors.exposed_headers_get.join(", ") || "none"

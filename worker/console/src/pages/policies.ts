@@ -1,5 +1,6 @@
 // Owns Admin -> Storage Policies: the list, New Policy (driver remote with the tutorial's fields,
-// s3, primary), the connection test with its steps, and delete.
+// s3, primary), Edit (everything but the driver and node), the connection test with its steps, and
+// delete.
 import { api } from "../api.ts";
 import { bytesToMib, checked, field, formatBytes, formData, h, input, mibToBytes, select } from "../dom.ts";
 import type { PageContext } from "../nav.ts";
@@ -66,6 +67,7 @@ function policyRow(ctx: PageContext, p: Policy, nodes: FollowerNode[]): HTMLElem
       "td",
       { class: "actions" },
       h("button", { type: "button", "aria-label": `Test ${p.name}`, onclick: test }, "Test"),
+      editDisclosure(ctx, p),
       h(
         "button",
         { type: "button", class: "danger", "aria-label": `Delete ${p.name}`, onclick: remove },
@@ -73,6 +75,92 @@ function policyRow(ctx: PageContext, p: Policy, nodes: FollowerNode[]): HTMLElem
       ),
     ),
   );
+}
+
+/** Edit: the driver and node stay (a policy's objects live there); S3 credentials stay unless both are given. */
+function editForm(ctx: PageContext, p: Policy): HTMLElement {
+  const s3 = p.s3;
+  const form = h(
+    "form",
+    { class: "policy-edit", "aria-label": `Edit storage policy ${p.name}` },
+    field("Name", input("name", { value: p.name, required: true })),
+    field(
+      "Single-file size limit (MiB)",
+      input("max_file_size", { type: "number", min: 0, step: "any", value: bytesToMib(p.max_file_size) }),
+      "0 means unlimited.",
+    ),
+    field(
+      "Chunk size (MiB)",
+      input("chunk_size", { type: "number", min: 0, step: "any", value: bytesToMib(p.chunk_size) }),
+      "0 never chunks.",
+    ),
+    field("Upload mode", select("upload_mode", MODES, p.upload_mode)),
+    field("Download mode", select("download_mode", MODES, p.download_mode)),
+    field("Key prefix", input("key_prefix", { value: p.key_prefix })),
+    s3
+      ? h(
+          "fieldset",
+          {},
+          h("legend", {}, "S3"),
+          field("Endpoint", input("s3_endpoint", { type: "url", value: s3.endpoint })),
+          field("Region", input("s3_region", { value: s3.region })),
+          field("Bucket", input("s3_bucket", { value: s3.bucket })),
+          h(
+            "label",
+            { class: "check" },
+            h("input", { type: "checkbox", name: "s3_path_style", checked: s3.path_style }),
+            " Path-style addressing",
+          ),
+          field("Access key ID", input("s3_access_key_id", { autocomplete: "off" }), "Leave empty to keep."),
+          field(
+            "Secret access key",
+            input("s3_secret_access_key", { type: "password", autocomplete: "new-password" }),
+            "Leave empty to keep.",
+          ),
+        )
+      : null,
+    h("button", { type: "submit" }, "Save policy"),
+  );
+  labelModes(form, p.driver);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const v = formData(form);
+    void act(ctx, async () => {
+      const body: Record<string, unknown> = {
+        name: v.name,
+        max_file_size: mibToBytes(v.max_file_size),
+        chunk_size: mibToBytes(v.chunk_size),
+        upload_mode: v.upload_mode,
+        download_mode: v.download_mode,
+        key_prefix: v.key_prefix ?? "",
+      };
+      if (s3) {
+        body.s3 = {
+          endpoint: v.s3_endpoint,
+          region: v.s3_region || "us-east-1",
+          bucket: v.s3_bucket,
+          path_style: checked(form, "s3_path_style"),
+          ...(v.s3_access_key_id && v.s3_secret_access_key
+            ? { access_key_id: v.s3_access_key_id, secret_access_key: v.s3_secret_access_key }
+            : {}),
+        };
+      }
+      const saved = await api<Policy>("PATCH", `/api/v1/admin/policies/${p.id}`, body);
+      return `Storage policy "${saved.name}" saved.`;
+    })();
+  });
+  return form;
+}
+
+/** The Edit disclosure of a row; its form is built when opened, so the page holds one form per open row. */
+function editDisclosure(ctx: PageContext, p: Policy): HTMLElement {
+  const details = h("details", { class: "edit" }, h("summary", { "aria-label": `Edit ${p.name}` }, "Edit"));
+  details.addEventListener("toggle", () => {
+    const form = details.querySelector("form");
+    if ((details as HTMLDetailsElement).open && !form) details.append(editForm(ctx, p));
+    else if (!(details as HTMLDetailsElement).open) form?.remove();
+  });
+  return details;
 }
 
 function newPolicyForm(ctx: PageContext, nodes: FollowerNode[]): HTMLElement {
