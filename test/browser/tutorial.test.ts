@@ -406,6 +406,23 @@ describe("tutorial in the browser", { timeout: BROWSER_TEST_TIMEOUT }, () => {
     await page.getByLabel("Policy group").selectOption({ label: "Size Routing Group" });
     await page.getByRole("button", { name: "Save user" }).click();
     await expectStatus(page, /policy group Size Routing Group/);
+    // §9 in the console: which policy an upload of a size by this user would use, and what was skipped.
+    const preview = page.getByRole("form", { name: "Which policy would an upload use?" });
+    const result = preview.getByTestId("resolution-result");
+    await preview.getByLabel("File size (bytes)").fill(String(1024 * 1024 - 1));
+    await preview.getByRole("button", { name: "Preview" }).click();
+    await expect
+      .poll(() => result.textContent())
+      .toMatch(
+        /^Storage policy "Primary store" \(primary\) through group "Size Routing Group", rule 1 \(0 B to under 1 MiB\)\. No rule skipped\.$/,
+      );
+    await preview.getByLabel("File size (bytes)").fill(String(1024 * 1024));
+    await preview.getByRole("button", { name: "Preview" }).click();
+    await expect
+      .poll(() => result.textContent())
+      .toBe(
+        'Storage policy "Remote Follower B" (remote on follower node Follower B) through group "Size Routing Group", rule 2 (1 MiB and above). Skipped: rule 1 (size outside its range).',
+      );
     await page.getByRole("button", { name: "Log out" }).click();
 
     await login(page, base, USER.username, USER.password);
@@ -460,5 +477,23 @@ describe("tutorial in the browser", { timeout: BROWSER_TEST_TIMEOUT }, () => {
     expect(teamListing.items.find((i) => i.name === "team-small.bin")?.policy_id).toBe(
       policyId("Remote Follower B"),
     );
+
+    // The admin's view of a file names its storage policy and node, and whether the object is there.
+    await page.getByRole("button", { name: "Log out" }).click();
+    await login(page, base, ADMIN.username, ADMIN.password);
+    await nav("Files");
+    await page
+      .locator("#file-picker")
+      .setInputFiles([
+        { name: "admin-small.txt", mimeType: "text/plain", buffer: Buffer.from("admin file\n") },
+      ]);
+    await fileRow("admin-small.txt").waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "Storage admin-small.txt" }).click();
+    const where = page.getByTestId("file-storage");
+    await expect
+      .poll(() => where.textContent())
+      .toMatch(
+        /^Storage policyPrimary store \(primary\)Follower nodenone \(not a remote policy\)Objectpresent, 11 B/,
+      );
   });
 });

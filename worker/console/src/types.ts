@@ -3,7 +3,7 @@
 import type { z } from "zod";
 import type { appPasswordSchema, createdAppPasswordSchema } from "../../api/app-passwords.ts";
 import type { myTeamSchema } from "../../api/auth.ts";
-import type { FileOut, FolderOut, listingSchema } from "../../api/files.ts";
+import type { FileOut, FolderOut, fileStorageSchema, listingSchema } from "../../api/files.ts";
 import type { IngressTargetOut } from "../../api/ingress-targets.ts";
 import type { moveJobSchema, movePlanSchema } from "../../api/moves.ts";
 import type {
@@ -14,7 +14,7 @@ import type {
   testResultSchema,
 } from "../../api/nodes.ts";
 import type { PolicyOut, PolicyTestOut } from "../../api/policies.ts";
-import type { PolicyGroupOut } from "../../api/policy-groups.ts";
+import type { PolicyGroupOut, resolutionSchema } from "../../api/policy-groups.ts";
 import type { createdShareSchema, shareViewSchema } from "../../api/shares.ts";
 import type { TeamDetailOut, TeamOut } from "../../api/teams.ts";
 import type { PresignedPart as PresignedPartOut, UploadOut } from "../../api/uploads.ts";
@@ -34,6 +34,8 @@ export type PolicyTest = PolicyTestOut;
 export type MoveJob = z.infer<typeof moveJobSchema>;
 export type MovePlan = z.infer<typeof movePlanSchema>;
 export type PolicyGroup = PolicyGroupOut;
+export type Resolution = z.infer<typeof resolutionSchema>;
+export type FileStorage = z.infer<typeof fileStorageSchema>;
 export type Team = TeamOut;
 export type TeamDetail = TeamDetailOut;
 

@@ -1,10 +1,11 @@
 // Owns the file manager: personal and team spaces, folders with breadcrumbs, upload by picker or
-// drag and drop (uploads.ts), download, image/PDF preview, share links, delete to trash, and the
-// trash page with restore and purge. URLs: /files/<space>/<folder?>, /trash/<space?>.
+// drag and drop (uploads.ts), download, image/PDF preview, share links, an admin's view of where a
+// file is stored, delete to trash, and the trash page with restore and purge. URLs:
+// /files/<space>/<folder?>, /trash/<space?>.
 import { api, describe } from "../api.ts";
 import { announce, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
 import { navigate, type PageContext } from "../nav.ts";
-import type { FileItem, Item, Listing } from "../types.ts";
+import type { FileItem, FileStorage, FollowerNode, Item, Listing } from "../types.ts";
 import { enqueue, resumeUnfinished, uploadPanel } from "../uploads.ts";
 import { act } from "./act.ts";
 import { pdfFrame } from "./pdf-frame.ts";
@@ -43,6 +44,46 @@ function preview(space: string, file: FileItem): HTMLElement {
     return h("div", { class: "preview" }, h("img", { src: url, alt: `Preview of ${file.name}` }));
   }
   return h("div", { class: "preview" }, pdfFrame(url, `Preview of ${file.name}`));
+}
+
+/**
+ * The admin's view of where a file lives (tutorial §9): its storage policy, the follower node behind a
+ * remote policy, and whether that storage has the object now (GET /admin/files/{id}/storage).
+ */
+function storageView(file: FileItem): HTMLElement {
+  const out = h(
+    "dl",
+    { class: "facts", "data-testid": "file-storage" },
+    h("dt", {}, "Storage policy"),
+    h("dd", {}, "Working…"),
+  );
+  void Promise.all([
+    api<FileStorage>("GET", `/api/v1/admin/files/${enc(file.id)}/storage`),
+    api<{ nodes: FollowerNode[] }>("GET", "/api/v1/admin/nodes"),
+  ]).then(
+    ([where, { nodes }]) => {
+      const node = where.policy.node_id
+        ? (nodes.find((n) => n.id === where.policy.node_id)?.name ?? where.policy.node_id)
+        : null;
+      out.replaceChildren(
+        h("dt", {}, "Storage policy"),
+        h("dd", {}, `${where.policy.name} (${where.policy.driver})`),
+        h("dt", {}, "Follower node"),
+        h("dd", {}, node ?? "none (not a remote policy)"),
+        h("dt", {}, "Object"),
+        h(
+          "dd",
+          {},
+          where.object.exists
+            ? `present, ${formatBytes(where.object.size)} (checked ${formatTime(where.checked_at)})`
+            : `missing (checked ${formatTime(where.checked_at)})`,
+        ),
+      );
+    },
+    (error: unknown) =>
+      out.replaceChildren(h("dt", {}, "Storage policy"), h("dd", { class: "status error" }, describe(error))),
+  );
+  return out;
 }
 
 /** The one panel above the list that shows a file's preview or share form (full width, phone friendly). */
@@ -111,6 +152,7 @@ function fileRow(ctx: PageContext, space: string, item: Item): HTMLElement {
         ? toggle("Preview", () => preview(space, item))
         : null,
       item.type === "file" ? toggle("Share", () => shareForm(space, item)) : null,
+      item.type === "file" && ctx.user.role === "admin" ? toggle("Storage", () => storageView(item)) : null,
       h(
         "button",
         { type: "button", class: "danger", "aria-label": `Delete ${item.name}`, onclick: remove },

@@ -3,28 +3,11 @@
 import { api } from "../api.ts";
 import { checked, field, formData, h, input, mibToBytes, select } from "../dom.ts";
 import type { PageContext } from "../nav.ts";
-import type { Policy, PolicyGroup } from "../types.ts";
+import type { Policy, PolicyGroup, Team, User } from "../types.ts";
 import { act } from "./act.ts";
 import { badge } from "./nodes.ts";
-
-/** A size exactly: in the largest unit it is a whole number of, else in bytes ("1,048,577 B"). */
-export function exactBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let unit = 0;
-  let value = bytes;
-  while (value > 0 && value % 1024 === 0 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toLocaleString("en-US")} ${units[unit]}`;
-}
-
-/** A rule's [min, max): the minimum matches, the maximum does not. */
-export function sizeRange(min: number, max: number): string {
-  if (min === 0 && max === 0) return "all sizes";
-  if (max === 0) return `${exactBytes(min)} and above`;
-  return `${exactBytes(min)} to under ${exactBytes(max)}`;
-}
+import { resolutionPreview, type Subject } from "./resolution-preview.ts";
+import { sizeRange } from "./size-range.ts";
 
 /** The group's warnings (sizes no usable rule matches) as one sentence, or "". */
 function warningText(group: PolicyGroup): string {
@@ -204,10 +187,27 @@ function groupCard(ctx: PageContext, group: PolicyGroup, policies: Policy[]): HT
 }
 
 export async function policyGroupsPage(ctx: PageContext): Promise<Node> {
-  const [{ policy_groups: list }, { policies }] = await Promise.all([
+  const [{ policy_groups: list }, { policies }, { users }, { teams }] = await Promise.all([
     api<{ policy_groups: PolicyGroup[] }>("GET", "/api/v1/admin/policy-groups"),
     api<{ policies: Policy[] }>("GET", "/api/v1/admin/policies"),
+    api<{ users: User[] }>("GET", "/api/v1/admin/users"),
+    api<{ teams: Team[] }>("GET", "/api/v1/admin/teams"),
   ]);
+  const groupOf = (id: string | null) => list.find((g) => g.id === id)?.name ?? "the default group";
+  const subjects: Subject[] = [
+    ...users.map(
+      (u): Subject => ({
+        label: `${u.username} (personal space, ${groupOf(u.policy_group_id)})`,
+        query: { space: "personal", user_id: u.id },
+      }),
+    ),
+    ...teams.map(
+      (t): Subject => ({
+        label: `Team ${t.name} (${groupOf(t.policy_group_id)})`,
+        query: { space: "team", team_id: t.id },
+      }),
+    ),
+  ];
   const form = h(
     "form",
     { class: "card", "aria-labelledby": "new-group" },
@@ -244,6 +244,7 @@ export async function policyGroupsPage(ctx: PageContext): Promise<Node> {
       "Changing a group only affects future uploads; files keep the policy they were written with.",
     ),
     list.map((g) => groupCard(ctx, g, policies)),
+    resolutionPreview(subjects),
     form,
   );
 }

@@ -6,6 +6,7 @@ import type { PageContext } from "../nav.ts";
 import type { Team, TeamDetail, User } from "../types.ts";
 import { act } from "./act.ts";
 import { groupName, groupOptions, loadGroupList } from "./groups-select.ts";
+import { resolutionPreview } from "./resolution-preview.ts";
 
 export async function teamsPage(ctx: PageContext): Promise<Node> {
   const [{ teams }, groups] = await Promise.all([
@@ -134,6 +135,7 @@ export async function teamDetailsPage(ctx: PageContext): Promise<Node> {
     h("p", {}, h("a", { href: "/admin/teams" }, "← Teams")),
     h("h1", {}, "Team Details: ", team.name),
     form,
+    resolutionPreview([{ label: `team ${team.name}`, query: { space: "team", team_id: team.id } }]),
     h("h2", {}, "Members"),
     members.length === 0
       ? h("p", {}, "No members yet.")

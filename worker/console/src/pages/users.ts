@@ -7,6 +7,7 @@ import type { User } from "../types.ts";
 import { act } from "./act.ts";
 import { groupName, groupOptions, loadGroupList } from "./groups-select.ts";
 import { badge } from "./nodes.ts";
+import { resolutionPreview } from "./resolution-preview.ts";
 
 export async function usersPage(ctx: PageContext): Promise<Node> {
   const [{ users }, groups] = await Promise.all([
@@ -151,5 +152,8 @@ export async function userDetailsPage(ctx: PageContext): Promise<Node> {
     h("h1", { id: "user-title" }, "User Details: ", user.username),
     h("p", { class: "hint" }, `Created ${formatTime(user.created_at)}.`),
     form,
+    resolutionPreview([
+      { label: `${user.username} (personal space)`, query: { space: "personal", user_id: user.id } },
+    ]),
   );
 }
