@@ -139,11 +139,13 @@ describe("flotilla-agent, the single executable", () => {
     expect(tested.capabilities.features.browser_presigned_cors).toBe(true);
   });
 
-  it("answers `flotilla-agent health` from /health/ready: 1 before a default target, 0 after", async () => {
+  it("answers `flotilla-agent health` from /health/ready: 0 before a default target (saying it is missing), 0 after", async () => {
     const check = `flotilla-agent health --listen 127.0.0.1:${port}`;
+    // An enrolled follower is ready before tutorial §2; the document says the default target is missing.
     const before = await run(check);
-    expect(before.code, before.out).toBe(1);
-    expect(before.out).toContain('"status":"not_ready"');
+    expect(before.code, before.out).toBe(0);
+    expect(before.out).toContain('"status":"ready"');
+    expect(before.out).toContain('"default_target":{"ok":false');
     const { nodes } = await admin<{ nodes: { id: string; name: string }[] }>("GET", "/api/v1/admin/nodes");
     const node = nodes.find((n) => n.name === NODE_NAME);
     await admin("POST", `/api/v1/admin/nodes/${node?.id}/ingress-targets`, {
@@ -155,6 +157,7 @@ describe("flotilla-agent, the single executable", () => {
     const after = await run(check);
     expect(after.code, after.out).toBe(0);
     expect(after.out).toContain('"status":"ready"');
+    expect(after.out).toContain('"default_target":{"ok":true');
   });
 
   it("moves files through it: the acceptance walk in relay_stream and presigned, every step ok", async () => {
