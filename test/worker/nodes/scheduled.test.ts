@@ -47,7 +47,8 @@ describe("scheduled follower tasks with a real agent process", () => {
     expect(after.last_probe?.error).toMatch(/^follower_unreachable/);
     expect(Date.parse(after.last_probe!.at)).toBeGreaterThan(Date.parse(before.last_probe!.at));
     expect(after.last_good_probe).toEqual(before.last_good_probe);
-    expect(before.last_probe?.readiness?.status).toBe("not_ready");
+    // Enrolled, enabled, state and root usable: ready, though no default ingress target exists yet.
+    expect(before.last_probe?.readiness?.status).toBe("ready");
     expect(after.last_probe?.readiness).toBeNull();
   });
 
