@@ -11,6 +11,7 @@ import { appPasswords, users } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import type { AuthUser } from "./auth.ts";
 import { claimLoginAttempt, clientAddress, loginKeys } from "./rate-limit.ts";
+import { membershipsJson, parseMemberships } from "./sessions.ts";
 
 export type AppPasswordRow = typeof appPasswords.$inferSelect;
 
@@ -95,7 +96,7 @@ export async function authenticateAppPassword(
   const [found] =
     credentials.password.length > 0 && credentials.password.length <= 256
       ? await services.db
-          .select({ password: appPasswords, user: users })
+          .select({ password: appPasswords, user: users, teams: membershipsJson })
           .from(appPasswords)
           .innerJoin(users, eq(users.id, appPasswords.userId))
           .where(eq(appPasswords.tokenHash, await sha256Hex(credentials.password)))
@@ -125,6 +126,8 @@ export async function authenticateAppPassword(
     role: found.user.role,
     sessionId: found.password.id,
     via: "app_password",
+    row: found.user,
+    teams: parseMemberships(found.teams),
     readOnly: found.password.readOnly,
   };
 }

@@ -1,10 +1,17 @@
 // Owns who is calling: resolves a bearer token or session cookie to a user, refuses expired sessions
 // and disabled accounts, enforces the Origin check on cookie-authenticated writes, and the role guards.
-import { eq } from "drizzle-orm";
+// One database round trip authenticates: the session, its user and the user's team memberships come
+// back from one statement (sessions.ts), so routes that need only those pay nothing more.
 import { AppError } from "../../shared/errors.ts";
-import { users } from "../db/schema.ts";
+import type { users } from "../db/schema.ts";
 import type { Services } from "../services.ts";
-import { findSessionByToken, revokeSession, SESSION_COOKIE, touchSession } from "./sessions.ts";
+import {
+  findSessionByToken,
+  revokeSession,
+  SESSION_COOKIE,
+  type TeamMembership,
+  touchSession,
+} from "./sessions.ts";
 
 export interface AuthUser {
   id: string;
@@ -14,6 +21,10 @@ export interface AuthUser {
   sessionId: string;
   /** How the credential arrived; cookie-authenticated writes get the Origin check. */
   via: "cookie" | "bearer" | "app_password";
+  /** The account's row as read with the session, in the same statement. */
+  row: typeof users.$inferSelect;
+  /** The teams the user belongs to, by name, as read with the session. */
+  teams: TeamMembership[];
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -54,15 +65,14 @@ export function checkOrigin(request: Request, services: Services): void {
 export async function authenticate(request: Request, services: Services): Promise<AuthUser | null> {
   const credential = readCredential(request);
   if (!credential) return null;
-  const session = await findSessionByToken(services.db, credential.token);
-  if (!session) throw new AppError("unauthorized", "The session or token is not valid. Log in again.");
+  const found = await findSessionByToken(services.db, credential.token);
+  if (!found) throw new AppError("unauthorized", "The session or token is not valid. Log in again.");
+  const { session, user, teams } = found;
   const now = services.now();
   if (session.expiresAt.getTime() <= now.getTime()) {
     await revokeSession(services.db, session.id);
     throw new AppError("session_expired", "The session has expired. Log in again.");
   }
-  const [user] = await services.db.select().from(users).where(eq(users.id, session.userId)).limit(1);
-  if (!user) throw new AppError("unauthorized", "The session or token is not valid. Log in again.");
   if (user.disabled) throw new AppError("account_disabled", "This account is disabled.");
   if (credential.via === "cookie") checkOrigin(request, services);
   if (!session.lastUsedAt || now.getTime() - session.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
@@ -78,6 +88,8 @@ export async function authenticate(request: Request, services: Services): Promis
     role: user.role,
     sessionId: session.id,
     via: credential.via,
+    row: user,
+    teams,
   };
 }
 

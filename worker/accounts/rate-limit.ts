@@ -64,11 +64,20 @@ export function loginKeys(ip: string, username: string): LimitKey[] {
  * as the failure; a right password gives it back (loginSucceeded).
  */
 export async function claimLoginAttempt(db: Db, keys: LimitKey[], now: Date): Promise<void> {
+  const [first, ...rest] = claimStatements(db, keys, now);
+  if (!first) return;
+  await settleClaims(db, keys, await db.batch([first, ...rest]), now);
+}
+
+/**
+ * One claim statement per key, for a caller that sends them in one batch with what it reads next (a
+ * login reads the user in the same round trip); settleClaims reads their answers.
+ */
+export function claimStatements(db: Db, keys: LimitKey[], now: Date) {
   const nowMs = now.getTime();
   const expired = sql`${loginAttempts.windowStartedAt} <= ${nowMs - LOGIN_WINDOW_MS}`;
-  const taken: LimitKey[] = [];
-  for (const { key, limit } of keys) {
-    const [claimed] = await db
+  return keys.map(({ key, limit }) =>
+    db
       .insert(loginAttempts)
       .values({
         key,
@@ -78,7 +87,6 @@ export async function claimLoginAttempt(db: Db, keys: LimitKey[], now: Date): Pr
       })
       .onConflictDoUpdate({
         target: loginAttempts.key,
-        // SET and WHERE see the row as it was before this update.
         set: {
           failures: sql`case when ${expired} then 1 else ${loginAttempts.failures} + 1 end`,
           windowStartedAt: sql`case when ${expired} then ${nowMs} else ${loginAttempts.windowStartedAt} end`,
@@ -86,13 +94,23 @@ export async function claimLoginAttempt(db: Db, keys: LimitKey[], now: Date): Pr
         },
         setWhere: sql`${expired} or ${loginAttempts.failures} < ${limit}`,
       })
-      .returning({ key: loginAttempts.key });
-    if (!claimed) {
-      await giveBack(db, taken);
-      throw await refusal(db, key, now);
-    }
-    taken.push({ key, limit });
-  }
+      .returning({ key: loginAttempts.key }),
+  );
+}
+
+/**
+ * Refuses when any key was already at its limit; the keys that were claimed beside it are given back,
+ * so a refused attempt counts against none of them.
+ */
+export async function settleClaims(db: Db, keys: LimitKey[], claims: unknown[][], now: Date): Promise<void> {
+  const refused = keys.find((_, i) => (claims[i]?.length ?? 0) === 0);
+  if (!refused) return;
+  const [first, ...rest] = giveBackStatements(
+    db,
+    keys.filter((_, i) => (claims[i]?.length ?? 0) > 0),
+  );
+  if (first) await db.batch([first, ...rest]);
+  throw await refusal(db, refused.key, now);
 }
 
 async function refusal(db: Db, key: string, now: Date): Promise<AppError> {
@@ -106,8 +124,8 @@ async function refusal(db: Db, key: string, now: Date): Promise<AppError> {
 }
 
 /** Returns claimed attempts that turned out not to be failures. */
-async function giveBack(db: Db, keys: LimitKey[]): Promise<void> {
-  const [first, ...rest] = keys.map(({ key, limit }) =>
+function giveBackStatements(db: Db, keys: LimitKey[]) {
+  return keys.map(({ key, limit }) =>
     db
       .update(loginAttempts)
       .set({
@@ -116,12 +134,19 @@ async function giveBack(db: Db, keys: LimitKey[]): Promise<void> {
       })
       .where(and(eq(loginAttempts.key, key), gt(loginAttempts.failures, 0))),
   );
-  if (first) await db.batch([first, ...rest]);
 }
 
 /** A right password: its claim is given back, and this address's failures for the user are forgotten. */
 export async function loginSucceeded(db: Db, keys: LimitKey[]): Promise<void> {
+  const [first, ...rest] = successStatements(db, keys);
+  if (first) await db.batch([first, ...rest]);
+}
+
+/** The statements of loginSucceeded, for a caller that batches them with its own writes. */
+export function successStatements(db: Db, keys: LimitKey[]) {
   const [first, ...rest] = keys;
-  await giveBack(db, rest);
-  if (first) await db.delete(loginAttempts).where(eq(loginAttempts.key, first.key));
+  return [
+    ...giveBackStatements(db, rest),
+    ...(first ? [db.delete(loginAttempts).where(eq(loginAttempts.key, first.key))] : []),
+  ];
 }

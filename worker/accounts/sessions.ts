@@ -1,9 +1,9 @@
 // Owns sessions and API tokens: random bearer secrets of 256 bits handed out once, stored only as
 // SHA-256 hashes, with an expiry. Browser sessions travel in a cookie, API tokens in Authorization.
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, lt, sql } from "drizzle-orm";
 import { randomId, randomToken, sha256Hex } from "../../shared/crypto.ts";
 import type { Db } from "../db/client.ts";
-import { sessions } from "../db/schema.ts";
+import { sessions, type TEAM_ROLES, users } from "../db/schema.ts";
 
 export const SESSION_COOKIE = "flotilla_session";
 export const BROWSER_SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -17,15 +17,15 @@ export interface IssuedSession {
   expiresAt: Date;
 }
 
-export async function createSession(
-  db: Db,
-  input: { userId: string; kind: SessionKind; now: Date; name?: string; ttlMs?: number },
-): Promise<IssuedSession> {
+type SessionInput = { userId: string; kind: SessionKind; now: Date; name?: string; ttlMs?: number };
+
+/** A new session's secret and the insert that stores it, for a caller that batches it with more. */
+export async function prepareSession(db: Db, input: SessionInput) {
   const token = randomToken(input.kind === "browser" ? "fls" : "flt", 32);
   const id = randomId();
   const ttl = input.ttlMs ?? (input.kind === "browser" ? BROWSER_SESSION_TTL_MS : API_TOKEN_TTL_MS);
   const expiresAt = new Date(input.now.getTime() + ttl);
-  await db.insert(sessions).values({
+  const insert = db.insert(sessions).values({
     id,
     tokenHash: await sha256Hex(token),
     userId: input.userId,
@@ -34,16 +34,47 @@ export async function createSession(
     expiresAt,
     createdAt: input.now,
   });
-  return { id, token, expiresAt };
+  const issued: IssuedSession = { id, token, expiresAt };
+  return { issued, insert };
 }
 
+export async function createSession(db: Db, input: SessionInput): Promise<IssuedSession> {
+  const { issued, insert } = await prepareSession(db, input);
+  await insert;
+  return issued;
+}
+
+export interface TeamMembership {
+  id: string;
+  name: string;
+  role: (typeof TEAM_ROLES)[number];
+  policyGroupId: string | null;
+}
+
+/**
+ * The user's teams as one JSON array, ordered by name, computed inside the session lookup so that
+ * authenticating costs one round trip however many teams there are.
+ */
+export const membershipsJson = sql<string>`(select json_group_array(json_array(id, name, role, policy_group_id)) from (
+  select t.id, t.name, m.role, t.policy_group_id from team_members m join teams t on t.id = m.team_id
+  where m.user_id = ${users.id} order by t.name, t.id))`;
+
+/** The session a token opens, with its user and the user's teams, in one statement; null if none. */
 export async function findSessionByToken(db: Db, token: string) {
   const [row] = await db
-    .select()
+    .select({ session: sessions, user: users, teams: membershipsJson })
     .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
     .where(eq(sessions.tokenHash, await sha256Hex(token)))
     .limit(1);
-  return row ?? null;
+  if (!row) return null;
+  return { session: row.session, user: row.user, teams: parseMemberships(row.teams) };
+}
+
+/** The memberships `membershipsJson` selected, as records. */
+export function parseMemberships(json: string): TeamMembership[] {
+  const tuples = JSON.parse(json) as [string, string, TeamMembership["role"], string | null][];
+  return tuples.map(([id, name, role, policyGroupId]) => ({ id, name, role, policyGroupId }));
 }
 
 export async function revokeSession(db: Db, sessionId: string): Promise<void> {

@@ -17,12 +17,17 @@ export async function findUser(db: Db, id: string) {
 }
 
 export async function findUserByUsername(db: Db, username: string) {
-  const [row] = await db
+  const [row] = await userByUsernameStatement(db, username);
+  return row ?? null;
+}
+
+/** The statement behind findUserByUsername, for a caller that batches it (login). */
+export function userByUsernameStatement(db: Db, username: string) {
+  return db
     .select()
     .from(users)
     .where(eq(users.username, normalizeUsername(username)))
     .limit(1);
-  return row ?? null;
 }
 
 export async function defaultGroupId(db: Db): Promise<string | null> {

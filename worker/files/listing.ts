@@ -34,7 +34,57 @@ export function decodeCursor(text: string | undefined): Cursor | null {
   }
 }
 
-/** Live children of `parentId` (null = root) in `space`. */
+/**
+ * The two statements of one page of `parentId`'s live children (null = root) in `space`, for the caller
+ * to send in one batch with whatever else it reads; `listingPage` assembles their rows. The files
+ * statement always runs (it cannot wait to learn whether the folders filled the page without a second
+ * round trip) and a page that starts among the files asks for no folders.
+ */
+export function listingStatements(
+  services: Services,
+  space: Space,
+  parentId: string | null,
+  limit: number,
+  cursor: Cursor | null,
+) {
+  const folderAfter = cursor
+    ? or(
+        gt(folders.name, String(cursor.s)),
+        and(eq(folders.name, String(cursor.s)), gt(folders.id, cursor.i)),
+      )
+    : undefined;
+  const fileAfter =
+    cursor?.k === 1
+      ? or(gt(files.name, String(cursor.s)), and(eq(files.name, String(cursor.s)), gt(files.id, cursor.i)))
+      : undefined;
+  return [
+    services.db
+      .select()
+      .from(folders)
+      .where(and(liveFoldersIn(space, parentId), folderAfter))
+      .orderBy(asc(folders.name), asc(folders.id))
+      .limit(cursor?.k === 1 ? 0 : limit + 1),
+    services.db
+      .select()
+      .from(files)
+      .where(and(liveFilesIn(space, parentId), fileAfter))
+      .orderBy(asc(files.name), asc(files.id))
+      .limit(limit + 1),
+  ] as const;
+}
+
+/** One page from the rows of listingStatements: folders first, then files, and the next cursor. */
+export function listingPage(
+  folderRows: (typeof folders.$inferSelect)[],
+  fileRows: (typeof files.$inferSelect)[],
+  limit: number,
+): PageOut {
+  const items: (FolderOut | FileOut)[] = folderRows.map(toFolderOut);
+  items.push(...fileRows.slice(0, Math.max(0, limit + 1 - items.length)).map(toFileOut));
+  return page(items, limit, (last) => ({ k: last.type === "folder" ? 0 : 1, s: last.name, i: last.id }));
+}
+
+/** Live children of `parentId` (null = root) in `space`, in one round trip. */
 export async function listFolder(
   services: Services,
   space: Space,
@@ -42,37 +92,10 @@ export async function listFolder(
   limit: number,
   cursorText: string | undefined,
 ): Promise<PageOut> {
-  const cursor = decodeCursor(cursorText);
-  const items: (FolderOut | FileOut)[] = [];
-  if (!cursor || cursor.k === 0) {
-    const after = cursor
-      ? or(
-          gt(folders.name, String(cursor.s)),
-          and(eq(folders.name, String(cursor.s)), gt(folders.id, cursor.i)),
-        )
-      : undefined;
-    const rows = await services.db
-      .select()
-      .from(folders)
-      .where(and(liveFoldersIn(space, parentId), after))
-      .orderBy(asc(folders.name), asc(folders.id))
-      .limit(limit + 1);
-    items.push(...rows.map(toFolderOut));
-  }
-  if (items.length <= limit) {
-    const after =
-      cursor?.k === 1
-        ? or(gt(files.name, String(cursor.s)), and(eq(files.name, String(cursor.s)), gt(files.id, cursor.i)))
-        : undefined;
-    const rows = await services.db
-      .select()
-      .from(files)
-      .where(and(liveFilesIn(space, parentId), after))
-      .orderBy(asc(files.name), asc(files.id))
-      .limit(limit + 1 - items.length);
-    items.push(...rows.map(toFileOut));
-  }
-  return page(items, limit, (last) => ({ k: last.type === "folder" ? 0 : 1, s: last.name, i: last.id }));
+  const [folderRows, fileRows] = await services.db.batch(
+    listingStatements(services, space, parentId, limit, decodeCursor(cursorText)),
+  );
+  return listingPage(folderRows, fileRows, limit);
 }
 
 function page(

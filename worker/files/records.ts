@@ -28,10 +28,19 @@ export async function liveFile(services: Services, space: Space, id: string): Pr
 
 /** A live folder of the space, or 404. */
 export async function liveFolder(services: Services, space: Space, id: string): Promise<FolderRow> {
-  const [row] = await services.db
+  return liveFolderOf(await liveFolderStatement(services, space, id));
+}
+
+/** The statement behind liveFolder, for a caller that batches it; liveFolderOf reads its rows. */
+export function liveFolderStatement(services: Services, space: Space, id: string) {
+  return services.db
     .select()
     .from(folders)
     .where(and(eq(folders.id, id), inSpace(space, folders), isNull(folders.trashedAt)));
+}
+
+export function liveFolderOf(rows: FolderRow[]): FolderRow {
+  const [row] = rows;
   if (!row) throw notFound("folder");
   return row;
 }

@@ -1,14 +1,12 @@
 // Owns space addressing: `me` is the caller's personal space, a team id is that team's space for its
 // members only. A team the caller cannot see answers 404 like a missing one, so ids leak nothing.
-import { and, eq } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
-import { type SpaceKind, type TEAM_ROLES, teamMembers } from "../db/schema.ts";
+import type { SpaceKind, TEAM_ROLES } from "../db/schema.ts";
 
 type TeamRole = (typeof TEAM_ROLES)[number];
 
 import type { ResolveSubject } from "../policy-groups/resolve.ts";
-import type { Services } from "../services.ts";
 
 export interface Space {
   kind: SpaceKind;
@@ -17,14 +15,12 @@ export interface Space {
   role?: TeamRole;
 }
 
-export async function resolveSpace(services: Services, user: AuthUser, space: string): Promise<Space> {
+/** Membership is read with the session (worker/accounts/auth.ts), in this request: no query of its own. */
+export function resolveSpace(user: AuthUser, space: string): Space {
   if (space === "me") return { kind: "user", id: user.id };
-  const [member] = await services.db
-    .select({ teamId: teamMembers.teamId, role: teamMembers.role })
-    .from(teamMembers)
-    .where(and(eq(teamMembers.teamId, space), eq(teamMembers.userId, user.id)));
+  const member = user.teams.find((team) => team.id === space);
   if (!member) throw new AppError("not_found", "No such space.");
-  return { kind: "team", id: member.teamId, role: member.role };
+  return { kind: "team", id: member.id, role: member.role };
 }
 
 /** The policy-resolution subject of a space: personal uploads use the user's group, team the team's. */

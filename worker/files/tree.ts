@@ -16,7 +16,12 @@ export async function folderPath(
   space: Space,
   folderId: string,
 ): Promise<{ id: string; name: string }[]> {
-  const rows = await services.db.all<{ id: string; name: string; depth: number }>(sql`
+  return pathOf(await folderPathStatement(services, space, folderId));
+}
+
+/** The statement behind folderPath, for a caller that batches it; pathOf reads its rows. */
+export function folderPathStatement(services: Services, space: Space, folderId: string) {
+  return services.db.all<{ id: string; name: string; depth: number }>(sql`
     with recursive up(id, name, parent_id, depth) as (
       select id, name, parent_id, 0 from ${folders}
         where id = ${folderId} and space_kind = ${space.kind} and space_id = ${space.id}
@@ -25,6 +30,9 @@ export async function folderPath(
         where up.depth < 1000
     )
     select id, name, depth from up order by depth desc`);
+}
+
+export function pathOf(rows: { id: string; name: string }[]): { id: string; name: string }[] {
   return rows.map(({ id, name }) => ({ id, name }));
 }
 

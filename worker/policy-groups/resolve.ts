@@ -33,21 +33,18 @@ export interface Resolution {
   skipped: SkippedRule[];
 }
 
-async function boundGroupId(db: Db, subject: ResolveSubject): Promise<string | null> {
+/** The subject's own row (missing: 404) and its group binding, as SQL to read inside the same batch. */
+function binding(db: Db, subject: ResolveSubject) {
   if (subject.space === "personal") {
-    const [user] = await db
-      .select({ groupId: users.policyGroupId })
-      .from(users)
-      .where(eq(users.id, subject.userId));
-    if (!user) throw new AppError("not_found", "No such user.");
-    return user.groupId;
+    return {
+      row: db.select({ groupId: users.policyGroupId }).from(users).where(eq(users.id, subject.userId)),
+      groupId: sql`(select ${users.policyGroupId} from ${users} where ${users.id} = ${subject.userId})`,
+    };
   }
-  const [team] = await db
-    .select({ groupId: teams.policyGroupId })
-    .from(teams)
-    .where(eq(teams.id, subject.teamId));
-  if (!team) throw new AppError("not_found", "No such team.");
-  return team.groupId;
+  return {
+    row: db.select({ groupId: teams.policyGroupId }).from(teams).where(eq(teams.id, subject.teamId)),
+    groupId: sql`(select ${teams.policyGroupId} from ${teams} where ${teams.id} = ${subject.teamId})`,
+  };
 }
 
 /** A move job emptying the whole policy or its node (a narrowed one leaves the policy in use). */
@@ -55,12 +52,30 @@ const draining = sql<number>`exists (select 1 from ${moveJobs} where ${moveJobs.
   and ${moveJobs.scopeKind} = 'all'
   and (${moveJobs.sourcePolicyId} = ${storagePolicies.id} or ${moveJobs.sourceNodeId} = ${storagePolicies.nodeId}))`;
 
+/** Resolves in one round trip: the binding, the group it names (or the default) and its rules. */
 export async function resolvePolicy(db: Db, subject: ResolveSubject & { size: number }): Promise<Resolution> {
-  const groupId = await boundGroupId(db, subject);
-  const [group] = await db
-    .select()
-    .from(policyGroups)
-    .where(groupId === null ? eq(policyGroups.isDefault, true) : eq(policyGroups.id, groupId));
+  const bound = binding(db, subject);
+  const groupWhere = sql`(${bound.groupId} is null and ${policyGroups.isDefault} = 1) or ${policyGroups.id} = ${bound.groupId}`;
+  const [subjectRows, groupRows, rows] = await db.batch([
+    bound.row,
+    db.select().from(policyGroups).where(groupWhere).limit(1),
+    db
+      .select({ rule: policyGroupRules, policy: storagePolicies, node: followerNodes, draining })
+      .from(policyGroupRules)
+      .innerJoin(storagePolicies, eq(storagePolicies.id, policyGroupRules.policyId))
+      .leftJoin(followerNodes, eq(followerNodes.id, storagePolicies.nodeId))
+      .where(
+        eq(
+          policyGroupRules.groupId,
+          sql`(select ${policyGroups.id} from ${policyGroups} where ${groupWhere} limit 1)`,
+        ),
+      )
+      .orderBy(asc(policyGroupRules.priority)),
+  ]);
+  if (subjectRows.length === 0) {
+    throw new AppError("not_found", subject.space === "personal" ? "No such user." : "No such team.");
+  }
+  const [group] = groupRows;
   if (!group) {
     throw new AppError(
       "no_policy_group",
@@ -72,13 +87,6 @@ export async function resolvePolicy(db: Db, subject: ResolveSubject & { size: nu
       details: { policy_group_id: group.id },
     });
   }
-  const rows = await db
-    .select({ rule: policyGroupRules, policy: storagePolicies, node: followerNodes, draining })
-    .from(policyGroupRules)
-    .innerJoin(storagePolicies, eq(storagePolicies.id, policyGroupRules.policyId))
-    .leftJoin(followerNodes, eq(followerNodes.id, storagePolicies.nodeId))
-    .where(eq(policyGroupRules.groupId, group.id))
-    .orderBy(asc(policyGroupRules.priority));
   const skipped: SkippedRule[] = [];
   for (const { rule, policy, node, draining: beingEmptied } of rows) {
     const skip = (reason: SkippedRule["reason"]) =>

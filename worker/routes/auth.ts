@@ -1,18 +1,25 @@
 // Owns /api/v1/auth: login (browser cookie or API token), logout, the caller's own account and
 // password. Login is rate limited per address+username and per username; all failures look alike.
 // API token management lives in auth-tokens.ts.
-import { AppError, notFound } from "../../shared/errors.ts";
+import { AppError } from "../../shared/errors.ts";
 import { burnPasswordCheck, verifyPassword } from "../accounts/passwords.ts";
-import { claimLoginAttempt, clientAddress, loginKeys, loginSucceeded } from "../accounts/rate-limit.ts";
+import {
+  claimLoginAttempt,
+  claimStatements,
+  clientAddress,
+  loginKeys,
+  loginSucceeded,
+  settleClaims,
+  successStatements,
+} from "../accounts/rate-limit.ts";
 import {
   clearedSessionCookie,
   cookieCanBeSecure,
-  createSession,
+  prepareSession,
   revokeSession,
   sessionCookie,
 } from "../accounts/sessions.ts";
-import { teamsOf } from "../accounts/teams.ts";
-import { changeOwnPassword, findUser, findUserByUsername } from "../accounts/users.ts";
+import { changeOwnPassword, userByUsernameStatement } from "../accounts/users.ts";
 import { loginBody, loginResponse, meSchema, passwordChangeBody } from "../api/auth.ts";
 import { normalizeUsername, toUserOut } from "../api/users.ts";
 import { iso } from "../api/wire.ts";
@@ -33,22 +40,30 @@ const accountRoutes = [
       const now = services.now();
       const username = normalizeUsername(body.username);
       const keys = loginKeys(clientAddress(request, services.env), username);
-      await claimLoginAttempt(db, keys, now);
-      const user = await findUserByUsername(db, username);
+      // Two round trips: the attempt's claims with the account, then the claims' return with the session.
+      const claims = claimStatements(db, keys, now);
+      const answers = await db.batch([userByUsernameStatement(db, username), ...claims]);
+      const [[user = null], ...claimed] = answers;
+      await settleClaims(db, keys, claimed, now);
       if (!user) await burnPasswordCheck(body.password);
       const valid = user !== null && (await verifyPassword(body.password, user.passwordHash));
       if (!user || !valid) {
         services.log.warn("login failed", { username, ip: clientAddress(request, services.env) });
         throw new AppError("invalid_credentials", "Wrong username or password.");
       }
-      await loginSucceeded(db, keys);
-      if (user.disabled) throw new AppError("account_disabled", "This account is disabled.");
-      const session = await createSession(db, {
+      const succeeded = successStatements(db, keys);
+      if (user.disabled) {
+        const [first, ...rest] = succeeded;
+        if (first) await db.batch([first, ...rest]);
+        throw new AppError("account_disabled", "This account is disabled.");
+      }
+      const { issued: session, insert } = await prepareSession(db, {
         userId: user.id,
         kind: body.client,
         now,
         name: body.token_name,
       });
+      await db.batch([insert, ...succeeded]);
       if (body.client === "browser") {
         headers.append(
           "set-cookie",
@@ -78,11 +93,11 @@ const accountRoutes = [
     summary: "The logged-in account and the teams whose spaces it can use",
     tag: "auth",
     response: meSchema,
-    handler: async ({ services, user }) => {
-      const row = await findUser(services.db, user.id);
-      if (!row) throw notFound("user");
-      return { user: toUserOut(row), teams: await teamsOf(services.db, user.id) };
-    },
+    // Everything it answers was read with the session (one round trip in all).
+    handler: async ({ user }) => ({
+      user: toUserOut(user.row),
+      teams: user.teams.map(({ id, name, role }) => ({ id, name, role })),
+    }),
   }),
   defineRoute({
     method: "POST",
@@ -96,9 +111,7 @@ const accountRoutes = [
       const now = services.now();
       const keys = loginKeys(clientAddress(request, services.env), user.username);
       await claimLoginAttempt(db, keys, now);
-      const row = await findUser(db, user.id);
-      if (!row) throw notFound("user");
-      if (!(await verifyPassword(body.current_password, row.passwordHash))) {
+      if (!(await verifyPassword(body.current_password, user.row.passwordHash))) {
         throw new AppError("invalid_credentials", "The current password is wrong.");
       }
       await loginSucceeded(db, keys);

@@ -18,13 +18,20 @@ import {
   updateFileBody,
   updateFolderBody,
 } from "../api/files.ts";
-import { listFolder } from "../files/listing.ts";
+import { decodeCursor, listingPage, listingStatements } from "../files/listing.ts";
 import { previewType } from "../files/preview.ts";
-import { liveFile, liveFolder } from "../files/records.ts";
+import { liveFile, liveFolder, liveFolderOf, liveFolderStatement } from "../files/records.ts";
 import { serveFile } from "../files/serve.ts";
 import { resolveSpace } from "../files/spaces.ts";
 import { trashFile, trashFolder } from "../files/trash.ts";
-import { createFolder, folderPath, updateFile, updateFolder } from "../files/tree.ts";
+import {
+  createFolder,
+  folderPath,
+  folderPathStatement,
+  pathOf,
+  updateFile,
+  updateFolder,
+} from "../files/tree.ts";
 import { defineRoute } from "../http/route.ts";
 
 const tag = "files";
@@ -40,11 +47,25 @@ export const fileRoutes = [
     query: listingQuery,
     response: listingSchema,
     handler: async ({ services, user, params, query }) => {
-      const space = await resolveSpace(services, user, params.space);
-      const folder = query.folder_id ? await liveFolder(services, space, query.folder_id) : null;
-      const path = folder ? await folderPath(services, space, folder.id) : [];
-      const page = await listFolder(services, space, folder?.id ?? null, query.limit, query.cursor);
-      return { folder: folder ? toFolderOut(folder) : null, path, ...page };
+      const space = resolveSpace(user, params.space);
+      const cursor = decodeCursor(query.cursor);
+      const listing = listingStatements(services, space, query.folder_id ?? null, query.limit, cursor);
+      if (!query.folder_id) {
+        const [folderRows, fileRows] = await services.db.batch(listing);
+        return { folder: null, path: [], ...listingPage(folderRows, fileRows, query.limit) };
+      }
+      // The folder, its breadcrumbs and its page in one round trip; a missing folder discards the rest.
+      const [folderRow, pathRows, folderRows, fileRows] = await services.db.batch([
+        liveFolderStatement(services, space, query.folder_id),
+        folderPathStatement(services, space, query.folder_id),
+        ...listing,
+      ]);
+      const folder = liveFolderOf(folderRow);
+      return {
+        folder: toFolderOut(folder),
+        path: pathOf(pathRows),
+        ...listingPage(folderRows, fileRows, query.limit),
+      };
     },
   }),
   defineRoute({
@@ -58,7 +79,7 @@ export const fileRoutes = [
     response: folderOutSchema,
     status: 201,
     handler: async ({ services, user, params, body }) => {
-      const space = await resolveSpace(services, user, params.space);
+      const space = resolveSpace(user, params.space);
       const folder = await createFolder(services, space, {
         name: body.name,
         parentId: body.parent_id ?? null,
@@ -76,7 +97,7 @@ export const fileRoutes = [
     params: itemParams,
     response: folderWithPathSchema,
     handler: async ({ services, user, params }) => {
-      const space = await resolveSpace(services, user, params.space);
+      const space = resolveSpace(user, params.space);
       const folder = await liveFolder(services, space, params.id);
       return { ...toFolderOut(folder), path: await folderPath(services, space, folder.id) };
     },
@@ -91,7 +112,7 @@ export const fileRoutes = [
     body: updateFolderBody,
     response: folderOutSchema,
     handler: async ({ services, user, params, body }) => {
-      const space = await resolveSpace(services, user, params.space);
+      const space = resolveSpace(user, params.space);
       return toFolderOut(
         await updateFolder(services, space, params.id, { name: body.name, parentId: body.parent_id }),
       );
@@ -105,7 +126,7 @@ export const fileRoutes = [
     tag,
     params: itemParams,
     handler: async ({ services, user, params }) => {
-      await trashFolder(services, await resolveSpace(services, user, params.space), params.id);
+      await trashFolder(services, resolveSpace(user, params.space), params.id);
     },
   }),
   defineRoute({
@@ -117,7 +138,7 @@ export const fileRoutes = [
     params: itemParams,
     response: fileOutSchema,
     handler: async ({ services, user, params }) => {
-      const space = await resolveSpace(services, user, params.space);
+      const space = resolveSpace(user, params.space);
       return toFileOut(await liveFile(services, space, params.id));
     },
   }),
@@ -131,7 +152,7 @@ export const fileRoutes = [
     body: updateFileBody,
     response: fileOutSchema,
     handler: async ({ services, user, params, body }) => {
-      const space = await resolveSpace(services, user, params.space);
+      const space = resolveSpace(user, params.space);
       return toFileOut(
         await updateFile(services, space, params.id, { name: body.name, folderId: body.folder_id }),
       );
@@ -145,7 +166,7 @@ export const fileRoutes = [
     tag,
     params: itemParams,
     handler: async ({ services, user, params }) => {
-      await trashFile(services, await resolveSpace(services, user, params.space), params.id);
+      await trashFile(services, resolveSpace(user, params.space), params.id);
     },
   }),
   defineRoute({
@@ -160,7 +181,7 @@ export const fileRoutes = [
     raw: fileAnswers({ presigned: true }),
     requestHeaders: fileRequestHeaders,
     handler: async ({ request, services, user, params, query }) => {
-      const space = await resolveSpace(services, user, params.space);
+      const space = resolveSpace(user, params.space);
       const file = await liveFile(services, space, params.id);
       return serveFile(services, request, file, {
         disposition: "attachment",
@@ -179,7 +200,7 @@ export const fileRoutes = [
     raw: fileAnswers({ presigned: false }),
     requestHeaders: fileRequestHeaders,
     handler: async ({ request, services, user, params }) => {
-      const space = await resolveSpace(services, user, params.space);
+      const space = resolveSpace(user, params.space);
       const file = await liveFile(services, space, params.id);
       const contentType = previewType(file);
       return serveFile(services, request, file, {

@@ -29,7 +29,7 @@ export const shareRoutes = [
     response: createdShareSchema,
     status: 201,
     handler: async ({ request, services, user, params, body }) => {
-      const space = await resolveSpace(services, user, params.space);
+      const space = resolveSpace(user, params.space);
       const { row, token } = await createShare(services, space, user.id, body);
       const target = row.fileId
         ? await liveFile(services, space, row.fileId)
@@ -47,7 +47,7 @@ export const shareRoutes = [
     params: spaceParams,
     response: shareListSchema,
     handler: async ({ services, user, params }) => ({
-      items: await listShares(services, await resolveSpace(services, user, params.space), user.id),
+      items: await listShares(services, resolveSpace(user, params.space), user.id),
     }),
   }),
   defineRoute({
@@ -58,7 +58,7 @@ export const shareRoutes = [
     tag,
     params: shareParams,
     handler: async ({ services, user, params }) => {
-      await revokeShare(services, await resolveSpace(services, user, params.space), user.id, params.id);
+      await revokeShare(services, resolveSpace(user, params.space), user.id, params.id);
     },
   }),
 ];

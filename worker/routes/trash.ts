@@ -29,7 +29,7 @@ export const trashRoutes = [
     query: trashQuery,
     response: pageSchema,
     handler: async ({ services, user, params, query }) =>
-      listTrash(services, await resolveSpace(services, user, params.space), query.limit, query.cursor),
+      listTrash(services, resolveSpace(user, params.space), query.limit, query.cursor),
   }),
   defineRoute({
     method: "POST",
@@ -40,7 +40,7 @@ export const trashRoutes = [
     params: itemParams,
     response: fileOutSchema,
     handler: async ({ services, user, params }) =>
-      toFileOut(await restoreFile(services, await resolveSpace(services, user, params.space), params.id)),
+      toFileOut(await restoreFile(services, resolveSpace(user, params.space), params.id)),
   }),
   defineRoute({
     method: "POST",
@@ -51,7 +51,7 @@ export const trashRoutes = [
     params: itemParams,
     response: folderOutSchema,
     handler: async ({ services, user, params }) =>
-      toFolderOut(await restoreFolder(services, await resolveSpace(services, user, params.space), params.id)),
+      toFolderOut(await restoreFolder(services, resolveSpace(user, params.space), params.id)),
   }),
   defineRoute({
     method: "DELETE",
@@ -61,7 +61,7 @@ export const trashRoutes = [
     tag,
     params: itemParams,
     handler: async ({ services, user, params }) => {
-      await purgeFile(services, await resolveSpace(services, user, params.space), params.id);
+      await purgeFile(services, resolveSpace(user, params.space), params.id);
     },
   }),
   defineRoute({
@@ -72,7 +72,7 @@ export const trashRoutes = [
     tag,
     params: itemParams,
     handler: async ({ services, user, params }) => {
-      await purgeFolder(services, await resolveSpace(services, user, params.space), params.id);
+      await purgeFolder(services, resolveSpace(user, params.space), params.id);
     },
   }),
   defineRoute({
@@ -83,7 +83,6 @@ export const trashRoutes = [
     tag,
     params: spaceParams,
     response: emptyTrashSchema,
-    handler: async ({ services, user, params }) =>
-      emptyTrash(services, await resolveSpace(services, user, params.space)),
+    handler: async ({ services, user, params }) => emptyTrash(services, resolveSpace(user, params.space)),
   }),
 ];

@@ -41,7 +41,7 @@ export const uploadRoutes = [
     response: uploadSchema,
     status: 201,
     handler: async ({ services, user, params, body }) => {
-      const space = await resolveSpace(services, user, params.space);
+      const space = resolveSpace(user, params.space);
       const session = await initUpload(services, user, space, body);
       return toUploadOut(session, []);
     },

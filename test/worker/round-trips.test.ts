@@ -1,0 +1,108 @@
+// The database round trips each API route pays, counted as HTTP requests from `@libsql/client/web` to a
+// real local libSQL server (as workerd reaches Turso): authentication and auth/me cost one, a listing
+// at most two in all, login two, upload init three. Every one is paid again in series by a user far
+// from the database, so the count is part of the API's contract, checked here without any timing.
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomId } from "../../shared/crypto.ts";
+import { policyGroupRules, policyGroups, teamMembers, teams, users } from "../../worker/db/schema.ts";
+import { ORIGIN, seedS3Policy, seedUser, TEST_PASSWORD, unique } from "../support/primary.ts";
+import { type CountingHarness, createCountingHarness, type RoundTrip } from "../support/round-trips.ts";
+import { startS3rver } from "../support/s3rver.ts";
+import { type UploadClient, uploadClient } from "../support/upload-client.ts";
+
+const MiB = 1024 * 1024;
+
+describe("database round trips per API request", () => {
+  let h: CountingHarness;
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+  let token: string;
+  let username: string;
+  let teamId: string;
+  let c: UploadClient;
+  const ctx = { waitUntil: (promise: Promise<unknown>) => void h.pending.push(promise) };
+
+  const trips = async (run: () => Promise<Response>, status = 200): Promise<RoundTrip[]> => {
+    const measured = await h.measure(run);
+    if (measured.response.status !== status) {
+      throw new Error(
+        `expected ${status}, got ${measured.response.status}: ${await measured.response.text()}`,
+      );
+    }
+    return measured.trips;
+  };
+  const get = (path: string) => h.call("GET", path, { token });
+
+  beforeAll(async () => {
+    s3 = await startS3rver(["round-trips"]);
+    h = await createCountingHarness({ fetch: (input, init) => fetch(input, init) });
+    const policyId = await seedS3Policy(h, {
+      endpoint: s3.endpoint,
+      bucket: "round-trips",
+      fields: { chunkSize: 5 * MiB, maxFileSize: 40 * MiB, uploadMode: "relay_stream" },
+    });
+    const groupId = randomId();
+    await h.db.insert(policyGroups).values({ id: groupId, name: unique("group") });
+    await h.db
+      .insert(policyGroupRules)
+      .values({ id: randomId(), groupId, policyId, priority: 1, minSize: 0, maxSize: 0 });
+    const seeded = await seedUser(h);
+    token = seeded.token;
+    username = seeded.user.username;
+    await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, seeded.user.id));
+    teamId = randomId();
+    await h.db.insert(teams).values({ id: teamId, name: unique("team"), policyGroupId: groupId });
+    await h.db.insert(teamMembers).values({ teamId, userId: seeded.user.id });
+    c = uploadClient((path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx), token);
+    // The first use of a token records when it was last used (in the background, once in a while).
+    await trips(() => get("/api/v1/auth/me"));
+  });
+  afterAll(async () => {
+    await h?.close();
+    await s3?.stop();
+  });
+
+  it("authenticates and answers auth/me in one round trip", async () => {
+    expect(await trips(() => get("/api/v1/auth/me"))).toHaveLength(1);
+  });
+
+  it("logs in within two round trips", async () => {
+    const login = () =>
+      h.call("POST", "/api/v1/auth/login", { body: { username, password: TEST_PASSWORD, client: "api" } });
+    const made = await trips(login);
+    expect(made.length, JSON.stringify(made)).toBeLessThanOrEqual(2);
+  });
+
+  it("lists a folder within two round trips, in the personal space and in a team's", async () => {
+    const folder = await c.ok<{ id: string }>(
+      await h.call("POST", "/api/v1/spaces/me/folders", { token, body: { name: unique("f") } }),
+      201,
+    );
+    expect((await trips(() => get("/api/v1/spaces/me/items"))).length).toBeLessThanOrEqual(2);
+    expect(
+      (await trips(() => get(`/api/v1/spaces/me/items?folder_id=${folder.id}`))).length,
+    ).toBeLessThanOrEqual(2);
+    expect((await trips(() => get(`/api/v1/spaces/${teamId}/items`))).length).toBeLessThanOrEqual(2);
+  });
+
+  it("starts an upload in three round trips: authentication, policy resolution, the session's insert", async () => {
+    const init = await trips(() => c.init({ name: `${unique("u")}.bin`, size: 100 }), 201);
+    expect(init.length, JSON.stringify(init)).toBeLessThanOrEqual(3);
+  });
+
+  it("changes the password after one round trip of reads", async () => {
+    const other = await seedUser(h);
+    await trips(() => h.call("GET", "/api/v1/auth/me", { token: other.token }));
+    const change = await trips(
+      () =>
+        h.call("POST", "/api/v1/auth/password", {
+          token: other.token,
+          body: { current_password: TEST_PASSWORD, new_password: `${TEST_PASSWORD} again` },
+        }),
+      204,
+    );
+    // Authentication, the attempt's claim, then the writes of the change itself.
+    expect(change[0]?.[0], JSON.stringify(change)).toMatch(/from "sessions"/);
+    expect(change[1]?.join(" "), JSON.stringify(change)).toMatch(/insert into "login_attempts"/);
+  });
+});
