@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { randomToken } from "../../shared/crypto.ts";
 import { stackPaths } from "../stack/config.ts";
 import type { Follower } from "../stack/follower.ts";
-import { type Stack, startStack } from "../stack/stack.ts";
+import { type Stack, type StackOptions, startStack } from "../stack/stack.ts";
 
 export interface LocalStack {
   url: string;
@@ -23,7 +23,10 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-export async function startLocalStack(log: (line: string) => void = () => undefined): Promise<LocalStack> {
+export async function startLocalStack(
+  log: (line: string) => void = () => undefined,
+  options: Pick<StackOptions, "libsqlInFront"> = {},
+): Promise<LocalStack> {
   const dataDir = await mkdtemp(join(tmpdir(), "flotilla-walk-"));
   const adminPassword = randomToken("pw", 12);
   const host = "127.0.0.1";
@@ -39,7 +42,7 @@ export async function startLocalStack(log: (line: string) => void = () => undefi
         adminUsername: "admin",
         adminPassword,
       },
-      { log },
+      { log, ...options },
     );
     const paths = stackPaths(dataDir);
     const follower = stack.follower;

@@ -26,6 +26,9 @@ import { benchAgent } from "./agent.ts";
 import { curlAvailable } from "./curl.ts";
 import { Payload } from "./data.ts";
 import { NGINX_MISSING, startNginx } from "./nginx.ts";
+import { type LibsqlProxy, startLibsqlProxy } from "./primary-libsql-proxy.ts";
+import { miniflareCeiling } from "./primary-miniflare.ts";
+import { measureRoundTrips, roundTripLines } from "./primary-round-trips.ts";
 import { benchStack } from "./stack.ts";
 
 const GiB = 1024 ** 3;
@@ -52,7 +55,13 @@ if (only !== "stack" && !(await curlAvailable())) {
 }
 
 log(`Starting a throwaway stack for ${gib} GiB transfers...`);
-const local = await startLocalStack();
+let proxy: LibsqlProxy | undefined;
+const local = await startLocalStack(undefined, {
+  libsqlInFront: async (url) => {
+    proxy = await startLibsqlProxy(url);
+    return proxy;
+  },
+});
 try {
   const disk = await statfs(local.dataDir);
   const free = disk.bavail * disk.bsize;
@@ -70,6 +79,7 @@ try {
   await testConnection(admin, node, true);
   const { target } = await ensureLocalTarget(admin, node);
   const users = new Map<Mode, Api>();
+  let relayCredentials = { username: "", password: "" };
   for (const mode of ["relay_stream", "presigned"] as const) {
     const policy = await createPolicy(admin, node, { runId, chunkSize: plan.partSize }, mode, mode);
     const group = await createGroup(admin, policy, `${runId} ${mode}`);
@@ -81,6 +91,7 @@ try {
       password,
     );
     users.set(mode, await login(local.url, user.username, password, runId));
+    if (mode === "relay_stream") relayCredentials = { username: user.username, password };
   }
   // The follower's secret is sealed in its state with the state key beside it (the stack's data dir).
   const { enrollment } = await new StateFile(local.followerDataDir).load();
@@ -138,7 +149,27 @@ try {
           repeat,
           log,
         });
-  console.log([...stackLines, ...agentLines].join("\n"));
+
+  const primaryLines: string[] = [];
+  if (only !== "agent") {
+    log("Counting the primary's round trips to libSQL per route...");
+    const delayMs = numberFromEnv("BENCH_DB_DELAY_MS", 10);
+    const trips = await measureRoundTrips(users.get("relay_stream")!, relayCredentials, proxy!, {
+      calls: Math.round(numberFromEnv("BENCH_ROUND_TRIP_CALLS", 7)),
+      delayMs,
+    });
+    log("Measuring miniflare's own ceiling (a trivial worker, wrk at 64 clients)...");
+    const ceiling = await miniflareCeiling(64, numberFromEnv("BENCH_WRK_SECONDS", 5));
+    primaryLines.push(
+      ...roundTripLines(trips, delayMs),
+      "Miniflare's ceiling on this machine (a trivial worker, wrk, 64 clients; req/s, p50, p99):",
+      ...Object.entries(ceiling).map(
+        ([layout, r]) =>
+          `  ${layout.padEnd(14)} ${r.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(1)} ms  p99 ${r.p99Ms.toFixed(1)} ms`,
+      ),
+    );
+  }
+  console.log([...stackLines, ...primaryLines, ...agentLines].join("\n"));
 } finally {
   await local.stop();
 }

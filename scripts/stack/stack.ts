@@ -17,6 +17,11 @@ export interface StackOptions {
   log: (line: string) => void;
   /** How often the local stand-in for the cron trigger runs the scheduled handler (ms). */
   scheduledIntervalMs?: number;
+  /**
+   * Puts something between the worker and libSQL (the benchmark's counting, delaying proxy): given the
+   * server's URL, answers the URL the worker is to use and how to stop it.
+   */
+  libsqlInFront?: (url: string) => Promise<{ url: string; close(): Promise<void> }>;
 }
 
 export interface Stack {
@@ -61,8 +66,10 @@ export async function startStack(config: StackConfig, options: StackOptions): Pr
     });
 
     const scriptPath = await bundleWorker(paths.build);
+    const front = options.libsqlInFront ? await options.libsqlInFront(libsql.url) : null;
+    if (front) stops.push(() => front.close());
     const bindings: Record<string, string> = {
-      LIBSQL_URL: libsql.url,
+      LIBSQL_URL: front?.url ?? libsql.url,
       LIBSQL_AUTH_TOKEN: libsqlToken,
       FLOTILLA_SECRET: secret,
     };
