@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { AppError } from "../shared/errors.ts";
 import { AGENT_VERSION, createAgent } from "./agent.ts";
+import { startChannelClient } from "./channel.ts";
 import { loadConfig } from "./config.ts";
 import { enroll } from "./enroll.ts";
 import { createLogger } from "./log.ts";
@@ -113,7 +114,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const served = await listen(agent.fetch, config.listen.host, config.listen.port);
   process.stdout.write(`Follower listening on ${served.url}\n`);
+  // Every agent asks the primary how it is reached; only an outbound node opens a channel.
+  agent.services.channel = startChannelClient({ state: agent.services.state, serve: agent.fetch, log });
   const stop = () => {
+    agent.services.channel?.stop();
     served.close().then(() => process.exit(0));
   };
   process.once("SIGTERM", stop);

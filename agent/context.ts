@@ -1,6 +1,7 @@
 // Owns the shape of what handlers receive: the agent's long-lived services (built once at start and
 // handed in explicitly) and the per-request scope (ids, the relative path, how the request was authorized).
 import type { NonceCache } from "../shared/protocol/signing.ts";
+import type { ChannelClient } from "./channel.ts";
 import type { AgentConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -26,6 +27,8 @@ export interface AgentServices {
   startedAt: Date;
   now: () => Date;
   fetch: typeof fetch;
+  /** The channel to the primary, once started (it is what carries an outbound node's requests). */
+  channel?: ChannelClient;
 }
 
 export interface Scope {

@@ -36,6 +36,12 @@ export const errorStatus = {
   node_incompatible: 412,
   node_already_enrolled: 409,
   follower_unreachable: 502,
+  /** An outbound-only node's channel is not open (the agent is not connected to the primary). */
+  channel_not_connected: 502,
+  /** The agent asked for a channel, but its node is direct: the primary dials its base_url. */
+  node_connectivity_direct: 409,
+  /** A presigned mode needs browsers to reach the node, and an outbound-only node cannot be reached. */
+  presign_needs_direct_node: 422,
   follower_error: 502,
   enrollment_token_invalid: 401,
   enrollment_token_expired: 410,

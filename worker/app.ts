@@ -98,6 +98,8 @@ async function drainUnread(request: Request): Promise<void> {
 
 /** Headers every answer carries: the request id, nosniff, and no caching of API JSON (tokens, accounts). */
 function finish(response: Response, requestId: string): Response {
+  // A WebSocket upgrade (a follower's channel) is handed back untouched: a copy would lose its socket.
+  if (response.status === 101) return response;
   const out = new Response(response.body, response);
   out.headers.set("x-request-id", requestId);
   if (!out.headers.has("x-content-type-options")) out.headers.set("x-content-type-options", "nosniff");

@@ -1,6 +1,6 @@
 // Owns the primary's environment contract: the names the worker reads from its bindings and vars, and
 // their validation at the boundary. A bad value is reported by key name only, never by value.
-import type { R2Bucket } from "@cloudflare/workers-types";
+import type { DurableObjectNamespace, R2Bucket } from "@cloudflare/workers-types";
 import { z } from "zod";
 import { AppError } from "../shared/errors.ts";
 
@@ -12,6 +12,14 @@ const r2BucketSchema = z.custom<R2Bucket>(
       (method) => typeof (value as Record<string, unknown>)[method] === "function",
     ),
   { message: "must be an R2 bucket binding" },
+);
+
+const durableObjectNamespaceSchema = z.custom<DurableObjectNamespace>(
+  (value) =>
+    typeof value === "object" &&
+    value !== null &&
+    ["idFromName", "get"].every((method) => typeof (value as Record<string, unknown>)[method] === "function"),
+  { message: "must be a Durable Object namespace binding" },
 );
 
 const libsqlUrlSchema = z
@@ -44,6 +52,11 @@ export const envSchema = z.object({
     .optional(),
   /** The primary's own store (storage policy driver "primary"). */
   FILES: r2BucketSchema,
+  /**
+   * One Durable Object per outbound-only follower, where its channel ends (worker/followers/channel.ts).
+   * Without it outbound nodes cannot be reached (follower_unreachable).
+   */
+  FOLLOWER_CHANNEL: durableObjectNamespaceSchema.optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -15,6 +15,7 @@ import { policyRoutes } from "./routes/admin/policies.ts";
 import { policyGroupRoutes } from "./routes/admin/policy-groups.ts";
 import { teamRoutes } from "./routes/admin/teams.ts";
 import { userRoutes } from "./routes/admin/users.ts";
+import { agentRoutes } from "./routes/agent.ts";
 import { appPasswordRoutes } from "./routes/app-passwords.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { enrollmentRoutes } from "./routes/enrollment.ts";
@@ -27,6 +28,9 @@ import { trashRoutes } from "./routes/trash.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 import { runScheduledTasks } from "./scheduled.ts";
 import { createServices } from "./services.ts";
+
+// The Durable Object class wrangler.toml binds as FOLLOWER_CHANNEL.
+export { FollowerChannel } from "./followers/channel-object.ts";
 
 export const routes: readonly Route[] = [
   ...healthRoutes,
@@ -41,6 +45,7 @@ export const routes: readonly Route[] = [
   ...ingressTargetRoutes,
   ...policyRoutes,
   ...enrollmentRoutes,
+  ...agentRoutes,
   ...fileRoutes,
   ...trashRoutes,
   ...shareRoutes,

@@ -26,12 +26,25 @@ export async function ready(services: AgentServices): Promise<Response> {
     check("state_writable", await writableDir(dirname(services.state.path), "The state directory")),
     check("ingress_root_usable", await rootUsable(services.config.managedIngressLocalRoot)),
   ];
+  const channel = services.channel?.state();
+  if (channel?.connectivity === "outbound") {
+    // An outbound node is reached only through its channel: without it the primary cannot call.
+    checks.push(
+      check(
+        "channel_connected",
+        channel.connected
+          ? null
+          : `The channel to the primary is down${channel.last_error ? `: ${channel.last_error}` : "."}`,
+      ),
+    );
+  }
   const ok = checks.every((c) => c.ok);
   const defaultChecks = await defaultTargetChecks(services);
   const body: Readiness = {
     status: ok ? "ready" : "not_ready",
     checks,
     default_target: { ok: defaultChecks.every((c) => c.ok), checks: defaultChecks },
+    ...(channel ? { channel } : {}),
   };
   return json(body, ok ? 200 : 503);
 }

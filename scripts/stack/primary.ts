@@ -74,8 +74,11 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     port: options.port,
     bindings: options.bindings,
     r2Buckets: ["FILES"],
+    // As wrangler.toml: the Durable Object an outbound-only follower's channel ends in.
+    durableObjects: { FOLLOWER_CHANNEL: { className: "FollowerChannel", useSQLite: true } },
     defaultPersistRoot: options.stateDir,
     r2Persist: true,
+    durableObjectsPersist: true,
     assets: {
       directory: consoleDir,
       routerConfig: {

@@ -63,7 +63,11 @@ class Stream {
   #creditWake: (() => void) | null = null;
   #cancelOut: ((reason: unknown) => void) | null = null;
 
-  constructor(readonly id: number) {}
+  readonly id: number;
+
+  constructor(id: number) {
+    this.id = id;
+  }
 
   addCredit(increment: number): void {
     this.credit = Math.min(this.credit + increment, 2 ** 31);
@@ -71,7 +75,8 @@ class Stream {
   }
 
   async creditAvailable(): Promise<void> {
-    while (this.credit <= 0 && !this.reset) await new Promise<void>((resolve) => (this.#creditWake = resolve));
+    while (this.credit <= 0 && !this.reset)
+      await new Promise<void>((resolve) => (this.#creditWake = resolve));
   }
 
   sendingFrom(cancel: (reason: unknown) => void): void {
@@ -331,13 +336,17 @@ export class ChannelMux {
 
   #receive(message: Uint8Array): void {
     const frame = decodeFrame(message);
-    if (frame.type === FRAME.open) return this.#onOpen(frame.stream, frame.payload);
+    if (frame.type === FRAME.open) {
+      this.#onOpen(frame.stream, frame.payload);
+      return;
+    }
     const stream = this.#streams.get(frame.stream);
     // Frames of a stream already finished or reset here (they crossed on the wire) are dropped.
     if (!stream) return;
     switch (frame.type) {
       case FRAME.headers:
-        return this.#onHeaders(stream, frame.payload);
+        this.#onHeaders(stream, frame.payload);
+        return;
       case FRAME.data: {
         if (!stream.inbound) throw protocolError("DATA on a stream without a body");
         if (!stream.inbound.push(frame.payload)) throw protocolError("DATA beyond the granted window");
@@ -348,13 +357,16 @@ export class ChannelMux {
         if (!stream.inbound) throw protocolError("END on a stream without a body");
         stream.inbound.end();
         stream.inSettled = true;
-        return this.#settle(stream);
+        this.#settle(stream);
+        return;
       case FRAME.window:
-        return stream.addCredit(windowIncrement(frame.payload));
+        stream.addCredit(windowIncrement(frame.payload));
+        return;
       case FRAME.reset: {
         const reset = decodeHead(resetSchema, frame.payload);
         this.#streams.delete(stream.id);
-        return stream.abandon(resetError(reset));
+        stream.abandon(resetError(reset));
+        return;
       }
     }
   }
@@ -377,7 +389,11 @@ export class ChannelMux {
     } else stream.inSettled = true;
     const init: RequestInit & { duplex?: "half" } = { method: head.method, headers: head.headers, body };
     if (body) init.duplex = "half";
-    void this.#answer(stream, serve, new Request(`${this.#options.origin ?? "http://channel"}${head.path}`, init));
+    void this.#answer(
+      stream,
+      serve,
+      new Request(`${this.#options.origin ?? "http://channel"}${head.path}`, init),
+    );
   }
 
   async #answer(stream: Stream, serve: (request: Request) => Promise<Response>, request: Request) {

@@ -57,14 +57,15 @@ export const CLOSE = {
 } as const;
 
 const HEADER_BYTES = 5;
-const headerList = z
-  .array(z.tuple([z.string().min(1).max(256), z.string().max(16 * 1024)]))
-  .max(256);
+const headerList = z.array(z.tuple([z.string().min(1).max(256), z.string().max(16 * 1024)])).max(256);
 
 export const openHeadSchema = z.object({
   method: z.string().regex(/^[A-Z]{1,16}$/),
   /** Path and query relative to the agent's base_url, as signed. */
-  path: z.string().regex(/^\/[^\s]*$/).max(8192),
+  path: z
+    .string()
+    .regex(/^\/[^\s]*$/)
+    .max(8192),
   headers: headerList,
   body: z.boolean(),
 });
@@ -142,7 +143,10 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (type === FRAME.data && (payload.byteLength === 0 || payload.byteLength > MAX_DATA_BYTES)) {
     throw protocolError(`a DATA frame of ${payload.byteLength} bytes`);
   }
-  if ((type === FRAME.end && payload.byteLength !== 0) || (type === FRAME.window && payload.byteLength !== 4)) {
+  if (
+    (type === FRAME.end && payload.byteLength !== 0) ||
+    (type === FRAME.window && payload.byteLength !== 4)
+  ) {
     throw protocolError("a control frame with a malformed payload");
   }
   if (payload.byteLength > MAX_HEAD_BYTES && type !== FRAME.data) throw protocolError("a head is too large");

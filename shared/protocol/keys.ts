@@ -57,4 +57,8 @@ export const paths = {
   metrics: "/metrics",
   /** On the primary, not the agent. */
   enrollmentRedeem: "/api/v1/enrollment/redeem",
+  /** Agent -> primary, signed with the node's key: how is this node reached? */
+  agentConnectivity: "/api/v2/agent/connectivity",
+  /** Agent -> primary, signed: the WebSocket upgrade of an outbound node's channel. */
+  agentChannel: "/api/v2/agent/channel",
 } as const;

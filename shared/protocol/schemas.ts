@@ -311,6 +311,39 @@ export type StorageRefusal = z.infer<typeof storageRefusalSchema>;
 
 // --- health ---
 
+/** How a node is reached: the primary dials it (direct), or the agent's own channel carries every call. */
+export const connectivitySchema = z.enum(["direct", "outbound"]);
+export type Connectivity = z.infer<typeof connectivitySchema>;
+
+/** The primary's answer to an agent asking how it is reached (paths.agentConnectivity, signed by the agent). */
+export const agentConnectivitySchema = z.object({
+  connectivity: connectivitySchema,
+  /** Where an outbound agent opens its channel (ws: or wss:); null for a direct node. */
+  channel_url: z.string().nullable(),
+  /** How long a direct agent waits before asking again. */
+  poll_seconds: z.number().int().min(1),
+});
+export type AgentConnectivity = z.infer<typeof agentConnectivitySchema>;
+
+/** One side's view of a channel: whether it is up, since when, how often it was opened, what it carried. */
+export const channelStateSchema = z.object({
+  connected: z.boolean(),
+  connected_since: z.string().nullable(),
+  /** Connections accepted after the first one. */
+  reconnects: z.number().int().min(0),
+  last_error: z.string().nullable(),
+  last_error_at: z.string().nullable(),
+  bytes_in: z.number().min(0),
+  bytes_out: z.number().min(0),
+});
+export type ChannelState = z.infer<typeof channelStateSchema>;
+
+/** The agent's view of its channel, with what the primary last said the node is (null before it answered). */
+export const agentChannelStateSchema = channelStateSchema.extend({
+  connectivity: connectivitySchema.nullable(),
+});
+export type AgentChannelState = z.infer<typeof agentChannelStateSchema>;
+
 const readinessCheckSchema = z.object({ name: z.string(), ok: z.boolean(), reason: z.string().nullable() });
 
 /**
@@ -326,5 +359,7 @@ export const readinessSchema = z.object({
    * not. `ok` when it is applied and writable. Absent from agents whose readiness still required it.
    */
   default_target: z.object({ ok: z.boolean(), checks: z.array(readinessCheckSchema) }).optional(),
+  /** Present when the agent asks the primary for its connectivity (every agent started by the CLI). */
+  channel: agentChannelStateSchema.optional(),
 });
 export type Readiness = z.infer<typeof readinessSchema>;

@@ -112,7 +112,11 @@ describe("the follower channel's multiplexer", () => {
     const { opener } = pair(async (request) => {
       const url = new URL(request.url);
       return Response.json(
-        { method: request.method, path: url.pathname + url.search, auth: request.headers.get("authorization") },
+        {
+          method: request.method,
+          path: url.pathname + url.search,
+          auth: request.headers.get("authorization"),
+        },
         { status: 201, headers: { etag: '"abc"' } },
       );
     });
@@ -306,6 +310,8 @@ describe("the follower channel's multiplexer", () => {
     for (let sent = 0; sent <= INITIAL_WINDOW_BYTES; sent += MAX_DATA_BYTES) {
       acceptor.receive(encodeFrame(FRAME.data, 9, new Uint8Array(MAX_DATA_BYTES)));
     }
-    expect(protocolErrors.map((e) => e.message)).toEqual(["Channel protocol: DATA beyond the granted window"]);
+    expect(protocolErrors.map((e) => e.message)).toEqual([
+      "Channel protocol: DATA beyond the granted window",
+    ]);
   });
 });

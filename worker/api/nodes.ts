@@ -2,9 +2,9 @@
 // with its derived enrollment status and last probes as capability summaries, Node Details, the
 // enrollment token answer, Test Connection's answer, and the create and edit bodies.
 import { z } from "zod";
-import { type Capabilities, readinessSchema } from "../../shared/protocol/schemas.ts";
+import { type Capabilities, channelStateSchema, readinessSchema } from "../../shared/protocol/schemas.ts";
 import { storedCapabilities, storedReadiness } from "../db/probes.ts";
-import { ENROLLMENT_STATUSES, type followerNodes, type nodeEvents } from "../db/schema.ts";
+import { CONNECTIVITIES, ENROLLMENT_STATUSES, type followerNodes, type nodeEvents } from "../db/schema.ts";
 import { ingressTargetSchema } from "./ingress-targets.ts";
 import { iso, timestamp } from "./wire.ts";
 
@@ -84,6 +84,8 @@ export const nodeSchema = z
     name: z.string(),
     base_url: z.string(),
     enabled: z.boolean(),
+    /** direct: the primary dials base_url; outbound: the follower's own channel carries every call. */
+    connectivity: z.enum(CONNECTIVITIES),
     enrollment: z.object({
       status: enrollmentStatusSchema,
       expires_at: timestamp.nullable(),
@@ -117,6 +119,7 @@ export function toNodeOut(node: NodeRow, now: Date): NodeOut {
     name: node.name,
     base_url: node.baseUrl,
     enabled: node.enabled,
+    connectivity: node.connectivity,
     enrollment: {
       status: enrollmentStatus(node, now),
       expires_at: node.enrollmentStatus === "completed" ? null : iso(node.enrollmentExpiresAt),
@@ -205,6 +208,10 @@ export const testResultSchema = z
     capabilities: capabilitySummarySchema,
     /** The follower's /health/ready answer; null when it gave none. */
     readiness: readinessSchema.nullable(),
+    /** How the probe reached the follower: dialling base_url, or through its channel. */
+    path: z.enum(["base_url", "channel"]),
+    /** The channel's state seen from the primary (outbound nodes); null for a direct node. */
+    channel: channelStateSchema.nullable(),
     node: nodeSchema,
   })
   .meta({ id: "NodeTestResult" });
@@ -215,6 +222,7 @@ export const createNodeBody = z.object({
   name,
   base_url: z.string().max(2048).default(""),
   enabled: z.boolean().default(true),
+  connectivity: z.enum(CONNECTIVITIES).default("direct"),
 });
 
 export const editNodeBody = z
@@ -222,5 +230,6 @@ export const editNodeBody = z
     name: name.optional(),
     base_url: z.string().max(2048).optional(),
     enabled: z.boolean().optional(),
+    connectivity: z.enum(CONNECTIVITIES).optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });

@@ -82,6 +82,7 @@ export const teamMembers = sqliteTable(
   (t) => [primaryKey({ columns: [t.teamId, t.userId] }), index("team_members_user_idx").on(t.userId)],
 );
 
+export const CONNECTIVITIES = ["direct", "outbound"] as const;
 export const ENROLLMENT_STATUSES = ["not_started", "pending", "completed", "expired"] as const;
 export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
 
@@ -91,6 +92,11 @@ export const followerNodes = sqliteTable("follower_nodes", {
   /** Normalized http(s) origin; empty until the node is reachable. */
   baseUrl: text("base_url").notNull().default(""),
   enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+  /**
+   * direct: the primary dials base_url. outbound: the agent keeps a channel open to the primary
+   * (worker/followers/channel.ts) and every call goes through it; base_url is then never dialled.
+   */
+  connectivity: text("connectivity", { enum: CONNECTIVITIES }).notNull().default("direct"),
   enrollmentTokenHash: text("enrollment_token_hash").unique(),
   enrollmentExpiresAt: integer("enrollment_expires_at", { mode: "timestamp_ms" }),
   /** Stored status; `expired` is also derived on read when a pending token has lapsed. */

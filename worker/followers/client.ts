@@ -1,11 +1,13 @@
 // Owns how the primary talks to one follower: the signed protocol v2 client built from the node's
 // record (secret decrypted only here, never logged or returned), and the gates every network call
-// passes first: enrolled, reachable address, and (for object traffic) enabled.
+// passes first: enrolled, reachable address, and (for object traffic) enabled. It is also where a
+// node's connectivity is honoured: an outbound node's calls go through its channel, never base_url.
 import { AppError } from "../../shared/errors.ts";
 import { createFollowerClient, type FollowerClient } from "../../shared/protocol/client.ts";
 import type { followerNodes } from "../db/schema.ts";
 import { decryptSecret } from "../secrets.ts";
 import type { Services } from "../services.ts";
+import { CHANNEL_ORIGIN, channelFetch } from "./channel.ts";
 
 export type NodeRow = typeof followerNodes.$inferSelect;
 
@@ -23,7 +25,7 @@ export function assertReachable(node: NodeRow): void {
       details: { node_id: node.id },
     });
   }
-  if (node.baseUrl === "") {
+  if (node.connectivity === "direct" && node.baseUrl === "") {
     throw new AppError("node_no_base_url", "The follower node has no base_url the primary can reach.", {
       details: { node_id: node.id },
     });
@@ -37,11 +39,12 @@ export async function followerClient(
 ): Promise<FollowerClient> {
   assertReachable(node);
   const secret = await decryptSecret(services.env.FLOTILLA_SECRET, node.secretEnc!, secretContext(node.id));
+  const outbound = node.connectivity === "outbound";
   return createFollowerClient({
-    baseUrl: node.baseUrl,
+    baseUrl: outbound ? CHANNEL_ORIGIN : node.baseUrl,
     keyId: node.keyId!,
     secret,
-    fetch: services.fetch,
+    fetch: outbound ? channelFetch(services.env, node.id) : services.fetch,
     timeoutMs: options.timeoutMs ?? CONTROL_TIMEOUT_MS,
     streamTimeoutMs: options.streamTimeoutMs,
   });

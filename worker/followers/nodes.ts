@@ -5,7 +5,7 @@
 import { eq } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
-import type { Capabilities, Readiness } from "../../shared/protocol/schemas.ts";
+import type { Capabilities, Connectivity, Readiness } from "../../shared/protocol/schemas.ts";
 import type { BindingSync } from "../api/nodes.ts";
 import { isUniqueViolation } from "../db/constraints.ts";
 import {
@@ -18,6 +18,7 @@ import {
 import type { Services } from "../services.ts";
 import { normalizeBaseUrl } from "./base-url.ts";
 import { pushBinding } from "./binding.ts";
+import { closeChannel } from "./channel.ts";
 import type { NodeRow } from "./client.ts";
 import { recentEvents } from "./events.ts";
 import type { TargetRow } from "./ingress.ts";
@@ -37,7 +38,7 @@ export async function listNodes(services: Services): Promise<NodeRow[]> {
 
 export async function createNode(
   services: Services,
-  input: { name: string; base_url: string; enabled: boolean },
+  input: { name: string; base_url: string; enabled: boolean; connectivity: Connectivity },
 ): Promise<NodeRow> {
   const now = services.now();
   const id = randomId();
@@ -49,6 +50,7 @@ export async function createNode(
         name: input.name,
         baseUrl: normalizeBaseUrl(input.base_url),
         enabled: input.enabled,
+        connectivity: input.connectivity,
         createdAt: now,
         updatedAt: now,
       })
@@ -108,13 +110,14 @@ export async function nodeDetails(services: Services, node: NodeRow): Promise<No
 export async function editNode(
   services: Services,
   node: NodeRow,
-  input: { name?: string; base_url?: string; enabled?: boolean },
+  input: { name?: string; base_url?: string; enabled?: boolean; connectivity?: Connectivity },
 ): Promise<{ node: NodeRow; sync: BindingSync }> {
   const now = services.now();
   const changes = {
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.base_url !== undefined ? { baseUrl: normalizeBaseUrl(input.base_url) } : {}),
     ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+    ...(input.connectivity !== undefined ? { connectivity: input.connectivity } : {}),
   };
   let row: NodeRow;
   try {
@@ -125,6 +128,10 @@ export async function editNode(
       .returning()) as [NodeRow];
   } catch (error) {
     throw isUniqueViolation(error) ? nameTaken() : error;
+  }
+  // A node made direct stops using its channel: the agent learns it from the close code.
+  if (node.connectivity === "outbound" && row.connectivity === "direct") {
+    await closeChannel(services, row.id, "direct");
   }
   const bindingChanged =
     row.name !== node.name || row.enabled !== node.enabled || row.baseUrl !== node.baseUrl;
@@ -147,6 +154,7 @@ export async function deleteNode(services: Services, node: NodeRow): Promise<voi
   // Best effort: tell the follower to stop serving this primary before forgetting its key.
   if (node.enabled) await pushBinding(services, { ...node, enabled: false, updatedAt: services.now() });
   await services.db.delete(followerNodes).where(eq(followerNodes.id, node.id));
+  await closeChannel(services, node.id, "revoked");
 }
 
 /** Test Connection: a signed capability probe, stored with its time and error; the refusal is thrown. */

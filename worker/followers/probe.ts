@@ -9,6 +9,7 @@ import { type Capabilities, type Readiness, readinessSchema } from "../../shared
 import { followerNodes, storagePolicies } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { pushBinding } from "./binding.ts";
+import { CHANNEL_ORIGIN, channelFetch } from "./channel.ts";
 import { followerClient, type NodeRow, reasonOf } from "./client.ts";
 import { compatibilityProblems, requirementsOf } from "./compat.ts";
 import { fromFollower } from "./errors.ts";
@@ -136,9 +137,14 @@ const READY_TIMEOUT_MS = 5_000;
  * null when it does not answer in time or not with protocol v2's readiness document.
  */
 async function readinessOf(services: Services, node: NodeRow): Promise<Readiness | null> {
-  if (node.baseUrl === "") return null;
+  const outbound = node.connectivity === "outbound";
+  if (!outbound && node.baseUrl === "") return null;
+  // An outbound node is asked through its channel like every other call; its base_url is never dialled.
+  const [origin, doFetch] = outbound
+    ? [CHANNEL_ORIGIN, channelFetch(services.env, node.id)]
+    : [node.baseUrl, services.fetch];
   try {
-    const response = await services.fetch(`${node.baseUrl}${paths.ready}`, {
+    const response = await doFetch(`${origin}${paths.ready}`, {
       signal: AbortSignal.timeout(READY_TIMEOUT_MS),
     });
     const parsed = readinessSchema.safeParse(await response.json());

@@ -1,7 +1,7 @@
 // Owns the follower work of the scheduled handler: re-push ingress targets still pending (the follower
 // was down or not reachable yet), push each enrolled node's binding, and re-probe the enabled ones.
 // A node's failure is recorded on that node and never stops the others.
-import { and, eq, ne } from "drizzle-orm";
+import { and, eq, ne, or } from "drizzle-orm";
 import { followerNodes, ingressTargets } from "../db/schema.ts";
 import { describeError } from "../logger.ts";
 import type { ScheduledTask } from "../scheduled-task.ts";
@@ -20,7 +20,10 @@ async function eachLimited<T>(items: T[], run: (item: T) => Promise<void>): Prom
   await Promise.all(Array.from({ length: Math.min(PARALLEL, queue.length) }, worker));
 }
 
-const reachable = and(eq(followerNodes.enrollmentStatus, "completed"), ne(followerNodes.baseUrl, ""));
+const reachable = and(
+  eq(followerNodes.enrollmentStatus, "completed"),
+  or(eq(followerNodes.connectivity, "outbound"), ne(followerNodes.baseUrl, "")),
+);
 
 export async function repushPendingTargets(services: Services): Promise<void> {
   const rows = await services.db

@@ -51,7 +51,21 @@ export function checkRemoteNode(node: NodeRow, modes: TransferModes, others: Tra
   if (node.enrollmentStatus !== "completed") {
     throw new AppError("node_not_enrolled", "The follower node has not completed enrollment.", { details });
   }
-  if (node.baseUrl === "") {
+  if (node.connectivity === "outbound") {
+    // Browsers cannot reach a node that only connects out: relay through the primary.
+    for (const [field, mode] of [
+      ["upload_mode", modes.uploadMode],
+      ["download_mode", modes.downloadMode],
+    ] as const) {
+      if (mode === "presigned") {
+        throw new AppError(
+          "presign_needs_direct_node",
+          `${field} presigned needs browsers to reach the follower, and this node is outbound-only: use relay_stream.`,
+          { details: { ...details, field } },
+        );
+      }
+    }
+  } else if (node.baseUrl === "") {
     throw new AppError("node_no_base_url", "The follower node has no base_url the primary can reach.", {
       details,
     });

@@ -18,6 +18,7 @@ import {
   toNodeOut,
 } from "../../api/nodes.ts";
 import { idParams, iso } from "../../api/wire.ts";
+import { channelState } from "../../followers/channel.ts";
 import { issueEnrollmentToken } from "../../followers/enrollment.ts";
 import {
   createNode,
@@ -152,6 +153,9 @@ export const nodeRoutes = [
         server_version: tested.capabilities.server_version,
         capabilities: summarize(tested.capabilities),
         readiness: tested.readiness,
+        path: tested.node.connectivity === "outbound" ? ("channel" as const) : ("base_url" as const),
+        channel:
+          tested.node.connectivity === "outbound" ? await channelState(services, tested.node.id) : null,
         node: toNodeOut(tested.node, services.now()),
       };
     },

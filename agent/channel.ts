@@ -1,0 +1,223 @@
+// Owns the agent's side of the follower channel: asking the primary how this node is reached (a
+// signed call with the enrollment key; a direct node asks again every few minutes and never opens a
+// channel), and for an outbound node keeping one WebSocket open to the primary, over which the
+// primary's signed protocol v2 requests arrive and are fed to this agent's own Fetch handler (the
+// same verification as over HTTP). Reconnects with exponential backoff and full jitter (capped, reset
+// after a stable period, so a long outage is no storm and a restart is bridged in seconds), sends
+// keepalive pings and drops a socket whose pongs stop (half-open).
+import { AppError } from "../shared/errors.ts";
+import { CHANNEL_VERSION, CHANNEL_VERSION_HEADER, CLOSE, PING, PONG } from "../shared/protocol/channel.ts";
+import { ChannelMux } from "../shared/protocol/channel-mux.ts";
+import { paths } from "../shared/protocol/keys.ts";
+import {
+  type AgentChannelState,
+  type AgentConnectivity,
+  agentConnectivitySchema,
+} from "../shared/protocol/schemas.ts";
+import { signRequest } from "../shared/protocol/signing.ts";
+import type { Logger } from "./log.ts";
+import type { StateFile } from "./state.ts";
+
+export const BACKOFF = { baseMs: 500, capMs: 60_000, stableMs: 30_000 };
+const PING_MS = 15_000;
+/** Pings without a pong before the socket is taken for dead. */
+const MISSED_PONGS = 3;
+/** Bytes queued on the socket above which a body's sender waits. */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+
+export interface ChannelClientOptions {
+  state: StateFile;
+  serve: (request: Request) => Promise<Response>;
+  log: Logger;
+  fetch?: typeof fetch;
+}
+
+export interface ChannelClient {
+  state(): AgentChannelState;
+  stop(): void;
+}
+
+/** Full jitter: a uniform wait up to the capped exponential step. */
+export function backoffMs(attempt: number): number {
+  return Math.random() * Math.min(BACKOFF.capMs, BACKOFF.baseMs * 2 ** attempt);
+}
+
+export function startChannelClient(options: ChannelClientOptions): ChannelClient {
+  const doFetch = options.fetch ?? fetch;
+  const view: AgentChannelState = {
+    connectivity: null,
+    connected: false,
+    connected_since: null,
+    reconnects: 0,
+    last_error: null,
+    last_error_at: null,
+    bytes_in: 0,
+    bytes_out: 0,
+  };
+  let stopped = false;
+  let wake: (() => void) | null = null;
+  let socket: WebSocket | null = null;
+  let opened = 0;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      }
+      wake = done;
+    });
+
+  const failed = (message: string) => {
+    view.last_error = message.slice(0, 300);
+    view.last_error_at = new Date().toISOString();
+  };
+
+  async function signedHeaders(path: string): Promise<Headers> {
+    const enrollment = options.state.current.enrollment;
+    if (!enrollment) throw new AppError("node_not_enrolled", "The agent is not enrolled.");
+    return signRequest({
+      method: "GET",
+      path,
+      credentials: { keyId: enrollment.key_id, secret: enrollment.secret },
+      body: null,
+    });
+  }
+
+  async function askConnectivity(): Promise<AgentConnectivity> {
+    const enrollment = options.state.current.enrollment;
+    if (!enrollment) throw new AppError("node_not_enrolled", "The agent is not enrolled.");
+    const response = await doFetch(enrollment.primary_url + paths.agentConnectivity, {
+      headers: await signedHeaders(paths.agentConnectivity),
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (!response.ok)
+      throw new Error(`the primary answered HTTP ${response.status}: ${await response.text()}`);
+    return agentConnectivitySchema.parse(await response.json());
+  }
+
+  /** Resolves with the close code once the socket is gone. */
+  async function runChannel(url: string): Promise<number> {
+    const headers = await signedHeaders(new URL(url).pathname);
+    headers.set(CHANNEL_VERSION_HEADER, String(CHANNEL_VERSION));
+    const ws = new WebSocket(url, { headers } as unknown as string[]);
+    ws.binaryType = "arraybuffer";
+    socket = ws;
+    return new Promise<number>((resolve) => {
+      let missed = 0;
+      let pinger: ReturnType<typeof setInterval> | undefined;
+      const lost = new AppError("channel_not_connected", "The channel to the primary closed.");
+      const mux = new ChannelMux({
+        transport: {
+          send(message) {
+            ws.send(message);
+            if (ws.bufferedAmount > HIGH_WATER_BYTES) return drained(ws);
+          },
+        },
+        serve: options.serve,
+        origin: "http://flotilla-channel",
+        onBytes: (direction, count) => {
+          if (direction === "in") view.bytes_in += count;
+          else view.bytes_out += count;
+        },
+        onProtocolError: (error) => {
+          failed(error.message);
+          ws.close(CLOSE.protocol, "protocol");
+        },
+      });
+      ws.onopen = () => {
+        opened += 1;
+        if (opened > 1) view.reconnects += 1;
+        view.connected = true;
+        view.connected_since = new Date().toISOString();
+        options.log.info("channel open", { url });
+        pinger = setInterval(() => {
+          if (missed >= MISSED_PONGS) {
+            failed("no pong from the primary: the channel is half-open");
+            ws.close();
+            finish(CLOSE.stale);
+            return;
+          }
+          missed += 1;
+          ws.send(PING);
+        }, PING_MS);
+      };
+      ws.onmessage = (event: MessageEvent) => {
+        if (typeof event.data === "string") {
+          if (event.data === PONG) missed = 0;
+          return;
+        }
+        missed = 0;
+        mux.receive(new Uint8Array(event.data as ArrayBuffer));
+      };
+      ws.onerror = () => failed("the channel socket failed (refused, or the upgrade was not accepted)");
+      ws.onclose = (event: CloseEvent) => {
+        if (event.code !== 1000 && event.code !== 1005) failed(`closed by the primary (${event.code})`);
+        finish(event.code);
+      };
+      let done = false;
+      function finish(code: number) {
+        if (done) return;
+        done = true;
+        clearInterval(pinger);
+        mux.close(lost);
+        view.connected = false;
+        view.connected_since = null;
+        socket = null;
+        resolve(code);
+      }
+    });
+  }
+
+  async function loop(): Promise<void> {
+    let attempt = 0;
+    while (!stopped) {
+      let answer: AgentConnectivity;
+      try {
+        answer = await askConnectivity();
+      } catch (error) {
+        failed(`asking the primary: ${error instanceof Error ? error.message : String(error)}`);
+        await sleep(backoffMs(attempt++));
+        continue;
+      }
+      view.connectivity = answer.connectivity;
+      if (answer.connectivity === "direct" || !answer.channel_url) {
+        attempt = 0;
+        await sleep(answer.poll_seconds * 1000);
+        continue;
+      }
+      const startedAt = Date.now();
+      const code = await runChannel(answer.channel_url).catch((error: unknown) => {
+        failed(`opening the channel: ${error instanceof Error ? error.message : String(error)}`);
+        return 0;
+      });
+      if (stopped) return;
+      options.log.info("channel closed", { code });
+      if (code === CLOSE.direct) {
+        attempt = 0;
+        continue;
+      }
+      if (Date.now() - startedAt >= BACKOFF.stableMs) attempt = 0;
+      await sleep(backoffMs(attempt++));
+    }
+  }
+
+  void loop();
+  return {
+    state: () => ({ ...view }),
+    stop() {
+      stopped = true;
+      socket?.close(1000, "agent stopping");
+      wake?.();
+    },
+  };
+}
+
+/** Waits until the socket's queue is below the high-water mark (or it closed). */
+async function drained(ws: WebSocket): Promise<void> {
+  while (ws.bufferedAmount > HIGH_WATER_BYTES / 2 && ws.readyState === WebSocket.OPEN) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

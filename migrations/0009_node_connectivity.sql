@@ -1,0 +1,1 @@
+ALTER TABLE `follower_nodes` ADD `connectivity` text DEFAULT 'direct' NOT NULL;

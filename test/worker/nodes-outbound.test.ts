@@ -1,0 +1,189 @@
+// An outbound-only follower through the real single-box stack (primary in workerd with its channel
+// Durable Object, the local libSQL server, a real agent process). The node's base_url names a port
+// nothing listens on, so any call that still dialled it would fail: Test Connection, the ingress
+// target push, relay uploads of one and of several parts, whole and ranged downloads with SHA-256
+// compared, and purge (object gone from the follower's disk) all go through the channel the agent
+// opened. Switching the node back to direct closes the channel with the code that says so.
+// (No network namespace here: the agent still listens on loopback, but nothing dials it.)
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stackPaths } from "../../scripts/stack/config.ts";
+import { type Follower, startFollower } from "../../scripts/stack/follower.ts";
+import { type Stack, startStack } from "../../scripts/stack/stack.ts";
+import type { Readiness } from "../../shared/protocol/schemas.ts";
+import type { UploadOut } from "../../worker/api/uploads.ts";
+import { freePort } from "./nodes/agent-process.ts";
+import { bytes, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+
+const MiB = 1024 * 1024;
+const ADMIN = { username: "admin", password: "correct horse battery staple" };
+
+describe("an outbound-only follower (base_url unreachable) served through its channel", () => {
+  let dir: string;
+  let stack: Stack;
+  let follower: Follower;
+  let admin: UploadClient;
+  let user: UploadClient;
+  let nodeId = "";
+  const logs: string[] = [];
+
+  const api = (path: string, init?: RequestInit) => fetch(`${stack.primaryUrl}${path}`, init);
+  async function login(username: string, password: string): Promise<string> {
+    const response = await api("/api/v1/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password, client: "api" }),
+    });
+    const body = (await response.json()) as { token?: string };
+    if (!body.token) throw new Error(`login failed: ${response.status} ${JSON.stringify(body)}`);
+    return body.token;
+  }
+  async function readiness(): Promise<Readiness> {
+    return (await (await fetch(`${follower.url}/health/ready`)).json()) as Readiness;
+  }
+  async function until(what: string, condition: () => Promise<boolean>): Promise<void> {
+    for (let i = 0; i < 600; i++) {
+      if (await condition()) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${what} did not happen; agent log:\n${logs.slice(-30).join("\n")}`);
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "flotilla-outbound-"));
+    const config = {
+      dataDir: join(dir, "data"),
+      host: "127.0.0.1",
+      primaryPort: 0,
+      libsqlPort: 0,
+      followerPort: 0,
+      adminUsername: ADMIN.username,
+      adminPassword: ADMIN.password,
+    };
+    stack = await startStack(config, { log: (line) => logs.push(line), scheduledIntervalMs: 3_600_000 });
+    admin = uploadClient(api, await login(ADMIN.username, ADMIN.password));
+    const { nodes } = await admin.ok<{ nodes: { id: string }[] }>(
+      await admin.json("GET", "/api/v1/admin/nodes"),
+    );
+    nodeId = nodes[0]!.id;
+    // The node becomes outbound-only without re-enrollment; its base_url now leads nowhere.
+    const edited = await admin.json("PATCH", `/api/v1/admin/nodes/${nodeId}`, {
+      connectivity: "outbound",
+      base_url: `http://127.0.0.1:${await freePort()}`,
+    });
+    expect(await admin.ok<{ connectivity: string }>(edited)).toMatchObject({ connectivity: "outbound" });
+    // The agent asks how it is reached when it starts: restarted, it opens its channel.
+    await stack.follower.stop();
+    const paths = stackPaths(config.dataDir);
+    follower = await startFollower({
+      host: "127.0.0.1",
+      port: 0,
+      dataDir: paths.follower,
+      ingressRoot: paths.followerIngressRoot,
+      onLog: (line) => logs.push(`[follower] ${line}`),
+    });
+    await until("the channel opening", async () => (await readiness()).channel?.connected === true);
+  }, 180_000);
+  afterAll(async () => {
+    await follower?.stop();
+    await stack?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("passes Test Connection through the channel and says so", async () => {
+    const result = await admin.ok<{
+      path: string;
+      channel: { connected: boolean; connected_since: string | null };
+      readiness: Readiness | null;
+    }>(await admin.json("POST", `/api/v1/admin/nodes/${nodeId}/test`));
+    expect(result.path).toBe("channel");
+    expect(result.channel.connected).toBe(true);
+    expect(result.channel.connected_since).not.toBeNull();
+    // The follower's readiness came through the channel too, and it counts the channel.
+    expect(result.readiness?.checks.find((check) => check.name === "channel_connected")?.ok).toBe(true);
+  });
+
+  it("applies an ingress target, stores relayed uploads, serves whole and ranged downloads, purges", async () => {
+    const target = await admin.json("POST", `/api/v1/admin/nodes/${nodeId}/ingress-targets`, {
+      name: "default-local",
+      driver: "local",
+      base_path: "default",
+    });
+    expect((await admin.ok<{ state: string }>(target, 201)).state).toBe("applied");
+    const presigned = await admin.json("POST", "/api/v1/admin/policies", {
+      name: "Presigned Outbound",
+      driver: "remote",
+      node_id: nodeId,
+      upload_mode: "presigned",
+    });
+    expect(await admin.fail(presigned)).toMatchObject({ status: 422, code: "presign_needs_direct_node" });
+    const remote = await admin.json("POST", "/api/v1/admin/policies", {
+      name: "Remote Outbound",
+      driver: "remote",
+      node_id: nodeId,
+      chunk_size: MiB,
+    });
+    const policyId = (await admin.ok<{ id: string }>(remote, 201)).id;
+    const group = await admin.json("POST", "/api/v1/admin/policy-groups", {
+      name: "Outbound",
+      rules: [{ policy_id: policyId, priority: 1, min_size: 0, max_size: 0 }],
+    });
+    const groupId = (await admin.ok<{ id: string }>(group, 201)).id;
+    const password = "another horse battery staple";
+    await admin.ok(
+      await admin.json("POST", "/api/v1/admin/users", {
+        username: "tester",
+        password,
+        policy_group_id: groupId,
+      }),
+      201,
+    );
+    user = uploadClient(api, await login("tester", password));
+    const auth = { authorization: `Bearer ${await login("tester", password)}` };
+
+    for (const [size, seed] of [
+      [1000, 31],
+      [3 * MiB + 999, 32],
+    ] as const) {
+      const data = bytes(size, seed);
+      const upload = await user.ok<UploadOut>(
+        await user.init({ name: `f-${seed}.bin`, size: data.length, sha256: sha256(data) }),
+        201,
+      );
+      expect(upload).toMatchObject({ policy_id: policyId, mode: "relay_stream" });
+      const done = await relayWhole(user, upload, data);
+      expect(done.file).toMatchObject({ sha256: sha256(data), size });
+      const onDisk = join(dir, "data", "follower-1", "managed-ingress", "default", "files", done.file.id);
+      expect(sha256(new Uint8Array(await readFile(onDisk)))).toBe(sha256(data));
+
+      const content = `/api/v1/spaces/me/files/${done.file.id}/content`;
+      const whole = await api(content, { headers: auth });
+      expect(whole.status).toBe(200);
+      expect(sha256(new Uint8Array(await whole.arrayBuffer()))).toBe(sha256(data));
+      const ranged = await api(content, { headers: { ...auth, range: "bytes=100-899" } });
+      expect(ranged.status).toBe(206);
+      expect(sha256(new Uint8Array(await ranged.arrayBuffer()))).toBe(sha256(data.subarray(100, 900)));
+
+      expect(
+        (await api(`/api/v1/spaces/me/files/${done.file.id}`, { method: "DELETE", headers: auth })).status,
+      ).toBe(204);
+      const purged = await api(`/api/v1/spaces/me/trash/files/${done.file.id}`, {
+        method: "DELETE",
+        headers: auth,
+      });
+      expect(purged.status).toBe(204);
+      expect(existsSync(onDisk)).toBe(false);
+    }
+  });
+
+  it("closes the channel when the node turns direct, and the agent stops opening it", async () => {
+    await admin.ok(await admin.json("PATCH", `/api/v1/admin/nodes/${nodeId}`, { connectivity: "direct" }));
+    await until("the agent learning it is direct", async () => {
+      const channel = (await readiness()).channel;
+      return channel?.connectivity === "direct" && !channel.connected;
+    });
+  });
+});

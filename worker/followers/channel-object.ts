@@ -1,0 +1,208 @@
+// Owns the Durable Object where an outbound-only follower's channel ends, one per node
+// (idFromName(node id)): it accepts the agent's authenticated WebSocket (one at a time: a new one
+// replaces the old), remembers the nonces of the agent's signed requests for the replay window,
+// carries the primary's signed protocol v2 requests to the agent as channel streams and streams the
+// answers back, and keeps the channel's state (connected since, reconnects, last error, bytes).
+// The socket uses the Hibernation API: keepalive pings are answered by the runtime without waking
+// the object, and an idle channel costs nothing while no request is carried.
+import type { DurableObjectState, WebSocket as WorkerSocket } from "@cloudflare/workers-types";
+import { AppError, errorResponse } from "../../shared/errors.ts";
+import { CLOSE, PING, PONG } from "../../shared/protocol/channel.ts";
+import { ChannelMux } from "../../shared/protocol/channel-mux.ts";
+import type { ChannelState } from "../../shared/protocol/schemas.ts";
+import { MAX_SKEW_SECONDS } from "../../shared/protocol/signing.ts";
+import { OBJECT_PATHS } from "./channel.ts";
+
+const NONCE_TTL_MS = 2 * MAX_SKEW_SECONDS * 1000;
+const STATE_KEY = "state";
+
+interface StoredState {
+  connectedSince: string | null;
+  accepted: number;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+interface SocketPair {
+  0: WorkerSocket;
+  1: WorkerSocket;
+}
+
+/** Runtime globals of workerd that the DOM lib does not declare. */
+interface WorkerdGlobals {
+  WebSocketPair: new () => SocketPair;
+  WebSocketRequestResponsePair: new (request: string, response: string) => unknown;
+}
+
+function lost(message: string): AppError {
+  return new AppError("channel_not_connected", message);
+}
+
+export class FollowerChannel {
+  readonly #state: DurableObjectState;
+  #mux: ChannelMux | null = null;
+  #muxSocket: WorkerSocket | null = null;
+  #stored: StoredState | null = null;
+  #bytes = { in: 0, out: 0 };
+
+  constructor(state: DurableObjectState, _env: unknown) {
+    this.#state = state;
+    const runtime = globalThis as unknown as WorkerdGlobals;
+    state.setWebSocketAutoResponse(new runtime.WebSocketRequestResponsePair(PING, PONG) as never);
+  }
+
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    try {
+      switch (url.pathname) {
+        case OBJECT_PATHS.connect:
+          return await this.#connect(request);
+        case OBJECT_PATHS.nonce:
+          return (await this.#claim(await request.text()))
+            ? new Response(null, { status: 204 })
+            : new Response(null, { status: 409 });
+        case OBJECT_PATHS.state:
+          return Response.json(await this.#view());
+        case OBJECT_PATHS.close: {
+          const reason = url.searchParams.get("reason");
+          const code = reason === "direct" ? CLOSE.direct : CLOSE.revoked;
+          for (const socket of this.#state.getWebSockets()) socket.close(code, reason ?? "revoked");
+          this.#dropMux(lost("The channel was closed by the primary."));
+          return new Response(null, { status: 204 });
+        }
+        default:
+          return await this.#carry(request);
+      }
+    } catch (error) {
+      const appError = error instanceof AppError ? error : new AppError("internal", "The channel failed.");
+      return errorResponse(appError, "channel");
+    }
+  }
+
+  async webSocketMessage(socket: WorkerSocket, message: string | ArrayBuffer): Promise<void> {
+    if (typeof message === "string") {
+      if (message === PING) socket.send(PONG);
+      return;
+    }
+    this.#muxFor(socket).receive(new Uint8Array(message));
+  }
+
+  async webSocketClose(socket: WorkerSocket, code: number, reason: string): Promise<void> {
+    await this.#ended(socket, `closed (${code}${reason ? `: ${reason}` : ""})`);
+  }
+
+  async webSocketError(socket: WorkerSocket, error: unknown): Promise<void> {
+    await this.#ended(socket, `socket error: ${String(error)}`);
+  }
+
+  async #connect(request: Request): Promise<Response> {
+    const nonce = request.headers.get("x-flotilla-verified-nonce") ?? "";
+    if (!(await this.#claim(nonce)))
+      throw new AppError("auth_replayed_nonce", "This request was already received.");
+    // One agent identity per node: the newest authenticated connection wins.
+    for (const old of this.#state.getWebSockets()) old.close(CLOSE.replaced, "replaced");
+    this.#dropMux(lost("Another connection of this node replaced the channel."));
+    const runtime = globalThis as unknown as WorkerdGlobals;
+    const pair = new runtime.WebSocketPair();
+    this.#state.acceptWebSocket(pair[1]);
+    const stored = await this.#load();
+    stored.accepted += 1;
+    stored.connectedSince = new Date().toISOString();
+    await this.#save();
+    return new Response(null, { status: 101, webSocket: pair[0] } as ResponseInit);
+  }
+
+  async #carry(request: Request): Promise<Response> {
+    const socket = this.#state.getWebSockets()[0];
+    if (!socket) throw lost("The follower's channel is not connected.");
+    return this.#muxFor(socket).fetch(request, request.signal);
+  }
+
+  #muxFor(socket: WorkerSocket): ChannelMux {
+    if (this.#mux && this.#muxSocket === socket) return this.#mux;
+    this.#dropMux(lost("The channel was replaced."));
+    const mux = new ChannelMux({
+      transport: { send: (message) => socket.send(message) },
+      // A woken object starts its stream ids elsewhere, so late frames of streams it forgot find nothing.
+      firstStreamId: 1 + Math.floor(Math.random() * 0x7fff_0000),
+      onBytes: (direction, count) => {
+        this.#bytes[direction] += count;
+      },
+      onProtocolError: (error) => {
+        socket.close(CLOSE.protocol, error.message.slice(0, 120));
+        void this.#ended(socket, error.message);
+      },
+    });
+    this.#mux = mux;
+    this.#muxSocket = socket;
+    return mux;
+  }
+
+  #dropMux(error: AppError): void {
+    this.#mux?.close(error);
+    this.#mux = null;
+    this.#muxSocket = null;
+  }
+
+  async #ended(socket: WorkerSocket, why: string): Promise<void> {
+    if (this.#muxSocket === socket) this.#dropMux(lost(`The follower's channel ${why}.`));
+    const stored = await this.#load();
+    if (this.#state.getWebSockets().every((open) => open === socket)) stored.connectedSince = null;
+    stored.lastError = why.slice(0, 300);
+    stored.lastErrorAt = new Date().toISOString();
+    await this.#save();
+  }
+
+  /** Records a nonce for the replay window; false when it was seen within it. */
+  async #claim(nonce: string): Promise<boolean> {
+    if (!/^[A-Za-z0-9_-]{16,128}$/.test(nonce)) return false;
+    const now = Date.now();
+    const key = `nonce:${nonce}`;
+    const until = await this.#state.storage.get<number>(key);
+    if (until !== undefined && until > now) return false;
+    const expired = [...(await this.#state.storage.list<number>({ prefix: "nonce:" }))]
+      .filter(([, at]) => at <= now)
+      .map(([name]) => name);
+    if (expired.length > 0) await this.#state.storage.delete(expired.slice(0, 128));
+    await this.#state.storage.put(key, now + NONCE_TTL_MS);
+    return true;
+  }
+
+  async #load(): Promise<StoredState> {
+    this.#stored ??= (await this.#state.storage.get<StoredState>(STATE_KEY)) ?? {
+      connectedSince: null,
+      accepted: 0,
+      lastError: null,
+      lastErrorAt: null,
+      bytesIn: 0,
+      bytesOut: 0,
+    };
+    return this.#stored;
+  }
+
+  async #save(): Promise<void> {
+    const stored = await this.#load();
+    stored.bytesIn += this.#bytes.in;
+    stored.bytesOut += this.#bytes.out;
+    this.#bytes = { in: 0, out: 0 };
+    await this.#state.storage.put(STATE_KEY, stored);
+  }
+
+  async #view(): Promise<ChannelState> {
+    await this.#save();
+    const stored = await this.#load();
+    const connected = this.#state.getWebSockets().length > 0;
+    return {
+      connected,
+      connected_since: connected ? stored.connectedSince : null,
+      reconnects: Math.max(0, stored.accepted - 1),
+      last_error: stored.lastError,
+      last_error_at: stored.lastErrorAt,
+      // Seen from the follower: "in" is what it received (the primary sent), "out" what it sent.
+      bytes_in: stored.bytesOut,
+      bytes_out: stored.bytesIn,
+    };
+  }
+}
