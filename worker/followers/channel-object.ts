@@ -40,10 +40,16 @@ function lost(message: string): AppError {
   return new AppError("channel_not_connected", message);
 }
 
+function connectionOf(socket: WorkerSocket): number {
+  const attachment = socket.deserializeAttachment() as { connection?: number } | null;
+  return attachment?.connection ?? -1;
+}
+
 export class FollowerChannel {
   readonly #state: DurableObjectState;
   #mux: ChannelMux | null = null;
-  #muxSocket: WorkerSocket | null = null;
+  /** Which accepted connection the mux speaks over (socket objects are not stable across wake-ups). */
+  #muxConnection = 0;
   #stored: StoredState | null = null;
   #bytes = { in: 0, out: 0 };
 
@@ -106,9 +112,10 @@ export class FollowerChannel {
     this.#dropMux(lost("Another connection of this node replaced the channel."));
     const runtime = globalThis as unknown as WorkerdGlobals;
     const pair = new runtime.WebSocketPair();
-    this.#state.acceptWebSocket(pair[1]);
     const stored = await this.#load();
     stored.accepted += 1;
+    pair[1].serializeAttachment({ connection: stored.accepted });
+    this.#state.acceptWebSocket(pair[1]);
     stored.connectedSince = new Date().toISOString();
     await this.#save();
     return new Response(null, { status: 101, webSocket: pair[0] } as ResponseInit);
@@ -121,7 +128,8 @@ export class FollowerChannel {
   }
 
   #muxFor(socket: WorkerSocket): ChannelMux {
-    if (this.#mux && this.#muxSocket === socket) return this.#mux;
+    const connection = connectionOf(socket);
+    if (this.#mux && this.#muxConnection === connection) return this.#mux;
     this.#dropMux(lost("The channel was replaced."));
     const mux = new ChannelMux({
       transport: { send: (message) => socket.send(message) },
@@ -136,20 +144,22 @@ export class FollowerChannel {
       },
     });
     this.#mux = mux;
-    this.#muxSocket = socket;
+    this.#muxConnection = connection;
     return mux;
   }
 
   #dropMux(error: AppError): void {
     this.#mux?.close(error);
     this.#mux = null;
-    this.#muxSocket = null;
+    this.#muxConnection = 0;
   }
 
   async #ended(socket: WorkerSocket, why: string): Promise<void> {
-    if (this.#muxSocket === socket) this.#dropMux(lost(`The follower's channel ${why}.`));
+    const connection = connectionOf(socket);
+    if (this.#muxConnection === connection) this.#dropMux(lost(`The follower's channel ${why}.`));
     const stored = await this.#load();
-    if (this.#state.getWebSockets().every((open) => open === socket)) stored.connectedSince = null;
+    // The newest connection ending leaves the node disconnected; an older one replaced does not.
+    if (connection === stored.accepted) stored.connectedSince = null;
     stored.lastError = why.slice(0, 300);
     stored.lastErrorAt = new Date().toISOString();
     await this.#save();

@@ -41,10 +41,10 @@ export const agentRoutes = [
       "Open an outbound-only node's channel (WebSocket upgrade by its agent, signed with the node's key)",
     tag: "agent",
     handler: async ({ services, request }) => {
+      const { node, nonce } = await authenticateAgent(services, request, { claimNonce: false });
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
         throw new AppError("bad_request", "This endpoint takes a WebSocket upgrade.");
       }
-      const { node, nonce } = await authenticateAgent(services, request, { claimNonce: false });
       if (node.connectivity !== "outbound") {
         throw new AppError(
           "node_connectivity_direct",

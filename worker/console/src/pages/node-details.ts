@@ -2,7 +2,7 @@
 // token with the agent command to copy, Test Connection and its result, the primary-managed ingress
 // targets, and the routine-maintenance view (tutorial §11). Every action re-renders from the API.
 import { api, describe } from "../api.ts";
-import { announce, checked, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
+import { announce, checked, field, formatBytes, formatTime, formData, h, input, select } from "../dom.ts";
 import { navigate, type PageContext } from "../nav.ts";
 import type { CapabilitySummary, EnrollmentToken, NodeDetails, Readiness, TestResult } from "../types.ts";
 import { act } from "./act.ts";
@@ -70,6 +70,18 @@ function connectionSection(ctx: PageContext, node: NodeDetails): HTMLElement {
       input("base_url", { type: "url", value: node.base_url }),
       "An HTTP(S) address the primary can access (and browsers too, for presigned).",
     ),
+    field(
+      "Connectivity",
+      select(
+        "connectivity",
+        [
+          ["direct", "direct: the primary dials base_url"],
+          ["outbound", "outbound: the follower connects to the primary (behind NAT)"],
+        ],
+        node.connectivity,
+      ),
+      "An outbound node keeps a channel open to the primary; its policies relay (browsers cannot reach it, so presigned is refused). The agent picks up a change within 5 minutes, or at its next start.",
+    ),
     h(
       "label",
       { class: "check" },
@@ -85,7 +97,12 @@ function connectionSection(ctx: PageContext, node: NodeDetails): HTMLElement {
       const saved = await api<{ binding_sync: { state: string; reason: string | null } }>(
         "PATCH",
         `/api/v1/admin/nodes/${node.id}`,
-        { name: values.name, base_url: values.base_url ?? "", enabled: checked(form, "enabled") },
+        {
+          name: values.name,
+          base_url: values.base_url ?? "",
+          enabled: checked(form, "enabled"),
+          connectivity: values.connectivity,
+        },
       );
       const sync = saved.binding_sync;
       return `Node saved (follower binding ${sync.state}${sync.reason ? `: ${sync.reason}` : ""}).`;
@@ -170,7 +187,10 @@ function testSection(ctx: PageContext, node: NodeDetails): HTMLElement {
   const run = act(ctx, async () => {
     const result = await api<TestResult>("POST", `/api/v1/admin/nodes/${node.id}/test`);
     const ready = result.readiness ? ` Follower: ${readinessSummary(result.readiness)}.` : "";
-    return `Test Connection succeeded: protocol ${result.protocol_version}, server ${result.server_version}.${ready}`;
+    const channel = result.channel
+      ? ` Channel connected since ${formatTime(result.channel.connected_since)}, ${result.channel.reconnects} reconnects, ${formatBytes(result.channel.bytes_in + result.channel.bytes_out)} carried${result.channel.last_error ? `; last error: ${result.channel.last_error}` : ""}.`
+      : "";
+    return `Test Connection succeeded over ${result.path === "channel" ? "the follower's channel" : "base_url"}: protocol ${result.protocol_version}, server ${result.server_version}.${channel}${ready}`;
   });
   return h(
     "section",
