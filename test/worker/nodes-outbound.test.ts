@@ -10,10 +10,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StateFile } from "../../agent/state.ts";
 import { stackPaths } from "../../scripts/stack/config.ts";
 import { type Follower, startFollower } from "../../scripts/stack/follower.ts";
 import { type Stack, startStack } from "../../scripts/stack/stack.ts";
 import type { Readiness } from "../../shared/protocol/schemas.ts";
+import { signRequest } from "../../shared/protocol/signing.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
 import { freePort } from "./nodes/agent-process.ts";
 import { bytes, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
@@ -28,6 +30,8 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
   let admin: UploadClient;
   let user: UploadClient;
   let nodeId = "";
+  let auth: Record<string, string> = {};
+  let paths: ReturnType<typeof stackPaths>;
   const logs: string[] = [];
 
   const api = (path: string, init?: RequestInit) => fetch(`${stack.primaryUrl}${path}`, init);
@@ -50,6 +54,26 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`${what} did not happen; agent log:\n${logs.slice(-30).join("\n")}`);
+  }
+
+  async function restartFollower(): Promise<void> {
+    follower = await startFollower({
+      host: "127.0.0.1",
+      port: 0,
+      dataDir: paths.follower,
+      ingressRoot: paths.followerIngressRoot,
+      onLog: (line) => logs.push(`[follower] ${line}`),
+    });
+    await until("the channel opening", async () => (await readiness()).channel?.connected === true);
+  }
+  async function uploaded(size: number, seed: number) {
+    const data = bytes(size, seed);
+    const upload = await user.ok<UploadOut>(
+      await user.init({ name: `f-${seed}.bin`, size: data.length, sha256: sha256(data) }),
+      201,
+    );
+    const done = await relayWhole(user, upload, data);
+    return { data, file: done.file, content: `/api/v1/spaces/me/files/${done.file.id}/content` };
   }
 
   beforeAll(async () => {
@@ -77,15 +101,8 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
     expect(await admin.ok<{ connectivity: string }>(edited)).toMatchObject({ connectivity: "outbound" });
     // The agent asks how it is reached when it starts: restarted, it opens its channel.
     await stack.follower.stop();
-    const paths = stackPaths(config.dataDir);
-    follower = await startFollower({
-      host: "127.0.0.1",
-      port: 0,
-      dataDir: paths.follower,
-      ingressRoot: paths.followerIngressRoot,
-      onLog: (line) => logs.push(`[follower] ${line}`),
-    });
-    await until("the channel opening", async () => (await readiness()).channel?.connected === true);
+    paths = stackPaths(config.dataDir);
+    await restartFollower();
   }, 180_000);
   afterAll(async () => {
     await follower?.stop();
@@ -142,7 +159,7 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
       201,
     );
     user = uploadClient(api, await login("tester", password));
-    const auth = { authorization: `Bearer ${await login("tester", password)}` };
+    auth = { authorization: `Bearer ${await login("tester", password)}` };
 
     for (const [size, seed] of [
       [1000, 31],
@@ -177,7 +194,62 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
       expect(purged.status).toBe(204);
       expect(existsSync(onDisk)).toBe(false);
     }
+  }, 180_000);
+
+  it("refuses an unsigned channel upgrade and a replayed agent request", async () => {
+    const unsigned = await api("/api/v2/agent/channel");
+    expect(unsigned.status).toBe(401);
+    expect(((await unsigned.json()) as { error: { code: string } }).error.code).toBe("auth_missing");
+    const { enrollment } = await new StateFile(paths.follower).load();
+    const headers = await signRequest({
+      method: "GET",
+      path: "/api/v2/agent/connectivity",
+      credentials: { keyId: enrollment!.key_id, secret: enrollment!.secret },
+      body: null,
+    });
+    const first = await api("/api/v2/agent/connectivity", { headers });
+    expect(await first.json()).toMatchObject({ connectivity: "outbound" });
+    const again = await api("/api/v2/agent/connectivity", { headers });
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe("auth_replayed_nonce");
   });
+
+  it("fails a download whose channel drops mid-body instead of ending it short, and serves it after reconnecting", async () => {
+    const large = await uploaded(16 * MiB, 51);
+    const response = await api(large.content, { headers: auth });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    let received = (await reader.read()).value?.byteLength ?? 0;
+    await follower.stop();
+    const outcome = await (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return "ended";
+        received += value.byteLength;
+      }
+    })().catch(() => "failed");
+    expect(outcome).toBe("failed");
+    expect(received).toBeLessThan(large.data.length);
+    const down = await api(large.content, { headers: auth });
+    expect(down.status).toBe(502);
+    expect(((await down.json()) as { error: { code: string } }).error.code).toBe("channel_not_connected");
+    await restartFollower();
+    const again = await api(large.content, { headers: auth });
+    expect(sha256(new Uint8Array(await again.arrayBuffer()))).toBe(sha256(large.data));
+  }, 180_000);
+
+  it("carries 20 concurrent downloads and 20 concurrent uploads over one channel, each SHA-256 verified", async () => {
+    const uploads = await Promise.all(Array.from({ length: 20 }, (_, n) => uploaded(200_000 + n, 100 + n)));
+    for (const { data, file } of uploads) expect(file.sha256).toBe(sha256(data));
+    const big = await uploaded(2 * MiB + 3, 41);
+    const downloads = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const response = await api(big.content, { headers: auth });
+        return sha256(new Uint8Array(await response.arrayBuffer()));
+      }),
+    );
+    expect(downloads).toEqual(Array.from({ length: 20 }, () => sha256(big.data)));
+  }, 180_000);
 
   it("closes the channel when the node turns direct, and the agent stops opening it", async () => {
     await admin.ok(await admin.json("PATCH", `/api/v1/admin/nodes/${nodeId}`, { connectivity: "direct" }));

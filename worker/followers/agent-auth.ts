@@ -28,7 +28,7 @@ export async function authenticateAgent(
   const keyId = KEY_ID_RE.exec(request.headers.get("authorization") ?? "")?.[1];
   if (!keyId) throw new AppError("auth_missing", "The request is not signed.");
   const [node] = await services.db.select().from(followerNodes).where(eq(followerNodes.keyId, keyId));
-  if (!node || node.enrollmentStatus !== "completed" || !node.secretEnc) {
+  if (node?.enrollmentStatus !== "completed" || !node.secretEnc) {
     throw new AppError("auth_unknown_key", "The signing key is not known to this primary.");
   }
   const secret = await decryptSecret(services.env.FLOTILLA_SECRET, node.secretEnc, secretContext(node.id));
