@@ -17,8 +17,9 @@ import { type Stack, startStack } from "../../scripts/stack/stack.ts";
 import type { Readiness } from "../../shared/protocol/schemas.ts";
 import { signRequest } from "../../shared/protocol/signing.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
-import { freePort } from "./nodes/agent-process.ts";
-import { bytes, relayWhole, sha256, type UploadClient, uploadClient } from "./uploads/client.ts";
+import { freePort } from "../support/agents.ts";
+import { bytes, sha256 } from "../support/bytes.ts";
+import { relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
 const ADMIN = { username: "admin", password: "correct horse battery staple" };
