@@ -139,7 +139,7 @@ describe("tutorial in the browser", { timeout: BROWSER_TEST_TIMEOUT }, () => {
     await page.getByRole("button", { name: "Test Connection" }).click();
     await expectStatus(
       page,
-      /Test Connection succeeded: protocol v2.*Follower: ready; no default ingress target yet: create one \(§2\)\./,
+      /Test Connection succeeded over base_url: protocol v2.*Follower: ready; no default ingress target yet: create one \(§2\)\./,
     );
     expect(await page.getByTestId("test-readiness").textContent()).toBe(
       "Follower: ready; no default ingress target yet: create one (§2)",
@@ -356,7 +356,7 @@ describe("tutorial in the browser", { timeout: BROWSER_TEST_TIMEOUT }, () => {
     await nav("Follower Nodes");
     await page.getByRole("link", { name: "Follower B" }).click();
     await page.getByRole("button", { name: "Test Connection" }).click();
-    await expectStatus(page, /Test Connection succeeded: protocol v2/);
+    await expectStatus(page, /Test Connection succeeded over base_url: protocol v2/);
     expect(await page.getByTestId("protocol-version").textContent()).toMatch(/^v2/);
     // §11 at a glance after a reload: readiness stored with the probe, the group still enabled.
     await page.reload();
