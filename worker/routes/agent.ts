@@ -40,6 +40,14 @@ export const agentRoutes = [
     summary:
       "Open an outbound-only node's channel (WebSocket upgrade by its agent, signed with the node's key)",
     tag: "agent",
+    raw: [
+      {
+        status: 101,
+        description:
+          "Switching Protocols: the channel is open (binary frames, docs/protocol-v2.md § Channel)",
+        headers: { Upgrade: "websocket" },
+      },
+    ],
     handler: async ({ services, request }) => {
       const { node, nonce } = await authenticateAgent(services, request, { claimNonce: false });
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
