@@ -21,7 +21,14 @@ const PUBLIC_ROUTES = new Set([
   "GET /api/v1/public/shares/:token/files/:id/content",
   "GET /api/v1/public/shares/:token/preview",
   "GET /api/v1/public/shares/:token/files/:id/preview",
+  // A follower's agent asking how it is reached and opening its channel: no user session, signed
+  // with the node's own key instead (checked below).
+  "GET /api/v2/agent/connectivity",
+  "GET /api/v2/agent/channel",
 ]);
+
+/** Public routes whose caller is a follower's agent, authenticated by the node's signature. */
+const AGENT_ROUTES = ["/api/v2/agent/connectivity", "/api/v2/agent/channel"];
 
 const concrete = (path: string) => path.replace(/:(\w+)/g, "0123456789abcdef0123456789abcdef");
 const label = (route: { method: string; path: string }) => `${route.method} ${route.path}`;
@@ -51,6 +58,17 @@ describe("authorization over the route table", () => {
     for (const route of routes.filter((r) => r.access === "public"))
       expect(PUBLIC_ROUTES).toContain(label(route));
   });
+
+  for (const path of AGENT_ROUTES) {
+    it(`GET ${path}: a caller without the node's signature gets 401 auth_missing, a user's token too`, async () => {
+      const anonymous = await h.call("GET", path);
+      expect(anonymous.status).toBe(401);
+      expect(await errorCode(anonymous)).toBe("auth_missing");
+      const user = await h.call("GET", path, { token: await fresh(adminId) });
+      expect(user.status).toBe(401);
+      expect(await errorCode(user)).toBe("auth_missing");
+    });
+  }
 
   it("marks every /api/v1/admin route admin-only", () => {
     for (const route of routes.filter((r) => r.path.startsWith("/api/v1/admin/"))) {
