@@ -90,14 +90,7 @@ export async function createHarness(deps: Omit<AppDeps, "db"> = {}): Promise<Har
       while (pending.length > 0) await pending.shift();
     },
     call(method, path, options = {}) {
-      const headers = new Headers(options.headers);
-      if (options.body !== undefined) headers.set("content-type", "application/json");
-      if (options.token) headers.set("authorization", `Bearer ${options.token}`);
-      if (options.cookie) headers.set("cookie", options.cookie);
-      const origin = options.origin === undefined ? ORIGIN : options.origin;
-      if (origin !== null && method !== "GET" && method !== "HEAD") headers.set("origin", origin);
-      const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-      return app.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body }), env, ctx);
+      return app.fetch(harnessRequest(method, path, options), env, ctx);
     },
     async close() {
       await Promise.allSettled(pending);
@@ -106,6 +99,18 @@ export async function createHarness(deps: Omit<AppDeps, "db"> = {}): Promise<Har
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The request a harness call sends: JSON body, bearer token or cookie, and the browser's Origin on writes. */
+export function harnessRequest(method: string, path: string, options: CallOptions = {}): Request {
+  const headers = new Headers(options.headers);
+  if (options.body !== undefined) headers.set("content-type", "application/json");
+  if (options.token) headers.set("authorization", `Bearer ${options.token}`);
+  if (options.cookie) headers.set("cookie", options.cookie);
+  const origin = options.origin === undefined ? ORIGIN : options.origin;
+  if (origin !== null && method !== "GET" && method !== "HEAD") headers.set("origin", origin);
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Request(`${ORIGIN}${path}`, { method, headers, body });
 }
 
 let seq = 0;

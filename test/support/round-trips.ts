@@ -12,7 +12,7 @@ import { routes } from "../../worker/index.ts";
 import type { LogRecord } from "../../worker/logger.ts";
 import type { AppDeps } from "../../worker/services.ts";
 import { startTestServer } from "./libsql.ts";
-import { type Harness, ORIGIN, TEST_SECRET } from "./primary.ts";
+import { type Harness, harnessRequest, ORIGIN, TEST_SECRET } from "./primary.ts";
 
 /** One HTTP request to libSQL: the SQL of every statement it carried, in order. */
 export type RoundTrip = string[];
@@ -101,14 +101,7 @@ export async function createCountingHarness(deps: Omit<AppDeps, "db"> = {}): Pro
       return { response, trips: trips.splice(0) };
     },
     call(method, path, options = {}) {
-      const headers = new Headers(options.headers);
-      if (options.body !== undefined) headers.set("content-type", "application/json");
-      if (options.token) headers.set("authorization", `Bearer ${options.token}`);
-      if (options.cookie) headers.set("cookie", options.cookie);
-      const origin = options.origin === undefined ? ORIGIN : options.origin;
-      if (origin !== null && method !== "GET" && method !== "HEAD") headers.set("origin", origin);
-      const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-      return app.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body }), env, ctx);
+      return app.fetch(harnessRequest(method, path, options), env, ctx);
     },
     async close() {
       await Promise.allSettled(pending);
