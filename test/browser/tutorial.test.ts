@@ -364,6 +364,17 @@ describe("tutorial in the browser", { timeout: BROWSER_TEST_TIMEOUT }, () => {
     await expect.poll(() => maintenance.textContent()).toMatch(/\/health\/ready: ready/);
     expect(await maintenance.textContent()).toMatch(/Policy groups enabled: Remote Test Group \(enabled\)/);
     expect(await maintenance.textContent()).toMatch(/Recent errors: none/);
+    // Routine probes are one line with their count and last time, so failures are not pushed off.
+    await page.getByRole("button", { name: "Test Connection" }).click();
+    await expectStatus(page, /Test Connection succeeded/);
+    await page.reload();
+    const events = page.getByTestId("node-events");
+    await expect
+      .poll(() => events.textContent())
+      .toMatch(/info probe: protocol v2.*\(\d+ times in a row since /);
+    await page.getByLabel("Show").selectOption({ label: "Problems only (warnings and errors)" });
+    await expectStatus(page, /events shown/);
+    expect(await events.locator("li.event.info").count()).toBe(0);
   });
 
   test("§9 routes small files to the primary store and large files to the follower", async () => {

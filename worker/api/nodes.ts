@@ -4,7 +4,13 @@
 import { z } from "zod";
 import { type Capabilities, channelStateSchema, readinessSchema } from "../../shared/protocol/schemas.ts";
 import { storedCapabilities, storedReadiness } from "../db/probes.ts";
-import { CONNECTIVITIES, ENROLLMENT_STATUSES, type followerNodes, type nodeEvents } from "../db/schema.ts";
+import {
+  CONNECTIVITIES,
+  ENROLLMENT_STATUSES,
+  type followerNodes,
+  NODE_EVENT_LEVELS,
+  type nodeEvents,
+} from "../db/schema.ts";
 import { ingressTargetSchema } from "./ingress-targets.ts";
 import { iso, timestamp } from "./wire.ts";
 
@@ -144,16 +150,49 @@ export function toNodeOut(node: NodeRow, now: Date): NodeOut {
 
 export const nodeEventSchema = z
   .object({
+    /** When it happened; for a run of the same routine success, the last time. */
     at: timestamp,
-    level: z.string(),
+    level: z.enum(NODE_EVENT_LEVELS),
+    /** probe, binding_push, ingress_push, enrollment, transfer, ... */
     kind: z.string(),
     message: z.string(),
+    /** How many times this same routine success happened in a row (1 for anything else). */
+    repeats: z.number().int().min(1),
+    /** The first time of the run (equal to `at` when repeats is 1). */
+    first_at: timestamp,
   })
   .meta({ id: "NodeEvent" });
 
 export function toNodeEventOut(e: typeof nodeEvents.$inferSelect): z.infer<typeof nodeEventSchema> {
-  return { at: iso(e.at), level: e.level, kind: e.kind, message: e.message };
+  return {
+    at: iso(e.at),
+    level: e.level,
+    kind: e.kind,
+    message: e.message,
+    repeats: e.repeats,
+    first_at: iso(e.firstAt ?? e.at),
+  };
 }
+
+export const nodeEventsQuery = z.object({
+  /** Comma-separated levels to keep, e.g. `warn,error` for the node's problems only. */
+  level: z
+    .string()
+    .regex(/^(info|warn|error)(,(info|warn|error))*$/, "levels are info, warn, error, comma-separated")
+    .optional(),
+  kind: z.string().min(1).max(64).optional(),
+  /** Events before this time (the `next_before` of the previous page). */
+  before: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const nodeEventListSchema = z
+  .object({
+    items: z.array(nodeEventSchema),
+    /** Pass as `before` for the next, older page; null when this page is the last. */
+    next_before: timestamp.nullable(),
+  })
+  .meta({ id: "NodeEventList" });
 
 export const nodeDetailsSchema = nodeSchema.extend({
   ingress_targets: z.array(ingressTargetSchema),

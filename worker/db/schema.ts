@@ -240,8 +240,18 @@ export const nodeEvents = sqliteTable(
     /** Machine-readable kind, e.g. `probe`, `ingress_push`, `object_put`. */
     kind: text("kind").notNull(),
     message: text("message").notNull(),
+    /**
+     * A routine success (a probe or push that went as the last one of its kind did) updates the
+     * newest row of its kind instead of adding one: `at` is the last time, `first_at` the first of
+     * the run, `repeats` how many. Failures and changes always add a row.
+     */
+    repeats: integer("repeats").notNull().default(1),
+    firstAt: integer("first_at", { mode: "timestamp_ms" }),
   },
-  (t) => [index("node_events_node_at_idx").on(t.nodeId, t.at)],
+  (t) => [
+    index("node_events_node_at_idx").on(t.nodeId, t.at),
+    index("node_events_node_kind_at_idx").on(t.nodeId, t.kind, t.at),
+  ],
 );
 
 // ---- files, folders, trash, shares (the files API: docs/files.md) ----

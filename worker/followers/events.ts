@@ -1,13 +1,19 @@
 // Owns the node's recent events (probe results, ingress pushes, binding pushes, failed transfers):
-// appended here, the newest shown on the node's page. Old rows are trimmed so the table stays small.
-import { and, desc, eq, lt } from "drizzle-orm";
+// appended here, the newest shown on the node's page. A routine success that repeats the last event of
+// its kind extends that event's run (last time, count) instead of adding a row, so a probe every
+// minute never pushes a failure off the page; failures and changes always add a row. Old rows are
+// trimmed so the table stays small.
+import { and, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import { isForeignKeyViolation } from "../db/constraints.ts";
 import { nodeEvents } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 
-const KEEP = 50;
+const KEEP = 200;
+
+/** Kinds that succeed again and again on schedule; their repeats are runs, not new events. */
+const ROUTINE_KINDS = new Set(["probe", "binding_push", "ingress_push"]);
 
 /**
  * Appends an event; false when the node no longer exists (deleted meanwhile: its events have no page
@@ -21,8 +27,23 @@ export async function recordEvent(
   message: string,
 ): Promise<boolean> {
   const at = services.now();
+  if (level === "info" && ROUTINE_KINDS.has(kind)) {
+    // The newest event of this kind, if it was this same success, becomes one longer run.
+    const newestOfKind = sql`(select ${nodeEvents.id} from ${nodeEvents} where ${nodeEvents.nodeId} = ${nodeId}
+      and ${nodeEvents.kind} = ${kind} order by ${nodeEvents.at} desc limit 1)`;
+    const extended = await services.db
+      .update(nodeEvents)
+      .set({ at, repeats: sql`${nodeEvents.repeats} + 1` })
+      .where(
+        and(eq(nodeEvents.id, newestOfKind), eq(nodeEvents.level, "info"), eq(nodeEvents.message, message)),
+      )
+      .returning({ id: nodeEvents.id });
+    if (extended.length > 0) return true;
+  }
   try {
-    await services.db.insert(nodeEvents).values({ id: randomId(), nodeId, at, level, kind, message });
+    await services.db
+      .insert(nodeEvents)
+      .values({ id: randomId(), nodeId, at, firstAt: at, level, kind, message });
   } catch (error) {
     if (isForeignKeyViolation(error)) return false;
     throw error;
@@ -44,12 +65,29 @@ export async function recordEvent(
 }
 
 export async function recentEvents(services: Services, nodeId: string, limit = 20) {
+  return findEvents(services, nodeId, { limit });
+}
+
+export interface EventFilter {
+  levels?: readonly ("info" | "warn" | "error")[];
+  kind?: string;
+  /** Only events whose (last) time is before this. */
+  before?: Date;
+  limit: number;
+}
+
+/** The node's events, newest first, narrowed by level, kind and time (a page of the full history). */
+export async function findEvents(services: Services, nodeId: string, filter: EventFilter) {
+  const conditions: SQL[] = [eq(nodeEvents.nodeId, nodeId)];
+  if (filter.levels?.length) conditions.push(inArray(nodeEvents.level, [...filter.levels]));
+  if (filter.kind) conditions.push(eq(nodeEvents.kind, filter.kind));
+  if (filter.before) conditions.push(lt(nodeEvents.at, filter.before));
   return services.db
     .select()
     .from(nodeEvents)
-    .where(eq(nodeEvents.nodeId, nodeId))
+    .where(and(...conditions))
     .orderBy(desc(nodeEvents.at))
-    .limit(limit);
+    .limit(filter.limit);
 }
 
 /** Refusals below 500 that still mean the follower cannot take or serve objects. */

@@ -10,6 +10,8 @@ import {
   enrollmentTokenSchema,
   nodeDetailsSchema,
   nodeEditedSchema,
+  nodeEventListSchema,
+  nodeEventsQuery,
   nodeListSchema,
   nodeSchema,
   summarize,
@@ -20,6 +22,7 @@ import {
 import { idParams, iso } from "../../api/wire.ts";
 import { channelState } from "../../followers/channel.ts";
 import { issueEnrollmentToken } from "../../followers/enrollment.ts";
+import { findEvents } from "../../followers/events.ts";
 import {
   createNode,
   deleteNode,
@@ -76,6 +79,33 @@ export const nodeRoutes = [
         ingress_targets: targets.map(toIngressTargetOut),
         policies,
         recent_events: events.map(toNodeEventOut),
+      };
+    },
+  }),
+
+  defineRoute({
+    method: "GET",
+    path: "/api/v1/admin/nodes/:id/events",
+    access: "admin",
+    summary:
+      "The node's events, newest first: filter by level (e.g. warn,error for problems only) and kind, page with before",
+    tag: TAG,
+    params: idParams,
+    query: nodeEventsQuery,
+    response: nodeEventListSchema,
+    handler: async ({ services, params, query }) => {
+      const node = await loadNode(services, params.id);
+      const levels = query.level?.split(",") as ("info" | "warn" | "error")[] | undefined;
+      const rows = await findEvents(services, node.id, {
+        ...(levels ? { levels } : {}),
+        ...(query.kind ? { kind: query.kind } : {}),
+        ...(query.before ? { before: new Date(query.before) } : {}),
+        limit: query.limit + 1,
+      });
+      const page = rows.slice(0, query.limit);
+      return {
+        items: page.map(toNodeEventOut),
+        next_before: rows.length > query.limit ? iso(page.at(-1)!.at) : null,
       };
     },
   }),

@@ -333,22 +333,60 @@ function maintenanceSection(node: NodeDetails): HTMLElement {
         recentErrors.length === 0 ? "none" : `${recentErrors.length} below`,
       ),
     ),
-    h("h3", {}, "Recent events"),
-    node.recent_events.length === 0
-      ? h("p", {}, "No events yet.")
-      : h(
-          "ul",
-          { class: "events" },
-          node.recent_events.map((e) =>
-            h(
-              "li",
-              { class: `event ${e.level}` },
-              h("time", { datetime: e.at }, formatTime(e.at)),
-              ` ${e.level} ${e.kind}: ${e.message}`,
-            ),
-          ),
-        ),
+    eventsSection(node),
   );
+}
+
+type NodeEvent = NodeDetails["recent_events"][number];
+
+function eventItem(e: NodeEvent): HTMLElement {
+  return h(
+    "li",
+    { class: `event ${e.level}` },
+    h("time", { datetime: e.at }, formatTime(e.at)),
+    ` ${e.level} ${e.kind}: ${e.message}`,
+    e.repeats > 1
+      ? h("span", { class: "muted" }, ` (${e.repeats} times in a row since ${formatTime(e.first_at)})`)
+      : "",
+  );
+}
+
+/**
+ * Recent events: a routine success that repeats is one line with its last time and count, so
+ * failures stay in view; "Problems only" and "Older events" page through the whole history.
+ */
+function eventsSection(node: NodeDetails): HTMLElement {
+  const list = h("ul", { class: "events", "data-testid": "node-events" }, node.recent_events.map(eventItem));
+  const empty = h("p", {}, "No events yet.");
+  let next: string | null = null;
+  const filter = select("events-filter", [
+    ["all", "All events"],
+    ["problems", "Problems only (warnings and errors)"],
+  ]) as HTMLSelectElement;
+  const older = h("button", { type: "button", class: "secondary" }, "Older events") as HTMLButtonElement;
+  const load = async (append: boolean) => {
+    const params = new URLSearchParams({ limit: "20" });
+    if (filter.value === "problems") params.set("level", "warn,error");
+    if (append && next) params.set("before", next);
+    const page = await api<{ items: NodeEvent[]; next_before: string | null }>(
+      "GET",
+      `/api/v1/admin/nodes/${encodeURIComponent(node.id)}/events?${params}`,
+    );
+    if (!append) list.replaceChildren();
+    list.append(...page.items.map(eventItem));
+    next = page.next_before;
+    older.hidden = next === null;
+    empty.hidden = list.childElementCount > 0;
+    announce(`${list.childElementCount} events shown`);
+  };
+  const run = (append: boolean) => () =>
+    load(append).catch((error: unknown) => announce(describe(error), "error"));
+  filter.addEventListener("change", run(false));
+  older.addEventListener("click", run(true));
+  empty.hidden = node.recent_events.length > 0;
+  older.hidden = node.recent_events.length < 20;
+  next = node.recent_events.at(-1)?.at ?? null;
+  return h("div", {}, h("h3", {}, "Recent events"), field("Show", filter), empty, list, older);
 }
 
 export async function nodeDetailsPage(ctx: PageContext): Promise<Node> {
