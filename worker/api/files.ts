@@ -90,7 +90,13 @@ const nameField = z.string().max(1000);
 /** The folders from the root down to a folder, that folder included. */
 export const pathSchema = z.array(z.object({ id: z.string(), name: z.string() }));
 
-export const listingQuery = z.object({ folder_id: idRef.optional(), ...pageQuery });
+export const listingQuery = z.object({
+  folder_id: idRef.optional(),
+  /** Folders always come first (by name when sorting by size); files in this order, ties by id. */
+  sort: z.enum(["name", "size", "modified"]).default("name"),
+  order: z.enum(["asc", "desc"]).default("asc"),
+  ...pageQuery,
+});
 export const listingSchema = z.object({
   folder: folderOutSchema.nullable(),
   path: pathSchema,

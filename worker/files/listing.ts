@@ -10,11 +10,24 @@ import type { Services } from "../services.ts";
 import { liveFilesIn, liveFoldersIn } from "./names.ts";
 import type { Space } from "./spaces.ts";
 
-/** Position after the last item served: kind (0 folder, 1 file) and its sort key. */
+/** What a folder listing is ordered by: folders always come first, then files, each in this order. */
+export const LISTING_SORTS = ["name", "size", "modified"] as const;
+export type ListingSort = (typeof LISTING_SORTS)[number];
+export interface ListingOrder {
+  sort: ListingSort;
+  order: "asc" | "desc";
+}
+export const BY_NAME: ListingOrder = { sort: "name", order: "asc" };
+
+/**
+ * Position after the last item served: kind (0 folder, 1 file), its sort key and id, and the order the
+ * cursor belongs to (a cursor of one order is refused by another).
+ */
 const cursorSchema = z.object({
   k: z.union([z.literal(0), z.literal(1)]),
   s: z.union([z.string(), z.number()]),
   i: z.string(),
+  o: z.string().optional(),
 });
 type Cursor = z.infer<typeof cursorSchema>;
 
@@ -34,6 +47,41 @@ export function decodeCursor(text: string | undefined): Cursor | null {
   }
 }
 
+const orderName = (o: ListingOrder) =>
+  o.sort === "name" && o.order === "asc" ? undefined : `${o.sort}.${o.order}`;
+
+/**
+ * The sort column of each table: a folder has no size, so by size folders keep their name order;
+ * "modified" is the item's updated_at (its wire form in the cursor is milliseconds).
+ */
+function keyOf(table: "folders" | "files", o: ListingOrder) {
+  if (o.sort === "modified") return table === "folders" ? folders.updatedAt : files.updatedAt;
+  if (o.sort === "size" && table === "files") return files.size;
+  return table === "folders" ? folders.name : files.name;
+}
+
+function keyValue(item: FolderOut | FileOut, o: ListingOrder): string | number {
+  if (o.sort === "modified") return Date.parse(item.updated_at);
+  if (o.sort === "size" && item.type === "file") return item.size;
+  return item.name;
+}
+
+/** Keyset condition "after the cursor" for one table in the listing's order (ties broken by id). */
+function after(table: "folders" | "files", o: ListingOrder, cursor: Cursor) {
+  const column = keyOf(table, o);
+  const id = table === "folders" ? folders.id : files.id;
+  const key =
+    column === folders.updatedAt || column === files.updatedAt ? new Date(Number(cursor.s)) : cursor.s;
+  const beyond = o.order === "asc" || (o.sort === "size" && table === "folders") ? gt : lt;
+  return or(beyond(column, key as never), and(eq(column, key as never), gt(id, cursor.i)));
+}
+
+function orderBy(table: "folders" | "files", o: ListingOrder) {
+  const column = keyOf(table, o);
+  const ascending = o.order === "asc" || (o.sort === "size" && table === "folders");
+  return [ascending ? asc(column) : desc(column), asc(table === "folders" ? folders.id : files.id)];
+}
+
 /**
  * The two statements of one page of `parentId`'s live children (null = root) in `space`, for the caller
  * to send in one batch with whatever else it reads; `listingPage` assembles their rows. The files
@@ -46,29 +94,25 @@ export function listingStatements(
   parentId: string | null,
   limit: number,
   cursor: Cursor | null,
+  order: ListingOrder = BY_NAME,
 ) {
-  const folderAfter = cursor
-    ? or(
-        gt(folders.name, String(cursor.s)),
-        and(eq(folders.name, String(cursor.s)), gt(folders.id, cursor.i)),
-      )
-    : undefined;
-  const fileAfter =
-    cursor?.k === 1
-      ? or(gt(files.name, String(cursor.s)), and(eq(files.name, String(cursor.s)), gt(files.id, cursor.i)))
-      : undefined;
+  if (cursor && cursor.o !== orderName(order)) {
+    throw new AppError("bad_request", "The cursor belongs to a listing in another order.");
+  }
+  const folderAfter = cursor && cursor.k === 0 ? after("folders", order, cursor) : undefined;
+  const fileAfter = cursor?.k === 1 ? after("files", order, cursor) : undefined;
   return [
     services.db
       .select()
       .from(folders)
       .where(and(liveFoldersIn(space, parentId), folderAfter))
-      .orderBy(asc(folders.name), asc(folders.id))
+      .orderBy(...orderBy("folders", order))
       .limit(cursor?.k === 1 ? 0 : limit + 1),
     services.db
       .select()
       .from(files)
       .where(and(liveFilesIn(space, parentId), fileAfter))
-      .orderBy(asc(files.name), asc(files.id))
+      .orderBy(...orderBy("files", order))
       .limit(limit + 1),
   ] as const;
 }
@@ -78,10 +122,17 @@ export function listingPage(
   folderRows: (typeof folders.$inferSelect)[],
   fileRows: (typeof files.$inferSelect)[],
   limit: number,
+  order: ListingOrder = BY_NAME,
 ): PageOut {
   const items: (FolderOut | FileOut)[] = folderRows.map(toFolderOut);
   items.push(...fileRows.slice(0, Math.max(0, limit + 1 - items.length)).map(toFileOut));
-  return page(items, limit, (last) => ({ k: last.type === "folder" ? 0 : 1, s: last.name, i: last.id }));
+  const o = orderName(order);
+  return page(items, limit, (last) => ({
+    k: last.type === "folder" ? 0 : 1,
+    s: keyValue(last, order),
+    i: last.id,
+    ...(o ? { o } : {}),
+  }));
 }
 
 /** Live children of `parentId` (null = root) in `space`, in one round trip. */

@@ -41,7 +41,7 @@ export const fileRoutes = [
     method: "GET",
     path: "/api/v1/spaces/:space/items",
     access: "user",
-    summary: "List a folder (folders first, then files; paged by cursor)",
+    summary: "List a folder (folders first, then files; sorted by name, size or modified; paged by cursor)",
     tag,
     params: spaceParams,
     query: listingQuery,
@@ -49,10 +49,11 @@ export const fileRoutes = [
     handler: async ({ services, user, params, query }) => {
       const space = resolveSpace(user, params.space);
       const cursor = decodeCursor(query.cursor);
-      const listing = listingStatements(services, space, query.folder_id ?? null, query.limit, cursor);
+      const order = { sort: query.sort, order: query.order };
+      const listing = listingStatements(services, space, query.folder_id ?? null, query.limit, cursor, order);
       if (!query.folder_id) {
         const [folderRows, fileRows] = await services.db.batch(listing);
-        return { folder: null, path: [], ...listingPage(folderRows, fileRows, query.limit) };
+        return { folder: null, path: [], ...listingPage(folderRows, fileRows, query.limit, order) };
       }
       // The folder, its breadcrumbs and its page in one round trip; a missing folder discards the rest.
       const [folderRow, pathRows, folderRows, fileRows] = await services.db.batch([
@@ -64,7 +65,7 @@ export const fileRoutes = [
       return {
         folder: toFolderOut(folder),
         path: pathOf(pathRows),
-        ...listingPage(folderRows, fileRows, query.limit),
+        ...listingPage(folderRows, fileRows, query.limit, order),
       };
     },
   }),
