@@ -1,13 +1,15 @@
 // Owns the file manager: personal and team spaces, folders with breadcrumbs, upload by picker or
 // drag and drop (uploads.ts), download, image/PDF preview, share links, an admin's view of where a
-// file is stored, delete to trash, and the trash page with restore and purge. URLs:
-// /files/<space>/<folder?>, /trash/<space?>.
+// file is stored, rename and move (file-actions.ts), sorting by name, size or date, several items
+// selected at once to download, move or delete, delete to trash, and the trash page with restore and
+// purge. URLs: /files/<space>/<folder?>?sort=name|size|modified&order=asc|desc, /trash/<space?>.
 import { api, describe } from "../api.ts";
 import { announce, field, formatBytes, formatTime, formData, h, input } from "../dom.ts";
 import { navigate, type PageContext } from "../nav.ts";
 import type { FileItem, FileStorage, FollowerNode, Item, Listing } from "../types.ts";
 import { enqueue, resumeUnfinished, uploadPanel } from "../uploads.ts";
 import { act } from "./act.ts";
+import { eachItem, itemUrl, moveForm, renameForm } from "./file-actions.ts";
 import { pdfFrame } from "./pdf-frame.ts";
 import { shareForm } from "./share.ts";
 
@@ -104,10 +106,25 @@ function openPanel(title: string, content: HTMLElement): void {
   panel.scrollIntoView({ block: "nearest" });
 }
 
-function fileRow(ctx: PageContext, space: string, item: Item): HTMLElement {
-  const base = `/api/v1/spaces/${enc(space)}/${item.type === "file" ? "files" : "folders"}/${enc(item.id)}`;
+/** The page's selection: items chosen with their checkboxes, for the bulk actions above the list. */
+interface Selection {
+  items: Map<string, Item>;
+  changed(): void;
+}
+
+function spaceLabel(ctx: PageContext, space: string): string {
+  return space === "me" ? "My files" : (ctx.teams.find((t) => t.id === space)?.name ?? "Team files");
+}
+
+/** After a change made from a panel: re-render, then say what happened. */
+async function changed(ctx: PageContext, message: string, ok = true): Promise<void> {
+  await ctx.refresh();
+  announce(message, ok ? "ok" : "error");
+}
+
+function fileRow(ctx: PageContext, space: string, item: Item, selection: Selection): HTMLElement {
   const remove = act(ctx, async () => {
-    await api("DELETE", base);
+    await api("DELETE", itemUrl(space, item));
     return `"${item.name}" moved to the trash.`;
   });
   const toggle = (label: string, build: () => HTMLElement) =>
@@ -121,9 +138,17 @@ function fileRow(ctx: PageContext, space: string, item: Item): HTMLElement {
       },
       label,
     );
+  const pick = h("input", { type: "checkbox", "aria-label": `Select ${item.name}` });
+  pick.checked = selection.items.has(item.id);
+  pick.addEventListener("change", () => {
+    if (pick.checked) selection.items.set(item.id, item);
+    else selection.items.delete(item.id);
+    selection.changed();
+  });
   return h(
     "tr",
     { "data-item": item.name },
+    h("td", { class: "pick" }, pick),
     h(
       "th",
       { scope: "row" },
@@ -153,11 +178,103 @@ function fileRow(ctx: PageContext, space: string, item: Item): HTMLElement {
         : null,
       item.type === "file" ? toggle("Share", () => shareForm(space, item)) : null,
       item.type === "file" && ctx.user.role === "admin" ? toggle("Storage", () => storageView(item)) : null,
+      toggle("Rename", () => renameForm(space, item, (message) => void changed(ctx, message))),
+      toggle("Move", () =>
+        moveForm(space, [item], spaceLabel(ctx, space), (message, ok) => void changed(ctx, message, ok)),
+      ),
       h(
         "button",
         { type: "button", class: "danger", "aria-label": `Delete ${item.name}`, onclick: remove },
         "Delete",
       ),
+    ),
+  );
+}
+
+/** Download, move or delete every selected item; shown while something is selected. */
+function bulkBar(ctx: PageContext, space: string, selection: Selection): HTMLElement {
+  const count = h("span", { "data-testid": "selected-count" });
+  const chosen = () => [...selection.items.values()];
+  const download = h("button", { type: "button", class: "secondary" }, "Download selected");
+  download.addEventListener("click", () => {
+    const files = chosen().filter((i) => i.type === "file");
+    for (const file of files) {
+      const link = h("a", { href: contentUrl(space, file.id), download: file.name, hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+    }
+    const skipped = chosen().length - files.length;
+    announce(
+      `Downloading ${files.length} ${files.length === 1 ? "file" : "files"}${skipped ? ` (${skipped} folders skipped: download their files from inside)` : ""}.`,
+    );
+  });
+  const move = h("button", { type: "button", class: "secondary" }, "Move selected");
+  move.addEventListener("click", () =>
+    openPanel(
+      `Move ${chosen().length} items`,
+      moveForm(space, chosen(), spaceLabel(ctx, space), (message, ok) => void changed(ctx, message, ok)),
+    ),
+  );
+  const remove = h("button", { type: "button", class: "danger" }, "Delete selected");
+  remove.addEventListener("click", async () => {
+    const items = chosen();
+    if (!confirm(`Move ${items.length} items to the trash?`)) return;
+    const outcome = await eachItem(items, "moved to the trash", (item) =>
+      api("DELETE", itemUrl(space, item)),
+    );
+    await changed(ctx, outcome.message, outcome.ok);
+  });
+  const clear = h("button", { type: "button", class: "secondary" }, "Clear selection");
+  const bar = h(
+    "div",
+    { class: "toolbar", role: "toolbar", "aria-label": "Selected items", hidden: true },
+    count,
+    download,
+    move,
+    remove,
+    clear,
+  );
+  const update = () => {
+    const n = selection.items.size;
+    bar.hidden = n === 0;
+    count.textContent = `${n} selected`;
+  };
+  clear.addEventListener("click", () => {
+    selection.items.clear();
+    for (const box of document.querySelectorAll<HTMLInputElement>("td.pick input")) box.checked = false;
+    selection.changed();
+  });
+  const previous = selection.changed;
+  selection.changed = () => {
+    previous();
+    update();
+  };
+  update();
+  return bar;
+}
+
+type Sort = "name" | "size" | "modified";
+
+/** A column header that sorts the listing by it; a second activation reverses the order. */
+function sortHeader(label: string, sort: Sort, query: URLSearchParams): HTMLElement {
+  const current = (query.get("sort") ?? "name") as Sort;
+  const order = query.get("order") === "desc" ? "desc" : "asc";
+  const active = current === sort;
+  const next = new URLSearchParams({ sort, order: active && order === "asc" ? "desc" : "asc" });
+  return h(
+    "th",
+    { scope: "col", "aria-sort": active ? (order === "asc" ? "ascending" : "descending") : "none" },
+    h(
+      "button",
+      {
+        type: "button",
+        class: "sort",
+        "aria-label": `Sort by ${label.toLowerCase()}${active && order === "asc" ? ", descending" : ""}`,
+        onclick: () => navigate(`${location.pathname}?${next}`),
+      },
+      label,
+      active ? (order === "asc" ? " ▲" : " ▼") : "",
     ),
   );
 }
@@ -195,12 +312,15 @@ function dropzone(space: string, folderId: string | null): HTMLElement {
 }
 
 /** The listing table; "Load more" appends the next page (the API pages with a cursor). */
-function fileTable(ctx: PageContext, space: string, query: URLSearchParams, listing: Listing): HTMLElement {
-  const body = h(
-    "tbody",
-    {},
-    listing.items.map((item) => fileRow(ctx, space, item)),
-  );
+function fileTable(
+  ctx: PageContext,
+  space: string,
+  query: URLSearchParams,
+  listing: Listing,
+  selection: Selection,
+): HTMLElement {
+  const row = (item: Item) => fileRow(ctx, space, item, selection);
+  const body = h("tbody", {}, listing.items.map(row));
   let cursor = listing.next_cursor;
   const more = h("button", { type: "button", class: "secondary", hidden: !cursor }, "Load more");
   // Disabled while a page loads: a second click (a double click) would fetch and append it twice.
@@ -212,13 +332,22 @@ function fileTable(ctx: PageContext, space: string, query: URLSearchParams, list
         "GET",
         `/api/v1/spaces/${enc(space)}/items?${query}&cursor=${enc(cursor)}`,
       );
-      body.append(...next.items.map((item) => fileRow(ctx, space, item)));
+      body.append(...next.items.map(row));
       cursor = next.next_cursor;
       more.hidden = !cursor;
     } catch (error) {
       announce(describe(error), "error");
     } finally {
       more.disabled = false;
+    }
+  });
+  const all = h("input", { type: "checkbox", "aria-label": "Select all items shown" });
+  all.addEventListener("change", () => {
+    for (const box of body.querySelectorAll<HTMLInputElement>("td.pick input")) {
+      if (box.checked !== all.checked) {
+        box.checked = all.checked;
+        box.dispatchEvent(new Event("change"));
+      }
     }
   });
   return h(
@@ -233,7 +362,11 @@ function fileTable(ctx: PageContext, space: string, query: URLSearchParams, list
         h(
           "tr",
           {},
-          ["Name", "Size", "Modified", "Actions"].map((c) => h("th", { scope: "col" }, c)),
+          h("th", { scope: "col", class: "pick" }, all),
+          sortHeader("Name", "name", query),
+          sortHeader("Size", "size", query),
+          sortHeader("Modified", "modified", query),
+          h("th", { scope: "col" }, "Actions"),
         ),
       ),
       body,
@@ -246,6 +379,10 @@ export async function filesPage(ctx: PageContext): Promise<Node> {
   const space = ctx.params[0] || "me";
   const folderId = ctx.params[1] || null;
   const query = new URLSearchParams({ limit: "200", ...(folderId ? { folder_id: folderId } : {}) });
+  const sort = ctx.query.get("sort");
+  if (sort === "name" || sort === "size" || sort === "modified") query.set("sort", sort);
+  if (ctx.query.get("order") === "desc") query.set("order", "desc");
+  const selection: Selection = { items: new Map(), changed: () => {} };
   const listing = await api<Listing>("GET", `/api/v1/spaces/${enc(space)}/items?${query}`);
   void resumeUnfinished().catch((error) =>
     announce(`Could not look for unfinished uploads: ${error}`, "error"),
@@ -280,15 +417,7 @@ export async function filesPage(ctx: PageContext): Promise<Node> {
       h(
         "ol",
         { class: "breadcrumbs" },
-        h(
-          "li",
-          {},
-          h(
-            "a",
-            { href: `/files/${enc(space)}` },
-            space === "me" ? "My files" : (ctx.teams.find((t) => t.id === space)?.name ?? "Team files"),
-          ),
-        ),
+        h("li", {}, h("a", { href: `/files/${enc(space)}` }, spaceLabel(ctx, space))),
         listing.path.map((p) => h("li", {}, h("a", { href: `/files/${enc(space)}/${enc(p.id)}` }, p.name))),
       ),
     ),
@@ -296,7 +425,10 @@ export async function filesPage(ctx: PageContext): Promise<Node> {
     uploadPanel(() => ctx.refresh()),
     filePanel(),
     h("div", { class: "toolbar" }, newFolder),
-    listing.items.length === 0 ? h("p", {}, "This folder is empty.") : fileTable(ctx, space, query, listing),
+    bulkBar(ctx, space, selection),
+    listing.items.length === 0
+      ? h("p", {}, "This folder is empty.")
+      : fileTable(ctx, space, query, listing, selection),
   );
 }
 
