@@ -20,6 +20,7 @@ export function uploadClient(api: ApiFetch, token: string) {
   };
   const fail = (response: Response): Promise<Refusal> => refusalOf(response);
   return {
+    token,
     json,
     ok,
     fail,

@@ -4,6 +4,7 @@
 // both sizes stream through workerd and land on the expected storage.
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -116,6 +117,53 @@ describe("uploads through the primary in workerd", () => {
     expect(done.file).toMatchObject({ policy_id: ids.remotePolicy, sha256: sha256(data) });
     const onDisk = join(dir, "data", "follower-1", "managed-ingress", "default", "files", done.file.id);
     expect(sha256(new Uint8Array(await readFile(onDisk)))).toBe(sha256(data));
+  });
+
+  it("answers the next request on a kept-alive connection after a 40 MiB relayed download", async () => {
+    const data = bytes(40 * MiB, 25);
+    const upload = await user.ok<UploadOut>(
+      await user.init({ name: "keepalive.bin", size: data.length }),
+      201,
+    );
+    expect(upload.policy_id).toBe(ids.remotePolicy);
+    const done = await relayWhole(user, upload, data);
+    const url = new URL(`${stack.primaryUrl}/api/v1/spaces/me/files/${done.file.id}/content`);
+    // One socket, kept alive, as a download client reuses it: the whole file, a pause, then a range.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (range?: string) =>
+      new Promise<{ status: number; body: Buffer; reused: boolean }>((resolve, reject) => {
+        const req = request(
+          url,
+          { agent, headers: { authorization: `Bearer ${user.token}`, ...(range ? { range } : {}) } },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => chunks.push(chunk));
+            response.on("end", () =>
+              resolve({
+                status: response.statusCode ?? 0,
+                body: Buffer.concat(chunks),
+                reused: req.reusedSocket,
+              }),
+            );
+            response.on("error", reject);
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+    try {
+      for (let round = 0; round < 3; round++) {
+        const whole = await get();
+        expect(whole.status).toBe(200);
+        expect(sha256(new Uint8Array(whole.body))).toBe(sha256(data));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const ranged = await get("bytes=1048576-1049599");
+        expect(ranged).toMatchObject({ status: 206, reused: true });
+        expect(Buffer.compare(ranged.body, Buffer.from(data.subarray(MiB, MiB + 1024)))).toBe(0);
+      }
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("refuses a part whose bytes do not match its digest inside workerd too", async () => {
