@@ -49,7 +49,12 @@ describe("OpenAPI document", () => {
 
   it("derives bodies, parameters and responses from the zod schemas", () => {
     const create = doc.paths["/api/v1/admin/users"]?.post;
-    const body = create?.requestBody?.content["application/json"].schema;
+    // Every body is a named type: an unnamed one is a component named after its operation.
+    const ref = (create?.requestBody?.content["application/json"].schema as unknown as { $ref: string }).$ref;
+    expect(ref).toBe("#/components/schemas/PostApiV1AdminUsersRequest");
+    const schemas = (doc as unknown as { components: { schemas: Record<string, { properties?: object }> } })
+      .components.schemas;
+    const body = schemas.PostApiV1AdminUsersRequest;
     expect(Object.keys(body?.properties ?? {})).toEqual(
       expect.arrayContaining(["username", "password", "role"]),
     );
@@ -67,6 +72,30 @@ describe("OpenAPI document", () => {
     expect(resolve?.parameters).toContainEqual(
       expect.objectContaining({ name: "space", in: "query", required: false }),
     );
+  });
+
+  it("gives every JSON request and response body a named component", () => {
+    const inline: string[] = [];
+    type Content = Record<string, { schema?: { $ref?: string } }>;
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      // The document itself is described as what it is, an OpenAPI document (any JSON object).
+      if (path === "/api/v1/openapi.json") continue;
+      for (const [method, op] of Object.entries(methods as Record<string, unknown>)) {
+        const { requestBody, responses } = op as {
+          requestBody?: { content: Content };
+          responses: Record<string, { content?: Content }>;
+        };
+        const bodies = [
+          ["request", requestBody?.content],
+          ...Object.entries(responses).map(([status, r]) => [status, r.content] as const),
+        ] as const;
+        for (const [what, content] of bodies) {
+          const schema = content?.["application/json"]?.schema;
+          if (schema && !schema.$ref) inline.push(`${method.toUpperCase()} ${path} ${what}`);
+        }
+      }
+    }
+    expect(inline).toEqual([]);
   });
 
   it("names the primary it came from as its server", () => {

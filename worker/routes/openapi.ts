@@ -54,6 +54,17 @@ class Components {
     return body;
   };
 
+  /**
+   * A request or response body by reference: its own id when the schema has one, otherwise a
+   * component named after the operation (`<OperationId>Request`, `<OperationId>Response`), so every
+   * body a client sends or reads has a named type.
+   */
+  body(schema: z.ZodType, io: "input" | "output", name: string): JsonSchema {
+    const converted = this.convert(schema, io);
+    if (typeof converted.$ref === "string") return converted;
+    return { $ref: `#/components/schemas/${this.place(name, converted, io)}` };
+  }
+
   private place(id: string, def: JsonSchema, io: "input" | "output"): string {
     const body = strip(def);
     const text = JSON.stringify(body);
@@ -126,14 +137,25 @@ function rawResponses(answers: readonly RawAnswer[], jsonSchema: SchemaOf): Reco
   return out;
 }
 
-function operation(route: Route, jsonSchema: SchemaOf): JsonSchema {
+function operationId(route: Route): string {
+  return `${route.method.toLowerCase()}${route.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`;
+}
+
+function operation(route: Route, components: Components): JsonSchema {
+  const jsonSchema = components.convert;
+  const id = operationId(route);
+  const typeName = id.charAt(0).toUpperCase() + id.slice(1);
   const success = route.raw
     ? rawResponses(route.raw, jsonSchema)
     : {
         [String(route.status)]: route.response
           ? {
               description: "Success",
-              content: { "application/json": { schema: jsonSchema(route.response, "output") } },
+              content: {
+                "application/json": {
+                  schema: components.body(route.response, "output", `${typeName}Response`),
+                },
+              },
             }
           : { description: "Success, no content" },
       };
@@ -146,7 +168,7 @@ function operation(route: Route, jsonSchema: SchemaOf): JsonSchema {
   if (route.access !== "public") responses["401"] = errorResponse("Not logged in, or the session expired");
   if (route.access === "admin") responses["403"] = errorResponse("Needs an administrator");
   const op: JsonSchema = {
-    operationId: `${route.method.toLowerCase()}${route.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`,
+    operationId: id,
     summary: route.summary,
     tags: [route.tag],
     "x-access": route.access,
@@ -172,7 +194,7 @@ function operation(route: Route, jsonSchema: SchemaOf): JsonSchema {
   if (route.body) {
     op.requestBody = {
       required: true,
-      content: { "application/json": { schema: jsonSchema(route.body, "input") } },
+      content: { "application/json": { schema: components.body(route.body, "input", `${typeName}Request`) } },
     };
   }
   return op;
@@ -185,7 +207,7 @@ export function buildOpenApiDocument(routes: readonly Route[], origin?: string):
   for (const route of routes) {
     const path = route.path.replace(/:(\w+)/g, "{$1}");
     paths[path] ??= {};
-    paths[path][route.method.toLowerCase()] = operation(route, components.convert);
+    paths[path][route.method.toLowerCase()] = operation(route, components);
   }
   return {
     openapi: "3.1.0",
