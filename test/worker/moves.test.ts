@@ -3,7 +3,7 @@
 // carries nothing), onto an S3 policy through the primary; files keep id, name, SHA-256, ETag and
 // share links; old objects leave through the owed-cleanup machinery; refusals, pause/resume/cancel,
 // a target follower that is down, and trash/rename/restore/purge racing the switch.
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,6 +69,8 @@ describe("moving files between storage policies", () => {
   let s3: Awaited<ReturnType<typeof startS3rver>>;
   let s3PolicyId: string;
   let user: UploadClient;
+  /** Files the S3 move left on the bucket, for the move back onto a follower. */
+  const onS3: Stored[] = [];
 
   async function addFollower(name: string): Promise<Follower> {
     const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name });
@@ -274,6 +276,36 @@ describe("moving files between storage policies", () => {
       expect((await download(`/api/v1/spaces/me/files/${s.id}/content`)).sha256).toBe(s.sha256);
     }
     expect((await fileOf(outside.id))?.policyId).toBe(a.policyId);
+    onS3.push(...stored);
+  }, 120_000);
+
+  it("moves an S3 policy's files onto a follower by pull: the follower fetches from the bucket's presigned URL, nothing through the primary", async () => {
+    expect(onS3).toHaveLength(2);
+    const request = { source: { kind: "policy", policy_id: s3PolicyId }, target_policy_id: b.policyId };
+    const plan = await primary.ok(movePlanSchema, "POST", "/api/v1/admin/moves/dry-run", request, 200);
+    const total = onS3.reduce((n, s) => n + s.data.length, 0);
+    expect(plan).toMatchObject({ files: 2, bytes: total, path: "pull", blocked: [] });
+    const created = await primary.ok(moveJobSchema, "POST", "/api/v1/admin/moves", request);
+    const done = await runToEnd(created.id);
+    expect(done).toMatchObject({
+      state: "completed",
+      bytes_relayed: 0,
+      progress: { done: { files: 2, bytes: total } },
+    });
+    const paths = await primary.db
+      .select({ path: moveItems.path })
+      .from(moveItems)
+      .where(eq(moveItems.jobId, created.id));
+    expect(paths.map((p) => p.path)).toEqual(["pull", "pull"]);
+    for (const s of onS3) {
+      const row = await fileOf(s.id);
+      expect(row).toMatchObject({ policyId: b.policyId, sha256: s.sha256 });
+      expect((await download(`/api/v1/spaces/me/files/${s.id}/content`)).sha256).toBe(s.sha256);
+      // On the target follower's disk, whole.
+      const onDisk = (await objectsUnder(b.store)).find((path) => path.endsWith(row!.storageKey));
+      expect(onDisk, `${row!.storageKey} on the target follower`).toBeDefined();
+      expect(sha256(new Uint8Array(await readFile(join(b.store, onDisk!))))).toBe(s.sha256);
+    }
   }, 120_000);
 
   it("refuses a target equal to the source, two jobs over the same files, and shows files over the target's limit in the dry run", async () => {
