@@ -6,9 +6,12 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stackPaths } from "../../scripts/stack/config.ts";
+import { type Follower, startFollower } from "../../scripts/stack/follower.ts";
 import { type Stack, startStack } from "../../scripts/stack/stack.ts";
+import type { Readiness } from "../../shared/protocol/schemas.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
-import { type AgentProcess, startAgentProcess } from "../support/agents.ts";
+import { type AgentProcess, freePort, startAgentProcess } from "../support/agents.ts";
 import { bytes, sha256 } from "../support/bytes.ts";
 import { relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 
@@ -26,6 +29,8 @@ describe("a move with the primary in workerd", () => {
   let dir: string;
   let stack: Stack;
   let second: AgentProcess;
+  /** Follower 1 restarted once it is outbound-only. */
+  let outbound: Follower | undefined;
   let admin: UploadClient;
   let user: UploadClient;
   const ids = { source: "", target: "" };
@@ -111,6 +116,7 @@ describe("a move with the primary in workerd", () => {
 
   afterAll(async () => {
     await second?.destroy();
+    await outbound?.stop();
     await stack?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -162,5 +168,68 @@ describe("a move with the primary in workerd", () => {
     }
     const onTarget = await readdir(join(second.ingressRoot, "default", "files"));
     expect(onTarget).toHaveLength(2);
+  }, 180_000);
+
+  it("drains an outbound-only follower by relay through its channel, since nothing can reach its URLs", async () => {
+    const { nodes } = await admin.ok<{ nodes: { id: string }[] }>(
+      await admin.json("GET", "/api/v1/admin/nodes"),
+    );
+    const sourceNode = nodes[0]!.id;
+    // Follower 1 goes outbound-only: its base_url now leads nowhere, and restarted it opens its channel.
+    await admin.ok(
+      await admin.json("PATCH", `/api/v1/admin/nodes/${sourceNode}`, {
+        connectivity: "outbound",
+        base_url: `http://127.0.0.1:${await freePort()}`,
+      }),
+    );
+    await stack.follower.stop();
+    const paths = stackPaths(join(dir, "data"));
+    outbound = await startFollower({
+      host: "127.0.0.1",
+      port: 0,
+      dataDir: paths.follower,
+      ingressRoot: paths.followerIngressRoot,
+    });
+    for (let i = 0; i < 600; i++) {
+      const ready = (await (await fetch(`${outbound.url}/health/ready`)).json()) as Readiness;
+      if (ready.channel?.connected) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const stored: { id: string; sha256: string; size: number }[] = [];
+    for (const size of [700, 2 * MiB + 9]) {
+      const data = bytes(size, (size + 7) % 251);
+      const upload = await user.ok<UploadOut>(
+        await user.init({ name: `out-${size}.bin`, size, sha256: sha256(data) }),
+        201,
+      );
+      const { file } = await relayWhole(user, upload, data);
+      stored.push({ id: file.id, sha256: sha256(data), size });
+    }
+    const total = stored.reduce((n, s) => n + s.size, 0);
+    const request = { source: { kind: "node", node_id: sourceNode }, target_policy_id: ids.target };
+    const plan = await admin.ok<{ files: number; path: string }>(
+      await admin.json("POST", "/api/v1/admin/moves/dry-run", request),
+    );
+    expect(plan).toMatchObject({ files: 2, path: "relay" });
+    const created = await admin.ok<JobOut>(await admin.json("POST", "/api/v1/admin/moves", request), 201);
+    let job = created;
+    for (let run = 0; run < 10 && job.state === "running"; run++) {
+      await stack.primary.runScheduled();
+      job = await admin.ok<JobOut>(await admin.json("GET", `/api/v1/admin/moves/${created.id}`));
+    }
+    expect(job).toMatchObject({
+      state: "completed",
+      bytes_relayed: total,
+      progress: { done: { files: 2, bytes: total } },
+    });
+    for (const s of stored) {
+      const meta = await user.ok<{ policy_id: string }>(
+        await user.json("GET", `/api/v1/spaces/me/files/${s.id}`),
+      );
+      expect(meta.policy_id).toBe(ids.target);
+      const content = await user.json("GET", `/api/v1/spaces/me/files/${s.id}/content`);
+      expect(sha256(new Uint8Array(await content.arrayBuffer()))).toBe(s.sha256);
+    }
+    expect(await readdir(join(second.ingressRoot, "default", "files"))).toHaveLength(4);
   }, 180_000);
 });

@@ -11,7 +11,6 @@ import type { FileRow } from "../files/records.ts";
 import type { Services } from "../services.ts";
 import type { PolicyRow } from "../storage/factory.ts";
 import type { PullState, StorageDriver } from "../storage/types.ts";
-import { sourcePresigns } from "./target.ts";
 
 /** How long the presigned source URL a target pulls from is valid (the fetch starts at once). */
 const PULL_URL_TTL_SECONDS = 600;
@@ -26,6 +25,8 @@ export interface CopyJob {
   target: StorageDriver;
   /** The target node fetches objects itself. */
   targetPulls: boolean;
+  /** The source hands out URLs the target can reach (sourcePullable). */
+  sourcePullable: boolean;
   destKey: string;
   /** A pull of an earlier run of this item that may still be under way on the target. */
   pullId: string | null;
@@ -43,7 +44,7 @@ export type CopyOutcome =
 
 export async function copyFile(job: CopyJob): Promise<CopyOutcome> {
   const { file } = job;
-  if (job.target.startPull && job.targetPulls && sourcePresigns(job.sourcePolicy) && job.source.presign) {
+  if (job.target.startPull && job.targetPulls && job.sourcePullable && job.source.presign) {
     const pulled = await pull(job);
     if (pulled.kind !== "fallback") return pulled;
   }

@@ -10,7 +10,7 @@ import { files, followerNodes, storagePolicies } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import type { PolicyRow } from "../storage/factory.ts";
 import { selectionCondition } from "./selection.ts";
-import { loadTargetPolicy, sourcePresigns, type TargetFacts, targetFacts } from "./target.ts";
+import { loadTargetPolicy, sourcePullable, type TargetFacts, targetFacts } from "./target.ts";
 
 export interface ResolvedMove {
   source: MoveSource;
@@ -118,6 +118,9 @@ export async function planMove(services: Services, move: ResolvedMove): Promise<
       });
     }
   }
+  const pullable = move.target.pulls
+    ? await Promise.all(move.sourcePolicies.map((policy) => sourcePullable(services, policy)))
+    : [false];
   const blockedFiles = blocked.reduce((n, b) => n + b.files, 0);
   const blockedBytes = blocked.reduce((n, b) => n + b.bytes, 0);
   const needed = t.bytes - blockedBytes;
@@ -133,6 +136,6 @@ export async function planMove(services: Services, move: ResolvedMove): Promise<
       enough: free === null ? null : free >= needed,
       probedAt: move.target.probedAt,
     },
-    path: move.target.pulls && move.sourcePolicies.every(sourcePresigns) ? "pull" : "relay",
+    path: move.target.pulls && pullable.every(Boolean) ? "pull" : "relay",
   };
 }

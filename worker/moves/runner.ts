@@ -19,7 +19,7 @@ import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
 import { copyFile } from "./copy.ts";
 import { selectionCondition } from "./selection.ts";
 import { discardCopy, switchToCopy } from "./switch.ts";
-import { loadTargetPolicy, targetFacts } from "./target.ts";
+import { loadTargetPolicy, sourcePullable, targetFacts } from "./target.ts";
 
 type JobRow = typeof moveJobs.$inferSelect;
 type ItemRow = typeof moveItems.$inferSelect;
@@ -138,7 +138,7 @@ class JobRunner {
   private readonly timer: ReturnType<typeof setInterval>;
   /** Set when a storage could not be reached: no new file starts in this run. */
   private stalled = false;
-  private readonly policies = new Map<string, Promise<{ policy: PolicyRow }>>();
+  private readonly policies = new Map<string, Promise<{ policy: PolicyRow; pullable: boolean }>>();
 
   private readonly services: Services;
   private readonly job: JobRow;
@@ -280,7 +280,7 @@ class JobRunner {
       .set({ destKey, destLocation: target.location, ...(destKey !== item.destKey ? { pullId: null } : {}) })
       .where(this.mine(item.fileId, claim));
     try {
-      const sourcePolicy = await this.policyOf(file);
+      const { policy: sourcePolicy, pullable: sourcePullable } = await this.sourceOf(file);
       const [source, targetDriver] = await Promise.all([
         driverForPolicy(this.services, sourcePolicy, { location: file.location }),
         driverForPolicy(this.services, targetPolicy, { location: target.location }),
@@ -292,6 +292,7 @@ class JobRunner {
         source,
         target: targetDriver,
         targetPulls: target.pulls,
+        sourcePullable,
         destKey,
         pullId: destKey === item.destKey ? item.pullId : null,
         recordPull: async (pullId) => {
@@ -344,17 +345,17 @@ class JobRunner {
       : { kind: "node", nodeId: this.job.sourceNodeId ?? "" };
   }
 
-  private async policyOf(file: FileRow): Promise<PolicyRow> {
+  private async sourceOf(file: FileRow): Promise<{ policy: PolicyRow; pullable: boolean }> {
     let found = this.policies.get(file.policyId);
     if (!found) {
-      found = loadTargetPolicy(this.services, file.policyId).then((policy) => {
+      found = loadTargetPolicy(this.services, file.policyId).then(async (policy) => {
         if (!policy)
           throw new AppError("internal", "Internal error.", { cause: new Error("file lost its policy") });
-        return { policy };
+        return { policy, pullable: await sourcePullable(this.services, policy) };
       });
       this.policies.set(file.policyId, found);
     }
-    return (await found).policy;
+    return found;
   }
 
   /**

@@ -79,8 +79,19 @@ function base(policy: PolicyRow, limits: number[]) {
 }
 
 /** Whether a source policy can hand a target a presigned GET URL of its objects. */
-export function sourcePresigns(policy: PolicyRow): boolean {
-  return policy.driver === "remote" || policy.driver === "s3";
+/**
+ * Whether a target can fetch this source's objects from a presigned URL: an S3 bucket, or a follower
+ * the primary reaches directly at its base_url. An outbound-only follower's URLs name no address
+ * anyone else can reach (it sits behind NAT), so its files are relayed through its channel instead.
+ */
+export async function sourcePullable(services: Services, policy: PolicyRow): Promise<boolean> {
+  if (policy.driver === "s3") return true;
+  if (policy.driver !== "remote" || !policy.nodeId) return false;
+  const [node] = await services.db
+    .select({ connectivity: followerNodes.connectivity, baseUrl: followerNodes.baseUrl })
+    .from(followerNodes)
+    .where(eq(followerNodes.id, policy.nodeId));
+  return node?.connectivity === "direct" && node.baseUrl !== "";
 }
 
 export async function loadTargetPolicy(services: Services, id: string): Promise<PolicyRow | null> {
