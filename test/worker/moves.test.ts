@@ -3,7 +3,7 @@
 // carries nothing), onto an S3 policy through the primary; files keep id, name, SHA-256, ETag and
 // share links; old objects leave through the owed-cleanup machinery; refusals, pause/resume/cancel,
 // a target follower that is down, and trash/rename/restore/purge racing the switch.
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -468,6 +468,66 @@ describe("moving files between storage policies", () => {
       expect((await fileOf(s.id))?.policyId).toBe(b.policyId);
       expect((await download(`/api/v1/spaces/me/files/${s.id}/content`)).sha256).toBe(s.sha256);
     }
+  }, 120_000);
+
+  it("a source follower that is down makes files wait, never fail; they move once it is back", async () => {
+    const dir = await folder("source-down");
+    const stored = [await upload("s1.bin", 4000, dir), await upload("s2.bin", MiB + 3, dir)];
+    const request = toRequest({
+      source: { kind: "policy", policy_id: a.policyId },
+      target_policy_id: b.policyId,
+      scope: { kind: "folder", id: dir },
+    });
+    await a.agent.kill();
+    const created = await createMoveJob(primary.services(), request, "admin");
+    const report = await runMoves(primary.services(), { jobId: created.id, budgetMs: 30_000 });
+    expect(report.failed).toBe(0);
+    const waiting = await job(created.id);
+    expect(waiting).toMatchObject({ state: "running", progress: { failed: { files: 0 } } });
+    expect(waiting.progress.waiting.files).toBeGreaterThan(0);
+    for (const s of stored) expect((await fileOf(s.id))?.policyId).toBe(a.policyId);
+    await a.agent.restart();
+    await primary.db
+      .update(moveItems)
+      .set({ nextAttemptAt: new Date(0) })
+      .where(eq(moveItems.jobId, created.id));
+    const done = await runToEnd(created.id);
+    expect(done.progress.done.files).toBe(2);
+    for (const s of stored) {
+      expect((await fileOf(s.id))?.policyId).toBe(b.policyId);
+      expect((await download(`/api/v1/spaces/me/files/${s.id}/content`)).sha256).toBe(s.sha256);
+    }
+  }, 120_000);
+
+  it("a source object whose bytes no longer match the file's SHA-256 is never switched: reported, the file left where it was, nothing kept on the target", async () => {
+    const dir = await folder("corrupt");
+    const good = bytes(300 * 1024, 77);
+    const stored = await upload("rotted.bin", good.length, dir, good);
+    const row = await fileOf(stored.id);
+    const onSource = (await objectsUnder(a.store)).find((path) => path.endsWith(row!.storageKey));
+    expect(onSource).toBeDefined();
+    // Bit rot on the source disk: same size, other bytes.
+    const rotted = Buffer.from(good);
+    rotted[1000] = (rotted[1000]! + 1) % 256;
+    await writeFile(join(a.store, onSource!), rotted);
+    const before = await objectsUnder(b.store);
+    const created = await createMoveJob(
+      primary.services(),
+      toRequest({
+        source: { kind: "policy", policy_id: a.policyId },
+        target_policy_id: b.policyId,
+        scope: { kind: "folder", id: dir },
+      }),
+      "admin",
+    );
+    const done = await runToEnd(created.id);
+    expect(done.progress.done.files).toBe(0);
+    expect(done.progress.failed.files).toBe(1);
+    expect(done.failures?.[0]).toMatchObject({ file_id: stored.id });
+    expect(JSON.stringify(done.failures?.[0])).toMatch(/sha-?256|digest/i);
+    expect((await fileOf(stored.id))?.policyId).toBe(a.policyId);
+    expect(await objectsUnder(b.store)).toEqual(before);
+    await writeFile(join(a.store, onSource!), good);
   }, 120_000);
 
   it("the target follower killed in the middle of a pull: the file stays where it was, the partial object is cleaned up, and it is retried", async () => {
