@@ -3,7 +3,8 @@
 // generated payload (BENCH_GIB, default 1) uploaded and downloaded straight to the agent, through
 // relay_stream and through presigned; samples the peak memory of workerd and of the agent in each
 // phase; measures the machine's disk (write + fsync) and streaming SHA-256 in the same run; prints
-// figures and the ratios against the goals. BENCH_ONLY=agent or BENCH_ONLY=stack runs one half.
+// figures and the ratios against the goals; then the payload moved follower → follower by a move job
+// (moves.ts). BENCH_ONLY=agent or BENCH_ONLY=stack runs one half.
 // A benchmark, not a test: it asserts nothing and never fails on speed.
 import { mkdtemp, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
@@ -25,6 +26,7 @@ import { ensureLocalTarget } from "../acceptance/targets.ts";
 import { benchAgent } from "./agent.ts";
 import { curlAvailable } from "./curl.ts";
 import { Payload } from "./data.ts";
+import { benchMove } from "./moves.ts";
 import { NGINX_MISSING, startNginx } from "./nginx.ts";
 import { type LibsqlProxy, startLibsqlProxy } from "./primary-libsql-proxy.ts";
 import { miniflareCeiling } from "./primary-miniflare.ts";
@@ -79,9 +81,11 @@ try {
   await testConnection(admin, node, true);
   const { target } = await ensureLocalTarget(admin, node);
   const users = new Map<Mode, Api>();
+  const policies = new Map<Mode, string>();
   let relayCredentials = { username: "", password: "" };
   for (const mode of ["relay_stream", "presigned"] as const) {
     const policy = await createPolicy(admin, node, { runId, chunkSize: plan.partSize }, mode, mode);
+    policies.set(mode, policy.id);
     const group = await createGroup(admin, policy, `${runId} ${mode}`);
     const password = randomToken("pw", 12);
     const user = await createUser(
@@ -150,6 +154,21 @@ try {
           log,
         });
 
+  const moveLines =
+    only === "agent"
+      ? []
+      : await benchMove({
+          local,
+          admin,
+          user: users.get("relay_stream")!,
+          sourcePolicyId: policies.get("relay_stream")!,
+          agentDirect,
+          payload,
+          plan,
+          runId,
+          log,
+        });
+
   const primaryLines: string[] = [];
   if (only !== "agent") {
     log("Counting the primary's round trips to libSQL per route...");
@@ -169,7 +188,7 @@ try {
       ),
     );
   }
-  console.log([...stackLines, ...primaryLines, ...agentLines].join("\n"));
+  console.log([...stackLines, ...moveLines, ...primaryLines, ...agentLines].join("\n"));
 } finally {
   await local.stop();
 }
