@@ -1,10 +1,12 @@
-// `npm run acceptance`: walks the tutorial's checklist against a RUNNING Flotilla over its public API
+// `npm run acceptance`: walks the tutorial (§1–§8 per mode and target, then §9–§11 once, routing.ts)
+// against a RUNNING Flotilla over its public API
 // (FLOTILLA_URL, FLOTILLA_ADMIN_USERNAME, FLOTILLA_ADMIN_PASSWORD; see config.ts for the rest). One
 // line per step, a summary, exit code 1 on any failed step (2 when the environment is incomplete).
 // Everything it creates is named with the run id and removed at the end, the default target restored.
 import { findNode, login, type Target, testConnection } from "./admin.ts";
 import { runCombo } from "./combo.ts";
 import { type AcceptanceConfig, readConfig } from "./config.ts";
+import { runRouting } from "./routing.ts";
 import { ensureLocalTarget, ensureS3Target, listTargets, makeDefault } from "./targets.ts";
 import { check, need, Walk } from "./walk.ts";
 
@@ -16,6 +18,7 @@ async function readiness(baseUrl: string): Promise<string> {
 }
 
 async function walkAll(config: AcceptanceConfig, walk: Walk): Promise<void> {
+  const startedAt = new Date();
   const admin = await walk.step("admin login", async (c) => {
     c.note(config.adminUsername);
     return login(config.url, config.adminUsername, config.adminPassword, `acceptance ${config.runId}`);
@@ -67,6 +70,7 @@ async function walkAll(config: AcceptanceConfig, walk: Walk): Promise<void> {
     });
   }
 
+  let current: Target | undefined;
   for (const kind of config.targets) {
     const target = await walk.step(`${kind}: make it the default ingress target`, async (c) => {
       const chosen: Target | undefined = kind === "local" ? before?.local : s3Target?.target;
@@ -79,7 +83,9 @@ async function walkAll(config: AcceptanceConfig, walk: Walk): Promise<void> {
       return made;
     });
     for (const mode of config.modes) await runCombo({ walk, admin, node, config, mode, kind, target });
+    current = target;
   }
+  await runRouting({ walk, admin, node, config, target: current, startedAt });
 
   await walk.step("restore the default ingress target", async (c) => {
     const api = need(admin, "admin login");

@@ -69,7 +69,7 @@ const COMBO_STEPS = [
 ];
 
 describe("npm run acceptance", () => {
-  it("walks the tutorial's checklist for relay_stream and presigned on a local and an s3 target, all steps ok", async () => {
+  it("walks the tutorial's checklist for relay_stream and presigned on a local and an s3 target, then §9–§11, all steps ok", async () => {
     const run = await walk({
       FLOTILLA_URL: stack.url,
       FLOTILLA_ADMIN_USERNAME: stack.adminUsername,
@@ -95,6 +95,13 @@ describe("npm run acceptance", () => {
       ...["relay_stream", "presigned"].flatMap((mode) =>
         ["local", "s3"].flatMap((kind) => COMBO_STEPS.map((step) => `${mode}/${kind}: ${step}`)),
       ),
+      "§9 size routing group: small files to the primary store, large to the follower",
+      "§9 a user bound to it; the resolution preview names the policy for each size",
+      "§9 upload a small and a large file: each stored with the policy its rule names",
+      "§10 the user moved to another group: new uploads follow it, old files still read through their policy",
+      "§10 the size routing group as the default for new users",
+      "§11 routine maintenance: connection, readiness, target, space, groups, no recent errors",
+      "§9–§11 clean up",
     ];
     for (const step of expected) {
       expect(
