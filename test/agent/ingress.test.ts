@@ -171,7 +171,7 @@ describe("ingress targets", () => {
       driver: "s3",
       name: "flaky",
       revision: 1,
-      is_default: false,
+      is_default: true,
       endpoint: flaky.endpoint,
       region: "us-east-1",
       bucket: "bucket",
@@ -180,11 +180,22 @@ describe("ingress targets", () => {
       ...S3RVER_WIRE_KEY,
     });
     expect(applied.state).toBe("applied");
+    const readiness = async () =>
+      (await (await h.fetch("http://agent.test/health/ready")).json()) as Readiness;
+    expect((await readiness()).default_target?.ok).toBe(true);
     await flaky.stop();
     expect(await codeOf(h.client.putObject("a", bytes(1), { size: 1, target: "s3-flaky" }))).toBe(
       "storage_unavailable",
     );
     expect(await codeOf(h.client.getObject("a", { target: "s3-flaky" }))).toBe("storage_unavailable");
+    // The follower itself stays ready; its default target says it cannot take objects, and why.
+    const down = await readiness();
+    expect(down.status).toBe("ready");
+    expect(down.default_target?.ok).toBe(false);
+    const writable = down.default_target?.checks.find((c) => c.name === "default_target_writable");
+    expect(writable).toMatchObject({ ok: false });
+    expect(writable?.reason).toMatch(/^Default target is not writable: /);
+    await h.client.upsertIngressTarget("default-local", local("default", 4));
     await h.client.deleteIngressTarget("s3-flaky");
   });
 
