@@ -14,7 +14,8 @@ import { pipeline } from "node:stream/promises";
 import { createBrotliDecompress } from "node:zlib";
 import { type BrowserContext, chromium, type Download, type Locator, type Page } from "playwright-core";
 import { expect } from "vitest";
-import { type Stack, startStack } from "../../scripts/stack/stack.ts";
+import type { Stack } from "../../scripts/stack/stack.ts";
+import { startTestStackIn } from "../support/stack.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -33,18 +34,7 @@ export interface TestStack {
 export async function startTestStack(): Promise<TestStack> {
   const dir = await mkdtemp(join(tmpdir(), "flotilla-browser-"));
   const logs: string[] = [];
-  const stack = await startStack(
-    {
-      dataDir: join(dir, "data"),
-      host: "127.0.0.1",
-      primaryPort: 0,
-      libsqlPort: 0,
-      followerPort: 0,
-      adminUsername: ADMIN.username,
-      adminPassword: ADMIN.password,
-    },
-    { log: (line) => logs.push(line), scheduledIntervalMs: 3_600_000 },
-  );
+  const stack = await startTestStackIn(dir, ADMIN, (line) => logs.push(line));
   return {
     stack,
     dir,

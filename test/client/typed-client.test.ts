@@ -8,7 +8,8 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { documentSource, generateClientTypes } from "../../scripts/openapi-client/generate.ts";
-import { type Stack, startStack } from "../../scripts/stack/stack.ts";
+import type { Stack } from "../../scripts/stack/stack.ts";
+import { startTestStackIn } from "../support/stack.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const ADMIN = { username: "admin", password: "typed client admin password" };
@@ -46,18 +47,7 @@ describe("a typed client generated from the live OpenAPI document", () => {
     dir = await mkdtemp(join(root, ".tmp", "typed-client-"));
     work = join(dir, "client");
     await mkdir(work);
-    stack = await startStack(
-      {
-        dataDir: join(dir, "data"),
-        host: "127.0.0.1",
-        primaryPort: 0,
-        libsqlPort: 0,
-        followerPort: 0,
-        adminUsername: ADMIN.username,
-        adminPassword: ADMIN.password,
-      },
-      { log: () => {}, scheduledIntervalMs: 3_600_000 },
-    );
+    stack = await startTestStackIn(dir, ADMIN);
     await writeFile(
       join(work, "flotilla-api.d.ts"),
       await generateClientTypes(documentSource(stack.primaryUrl)),

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stackPaths } from "../../scripts/stack/config.ts";
 import { type Follower, startFollower } from "../../scripts/stack/follower.ts";
-import { type Stack, startStack } from "../../scripts/stack/stack.ts";
+import type { Stack } from "../../scripts/stack/stack.ts";
+import { startTestStackIn } from "../support/stack.ts";
 
 const MiB = 1024 * 1024;
 export const ADMIN = { username: "admin", password: "webdav-admin-password-1" };
@@ -79,18 +80,7 @@ export interface DavStackOptions {
 export async function startDavStack(options: DavStackOptions = {}): Promise<DavStack> {
   const dir = await mkdtemp(join(tmpdir(), "flotilla-webdav-"));
   const logs: string[] = [];
-  const stack = await startStack(
-    {
-      dataDir: join(dir, "data"),
-      host: "127.0.0.1",
-      primaryPort: 0,
-      libsqlPort: 0,
-      followerPort: 0,
-      adminUsername: ADMIN.username,
-      adminPassword: ADMIN.password,
-    },
-    { log: (line) => logs.push(line), scheduledIntervalMs: 3_600_000 },
-  );
+  const stack = await startTestStackIn(dir, ADMIN, (line) => logs.push(line));
   let follower: Follower = stack.follower;
   try {
     const base = stack.primaryUrl;

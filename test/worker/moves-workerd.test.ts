@@ -8,11 +8,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stackPaths } from "../../scripts/stack/config.ts";
 import { type Follower, startFollower } from "../../scripts/stack/follower.ts";
-import { type Stack, startStack } from "../../scripts/stack/stack.ts";
+import type { Stack } from "../../scripts/stack/stack.ts";
 import type { Readiness } from "../../shared/protocol/schemas.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
 import { type AgentProcess, freePort, startAgentProcess } from "../support/agents.ts";
 import { bytes, sha256 } from "../support/bytes.ts";
+import { apiToken, startTestStackIn } from "../support/stack.ts";
 import { relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
@@ -36,16 +37,7 @@ describe("a move with the primary in workerd", () => {
   const ids = { source: "", target: "" };
 
   const api = (path: string, init?: RequestInit) => fetch(`${stack.primaryUrl}${path}`, init);
-  async function login(username: string, password: string): Promise<string> {
-    const response = await api("/api/v1/auth/login", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username, password, client: "api" }),
-    });
-    const body = (await response.json()) as { token?: string };
-    if (!body.token) throw new Error(`login failed: ${response.status} ${JSON.stringify(body)}`);
-    return body.token;
-  }
+  const login = (username: string, password: string) => apiToken(stack.primaryUrl, username, password);
 
   async function prepareNode(nodeId: string, name: string): Promise<string> {
     const target = await admin.json("POST", `/api/v1/admin/nodes/${nodeId}/ingress-targets`, {
@@ -66,18 +58,7 @@ describe("a move with the primary in workerd", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "flotilla-moves-workerd-"));
-    stack = await startStack(
-      {
-        dataDir: join(dir, "data"),
-        host: "127.0.0.1",
-        primaryPort: 0,
-        libsqlPort: 0,
-        followerPort: 0,
-        adminUsername: ADMIN.username,
-        adminPassword: ADMIN.password,
-      },
-      { log: () => {}, scheduledIntervalMs: 3_600_000 },
-    );
+    stack = await startTestStackIn(dir, ADMIN);
     admin = uploadClient(api, await login(ADMIN.username, ADMIN.password));
     const { nodes } = await admin.ok<{ nodes: { id: string }[] }>(
       await admin.json("GET", "/api/v1/admin/nodes"),

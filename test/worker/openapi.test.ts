@@ -50,7 +50,10 @@ describe("OpenAPI document", () => {
   it("derives bodies, parameters and responses from the zod schemas", () => {
     const create = doc.paths["/api/v1/admin/users"]?.post;
     // Every body is a named type: an unnamed one is a component named after its operation.
-    const ref = (create?.requestBody?.content["application/json"].schema as unknown as { $ref: string }).$ref;
+    const schema = create?.requestBody?.content["application/json"].schema as unknown as
+      | { $ref?: string }
+      | undefined;
+    const ref = schema?.$ref;
     expect(ref).toBe("#/components/schemas/PostApiV1AdminUsersRequest");
     const schemas = (doc as unknown as { components: { schemas: Record<string, { properties?: object }> } })
       .components.schemas;
