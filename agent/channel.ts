@@ -6,7 +6,14 @@
 // after a stable period, so a long outage is no storm and a restart is bridged in seconds), sends
 // keepalive pings and drops a socket whose pongs stop (half-open).
 import { AppError } from "../shared/errors.ts";
-import { CHANNEL_VERSION, CHANNEL_VERSION_HEADER, CLOSE, PING, PONG } from "../shared/protocol/channel.ts";
+import {
+  CHANNEL_AGENT_VERSION_HEADER,
+  CHANNEL_VERSION,
+  CHANNEL_VERSION_HEADER,
+  CLOSE,
+  PING,
+  PONG,
+} from "../shared/protocol/channel.ts";
 import { ChannelMux } from "../shared/protocol/channel-mux.ts";
 import { paths } from "../shared/protocol/keys.ts";
 import {
@@ -29,6 +36,8 @@ export interface ChannelClientOptions {
   state: StateFile;
   serve: (request: Request) => Promise<Response>;
   log: Logger;
+  /** This agent's version, named to the primary when the channel opens (the node page shows it). */
+  version: string;
   fetch?: typeof fetch;
 }
 
@@ -102,6 +111,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
   async function runChannel(url: string): Promise<number> {
     const headers = await signedHeaders(new URL(url).pathname);
     headers.set(CHANNEL_VERSION_HEADER, String(CHANNEL_VERSION));
+    headers.set(CHANNEL_AGENT_VERSION_HEADER, options.version);
     const ws = new WebSocket(url, { headers } as unknown as string[]);
     ws.binaryType = "arraybuffer";
     socket = ws;

@@ -115,7 +115,12 @@ async function main(argv: string[]): Promise<number> {
   const served = await listen(agent.fetch, config.listen.host, config.listen.port);
   process.stdout.write(`Follower listening on ${served.url}\n`);
   // Every agent asks the primary how it is reached; only an outbound node opens a channel.
-  agent.services.channel = startChannelClient({ state: agent.services.state, serve: agent.fetch, log });
+  agent.services.channel = startChannelClient({
+    state: agent.services.state,
+    serve: agent.fetch,
+    log,
+    version: AGENT_VERSION,
+  });
   const stop = () => {
     agent.services.channel?.stop();
     served.close().then(() => process.exit(0));

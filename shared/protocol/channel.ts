@@ -8,6 +8,8 @@ import { AppError } from "../errors.ts";
 /** The channel's own version; sent by the agent when it opens the socket, refused when unknown. */
 export const CHANNEL_VERSION = 1;
 export const CHANNEL_VERSION_HEADER = "x-flotilla-channel";
+/** The agent's version, named when it opens the channel (shown on the node page). */
+export const CHANNEL_AGENT_VERSION_HEADER = "x-flotilla-agent-version";
 /** Seconds between the agent's keepalive pings, so the primary knows when the agent is overdue. */
 export const CHANNEL_PING_HEADER = "x-flotilla-channel-ping";
 

@@ -338,6 +338,17 @@ export const channelStateSchema = z.object({
 });
 export type ChannelState = z.infer<typeof channelStateSchema>;
 
+/** The primary's view of a node's channel: also when the agent was last heard and which version opened it. */
+export const nodeChannelStateSchema = channelStateSchema
+  .extend({
+    /** The agent's last message or keepalive (while connected), or when the channel ended. */
+    last_seen: z.string().nullable(),
+    /** The version the agent named when it opened the channel; null for an agent that named none. */
+    agent_version: z.string().nullable(),
+  })
+  .meta({ id: "NodeChannelState" });
+export type NodeChannelState = z.infer<typeof nodeChannelStateSchema>;
+
 /** The agent's view of its channel, with what the primary last said the node is (null before it answered). */
 export const agentChannelStateSchema = channelStateSchema.extend({
   connectivity: connectivitySchema.nullable(),

@@ -10,11 +10,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AGENT_VERSION } from "../../agent/agent.ts";
 import { StateFile } from "../../agent/state.ts";
 import { stackPaths } from "../../scripts/stack/config.ts";
 import { type Follower, startFollower } from "../../scripts/stack/follower.ts";
 import { type Stack, startStack } from "../../scripts/stack/stack.ts";
-import type { Readiness } from "../../shared/protocol/schemas.ts";
+import type { NodeChannelState, Readiness } from "../../shared/protocol/schemas.ts";
 import { signRequest } from "../../shared/protocol/signing.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
 import { freePort } from "../support/agents.ts";
@@ -111,15 +112,31 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it("passes Test Connection through the channel and says so", async () => {
+  it("passes Test Connection through the channel and says so; the node list and details show the channel", async () => {
     const result = await admin.ok<{
       path: string;
-      channel: { connected: boolean; connected_since: string | null };
+      channel: NodeChannelState;
       readiness: Readiness | null;
     }>(await admin.json("POST", `/api/v1/admin/nodes/${nodeId}/test`));
     expect(result.path).toBe("channel");
-    expect(result.channel.connected).toBe(true);
+    expect(result.channel).toMatchObject({ connected: true, agent_version: AGENT_VERSION });
     expect(result.channel.connected_since).not.toBeNull();
+    // The probe's frames came in just now: the agent was seen no earlier than the channel opened.
+    expect(Date.parse(result.channel.last_seen!)).toBeGreaterThanOrEqual(
+      Date.parse(result.channel.connected_since!),
+    );
+    const { nodes } = await admin.ok<{ nodes: { id: string; channel: NodeChannelState | null }[] }>(
+      await admin.json("GET", "/api/v1/admin/nodes"),
+    );
+    expect(nodes.find((node) => node.id === nodeId)?.channel).toMatchObject({
+      connected: true,
+      connected_since: result.channel.connected_since,
+      agent_version: AGENT_VERSION,
+    });
+    const details = await admin.ok<{ channel: NodeChannelState | null }>(
+      await admin.json("GET", `/api/v1/admin/nodes/${nodeId}`),
+    );
+    expect(details.channel).toMatchObject({ connected: true, agent_version: AGENT_VERSION });
     // The follower's readiness came through the channel too, and it counts the channel.
     expect(result.readiness?.checks.find((check) => check.name === "channel_connected")?.ok).toBe(true);
   });
@@ -234,6 +251,12 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
     const down = await api(large.content, { headers: auth });
     expect(down.status).toBe(502);
     expect(((await down.json()) as { error: { code: string } }).error.code).toBe("channel_not_connected");
+    const { channel } = await admin.ok<{ channel: NodeChannelState }>(
+      await admin.json("GET", `/api/v1/admin/nodes/${nodeId}`),
+    );
+    expect(channel).toMatchObject({ connected: false, connected_since: null });
+    expect(channel.last_seen).not.toBeNull();
+    expect(channel.last_error).toMatch(/closed/);
     await restartFollower();
     const again = await api(large.content, { headers: auth });
     expect(sha256(new Uint8Array(await again.arrayBuffer()))).toBe(sha256(large.data));

@@ -2,7 +2,7 @@
 // with its derived enrollment status and last probes as capability summaries, Node Details, the
 // enrollment token answer, Test Connection's answer, and the create and edit bodies.
 import { z } from "zod";
-import { type Capabilities, channelStateSchema, readinessSchema } from "../../shared/protocol/schemas.ts";
+import { type Capabilities, nodeChannelStateSchema, readinessSchema } from "../../shared/protocol/schemas.ts";
 import { storedCapabilities, storedReadiness } from "../db/probes.ts";
 import {
   CONNECTIVITIES,
@@ -115,7 +115,10 @@ export const nodeSchema = z
   .meta({ id: "Node" });
 export type NodeOut = z.infer<typeof nodeSchema>;
 
-export const nodeListSchema = z.object({ nodes: z.array(nodeSchema) });
+/** An outbound node's channel as its object sees it now; null for a direct node (or no binding). */
+const channelField = nodeChannelStateSchema.nullable();
+
+export const nodeListSchema = z.object({ nodes: z.array(nodeSchema.extend({ channel: channelField })) });
 
 export function toNodeOut(node: NodeRow, now: Date): NodeOut {
   const last = storedCapabilities(node.lastProbeJson);
@@ -195,6 +198,7 @@ export const nodeEventListSchema = z
   .meta({ id: "NodeEventList" });
 
 export const nodeDetailsSchema = nodeSchema.extend({
+  channel: channelField,
   ingress_targets: z.array(ingressTargetSchema),
   policies: z.array(
     z.object({
@@ -250,7 +254,7 @@ export const testResultSchema = z
     /** How the probe reached the follower: dialling base_url, or through its channel. */
     path: z.enum(["base_url", "channel"]),
     /** The channel's state seen from the primary (outbound nodes); null for a direct node. */
-    channel: channelStateSchema.nullable(),
+    channel: channelField,
     node: nodeSchema,
   })
   .meta({ id: "NodeTestResult" });

@@ -7,9 +7,9 @@
 // the object, and an idle channel costs nothing while no request is carried.
 import type { DurableObjectState, WebSocket as WorkerSocket } from "@cloudflare/workers-types";
 import { AppError, errorResponse } from "../../shared/errors.ts";
-import { CLOSE, PING, PONG } from "../../shared/protocol/channel.ts";
+import { CHANNEL_AGENT_VERSION_HEADER, CLOSE, PING, PONG } from "../../shared/protocol/channel.ts";
 import { ChannelMux } from "../../shared/protocol/channel-mux.ts";
-import type { ChannelState } from "../../shared/protocol/schemas.ts";
+import type { NodeChannelState } from "../../shared/protocol/schemas.ts";
 import { MAX_SKEW_SECONDS } from "../../shared/protocol/signing.ts";
 import { OBJECT_PATHS } from "./channel.ts";
 
@@ -21,6 +21,9 @@ interface StoredState {
   accepted: number;
   lastError: string | null;
   lastErrorAt: string | null;
+  /** When the last connection ended; while one is open, its messages and keepalives are newer. */
+  lastSeenAt?: string | null;
+  agentVersion?: string | null;
   bytesIn: number;
   bytesOut: number;
 }
@@ -45,6 +48,11 @@ function connectionOf(socket: WorkerSocket): number {
   return attachment?.connection ?? -1;
 }
 
+/** What an agent says it runs, kept only when it looks like a version (it is shown to admins). */
+function agentVersion(header: string | null): string | null {
+  return header && /^[0-9A-Za-z.+_-]{1,64}$/.test(header) ? header : null;
+}
+
 export class FollowerChannel {
   readonly #state: DurableObjectState;
   #mux: ChannelMux | null = null;
@@ -52,6 +60,8 @@ export class FollowerChannel {
   #muxConnection = 0;
   #stored: StoredState | null = null;
   #bytes = { in: 0, out: 0 };
+  /** The agent's last binary message (keepalives answered by the runtime are timed by the runtime). */
+  #lastMessageAt = 0;
 
   constructor(state: DurableObjectState, _env: unknown) {
     this.#state = state;
@@ -92,6 +102,7 @@ export class FollowerChannel {
       if (message === PING) socket.send(PONG);
       return;
     }
+    this.#lastMessageAt = Date.now();
     this.#muxFor(socket).receive(new Uint8Array(message));
   }
 
@@ -117,6 +128,7 @@ export class FollowerChannel {
     pair[1].serializeAttachment({ connection: stored.accepted });
     this.#state.acceptWebSocket(pair[1]);
     stored.connectedSince = new Date().toISOString();
+    stored.agentVersion = agentVersion(request.headers.get(CHANNEL_AGENT_VERSION_HEADER));
     await this.#save();
     return new Response(null, { status: 101, webSocket: pair[0] } as ResponseInit);
   }
@@ -159,7 +171,10 @@ export class FollowerChannel {
     if (this.#muxConnection === connection) this.#dropMux(lost(`The follower's channel ${why}.`));
     const stored = await this.#load();
     // The newest connection ending leaves the node disconnected; an older one replaced does not.
-    if (connection === stored.accepted) stored.connectedSince = null;
+    if (connection === stored.accepted) {
+      stored.connectedSince = null;
+      stored.lastSeenAt = new Date().toISOString();
+    }
     stored.lastError = why.slice(0, 300);
     stored.lastErrorAt = new Date().toISOString();
     await this.#save();
@@ -200,13 +215,16 @@ export class FollowerChannel {
     await this.#state.storage.put(STATE_KEY, stored);
   }
 
-  async #view(): Promise<ChannelState> {
+  async #view(): Promise<NodeChannelState> {
     await this.#save();
     const stored = await this.#load();
-    const connected = this.#state.getWebSockets().length > 0;
+    const socket = this.#state.getWebSockets()[0];
+    const connected = socket !== undefined;
     return {
       connected,
       connected_since: connected ? stored.connectedSince : null,
+      last_seen: socket ? this.#lastSeen(socket, stored) : (stored.lastSeenAt ?? null),
+      agent_version: stored.agentVersion ?? null,
       reconnects: Math.max(0, stored.accepted - 1),
       last_error: stored.lastError,
       last_error_at: stored.lastErrorAt,
@@ -214,5 +232,16 @@ export class FollowerChannel {
       bytes_in: stored.bytesOut,
       bytes_out: stored.bytesIn,
     };
+  }
+
+  /** The newest of the connection's start, the agent's last frame and its last keepalive. */
+  #lastSeen(socket: WorkerSocket, stored: StoredState): string | null {
+    const times = [
+      stored.connectedSince ? Date.parse(stored.connectedSince) : 0,
+      this.#lastMessageAt,
+      this.#state.getWebSocketAutoResponseTimestamp(socket)?.getTime() ?? 0,
+    ];
+    const newest = Math.max(...times);
+    return newest > 0 ? new Date(newest).toISOString() : null;
   }
 }

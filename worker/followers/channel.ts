@@ -5,7 +5,7 @@
 import type { DurableObjectStub } from "@cloudflare/workers-types";
 import { AppError } from "../../shared/errors.ts";
 import type { CLOSE } from "../../shared/protocol/channel.ts";
-import { type ChannelState, channelStateSchema } from "../../shared/protocol/schemas.ts";
+import { type NodeChannelState, nodeChannelStateSchema } from "../../shared/protocol/schemas.ts";
 import type { Env } from "../env.ts";
 import type { Services } from "../services.ts";
 
@@ -83,12 +83,20 @@ export async function closeChannel(
 }
 
 /** The channel's state; null when this primary runs without the binding. */
-export async function channelState(services: Services, nodeId: string): Promise<ChannelState | null> {
+async function channelState(services: Services, nodeId: string): Promise<NodeChannelState | null> {
   if (!services.env.FOLLOWER_CHANNEL) return null;
   const response = await toObject(
     services.env,
     nodeId,
     new Request(`${CHANNEL_ORIGIN}${OBJECT_PATHS.state}`),
   );
-  return channelStateSchema.parse(await response.json());
+  return nodeChannelStateSchema.parse(await response.json());
+}
+
+/** An outbound node's channel state for the node pages; null for a direct node. */
+export function nodeChannel(
+  services: Services,
+  node: { id: string; connectivity: string },
+): Promise<NodeChannelState | null> {
+  return node.connectivity === "outbound" ? channelState(services, node.id) : Promise.resolve(null);
 }

@@ -11,6 +11,7 @@ import type {
   enrollmentTokenSchema,
   NodeOut,
   nodeDetailsSchema,
+  nodeListSchema,
   testResultSchema,
 } from "../../api/nodes.ts";
 import type { PolicyOut, PolicyTestOut } from "../../api/policies.ts";
@@ -24,6 +25,9 @@ export type User = UserOut;
 export type MyTeam = z.infer<typeof myTeamSchema>;
 export type FollowerNode = NodeOut;
 export type NodeDetails = z.infer<typeof nodeDetailsSchema>;
+/** A row of the node list: the record with its channel's state. */
+export type ListedNode = z.infer<typeof nodeListSchema>["nodes"][number];
+export type NodeChannel = NonNullable<NodeDetails["channel"]>;
 export type CapabilitySummary = CapabilitySummaryOut;
 export type IngressTarget = IngressTargetOut;
 export type EnrollmentToken = z.infer<typeof enrollmentTokenSchema>;

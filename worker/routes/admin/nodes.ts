@@ -20,7 +20,7 @@ import {
   toNodeOut,
 } from "../../api/nodes.ts";
 import { idParams, iso } from "../../api/wire.ts";
-import { channelState } from "../../followers/channel.ts";
+import { nodeChannel } from "../../followers/channel.ts";
 import { issueEnrollmentToken } from "../../followers/enrollment.ts";
 import { findEvents } from "../../followers/events.ts";
 import {
@@ -59,7 +59,8 @@ export const nodeRoutes = [
     response: nodeListSchema,
     handler: async ({ services }) => {
       const rows = await listNodes(services);
-      return { nodes: rows.map((row) => toNodeOut(row, services.now())) };
+      const channels = await Promise.all(rows.map((row) => nodeChannel(services, row)));
+      return { nodes: rows.map((row, n) => ({ ...toNodeOut(row, services.now()), channel: channels[n]! })) };
     },
   }),
 
@@ -73,9 +74,13 @@ export const nodeRoutes = [
     response: nodeDetailsSchema,
     handler: async ({ services, params }) => {
       const node = await loadNode(services, params.id);
-      const { targets, policies, events } = await nodeDetails(services, node);
+      const [{ targets, policies, events }, channel] = await Promise.all([
+        nodeDetails(services, node),
+        nodeChannel(services, node),
+      ]);
       return {
         ...toNodeOut(node, services.now()),
+        channel,
         ingress_targets: targets.map(toIngressTargetOut),
         policies,
         recent_events: events.map(toNodeEventOut),
@@ -184,8 +189,7 @@ export const nodeRoutes = [
         capabilities: summarize(tested.capabilities),
         readiness: tested.readiness,
         path: tested.node.connectivity === "outbound" ? ("channel" as const) : ("base_url" as const),
-        channel:
-          tested.node.connectivity === "outbound" ? await channelState(services, tested.node.id) : null,
+        channel: await nodeChannel(services, tested.node),
         node: toNodeOut(tested.node, services.now()),
       };
     },

@@ -4,10 +4,17 @@
 import { api, describe } from "../api.ts";
 import { announce, checked, field, formatBytes, formatTime, formData, h, input, select } from "../dom.ts";
 import { navigate, type PageContext } from "../nav.ts";
-import type { CapabilitySummary, EnrollmentToken, NodeDetails, Readiness, TestResult } from "../types.ts";
+import type {
+  CapabilitySummary,
+  EnrollmentToken,
+  NodeChannel,
+  NodeDetails,
+  Readiness,
+  TestResult,
+} from "../types.ts";
 import { act } from "./act.ts";
 import { ingressTargetsSection } from "./ingress-targets.ts";
-import { badge, nodeStatus } from "./nodes.ts";
+import { badge, channelSummary, nodeStatus } from "./nodes.ts";
 
 function yesNo(value: boolean | undefined): HTMLElement {
   return badge(value ? "yes" : "no", value ? "ok" : "warn");
@@ -188,7 +195,7 @@ function testSection(ctx: PageContext, node: NodeDetails): HTMLElement {
     const result = await api<TestResult>("POST", `/api/v1/admin/nodes/${node.id}/test`);
     const ready = result.readiness ? ` Follower: ${readinessSummary(result.readiness)}.` : "";
     const channel = result.channel
-      ? ` Channel connected since ${formatTime(result.channel.connected_since)}, ${result.channel.reconnects} reconnects, ${formatBytes(result.channel.bytes_in + result.channel.bytes_out)} carried${result.channel.last_error ? `; last error: ${result.channel.last_error}` : ""}.`
+      ? ` Channel ${channelSummary(result.channel)}, ${result.channel.reconnects} reconnects, ${formatBytes(result.channel.bytes_in + result.channel.bytes_out)} carried${result.channel.last_error ? `; last error: ${result.channel.last_error}` : ""}.`
       : "";
     return `Test Connection succeeded over ${result.path === "channel" ? "the follower's channel" : "base_url"}: protocol ${result.protocol_version}, server ${result.server_version}.${channel}${ready}`;
   });
@@ -220,6 +227,46 @@ function testSection(ctx: PageContext, node: NodeDetails): HTMLElement {
           ]
         : h("p", {}, "Not tested yet."),
     ),
+  );
+}
+
+/** An outbound node's channel as the primary sees it now (the agent opens it; nothing dials base_url). */
+function channelSection(channel: NodeChannel | null): HTMLElement {
+  const facts = channel
+    ? [
+        h("dt", {}, "State"),
+        h(
+          "dd",
+          { "data-testid": "channel-state" },
+          badge(channel.connected ? "connected" : "not connected", channel.connected ? "ok" : "bad"),
+        ),
+        h("dt", {}, "Connected since"),
+        h("dd", {}, channel.connected ? formatTime(channel.connected_since) : "—"),
+        h("dt", {}, "Last seen"),
+        h("dd", { "data-testid": "channel-last-seen" }, formatTime(channel.last_seen)),
+        h("dt", {}, "Agent version"),
+        h("dd", { "data-testid": "channel-agent-version" }, channel.agent_version ?? "not named"),
+        h("dt", {}, "Reconnects"),
+        h("dd", {}, String(channel.reconnects)),
+        h("dt", {}, "Carried"),
+        h(
+          "dd",
+          {},
+          `${formatBytes(channel.bytes_in)} to the follower, ${formatBytes(channel.bytes_out)} from it`,
+        ),
+        h("dt", {}, "Last error"),
+        h(
+          "dd",
+          {},
+          channel.last_error ? `${channel.last_error} (${formatTime(channel.last_error_at)})` : "none",
+        ),
+      ]
+    : [h("dd", {}, "This primary has no channel binding (FOLLOWER_CHANNEL).")];
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "channel-title" },
+    h("h2", { id: "channel-title" }, "Channel"),
+    h("dl", { class: "facts" }, facts),
   );
 }
 
@@ -317,6 +364,9 @@ function maintenanceSection(node: NodeDetails): HTMLElement {
           t.state === "applied" ? "valid at last apply" : `${t.state}${t.reason ? `: ${t.reason}` : ""}`,
         ),
       ),
+      ...(node.connectivity === "outbound"
+        ? [item("Channel", node.channel?.connected === true, channelSummary(node.channel))]
+        : []),
       item(
         "Remote policies",
         node.policies.length > 0,
@@ -410,6 +460,7 @@ export async function nodeDetailsPage(ctx: PageContext): Promise<Node> {
     h("h1", {}, node.name, " ", badge(status.label, status.tone)),
     h("div", { class: "grid" }, connectionSection(ctx, node), enrollmentSection(ctx, node)),
     testSection(ctx, node),
+    node.connectivity === "outbound" ? channelSection(node.channel) : null,
     ingressTargetsSection(ctx, node),
     maintenanceSection(node),
     h(
