@@ -42,6 +42,8 @@ export const errorStatus = {
   node_connectivity_direct: 409,
   /** A presigned mode needs browsers to reach the node, and an outbound-only node cannot be reached. */
   presign_needs_direct_node: 422,
+  /** A node cannot turn outbound-only while a presigned policy sends browsers to its base_url. */
+  node_has_presigned_policies: 409,
   follower_error: 502,
   enrollment_token_invalid: 401,
   enrollment_token_expired: 410,

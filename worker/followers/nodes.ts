@@ -2,7 +2,7 @@
 // targets, the policies that route to the node and their groups, recent events), edit (a binding
 // change is pushed to the follower, best effort), delete (refused while a storage policy uses the
 // node; the follower is told to stop first) and Test Connection.
-import { eq } from "drizzle-orm";
+import { and, eq, or } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import type { Capabilities, Connectivity, Readiness } from "../../shared/protocol/schemas.ts";
@@ -119,6 +119,9 @@ export async function editNode(
     ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
     ...(input.connectivity !== undefined ? { connectivity: input.connectivity } : {}),
   };
+  if (input.connectivity === "outbound" && node.connectivity !== "outbound") {
+    await refusePresignedPolicies(services, node);
+  }
   let row: NodeRow;
   try {
     [row] = (await services.db
@@ -139,6 +142,25 @@ export async function editNode(
     ? await pushBinding(services, row)
     : { state: "skipped" as const, reason: null };
   return { node: row, sync };
+}
+
+/** Browsers cannot reach an outbound-only node: its policies must relay before it may turn outbound. */
+async function refusePresignedPolicies(services: Services, node: NodeRow): Promise<void> {
+  const presigned = await services.db
+    .select({ id: storagePolicies.id, name: storagePolicies.name })
+    .from(storagePolicies)
+    .where(
+      and(
+        eq(storagePolicies.nodeId, node.id),
+        or(eq(storagePolicies.uploadMode, "presigned"), eq(storagePolicies.downloadMode, "presigned")),
+      ),
+    );
+  if (presigned.length === 0) return;
+  throw new AppError(
+    "node_has_presigned_policies",
+    "Presigned policies send browsers to this node's base_url, which an outbound-only node cannot offer: set their modes to relay_stream first.",
+    { details: { policies: presigned } },
+  );
 }
 
 export async function deleteNode(services: Services, node: NodeRow): Promise<void> {

@@ -16,12 +16,15 @@ describe("presigned remote policy with a real agent", () => {
   let primary: Primary;
   let agent: Awaited<ReturnType<typeof startAgentProcess>>;
   let driver: StorageDriver;
+  let nodePath = "";
+  let policyId = "";
 
   beforeAll(async () => {
     primary = await startPrimary();
     const port = await freePort();
     const node = await primary.ok(nodeSchema, "POST", "/api/v1/admin/nodes", { name: "Follower P" });
     const path = `/api/v1/admin/nodes/${node.id}`;
+    nodePath = path;
     const { token } = await primary.ok(enrollmentTokenSchema, "POST", `${path}/enrollment-token`, {});
     agent = await startAgentProcess({ primaryUrl: primary.origin, token, port });
     // The agent told the primary its base_url at redeem, so no edit is needed.
@@ -41,6 +44,7 @@ describe("presigned remote policy with a real agent", () => {
       upload_mode: "presigned",
       download_mode: "presigned",
     });
+    policyId = policy.id;
     const [row] = await primary.db.select().from(storagePolicies).where(eq(storagePolicies.id, policy.id));
     driver = await driverForPolicy(primary.services(), row!);
   });
@@ -80,5 +84,24 @@ describe("presigned remote policy with a real agent", () => {
     const get = await driver.presign!({ method: "GET", key: "files/presigned.txt", expiresIn: 300 });
     const refused = await fetch(get.url, { headers: { origin: "https://evil.example" } });
     expect(refused.status).toBe(403);
+  });
+
+  it("refuses turning the node outbound-only while a presigned policy uses it, and allows it once the policy relays", async () => {
+    const refused = await primary.fail("PATCH", nodePath, { connectivity: "outbound" });
+    expect(refused).toMatchObject({ status: 409, code: "node_has_presigned_policies" });
+    expect(refused.details).toEqual({ policies: [{ id: policyId, name: "Remote presigned" }] });
+    expect((await primary.ok(nodeSchema, "GET", nodePath)).connectivity).toBe("direct");
+
+    await primary.ok(policySchema, "PATCH", `/api/v1/admin/policies/${policyId}`, {
+      upload_mode: "relay_stream",
+      download_mode: "relay_stream",
+    });
+    const outbound = await primary.ok(nodeSchema, "PATCH", nodePath, { connectivity: "outbound" });
+    expect(outbound.connectivity).toBe("outbound");
+    // And back: an outbound node's policy cannot be made presigned again.
+    const presigned = await primary.fail("PATCH", `/api/v1/admin/policies/${policyId}`, {
+      download_mode: "presigned",
+    });
+    expect(presigned).toMatchObject({ status: 422, code: "presign_needs_direct_node" });
   });
 });
