@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";
-import { Miniflare } from "miniflare";
+import { Miniflare, type MiniflareOptions } from "miniflare";
 import { parse } from "smol-toml";
 import { buildConsole } from "../../worker/console/build.ts";
 
@@ -56,6 +56,9 @@ export interface Primary {
   miniflare: Miniflare;
   /** Runs the worker's scheduled handler once, as the cron trigger does on Workers. */
   runScheduled(): Promise<void>;
+  /** Stops workerd and starts it again on the same port, as a deploy does: every connection drops,
+   * Durable Object and R2 state stay. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,7 +66,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
   // The web console, served as Workers static assets like wrangler.toml [assets] says: the API,
   // WebDAV and /health reach the worker first, any other path is a file or the console's index.html.
   const consoleDir = await buildConsole(join(dirname(options.scriptPath), "console"));
-  const miniflare = new Miniflare({
+  const settings: MiniflareOptions = {
     modules: true,
     scriptPath: options.scriptPath,
     // Module names are relative to modulesRoot; the bundle may sit outside the checkout.
@@ -87,7 +90,8 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
       },
       assetConfig: { html_handling: "auto-trailing-slash", not_found_handling: "single-page-application" },
     },
-  });
+  };
+  const miniflare = new Miniflare(settings);
   const url = await miniflare.ready;
   return {
     url,
@@ -95,6 +99,11 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     async runScheduled() {
       const worker = await miniflare.getWorker();
       await worker.scheduled({ cron: "*/5 * * * *" });
+    },
+    async restart() {
+      // Miniflare replaces the workerd process and keeps the port it had.
+      await miniflare.setOptions(settings);
+      await miniflare.ready;
     },
     close: () => miniflare.dispose(),
   };

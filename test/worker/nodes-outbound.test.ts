@@ -3,7 +3,10 @@
 // nothing listens on, so any call that still dialled it would fail: Test Connection, the ingress
 // target push, relay uploads of one and of several parts, whole and ranged downloads with SHA-256
 // compared, and purge (object gone from the follower's disk) all go through the channel the agent
-// opened. Switching the node back to direct closes the channel with the code that says so.
+// opened. The agent reaches the primary through a TCP link the test cuts (as a NAT drops a mapping):
+// an upload part in flight then fails with an error envelope and leaves nothing visible, and the part
+// is taken after the agent reconnects; workerd is restarted and the agent is back for the next
+// transfer. Switching the node back to direct closes the channel with the code that says so.
 // (No network namespace here: the agent still listens on loopback, but nothing dials it.)
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -20,7 +23,8 @@ import { signRequest } from "../../shared/protocol/signing.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
 import { freePort } from "../support/agents.ts";
 import { bytes, sha256 } from "../support/bytes.ts";
-import { relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
+import { type CuttableLink, cuttableLink } from "../support/cuttable-link.ts";
+import { partOf, relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
 const ADMIN = { username: "admin", password: "correct horse battery staple" };
@@ -34,6 +38,8 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
   let nodeId = "";
   let auth: Record<string, string> = {};
   let paths: ReturnType<typeof stackPaths>;
+  let link: CuttableLink;
+  let policyId = "";
   const logs: string[] = [];
 
   const api = (path: string, init?: RequestInit) => fetch(`${stack.primaryUrl}${path}`, init);
@@ -104,10 +110,18 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
     // The agent asks how it is reached when it starts: restarted, it opens its channel.
     await stack.follower.stop();
     paths = stackPaths(config.dataDir);
+    // The agent reaches the primary through a link the tests can cut, as a NAT can drop a mapping.
+    link = await cuttableLink(new URL(stack.primaryUrl));
+    const state = new StateFile(paths.follower);
+    await state.load();
+    await state.update((current) => {
+      current.enrollment!.primary_url = link.url;
+    });
     await restartFollower();
   }, 180_000);
   afterAll(async () => {
     await follower?.stop();
+    await link?.close();
     await stack?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -161,7 +175,7 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
       node_id: nodeId,
       chunk_size: MiB,
     });
-    const policyId = (await admin.ok<{ id: string }>(remote, 201)).id;
+    policyId = (await admin.ok<{ id: string }>(remote, 201)).id;
     const group = await admin.json("POST", "/api/v1/admin/policy-groups", {
       name: "Outbound",
       rules: [{ policy_id: policyId, priority: 1, min_size: 0, max_size: 0 }],
@@ -260,6 +274,66 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
     await restartFollower();
     const again = await api(large.content, { headers: auth });
     expect(sha256(new Uint8Array(await again.arrayBuffer()))).toBe(sha256(large.data));
+  }, 180_000);
+
+  it("fails an upload part whose channel is cut mid-body with an error envelope, shows nothing of it, and takes the part again after the agent reconnects", async () => {
+    // Parts larger than the primary's own hold-back (it hashes a part in 1 MiB steps and keeps the
+    // newest step until the next), so bytes are crossing the channel when it is cut.
+    await admin.ok(await admin.json("PATCH", `/api/v1/admin/policies/${policyId}`, { chunk_size: 8 * MiB }));
+    const data = bytes(8 * MiB + 5, 61);
+    const upload = await user.ok<UploadOut>(
+      await user.init({ name: "cut.bin", size: data.length, sha256: sha256(data) }),
+      201,
+    );
+    const part = partOf(upload, data, 1);
+    const half = part.length / 2;
+    let feed!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        feed = controller;
+      },
+    });
+    const received = async () => (await readiness()).channel?.bytes_in ?? 0;
+    const before = await received();
+    const answer = user.putPart(upload.id, 1, body, { "content-length": String(part.length) });
+    feed.enqueue(part.slice(0, half));
+    await until(
+      "a quarter of the part reaching the agent",
+      async () => (await received()) - before >= half / 2,
+    );
+    link.cut();
+    const refused = await user.fail(await answer);
+    feed.error(new Error("the test stops sending"));
+    expect(refused.status).toBe(502);
+    expect(refused.code).toBe("channel_not_connected");
+    // Nothing of the part counts: the session does not list it, and no file exists.
+    const session = await user.ok<UploadOut>(await user.get(upload.id));
+    expect(session).toMatchObject({ parts_received: [], file_id: null, failure: null });
+
+    await until(
+      "the channel reopening after the cut",
+      async () => (await readiness()).channel?.connected === true,
+    );
+    for (let n = 1; n <= upload.part_count; n++)
+      await user.ok(await user.putPart(upload.id, n, partOf(upload, data, n)));
+    const done = await user.ok<{ file: { id: string; sha256: string } }>(await user.complete(upload.id));
+    expect(done.file.sha256).toBe(sha256(data));
+    const whole = await api(`/api/v1/spaces/me/files/${done.file.id}/content`, { headers: auth });
+    expect(sha256(new Uint8Array(await whole.arrayBuffer()))).toBe(sha256(data));
+    await admin.ok(await admin.json("PATCH", `/api/v1/admin/policies/${policyId}`, { chunk_size: MiB }));
+  }, 180_000);
+
+  it("reconnects after workerd restarts, and the next transfer works", async () => {
+    const since = (await readiness()).channel?.connected_since;
+    await stack.primary.restart();
+    await until("the channel reopening after the restart", async () => {
+      const channel = (await readiness()).channel;
+      return channel?.connected === true && channel.connected_since !== since;
+    });
+    const after = await uploaded(MiB + 7, 71);
+    expect(after.file.sha256).toBe(sha256(after.data));
+    const whole = await api(after.content, { headers: auth });
+    expect(sha256(new Uint8Array(await whole.arrayBuffer()))).toBe(sha256(after.data));
   }, 180_000);
 
   it("carries 20 concurrent downloads and 20 concurrent uploads over one channel, each SHA-256 verified", async () => {
