@@ -40,6 +40,11 @@ export interface ChannelMuxOptions {
   origin?: string;
   /** The opener's first stream id; a restarted opener starts elsewhere so late frames find nothing. */
   firstStreamId?: number;
+  /**
+   * Opener: streams open at once (each may hold a window of body bytes); further requests wait for a
+   * stream to settle, in order. Unset: up to MAX_STREAMS, then refused.
+   */
+  maxOpenStreams?: number;
   /** Body bytes carried: "out" sent, "in" received. */
   onBytes?: (direction: "in" | "out", count: number) => void;
   /** A frame broke the protocol; the owner closes the socket (and then calls close()). */
@@ -271,6 +276,10 @@ function resetError(reset: Reset): AppError {
 export class ChannelMux {
   readonly #options: ChannelMuxOptions;
   readonly #streams = new Map<number, Stream>();
+  /** Requests waiting for a stream (opener with maxOpenStreams), oldest first. */
+  readonly #waiting: { start: () => void; fail: (error: unknown) => void }[] = [];
+  /** Streams handed to waiting requests that have not opened them yet. */
+  #reserved = 0;
   #nextId: number;
   #closed: AppError | null = null;
 
@@ -284,7 +293,51 @@ export class ChannelMux {
   }
 
   /** Opener: sends the request over a new stream; resolves with the response once its head arrives. */
-  fetch(request: Request, signal?: AbortSignal): Promise<Response> {
+  async fetch(request: Request, signal?: AbortSignal): Promise<Response> {
+    if (this.#closed) throw this.#closed;
+    const limit = this.#options.maxOpenStreams;
+    if (limit !== undefined && (this.#streams.size + this.#reserved >= limit || this.#waiting.length > 0)) {
+      await this.#slot(signal);
+      this.#reserved -= 1;
+    }
+    return this.#open(request, signal);
+  }
+
+  /** Waits until fewer than maxOpenStreams are open (or the caller aborts, or the socket goes). */
+  #slot(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const entry = {
+        start: () => {
+          signal?.removeEventListener("abort", abort);
+          resolve();
+        },
+        fail: (error: unknown) => {
+          signal?.removeEventListener("abort", abort);
+          reject(error);
+        },
+      };
+      const abort = () => {
+        const at = this.#waiting.indexOf(entry);
+        if (at >= 0) this.#waiting.splice(at, 1);
+        reject(signal?.reason ?? new AppError("bad_request", "Cancelled."));
+      };
+      if (signal?.aborted) return abort();
+      signal?.addEventListener("abort", abort, { once: true });
+      this.#waiting.push(entry);
+    });
+  }
+
+  /** A stream settled or was dropped: the oldest waiting request may open one. */
+  #release(): void {
+    const limit = this.#options.maxOpenStreams;
+    if (limit === undefined || this.#closed) return;
+    while (this.#waiting.length > 0 && this.#streams.size + this.#reserved < limit) {
+      this.#reserved += 1;
+      this.#waiting.shift()!.start();
+    }
+  }
+
+  #open(request: Request, signal?: AbortSignal): Promise<Response> {
     if (this.#closed) return Promise.reject(this.#closed);
     if (this.#streams.size >= MAX_STREAMS) {
       return Promise.reject(new AppError("rate_limited", "Too many transfers over this channel at once."));
@@ -332,6 +385,7 @@ export class ChannelMux {
     this.#closed = error;
     for (const stream of this.#streams.values()) stream.abandon(error);
     this.#streams.clear();
+    for (const waiter of this.#waiting.splice(0)) waiter.fail(error);
   }
 
   #receive(message: Uint8Array): void {
@@ -364,7 +418,7 @@ export class ChannelMux {
         return;
       case FRAME.reset: {
         const reset = decodeHead(resetSchema, frame.payload);
-        this.#streams.delete(stream.id);
+        this.#forget(stream.id);
         stream.abandon(resetError(reset));
         return;
       }
@@ -483,7 +537,7 @@ export class ChannelMux {
   }
 
   #resetStream(stream: Stream, code: string, message: string, error?: unknown): void {
-    this.#streams.delete(stream.id);
+    this.#forget(stream.id);
     this.#sendReset(stream.id, code, message);
     stream.abandon(error ?? new AppError("follower_unreachable", message));
   }
@@ -493,7 +547,11 @@ export class ChannelMux {
   }
 
   #settle(stream: Stream): void {
-    if (stream.inSettled && stream.outSettled && !stream.head) this.#streams.delete(stream.id);
+    if (stream.inSettled && stream.outSettled && !stream.head) this.#forget(stream.id);
+  }
+
+  #forget(id: number): void {
+    if (this.#streams.delete(id)) this.#release();
   }
 
   #sendControl(frame: Uint8Array<ArrayBuffer>): void {

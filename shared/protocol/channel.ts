@@ -28,6 +28,13 @@ export const INITIAL_WINDOW_BYTES = 4 * 1024 * 1024;
 export const MAX_HEAD_BYTES = 64 * 1024;
 /** Streams one channel carries at once; more are refused with rate_limited. */
 export const MAX_STREAMS = 256;
+/**
+ * Streams the primary's Durable Object keeps open at once; further requests wait for one to finish.
+ * Each stream may hold one window of body bytes in the object (received and not yet read, or sent and
+ * not yet granted back), so 16 streams hold at most 64 MiB each way: within the 128 MB an object has,
+ * whatever the number of transfers.
+ */
+export const OPENER_STREAMS = 16;
 
 export const FRAME = {
   /** primary -> agent: a request head; its body follows as DATA frames unless head.body is false. */

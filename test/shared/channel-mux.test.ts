@@ -2,7 +2,8 @@
 // delivers messages in order, one event-loop turn later, as copies: requests and answers with bodies
 // both ways, many at once, the credit window holding a reader that does not read (while another
 // stream finishes), cancellation in both directions, a failing body and a lost socket failing the
-// reader instead of ending it short, and a sender that ignores its window cut off.
+// reader instead of ending it short, a sender that ignores its window cut off, and an opener that
+// keeps a bounded number of streams open while later requests wait in order.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../shared/errors.ts";
@@ -25,7 +26,7 @@ interface Pair {
   cut(): void;
 }
 
-function pair(serve: (request: Request) => Promise<Response>): Pair {
+function pair(serve: (request: Request) => Promise<Response>, maxOpenStreams?: number): Pair {
   const bytes = { out: 0, in: 0 };
   const protocolErrors: AppError[] = [];
   let cut = false;
@@ -40,6 +41,7 @@ function pair(serve: (request: Request) => Promise<Response>): Pair {
   });
   const opener: ChannelMux = new ChannelMux({
     transport: deliver(() => acceptor),
+    ...(maxOpenStreams === undefined ? {} : { maxOpenStreams }),
     onBytes: (direction, count) => {
       bytes[direction] += count;
     },
@@ -313,5 +315,43 @@ describe("the follower channel's multiplexer", () => {
     expect(protocolErrors.map((e) => e.message)).toEqual([
       "Channel protocol: DATA beyond the granted window",
     ]);
+  });
+
+  it("keeps at most maxOpenStreams open: later requests wait in order, an aborted one leaves the queue, a lost socket fails the rest", async () => {
+    const arrived: string[] = [];
+    const answers = new Map<string, () => void>();
+    const { opener, cut } = pair(async (request) => {
+      const name = new URL(request.url).pathname.slice(1);
+      arrived.push(name);
+      await new Promise<void>((resolve) => answers.set(name, resolve));
+      return new Response(name);
+    }, 2);
+    const ask = (name: string, signal?: AbortSignal) =>
+      opener.fetch(new Request(`http://primary.test/${name}`), signal);
+    // Waits until `count` requests reached the follower, then a little more for any that should not.
+    const reached = async (count: number) => {
+      while (arrived.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    const a = ask("a");
+    const b = ask("b");
+    const aborted = new AbortController();
+    const c = ask("c", aborted.signal);
+    const d = ask("d");
+    const e = ask("e");
+    await reached(2);
+    expect(arrived).toEqual(["a", "b"]);
+    aborted.abort(new AppError("bad_request", "The browser went away."));
+    await expect(c).rejects.toMatchObject({ code: "bad_request" });
+    answers.get("a")!();
+    expect(await (await a).text()).toBe("a");
+    await reached(3);
+    // c left the queue: d is next, and e still waits.
+    expect(arrived).toEqual(["a", "b", "d"]);
+    cut();
+    await expect(e).rejects.toMatchObject({ code: "follower_unreachable" });
+    await expect(b).rejects.toMatchObject({ code: "follower_unreachable" });
+    await expect(d).rejects.toMatchObject({ code: "follower_unreachable" });
+    expect(opener.openStreams).toBe(0);
   });
 });

@@ -7,7 +7,13 @@
 // the object, and an idle channel costs nothing while no request is carried.
 import type { DurableObjectState, WebSocket as WorkerSocket } from "@cloudflare/workers-types";
 import { AppError, errorResponse } from "../../shared/errors.ts";
-import { CHANNEL_AGENT_VERSION_HEADER, CLOSE, PING, PONG } from "../../shared/protocol/channel.ts";
+import {
+  CHANNEL_AGENT_VERSION_HEADER,
+  CLOSE,
+  OPENER_STREAMS,
+  PING,
+  PONG,
+} from "../../shared/protocol/channel.ts";
 import { ChannelMux } from "../../shared/protocol/channel-mux.ts";
 import type { NodeChannelState } from "../../shared/protocol/schemas.ts";
 import { MAX_SKEW_SECONDS } from "../../shared/protocol/signing.ts";
@@ -147,6 +153,8 @@ export class FollowerChannel {
       transport: { send: (message) => socket.send(message) },
       // A woken object starts its stream ids elsewhere, so late frames of streams it forgot find nothing.
       firstStreamId: 1 + Math.floor(Math.random() * 0x7fff_0000),
+      // Memory: each open stream may hold a window of body bytes here; more transfers wait their turn.
+      maxOpenStreams: OPENER_STREAMS,
       onBytes: (direction, count) => {
         this.#bytes[direction] += count;
       },
