@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -379,6 +380,47 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
       }),
     );
     expect(downloads).toEqual(Array.from({ length: 20 }, () => sha256(big.data)));
+  }, 180_000);
+
+  it("serves channel downloads and API calls one after another on one kept-alive connection, each whole", async () => {
+    const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    const target = new URL(stack.primaryUrl);
+    const call = (path: string) =>
+      new Promise<{ status: number; sha256: string; reused: boolean }>((resolve, reject) => {
+        const request = httpRequest(
+          { host: target.hostname, port: target.port, path, agent, headers: auth },
+          (response) => {
+            const digest = createHash("sha256");
+            response.on("data", (chunk: Buffer) => digest.update(chunk));
+            response.on("end", () =>
+              resolve({
+                status: response.statusCode ?? 0,
+                sha256: digest.digest("hex"),
+                reused: request.reusedSocket,
+              }),
+            );
+            response.on("error", reject);
+          },
+        );
+        request.on("error", reject);
+        request.end();
+      });
+    try {
+      const file = await uploaded(4 * MiB + 3, 91);
+      const seen: { status: number; sha256: string; reused: boolean }[] = [];
+      for (let n = 0; n < 15; n++) {
+        seen.push(await call(file.content));
+        seen.push(await call("/api/v1/auth/me"));
+      }
+      expect(seen.filter((_answer, n) => n % 2 === 0).map((answer) => answer.sha256)).toEqual(
+        Array.from({ length: 15 }, () => sha256(file.data)),
+      );
+      expect(seen.map((answer) => answer.status)).toEqual(Array.from({ length: 30 }, () => 200));
+      // One connection carried them all: the client never had to open another.
+      expect(seen.slice(1).every((answer) => answer.reused)).toBe(true);
+    } finally {
+      agent.destroy();
+    }
   }, 180_000);
 
   it("closes the channel when the node turns direct, and the agent stops opening it", async () => {
