@@ -32,7 +32,7 @@ export async function login(
   return api.as(token);
 }
 
-/** The named node, or the first enrolled one; it must be enabled with a base_url. */
+/** The named node, or the first enrolled one; it must be enabled, with a base_url unless it is outbound-only. */
 export async function findNode(admin: Api, name: string | undefined): Promise<NodeView> {
   const { nodes } = await admin.json("GET", "/api/v1/admin/nodes", z.object({ nodes: z.array(nodeSchema) }));
   const node =
@@ -48,7 +48,7 @@ export async function findNode(admin: Api, name: string | undefined): Promise<No
   }
   check(node.enrollment.status === "completed", `${node.name}: enrollment is ${node.enrollment.status}`);
   check(node.enabled, `${node.name} is disabled`);
-  check(node.base_url !== "", `${node.name} has no base_url`);
+  check(node.connectivity === "outbound" || node.base_url !== "", `${node.name} has no base_url`);
   return node;
 }
 
@@ -64,6 +64,11 @@ export async function testConnection(
     body: {},
   });
   check(result.protocol_version === "v2", `protocol ${result.protocol_version}, expected v2`);
+  if (node.connectivity === "outbound") {
+    // Nothing may dial an outbound-only node: the probe must have gone through its channel.
+    check(result.path === "channel", `an outbound node was reached over ${result.path}`);
+    check(result.channel?.connected === true, "the node's channel is not connected");
+  }
   const { features } = result.capabilities;
   for (const feature of ["ranges", "multipart", "sha256"]) {
     check(features[feature] === true, `capability ${feature} missing`);

@@ -25,11 +25,15 @@ async function walkAll(config: AcceptanceConfig, walk: Walk): Promise<void> {
   });
   const node = await walk.step("follower node ready (enrolled, enabled, base_url)", async (c) => {
     const found = await findNode(need(admin, "admin login"), config.nodeName);
-    c.note(`${found.name} at ${found.base_url}`);
+    c.note(
+      found.connectivity === "outbound"
+        ? `${found.name}, outbound-only (reached through its channel)`
+        : `${found.name} at ${found.base_url}`,
+    );
     return found;
   });
   const needPresigned = config.modes.includes("presigned");
-  await walk.step("Test Connection", async (c) => {
+  const tested = await walk.step("Test Connection", async (c) => {
     const result = await testConnection(
       need(admin, "admin login"),
       need(node, "follower node ready"),
@@ -39,8 +43,9 @@ async function walkAll(config: AcceptanceConfig, walk: Walk): Promise<void> {
       .filter(([, on]) => on)
       .map(([name]) => name);
     c.note(
-      `protocol ${result.protocol_version} (${result.capabilities.protocol_range}), server ${result.server_version}, ${features.join(" ")}`,
+      `protocol ${result.protocol_version} (${result.capabilities.protocol_range}), server ${result.server_version}, over ${result.path}, ${features.join(" ")}`,
     );
+    return result;
   });
   const before = await walk.step("default ingress target (local, base path default)", async (c) => {
     const api = need(admin, "admin login");
@@ -51,7 +56,19 @@ async function walkAll(config: AcceptanceConfig, walk: Walk): Promise<void> {
     return { previous, local: target };
   });
   await walk.step("follower /health/ready", async (c) => {
-    c.note(await readiness(need(node, "follower node ready").base_url));
+    const n = need(node, "follower node ready");
+    if (n.connectivity === "direct") {
+      c.note(await readiness(n.base_url));
+      return;
+    }
+    // Nothing reaches an outbound-only follower but its channel: its readiness came with Test Connection.
+    const ready = need(tested, "Test Connection").readiness;
+    check(ready?.status === "ready", `the follower is ${ready?.status ?? "silent"} through its channel`);
+    check(
+      ready?.checks.some((one) => one.name === "channel_connected" && one.ok) === true,
+      "the follower does not count its channel as connected",
+    );
+    c.note("ready, through the channel");
   });
   let s3Target: { target: Target; created: boolean } | undefined;
   if (config.targets.includes("s3") && config.s3) {

@@ -2,13 +2,11 @@
 // this test starts (libSQL server, worker in workerd, follower agent; all ports 0, temp data dir) and
 // an in-process s3rver for the s3 ingress target, covering relay_stream and presigned on a local and
 // on an s3 target. It must exit 0 with every step of every combination reported "ok".
-import { spawn } from "node:child_process";
-import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../scripts/acceptance/local-stack.ts";
+import { COMBO_STEPS, runAcceptanceWalk, walkedOk } from "../support/acceptance-walk.ts";
 import { S3RVER_WIRE_KEY, startS3rver } from "../support/s3rver.ts";
 
-const root = resolve(import.meta.dirname, "../..");
 const BUCKET = "acceptance";
 
 let stack: LocalStack;
@@ -24,53 +22,9 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-interface Run {
-  code: number | null;
-  lines: string[];
-}
-
-function walk(env: Record<string, string>): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [resolve(root, "scripts/acceptance/index.ts")], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString("utf8");
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      out += chunk.toString("utf8");
-    });
-    child.once("error", fail);
-    child.once("exit", (code) => done({ code, lines: out.split("\n").filter(Boolean) }));
-  });
-}
-
-const COMBO_STEPS = [
-  "remote storage policy",
-  "policy connection test",
-  "test policy group with a rule",
-  "test user bound to the group",
-  "upload small file",
-  "team space upload (team bound to the group)",
-  "upload large file",
-  "download whole",
-  "download range",
-  "share link: create and open",
-  "share link: download",
-  "delete, then restore from the trash",
-  "preview an image",
-  "preview a PDF",
-  "object on the follower",
-  "Test Connection again",
-  "clean up",
-];
-
 describe("npm run acceptance", () => {
   it("walks the tutorial's checklist for relay_stream and presigned on a local and an s3 target, then §9–§11, all steps ok", async () => {
-    const run = await walk({
+    const run = await runAcceptanceWalk({
       FLOTILLA_URL: stack.url,
       FLOTILLA_ADMIN_USERNAME: stack.adminUsername,
       FLOTILLA_ADMIN_PASSWORD: stack.adminPassword,
@@ -103,12 +57,8 @@ describe("npm run acceptance", () => {
       "§11 routine maintenance: connection, readiness, target, space, groups, no recent errors",
       "§9–§11 clean up",
     ];
-    for (const step of expected) {
-      expect(
-        run.lines.some((line) => new RegExp(`^ok +\\d+\\. ${literal(step)}`).test(line)),
-        `no "ok" line for "${step}"\n${report}`,
-      ).toBe(true);
-    }
+    for (const step of expected)
+      expect(walkedOk(run, step), `no "ok" line for "${step}"\n${report}`).toBe(true);
     // The walk names the file sizes and the part count that make the large file a multipart upload.
     expect(report).toMatch(/relay_stream\/local: upload large file \(4\.5 MiB, 5 parts, sha256 ok\)/);
     expect(report).toMatch(/presigned\/s3: download whole \(4\.5 MiB via follower, sha256 ok\)/);
@@ -116,7 +66,7 @@ describe("npm run acceptance", () => {
   }, 300_000);
 
   it("fails loudly, exit 1, naming the step, when the admin password is wrong", async () => {
-    const run = await walk({
+    const run = await runAcceptanceWalk({
       FLOTILLA_URL: stack.url,
       FLOTILLA_ADMIN_USERNAME: stack.adminUsername,
       FLOTILLA_ADMIN_PASSWORD: "not-the-password",
@@ -134,13 +84,9 @@ describe("npm run acceptance", () => {
   }, 120_000);
 
   it("refuses an incomplete environment with exit 2 and the missing names", async () => {
-    const run = await walk({ FLOTILLA_URL: "", FLOTILLA_ADMIN_PASSWORD: "" });
+    const run = await runAcceptanceWalk({ FLOTILLA_URL: "", FLOTILLA_ADMIN_PASSWORD: "" });
     expect(run.code).toBe(2);
     expect(run.lines.join("\n")).toMatch(/FLOTILLA_URL/);
     expect(run.lines.join("\n")).toMatch(/FLOTILLA_ADMIN_PASSWORD/);
   });
 });
-
-function literal(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}

@@ -6,7 +6,10 @@
 // opened. The agent reaches the primary through a TCP link the test cuts (as a NAT drops a mapping):
 // an upload part in flight then fails with an error envelope and leaves nothing visible, and the part
 // is taken after the agent reconnects; workerd is restarted and the agent is back for the next
-// transfer. Switching the node back to direct closes the channel with the code that says so.
+// transfer. The acceptance walk (npm run acceptance, relay_stream on the local target: policies,
+// group, user and team, uploads, downloads, share link, trash and restore, previews, the object on
+// the follower's disk, clean up) runs against this node and passes every step. Switching the node
+// back to direct closes the channel with the code that says so.
 // (No network namespace here: the agent still listens on loopback, but nothing dials it.)
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -23,6 +26,7 @@ import { type Stack, startStack } from "../../scripts/stack/stack.ts";
 import type { NodeChannelState, Readiness } from "../../shared/protocol/schemas.ts";
 import { signRequest } from "../../shared/protocol/signing.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
+import { COMBO_STEPS, runAcceptanceWalk, walkedOk } from "../support/acceptance-walk.ts";
 import { freePort } from "../support/agents.ts";
 import { bytes, sha256 } from "../support/bytes.ts";
 import { type CuttableLink, cuttableLink } from "../support/cuttable-link.ts";
@@ -422,6 +426,32 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
       agent.destroy();
     }
   }, 180_000);
+
+  it("walks the tutorial's checklist (npm run acceptance, relay_stream on the local target) on the outbound-only node, every step ok", async () => {
+    const run = await runAcceptanceWalk({
+      FLOTILLA_URL: stack.primaryUrl,
+      FLOTILLA_ADMIN_USERNAME: ADMIN.username,
+      FLOTILLA_ADMIN_PASSWORD: ADMIN.password,
+      FLOTILLA_ACCEPTANCE_MODES: "relay_stream",
+      FLOTILLA_ACCEPTANCE_TARGETS: "local",
+      FLOTILLA_FOLLOWER_INGRESS_DIR: paths.followerIngressRoot,
+    });
+    const report = run.lines.join("\n");
+    expect(
+      run.lines.filter((line) => line.startsWith("fail")),
+      report,
+    ).toEqual([]);
+    expect(run.code, report).toBe(0);
+    for (const step of [
+      "follower node ready",
+      "Test Connection",
+      "follower /health/ready",
+      ...COMBO_STEPS.map((step) => `relay_stream/local: ${step}`),
+    ])
+      expect(walkedOk(run, step), `no "ok" line for "${step}"\n${report}`).toBe(true);
+    expect(report).toMatch(/outbound-only \(reached through its channel\)/);
+    expect(report).toMatch(/^ok +\d+\. Test Connection \(.*over channel/m);
+  }, 300_000);
 
   it("closes the channel when the node turns direct, and the agent stops opening it", async () => {
     await admin.ok(await admin.json("PATCH", `/api/v1/admin/nodes/${nodeId}`, { connectivity: "direct" }));
