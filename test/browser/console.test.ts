@@ -155,6 +155,28 @@ describe("web console", { timeout: BROWSER_TEST_TIMEOUT }, () => {
     );
   });
 
+  test("an outbound node shows its channel on its page and in the list: down until its agent opens it", async () => {
+    await page.goto(`${base}/admin/nodes/${nodeId}`);
+    const nodeForm = page.getByRole("region", { name: "Node", exact: true });
+    await nodeForm.getByLabel("Connectivity").selectOption("outbound");
+    await nodeForm.getByRole("button", { name: "Save node" }).click();
+    await page.locator("#status", { hasText: /Node saved/ }).waitFor();
+    await page.getByRole("heading", { name: /Channel down/ }).waitFor();
+    // This agent asks how it is reached only every few minutes: the channel is not open yet.
+    const channel = page.getByRole("region", { name: "Channel", exact: true });
+    expect(await channel.getByTestId("channel-state").textContent()).toBe("not connected");
+    expect(await channel.getByTestId("channel-agent-version").textContent()).toBe("not named");
+    await screenshot(page, "node-outbound");
+    await page.goto(`${base}/admin/nodes`);
+    expect(await page.getByTestId("node-channel").textContent()).toMatch(/^outbound: not connected, /);
+    await page.goto(`${base}/admin/nodes/${nodeId}`);
+    await nodeForm.getByLabel("Connectivity").selectOption("direct");
+    await nodeForm.getByRole("button", { name: "Save node" }).click();
+    await page.locator("#status", { hasText: /Node saved/ }).waitFor();
+    await page.getByRole("heading", { name: /Online/ }).waitFor();
+    expect(await page.getByRole("region", { name: "Channel", exact: true }).count()).toBe(0);
+  });
+
   test("an ingress target is created, edited (new revision applied) and deleted from the node page", async () => {
     await page.goto(`${base}/admin/nodes/${nodeId}`);
     const targets = page.getByRole("region", { name: "Primary-managed ingress targets" });
