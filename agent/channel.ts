@@ -142,7 +142,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
         if (opened > 1) view.reconnects += 1;
         view.connected = true;
         view.connected_since = new Date().toISOString();
-        options.log.info("channel open", { url });
+        options.log.info("channel open", { url, extensions: ws.extensions });
         pinger = setInterval(() => {
           if (missed >= MISSED_PONGS) {
             failed("no pong from the primary: the channel is half-open");

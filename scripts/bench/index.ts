@@ -1,7 +1,8 @@
 // `npm run bench`: one run, one throwaway single-box stack (temp dir, ports 0). First the agent against
 // the machine (agent.ts: curl against the agent, disk write + fsync and nginx as anchors), then a
 // generated payload (BENCH_GIB, default 1) uploaded and downloaded straight to the agent, through
-// relay_stream and through presigned; samples the peak memory of workerd and of the agent in each
+// relay_stream, through presigned, through WebDAV and through an outbound-only follower's channel (a
+// second agent whose node is outbound; BENCH_CHANNEL=0 leaves it out); samples the peak memory of workerd and of the agent in each
 // phase; measures the machine's disk (write + fsync) and streaming SHA-256 in the same run; prints
 // figures and the ratios against the goals; then the payload moved follower → follower by a move job
 // (moves.ts). BENCH_ONLY=agent or BENCH_ONLY=stack runs one half.
@@ -24,6 +25,7 @@ import type { Mode } from "../acceptance/config.ts";
 import { startLocalStack } from "../acceptance/local-stack.ts";
 import { ensureLocalTarget } from "../acceptance/targets.ts";
 import { benchAgent } from "./agent.ts";
+import { type ChannelFollower, startChannelFollower } from "./channel-follower.ts";
 import { curlAvailable } from "./curl.ts";
 import { Payload } from "./data.ts";
 import { benchMove } from "./moves.ts";
@@ -64,6 +66,7 @@ const local = await startLocalStack(undefined, {
     return proxy;
   },
 });
+let channel: ChannelFollower | undefined;
 try {
   const disk = await statfs(local.dataDir);
   const free = disk.bavail * disk.bsize;
@@ -136,10 +139,23 @@ try {
       await rm(workDir, { recursive: true, force: true });
     }
   }
+  channel =
+    only === "agent" || process.env.BENCH_CHANNEL === "0"
+      ? undefined
+      : await startChannelFollower({
+          admin,
+          origin: local.url,
+          dataDir: local.dataDir,
+          runId,
+          partSize: plan.partSize,
+          password: randomToken("pw", 12),
+          log,
+        });
   const stackLines =
     only === "agent"
       ? []
       : await benchStack({
+          ...(channel ? { channel } : {}),
           origin: local.url,
           users,
           direct,
@@ -190,5 +206,6 @@ try {
   }
   console.log([...stackLines, ...moveLines, ...primaryLines, ...agentLines].join("\n"));
 } finally {
+  await channel?.stop();
   await local.stop();
 }

@@ -6,7 +6,7 @@ import { cpus, loadavg } from "node:os";
 import type { MemoryReading } from "./memory.ts";
 import type { Plan } from "./transfers.ts";
 
-const MODES = ["direct", "relay_stream", "presigned", "webdav"] as const;
+const MODES = ["direct", "relay_stream", "presigned", "webdav", "channel"] as const;
 type Way = (typeof MODES)[number];
 type Direction = "upload" | "download";
 
@@ -30,6 +30,8 @@ const MEMORY_GOAL_MB = 200;
 const GOALS: Record<"relay_stream" | "presigned", number> = { relay_stream: 0.7, presigned: 0.9 };
 /** WebDAV to a relay_stream policy against the upload API to the same policy. */
 const WEBDAV_GOAL = 0.9;
+/** relay_stream through an outbound-only follower's channel against relay_stream to a direct follower. */
+const CHANNEL_GOAL = 0.8;
 
 const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds;
 const fixed = (n: number, width: number, digits = 0) => n.toFixed(digits).padStart(width);
@@ -118,6 +120,21 @@ export function report(run: Run): string[] {
     const ratio = api.seconds / dav.seconds;
     lines.push(
       `  [${ratio >= WEBDAV_GOAL ? "met   " : "missed"}] ${direction} webdav >= ${pct(WEBDAV_GOAL)} of ${direction} relay_stream (the upload API): ${pct(ratio)}`,
+    );
+  }
+  for (const direction of ["upload", "download"] as const) {
+    const channel = find(direction, "channel");
+    const relay = find(direction, "relay_stream");
+    if (!run.phases.some((p) => p.name === `${direction} channel`)) continue;
+    if (!channel || !relay) {
+      lines.push(
+        `  [missed] ${direction} channel >= ${pct(CHANNEL_GOAL)} of ${direction} relay_stream (direct follower): not measured`,
+      );
+      continue;
+    }
+    const ratio = relay.seconds / channel.seconds;
+    lines.push(
+      `  [${ratio >= CHANNEL_GOAL ? "met   " : "missed"}] ${direction} channel >= ${pct(CHANNEL_GOAL)} of ${direction} relay_stream (direct follower): ${pct(ratio)}`,
     );
   }
   for (const proc of ["workerd", "agent"] as const) {

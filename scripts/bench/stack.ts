@@ -1,6 +1,7 @@
 // Owns the stack half of the benchmark: one payload uploaded and downloaded straight to the agent
 // (the node's signed protocol v2 client), through relay_stream, through presigned and through WebDAV
-// (one PUT, one GET, to the relay_stream user's policy with an app password), interleaved over
+// (one PUT, one GET, to the relay_stream user's policy with an app password) and, when the run has
+// one, through an outbound-only follower's channel (relay_stream on a second agent), interleaved over
 // the rounds, with the peak memory of workerd and of the agent in each phase and the machine's
 // streaming SHA-256 and disk write + fsync measured in the same run.
 import { z } from "zod";
@@ -24,7 +25,7 @@ import {
 } from "./transfers.ts";
 
 const GiB = 1024 ** 3;
-const WAYS = ["direct", "relay_stream", "presigned", "webdav"] as const;
+const WAYS = ["direct", "relay_stream", "presigned", "webdav", "channel"] as const;
 
 export interface StackBench {
   users: Map<Mode, Api>;
@@ -38,6 +39,8 @@ export interface StackBench {
   targetDir: string;
   /** The follower agent's process id. */
   agentPid: number;
+  /** An outbound-only follower's relay_stream user and its agent's process id (channel-follower.ts). */
+  channel?: { user: Api; agentPid: number };
   payload: Payload;
   runId: string;
   plan: Plan;
@@ -58,9 +61,13 @@ export async function benchStack(bench: StackBench): Promise<string[]> {
   const agent = bench.agentPid;
   const phases: Phase[] = [];
   /** Runs one phase; a failure is recorded and reported, and the remaining phases still run. */
-  const measure = async (name: Phase["name"], work: () => Promise<string | undefined>): Promise<boolean> => {
+  const measure = async (
+    name: Phase["name"],
+    work: () => Promise<string | undefined>,
+    agentPid = agent,
+  ): Promise<boolean> => {
     log(`  ${name}...`);
-    const memory = { workerd: new PhaseMemory(workerd), agent: new PhaseMemory(agent) };
+    const memory = { workerd: new PhaseMemory(workerd), agent: new PhaseMemory(agentPid) };
     const started = performance.now();
     let error: string | undefined;
     try {
@@ -100,8 +107,10 @@ export async function benchStack(bench: StackBench): Promise<string[]> {
     if (repeat > 1) log(`Round ${round} of ${repeat}`);
     const key = `${runId}/direct-${round}.bin`;
     const files = new Map<Mode, string>();
+    let channelFile: string | undefined;
+    const present = WAYS.filter((way) => way !== "channel" || bench.channel);
     // Each round starts with another way, so no way always meets a cold cache or dirty pages first.
-    const ways = WAYS.map((_, i) => WAYS[(i + round - 1) % WAYS.length]!);
+    const ways = present.map((_, i) => present[(i + round - 1) % present.length]!);
     let sentDirect = false;
     let sentDav = false;
     for (const way of ways) {
@@ -110,6 +119,18 @@ export async function benchStack(bench: StackBench): Promise<string[]> {
           await uploadViaWebdav(davFile(round), payload, sha256);
           return undefined;
         });
+        continue;
+      }
+      if (way === "channel") {
+        const channel = bench.channel!;
+        await measure(
+          "upload channel",
+          async () => {
+            channelFile = await uploadViaApi(channel.user, payload, sha256, "relay_stream", plan);
+            return undefined;
+          },
+          channel.agentPid,
+        );
         continue;
       }
       if (way === "direct") {
@@ -133,10 +154,27 @@ export async function benchStack(bench: StackBench): Promise<string[]> {
         if (sentDirect) await measure("download direct", () => downloadDirect(direct, key));
         continue;
       }
+      if (way === "channel") {
+        const channel = bench.channel!;
+        const fileId = channelFile;
+        if (fileId) {
+          await measure(
+            "download channel",
+            () => downloadViaApi(channel.user, fileId, "relay_stream"),
+            channel.agentPid,
+          );
+        }
+        continue;
+      }
       const fileId = files.get(way);
       if (fileId) await measure(`download ${way}`, () => downloadViaApi(users.get(way)!, fileId, way));
     }
     await direct.deleteObject(key).catch((error) => log(`  could not delete ${key}: ${error}`));
+    if (channelFile && bench.channel) {
+      await purgeViaApi(bench.channel.user, channelFile).catch((error) =>
+        log(`  could not purge the channel file: ${error}`),
+      );
+    }
     for (const [mode, fileId] of files) {
       await purgeViaApi(users.get(mode)!, fileId).catch((error) =>
         log(`  could not purge the ${mode} file: ${error}`),
