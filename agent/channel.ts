@@ -112,7 +112,8 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
     const headers = await signedHeaders(new URL(url).pathname);
     headers.set(CHANNEL_VERSION_HEADER, String(CHANNEL_VERSION));
     headers.set(CHANNEL_AGENT_VERSION_HEADER, options.version);
-    const ws = new WebSocket(url, { headers } as unknown as string[]);
+    const dispatcher = withoutCompression();
+    const ws = new WebSocket(url, { headers, ...(dispatcher ? { dispatcher } : {}) } as unknown as string[]);
     ws.binaryType = "arraybuffer";
     socket = ws;
     return new Promise<number>((resolve) => {
@@ -230,4 +231,33 @@ async function drained(ws: WebSocket): Promise<void> {
   while (ws.bufferedAmount > HIGH_WATER_BYTES / 2 && ws.readyState === WebSocket.OPEN) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+interface Dispatcher {
+  dispatch(options: { headers?: unknown }, handler: unknown): boolean;
+}
+
+/**
+ * Node's own fetch dispatcher (undici publishes it under this symbol once fetch has run), with the
+ * WebSocket's permessage-deflate offer taken out of the upgrade request: undici always offers it and
+ * workerd accepts, and deflating every frame of file bodies (which rarely compress) cost both ends
+ * CPU on each byte. Without the global dispatcher the socket is opened as undici makes it.
+ */
+function withoutCompression(): Dispatcher | undefined {
+  const global = (globalThis as Record<symbol, Dispatcher | undefined>)[
+    Symbol.for("undici.globalDispatcher.1")
+  ];
+  if (!global || typeof global.dispatch !== "function") return undefined;
+  return {
+    dispatch(options, handler) {
+      const headers = options.headers;
+      if (headers === null || typeof headers !== "object" || Array.isArray(headers)) {
+        return global.dispatch(options, handler);
+      }
+      const kept = Object.fromEntries(
+        Object.entries(headers).filter(([name]) => name.toLowerCase() !== "sec-websocket-extensions"),
+      );
+      return global.dispatch({ ...options, headers: kept }, handler);
+    },
+  };
 }
