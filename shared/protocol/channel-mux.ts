@@ -45,6 +45,11 @@ export interface ChannelMuxOptions {
    * stream to settle, in order. Unset: up to MAX_STREAMS, then refused.
    */
   maxOpenStreams?: number;
+  /**
+   * With maxOpenStreams: whether a request counts against it (default: every request). Those that do
+   * not (small exchanges such as probes) are never held behind transfers.
+   */
+  countsAgainstLimit?: (request: Request) => boolean;
   /** Body bytes carried: "out" sent, "in" received. */
   onBytes?: (direction: "in" | "out", count: number) => void;
   /** A frame broke the protocol; the owner closes the socket (and then calls close()). */
@@ -65,6 +70,8 @@ class Stream {
   outSettled = false;
   reset = false;
   head: Waiter | null = null;
+  /** Counts against the opener's maxOpenStreams. */
+  counted = false;
   #creditWake: (() => void) | null = null;
   #cancelOut: ((reason: unknown) => void) | null = null;
 
@@ -280,6 +287,8 @@ export class ChannelMux {
   readonly #waiting: { start: () => void; fail: (error: unknown) => void }[] = [];
   /** Streams handed to waiting requests that have not opened them yet. */
   #reserved = 0;
+  /** Open streams that count against maxOpenStreams. */
+  #counted = 0;
   #nextId: number;
   #closed: AppError | null = null;
 
@@ -296,11 +305,12 @@ export class ChannelMux {
   async fetch(request: Request, signal?: AbortSignal): Promise<Response> {
     if (this.#closed) throw this.#closed;
     const limit = this.#options.maxOpenStreams;
-    if (limit !== undefined && (this.#streams.size + this.#reserved >= limit || this.#waiting.length > 0)) {
+    const counted = limit !== undefined && (this.#options.countsAgainstLimit?.(request) ?? true);
+    if (counted && (this.#counted + this.#reserved >= limit || this.#waiting.length > 0)) {
       await this.#slot(signal);
       this.#reserved -= 1;
     }
-    return this.#open(request, signal);
+    return this.#open(request, signal, counted);
   }
 
   /** Waits until fewer than maxOpenStreams are open (or the caller aborts, or the socket goes). */
@@ -331,19 +341,21 @@ export class ChannelMux {
   #release(): void {
     const limit = this.#options.maxOpenStreams;
     if (limit === undefined || this.#closed) return;
-    while (this.#waiting.length > 0 && this.#streams.size + this.#reserved < limit) {
+    while (this.#waiting.length > 0 && this.#counted + this.#reserved < limit) {
       this.#reserved += 1;
       this.#waiting.shift()!.start();
     }
   }
 
-  #open(request: Request, signal?: AbortSignal): Promise<Response> {
+  #open(request: Request, signal: AbortSignal | undefined, counted: boolean): Promise<Response> {
     if (this.#closed) return Promise.reject(this.#closed);
     if (this.#streams.size >= MAX_STREAMS) {
       return Promise.reject(new AppError("rate_limited", "Too many transfers over this channel at once."));
     }
     const stream = new Stream(this.#allocateId());
     this.#streams.set(stream.id, stream);
+    stream.counted = counted;
+    if (counted) this.#counted += 1;
     const url = new URL(request.url);
     const body = request.body;
     const answered = new Promise<Response>((resolve, reject) => {
@@ -385,6 +397,7 @@ export class ChannelMux {
     this.#closed = error;
     for (const stream of this.#streams.values()) stream.abandon(error);
     this.#streams.clear();
+    this.#counted = 0;
     for (const waiter of this.#waiting.splice(0)) waiter.fail(error);
   }
 
@@ -551,7 +564,10 @@ export class ChannelMux {
   }
 
   #forget(id: number): void {
-    if (this.#streams.delete(id)) this.#release();
+    const stream = this.#streams.get(id);
+    if (!stream || !this.#streams.delete(id)) return;
+    if (stream.counted) this.#counted -= 1;
+    this.#release();
   }
 
   #sendControl(frame: Uint8Array<ArrayBuffer>): void {

@@ -32,9 +32,16 @@ export const MAX_STREAMS = 256;
  * Streams the primary's Durable Object keeps open at once; further requests wait for one to finish.
  * Each stream may hold one window of body bytes in the object (received and not yet read, or sent and
  * not yet granted back), so 16 streams hold at most 64 MiB each way: within the 128 MB an object has,
- * whatever the number of transfers.
+ * whatever the number of transfers. Only object bodies count (channelTransfer): probes, ingress
+ * target pushes and other small exchanges are never held behind transfers.
  */
 export const OPENER_STREAMS = 16;
+
+/** Requests that move object bytes (object GET/PUT, a multipart part PUT): those OPENER_STREAMS bounds. */
+export function channelTransfer(method: string, path: string): boolean {
+  if (method !== "GET" && method !== "PUT") return false;
+  return /^\/internal\/v2\/(objects\/|multipart\/[^/]+\/parts\/)/.test(path);
+}
 
 export const FRAME = {
   /** primary -> agent: a request head; its body follows as DATA frames unless head.body is false. */

@@ -26,7 +26,10 @@ interface Pair {
   cut(): void;
 }
 
-function pair(serve: (request: Request) => Promise<Response>, maxOpenStreams?: number): Pair {
+function pair(
+  serve: (request: Request) => Promise<Response>,
+  limit?: { maxOpenStreams: number; countsAgainstLimit: (request: Request) => boolean },
+): Pair {
   const bytes = { out: 0, in: 0 };
   const protocolErrors: AppError[] = [];
   let cut = false;
@@ -41,7 +44,7 @@ function pair(serve: (request: Request) => Promise<Response>, maxOpenStreams?: n
   });
   const opener: ChannelMux = new ChannelMux({
     transport: deliver(() => acceptor),
-    ...(maxOpenStreams === undefined ? {} : { maxOpenStreams }),
+    ...limit,
     onBytes: (direction, count) => {
       bytes[direction] += count;
     },
@@ -317,15 +320,21 @@ describe("the follower channel's multiplexer", () => {
     ]);
   });
 
-  it("keeps at most maxOpenStreams open: later requests wait in order, an aborted one leaves the queue, a lost socket fails the rest", async () => {
+  it("keeps at most maxOpenStreams counted streams open: later ones wait in order, an uncounted one passes, an aborted one leaves the queue, a lost socket fails the rest", async () => {
     const arrived: string[] = [];
     const answers = new Map<string, () => void>();
-    const { opener, cut } = pair(async (request) => {
-      const name = new URL(request.url).pathname.slice(1);
-      arrived.push(name);
-      await new Promise<void>((resolve) => answers.set(name, resolve));
-      return new Response(name);
-    }, 2);
+    const { opener, cut } = pair(
+      async (request) => {
+        const name = new URL(request.url).pathname.slice(1);
+        arrived.push(name);
+        await new Promise<void>((resolve) => answers.set(name, resolve));
+        return new Response(name);
+      },
+      {
+        maxOpenStreams: 2,
+        countsAgainstLimit: (request) => new URL(request.url).pathname !== "/probe",
+      },
+    );
     const ask = (name: string, signal?: AbortSignal) =>
       opener.fetch(new Request(`http://primary.test/${name}`), signal);
     // Waits until `count` requests reached the follower, then a little more for any that should not.
@@ -341,13 +350,18 @@ describe("the follower channel's multiplexer", () => {
     const e = ask("e");
     await reached(2);
     expect(arrived).toEqual(["a", "b"]);
+    // A request that does not count against the limit is never held behind the others.
+    const probe = ask("probe");
+    await reached(3);
+    answers.get("probe")!();
+    expect(await (await probe).text()).toBe("probe");
     aborted.abort(new AppError("bad_request", "The browser went away."));
     await expect(c).rejects.toMatchObject({ code: "bad_request" });
     answers.get("a")!();
     expect(await (await a).text()).toBe("a");
-    await reached(3);
+    await reached(4);
     // c left the queue: d is next, and e still waits.
-    expect(arrived).toEqual(["a", "b", "d"]);
+    expect(arrived).toEqual(["a", "b", "probe", "d"]);
     cut();
     await expect(e).rejects.toMatchObject({ code: "follower_unreachable" });
     await expect(b).rejects.toMatchObject({ code: "follower_unreachable" });

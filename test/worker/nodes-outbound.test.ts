@@ -360,6 +360,45 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
     expect(digest.digest("hex")).toBe(sha256(large.data));
   }, 180_000);
 
+  it("keeps Test Connection answering while 16 paused downloads hold every transfer slot, and serves a 17th once one finishes", async () => {
+    // Large enough that a paused reader holds its stream open (a few MiB fit in the buffers between).
+    const file = await uploaded(32 * MiB + 1, 82);
+    const held = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const response = await api(file.content, { headers: auth });
+        expect(response.status).toBe(200);
+        const reader = response.body!.getReader();
+        const digest = createHash("sha256");
+        digest.update((await reader.read()).value!);
+        return { reader, digest };
+      }),
+    );
+    const waiting = api(file.content, { headers: auth });
+    let answered = false;
+    void waiting.then(() => {
+      answered = true;
+    });
+    const tested = await admin.ok<{ path: string }>(
+      await admin.json("POST", `/api/v1/admin/nodes/${nodeId}/test`),
+    );
+    expect(tested.path).toBe("channel");
+    // The 17th transfer waits for a slot; the probe went past it.
+    expect(answered).toBe(false);
+    const finish = async ({ reader, digest }: (typeof held)[number]) => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return digest.digest("hex");
+        digest.update(value);
+      }
+    };
+    expect(await finish(held[0]!)).toBe(sha256(file.data));
+    const seventeenth = await waiting;
+    expect(sha256(new Uint8Array(await seventeenth.arrayBuffer()))).toBe(sha256(file.data));
+    expect(await Promise.all(held.slice(1).map(finish))).toEqual(
+      Array.from({ length: 15 }, () => sha256(file.data)),
+    );
+  }, 180_000);
+
   it("reconnects after workerd restarts, and the next transfer works", async () => {
     const since = (await readiness()).channel?.connected_since;
     await stack.primary.restart();

@@ -10,6 +10,7 @@ import { AppError, errorResponse } from "../../shared/errors.ts";
 import {
   CHANNEL_AGENT_VERSION_HEADER,
   CLOSE,
+  channelTransfer,
   OPENER_STREAMS,
   PING,
   PONG,
@@ -155,6 +156,7 @@ export class FollowerChannel {
       firstStreamId: 1 + Math.floor(Math.random() * 0x7fff_0000),
       // Memory: each open stream may hold a window of body bytes here; more transfers wait their turn.
       maxOpenStreams: OPENER_STREAMS,
+      countsAgainstLimit: (request) => channelTransfer(request.method, new URL(request.url).pathname),
       onBytes: (direction, count) => {
         this.#bytes[direction] += count;
       },
