@@ -49,6 +49,8 @@ export interface PrimaryOptions {
   port: number;
   stateDir: string;
   bindings: Record<string, string>;
+  /** A console already built (buildConsole); otherwise it is built next to the bundle. */
+  consoleDir?: string;
 }
 
 export interface Primary {
@@ -65,7 +67,7 @@ export interface Primary {
 export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
   // The web console, served as Workers static assets like wrangler.toml [assets] says: the API,
   // WebDAV and /health reach the worker first, any other path is a file or the console's index.html.
-  const consoleDir = await buildConsole(join(dirname(options.scriptPath), "console"));
+  const consoleDir = options.consoleDir ?? (await buildConsole(join(dirname(options.scriptPath), "console")));
   const settings: MiniflareOptions = {
     modules: true,
     scriptPath: options.scriptPath,

@@ -22,6 +22,7 @@ import { encryptSecret } from "../../worker/secrets.ts";
 import type { AppDeps } from "../../worker/services.ts";
 import { policyCredentialContext } from "../../worker/storage/factory.ts";
 import { S3RVER_KEY } from "./s3rver.ts";
+import { createWorkerdHarness, workerdTarget } from "./workerd-primary.ts";
 
 export const TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop";
 export const ORIGIN = "http://primary.test";
@@ -37,6 +38,8 @@ export interface Harness {
   settle(): Promise<void>;
   call(method: string, path: string, options?: CallOptions): Promise<Response>;
   close(): Promise<void>;
+  /** Inside workerd only: the primary's own address and its Miniflare, for raw HTTP and bindings. */
+  workerd?: { url: URL; miniflare: Miniflare };
 }
 
 export interface CallOptions {
@@ -53,7 +56,34 @@ const unexpectedFetch: typeof fetch = async (input) => {
   );
 };
 
-export async function createHarness(deps: Omit<AppDeps, "db"> = {}): Promise<Harness> {
+/** Outbound fetch as the runtime has it, for tests that reach real services (s3rver, agents). */
+export const realFetch: typeof fetch = (input, init) => fetch(input, init);
+
+export interface HarnessOptions {
+  /** Bindings besides the database, secret and public URL (e.g. TRUSTED_PROXY_HEADER). */
+  bindings?: Record<string, string>;
+}
+
+/**
+ * The primary over a fresh migrated database: in process (createApp), or inside workerd when the
+ * workerd test project runs (FLOTILLA_TEST_TARGET=workerd). Injected clocks, fetches and log sinks
+ * exist only in process, so a file passing them is listed node-only in vitest.config.ts.
+ */
+export async function createHarness(
+  deps: Omit<AppDeps, "db"> = {},
+  options: HarnessOptions = {},
+): Promise<Harness> {
+  if (workerdTarget) {
+    const injected = Object.entries(deps).filter(
+      ([name, value]) => !(name === "fetch" && value === realFetch),
+    );
+    if (injected.length > 0) {
+      throw new Error(
+        `createHarness(${injected.map(([name]) => name).join(", ")}) cannot reach inside workerd: list the test file in NODE_ONLY (vitest.config.ts).`,
+      );
+    }
+    return createWorkerdHarness({ secret: TEST_SECRET, origin: ORIGIN, bindings: options.bindings ?? {} });
+  }
   const dir = await mkdtemp(join(tmpdir(), "flotilla-worker-"));
   const client = createClient({ url: `file:${join(dir, "primary.db")}` });
   await migrateDatabase(client);
@@ -76,6 +106,7 @@ export async function createHarness(deps: Omit<AppDeps, "db"> = {}): Promise<Har
     FLOTILLA_SECRET: TEST_SECRET,
     PUBLIC_URL: ORIGIN,
     FILES: files,
+    ...options.bindings,
   };
   const pending: Promise<unknown>[] = [];
   const ctx = { waitUntil: (promise: Promise<unknown>) => void pending.push(promise) };

@@ -13,6 +13,7 @@ import { errorCode } from "../support/envelopes.ts";
 import {
   createHarness,
   type Harness,
+  realFetch,
   seedS3Policy,
   seedUser,
   TEST_PASSWORD,
@@ -31,7 +32,7 @@ describe("security review: share links and password guessing", () => {
 
   beforeAll(async () => {
     s3 = await startS3rver(["review"]);
-    h = await createHarness({ fetch: (input, init) => fetch(input, init) });
+    h = await createHarness({ fetch: realFetch });
     alice = await seedUser(h);
   });
   afterAll(async () => {

@@ -11,7 +11,14 @@ import { createFileRecord, type FileRow, fileStorageKey } from "../../../worker/
 import { createS3Driver } from "../../../worker/storage/s3.ts";
 import { streamOf, utf8 } from "../../support/bytes.ts";
 import { errorCode } from "../../support/envelopes.ts";
-import { createHarness, type Harness, seedS3Policy, seedUser, unique } from "../../support/primary.ts";
+import {
+  createHarness,
+  type Harness,
+  realFetch,
+  seedS3Policy,
+  seedUser,
+  unique,
+} from "../../support/primary.ts";
 import { S3RVER_KEY, startS3rver } from "../../support/s3rver.ts";
 import { seedFile, servicesOf } from "./helpers.ts";
 
@@ -26,7 +33,7 @@ describe("downloads and previews", () => {
 
   beforeAll(async () => {
     s3 = await startS3rver(["downloads"]);
-    h = await createHarness({ fetch: (input, init) => fetch(input, init) });
+    h = await createHarness({ fetch: realFetch });
     alice = await seedUser(h);
     file = await seedFile(h, {
       space: space(),

@@ -13,7 +13,7 @@ import { parseEnv } from "../../../worker/env.ts";
 import { deletePendingObjects } from "../../../worker/files/purge.ts";
 import { createServices } from "../../../worker/services.ts";
 import { createS3Driver } from "../../../worker/storage/s3.ts";
-import { createHarness, type Harness, seedS3Policy } from "../../support/primary.ts";
+import { createHarness, type Harness, realFetch, seedS3Policy } from "../../support/primary.ts";
 import { S3RVER_KEY, startS3rver } from "../../support/s3rver.ts";
 
 /** A TCP server that does `onSocket` with every connection; counts them. */
@@ -45,7 +45,7 @@ describe("storage failures that must not hang or leak", () => {
 
   beforeAll(async () => {
     s3 = await startS3rver(["purge"]);
-    h = await createHarness({ fetch: (input, init) => fetch(input, init) });
+    h = await createHarness({ fetch: realFetch });
   });
   afterAll(async () => {
     for (const server of servers) await server.close();

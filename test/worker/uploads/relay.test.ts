@@ -25,6 +25,7 @@ import {
   createHarness,
   type Harness,
   ORIGIN,
+  realFetch,
   seedS3Policy,
   seedUser,
   unique,
@@ -57,7 +58,7 @@ describe("relay uploads to an s3 policy", () => {
 
   beforeAll(async () => {
     s3 = await startS3rver(["uploads"]);
-    h = await createHarness({ fetch: (input, init) => fetch(input, init) });
+    h = await createHarness({ fetch: realFetch });
     policyId = await insertS3Policy("relay_stream");
     presignedPolicyId = await insertS3Policy("presigned");
     bucket = createS3Driver({
