@@ -4,6 +4,18 @@
 // and the Repr-Digest field (RFC 9530) from the stored SHA-256.
 import type { ByteRange } from "../storage/types.ts";
 
+/**
+ * Headers of every answer carrying a file's bytes: they go out exactly as stored. Cloudflare's edge
+ * compresses text types (dropping Content-Length, and ETag, Repr-Digest and Content-Range would then
+ * describe bytes the client never got) unless Cache-Control says no-transform; the single-box stack's
+ * workerd front (Miniflare) compresses them whatever Cache-Control says, unless a Content-Encoding
+ * other than gzip or br is already set, so identity says "not encoded" to both.
+ */
+export const STORED_BYTES_HEADERS = {
+  "cache-control": "private, no-cache, no-transform",
+  "content-encoding": "identity",
+} as const;
+
 /** Past this many digits a position cannot be inside any file; treated as "beyond the end". */
 const MAX_DIGITS = 15;
 

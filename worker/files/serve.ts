@@ -16,6 +16,7 @@ import {
   noneMatch,
   parseRange,
   reprDigest,
+  STORED_BYTES_HEADERS,
 } from "./http-headers.ts";
 import type { FileRow } from "./records.ts";
 
@@ -89,7 +90,7 @@ export async function serveFile(
     "accept-ranges": "bytes",
     "repr-digest": reprDigest(file.sha256),
     "last-modified": (options.lastModified ?? file.createdAt).toUTCString(),
-    "cache-control": "private, no-cache",
+    ...STORED_BYTES_HEADERS,
     "x-content-type-options": "nosniff",
     "content-security-policy": SANDBOX_CSP,
     "content-disposition": contentDisposition(options.disposition, file.name),

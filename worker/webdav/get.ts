@@ -3,7 +3,7 @@
 // known to follow a redirect to a presigned storage URL. HEAD answers from the record alone, without
 // touching the storage. A collection answers a small HTML index of its members.
 import { notFound } from "../../shared/errors.ts";
-import { entityTag, reprDigest } from "../files/http-headers.ts";
+import { entityTag, reprDigest, STORED_BYTES_HEADERS } from "../files/http-headers.ts";
 import { SANDBOX_CSP, serveFile } from "../files/serve.ts";
 import type { DavContext } from "./context.ts";
 import { href, TEAM_SPACES } from "./paths.ts";
@@ -24,7 +24,7 @@ export async function get(ctx: DavContext): Promise<Response> {
           "last-modified": file.updatedAt.toUTCString(),
           "content-type": file.contentType,
           "content-length": String(file.size),
-          "cache-control": "private, no-cache",
+          ...STORED_BYTES_HEADERS,
         },
       });
     }
