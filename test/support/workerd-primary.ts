@@ -53,12 +53,15 @@ export async function createWorkerdHarness(options: WorkerdHarnessOptions): Prom
   // Frozen: a test that changes a binding after start would change nothing inside workerd.
   const env: RawEnv = Object.freeze({ ...bindings, FILES: await primary.miniflare.getR2Bucket("FILES") });
   const send = async (request: Request): Promise<Response> => {
-    // Buffered like a browser's fetch of a known body, so the request carries its Content-Length.
-    const body = request.body ? await request.arrayBuffer() : undefined;
+    // A body whose length the test declared streams as it comes (a slow client); any other is
+    // buffered like a browser's fetch of a known body, so the request carries its Content-Length.
+    const streamed = request.body !== null && request.headers.has("content-length");
+    const body = streamed ? request.body : request.body ? await request.arrayBuffer() : undefined;
     const response = await primary.miniflare.dispatchFetch(request.url, {
       method: request.method,
       headers: [...request.headers],
       body,
+      ...(streamed ? { duplex: "half" } : {}),
       redirect: "manual",
     });
     // Miniflare hides Content-Encoding once fetch has decoded the body; a browser's fetch shows both.

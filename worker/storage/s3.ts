@@ -10,7 +10,14 @@ import {
   unreachable,
   xmlField,
 } from "../../shared/s3-wire.ts";
-import { assertEmptyDigest, assertObjectKey, meter, resolveRange, withKnownLength } from "./streams.ts";
+import {
+  assertEmptyDigest,
+  assertObjectKey,
+  firstBytesReady,
+  meter,
+  resolveRange,
+  withKnownLength,
+} from "./streams.ts";
 import { type ObjectInfo, type PresignRequest, STORAGE_TIMEOUTS, type StorageDriver } from "./types.ts";
 
 export interface S3Config {
@@ -97,11 +104,12 @@ export function createS3Driver(config: S3Config, deps: S3Deps = {}): StorageDriv
   ) => {
     assertEmptyDigest(size, expected);
     const metered = meter(body, size, expected);
+    const checked = await firstBytesReady(metered.stream);
     const response = await send(
       url,
       {
         method: "PUT",
-        body: withKnownLength(metered.stream, size),
+        body: withKnownLength(checked, size),
         headers: {
           ...headers,
           "content-length": String(size),

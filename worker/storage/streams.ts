@@ -139,6 +139,38 @@ export function chunkReader(source: ReadableStream<Uint8Array>): ChunkReader {
   };
 }
 
+/**
+ * Resolves once the first bytes of `stream` are there, with a stream of the same bytes; rejects with
+ * the stream's error if it fails first (a client gone, a body refused by the meter). A driver awaits
+ * it before opening the outbound request, so a body that fails before its first byte opens none: in
+ * workerd a subrequest is otherwise already on the wire with its headers and gets cut, and S3 stores
+ * (s3rver keeps) what arrived of a cut PUT.
+ */
+export async function firstBytesReady(
+  stream: ReadableStream<Uint8Array>,
+): Promise<ReadableStream<Uint8Array>> {
+  const reader = stream.getReader();
+  const first = await reader.read();
+  let held: Uint8Array | null = first.done ? null : first.value;
+  const ended = first.done;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (held) {
+          controller.enqueue(held);
+          held = null;
+          return;
+        }
+        const next = ended ? { done: true as const } : await reader.read();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
 /** Refuses an empty body whose declared digest is not the empty digest before any request is made. */
 export function assertEmptyDigest(size: number, sha256: string | undefined): void {
   if (size === 0 && sha256 !== undefined && sha256 !== EMPTY_SHA256) throw digestMismatch();

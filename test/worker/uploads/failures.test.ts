@@ -98,17 +98,17 @@ describe("upload failure paths on s3", () => {
       fetch: (input, init) => fetch(input, init),
       logSink: (record) => void h.logs.push(record),
     });
-  /** A part body that sends its first KiB, then waits for release() before sending the rest. */
-  const gated = (part: Uint8Array) => {
+  /** A part body that sends its first `ahead` bytes (a KiB) in MiB pieces, then waits for release() to send the rest. */
+  const gated = (part: Uint8Array, ahead = 1024) => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
-        controller.enqueue(part.slice(0, 1024));
+        for (let at = 0; at < ahead; at += MiB) controller.enqueue(part.slice(at, Math.min(ahead, at + MiB)));
         await gate;
-        controller.enqueue(part.slice(1024));
+        controller.enqueue(part.slice(ahead));
         controller.close();
       },
     });
@@ -453,10 +453,12 @@ describe("upload failure paths on s3", () => {
       .set({ policyId: proxied })
       .where(eq(policyGroupRules.policyId, policyId));
     try {
-      const data = bytes(300 * 1024, 31);
+      const data = bytes(3 * MiB, 31);
       const upload = await init({ name: "cut.bin", size: data.length, sha256: sha256(data) });
       expect((await sessionRow(upload.id))!.policyId).toBe(proxied);
-      const cut = gated(data);
+      // The store's request opens once checked bytes are there: the meter's first MiB, released when
+      // the next arrives.
+      const cut = gated(data, 2 * MiB + 1024);
       const first = c.putPart(upload.id, 1, cut.stream, { "content-length": String(data.length) });
       await untilUploading(upload.id);
       while (sockets.size === 0) await new Promise((resolve) => setTimeout(resolve, 10));
