@@ -64,15 +64,14 @@ export async function createWorkerdHarness(options: WorkerdHarnessOptions): Prom
       ...(streamed ? { duplex: "half" } : {}),
       redirect: "manual",
     });
-    // Miniflare hides Content-Encoding once fetch has decoded the body; a browser's fetch shows both.
+    // Read at once into an answer of this realm: Miniflare's fetch is another undici, whose unread
+    // bodies were now and then found already used when a test came to read them. Miniflare hides
+    // Content-Encoding once fetch has decoded the body; a browser's fetch shows both.
     const headers = new Headers([...response.headers].filter(([name]) => name !== "mf-content-encoding"));
     const encoding = response.headers.get("mf-content-encoding");
     if (encoding) headers.set("content-encoding", encoding);
-    return new Response(response.body as ReadableStream | null, {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
-    });
+    const bytes = response.body ? new Uint8Array(await response.arrayBuffer()) : null;
+    return new Response(bytes, { status: response.status, statusText: response.statusText, headers });
   };
   return {
     app: {
