@@ -77,7 +77,7 @@ export async function putRelayPart(
   }
 
   const body = request.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-  return storeRelayPart(
+  const stored = storeRelayPart(
     services,
     session,
     partNumber,
@@ -98,6 +98,11 @@ export async function putRelayPart(
     },
     () => body.cancel().catch(() => {}),
   );
+  // On Workers a request whose client goes away is cancelled, and what its handler still awaits with
+  // it: the part's claim would then stay taken until its lease ends. Under waitUntil the store runs
+  // to its end (the body fails), so the claim is released or the part recorded.
+  services.waitUntil(stored.catch(() => {}));
+  return stored;
 }
 
 /**
