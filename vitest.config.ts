@@ -20,8 +20,8 @@ const NODE_ONLY: Record<string, string> = {
   "test/worker/uploads/failures.test.ts": "injects faults through the app's outbound fetch",
   "test/worker/round-trips.test.ts": "counts database round trips on the app's own db client",
   "test/worker/webdav.test.ts": "moves the worker's clock to run lock timeouts out",
-  "test/worker/files/shares.test.ts": "moves the worker's clock past link and unlock-token expiry",
-  "test/worker/files/trash.test.ts": "moves the worker's clock between deletes to test retention",
+  "test/worker/files/shares-unlock-expiry.test.ts":
+    "moves the worker's clock past an unlock token's lifetime",
 };
 
 /** Suites that need the primary's own HTTP front inside workerd (raw sockets), each with why. */

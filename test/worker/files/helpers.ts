@@ -11,8 +11,9 @@ import { createServices, type Services } from "../../../worker/services.ts";
 import { utf8 } from "../../support/bytes.ts";
 import { type Harness, seedPolicy, unique } from "../../support/primary.ts";
 
-export function servicesOf(h: Harness, now?: () => Date): Services {
-  return createServices(parseEnv(h.env), { waitUntil: (p) => void h.pending.push(p) }, `test-${randomId()}`, {
+export function servicesOf(h: Harness, now?: () => Date, bindings: Record<string, string> = {}): Services {
+  const env = parseEnv({ ...h.env, ...bindings });
+  return createServices(env, { waitUntil: (p) => void h.pending.push(p) }, `test-${randomId()}`, {
     db: h.db,
     fetch: () => Promise.reject(new Error("unexpected fetch")),
     ...(now ? { now } : {}),

@@ -16,12 +16,11 @@ type Item = { type: string; id: string; name: string; parent_id?: string | null;
 describe("trash", () => {
   let h: Harness;
   let alice: { user: { id: string }; token: string };
-  let clock = Date.now();
   const space = () => ({ kind: "user" as const, id: alice.user.id });
   const bucket = () => h.env.FILES as R2Bucket;
 
   beforeAll(async () => {
-    h = await createHarness({ now: () => new Date(clock) });
+    h = await createHarness();
     alice = await seedUser(h);
   });
   afterAll(async () => {
@@ -155,17 +154,22 @@ describe("trash", () => {
     const old = await seedFile(h, { space: space(), userId: alice.user.id, name: "old.txt" });
     const young = await seedFile(h, { space: space(), userId: alice.user.id, name: "young.txt" });
     await call("DELETE", `/files/${old.id}`);
-    clock += 3 * 24 * 3600 * 1000;
     await call("DELETE", `/files/${young.id}`);
-    clock += 24 * 3600 * 1000;
+    // Trashed four days and one day before the task runs (the worker's own clock runs on, inside
+    // workerd too).
+    const day = 24 * 3600 * 1000;
+    const runAt = Date.now();
+    await h.db
+      .update(files)
+      .set({ trashedAt: new Date(runAt - 4 * day) })
+      .where(eq(files.id, old.id));
+    await h.db
+      .update(files)
+      .set({ trashedAt: new Date(runAt - day) })
+      .where(eq(files.id, young.id));
     const expire = fileTasks.find((t) => t.name === "expire_trash");
     if (!expire) throw new Error("expire_trash task missing");
-    h.env.TRASH_RETENTION_DAYS = "2";
-    try {
-      await expire.run(servicesOf(h, () => new Date(clock)));
-    } finally {
-      delete h.env.TRASH_RETENTION_DAYS;
-    }
+    await expire.run(servicesOf(h, () => new Date(runAt), { TRASH_RETENTION_DAYS: "2" }));
     expect(await h.db.select().from(files).where(eq(files.id, old.id))).toEqual([]);
     expect(await bucket().head(old.storageKey)).toBeNull();
     const kept = await h.db.select().from(files).where(eq(files.id, young.id));
