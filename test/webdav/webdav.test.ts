@@ -5,7 +5,7 @@
 // once the new bytes are complete, and locks and properties behave as RFC 4918 has them.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient, type FileStat, type WebDAVClient } from "webdav";
@@ -107,6 +107,39 @@ describe("WebDAV files", () => {
     expect(liar.status).toBe(400);
     expect(liar.headers.get("x-flotilla-error")).toBe("content_length_mismatch");
     expect(await dav.exists("/liar.txt")).toBe(false);
+  });
+
+  it("refuses a body of several parts that ends before its declared length, leaving no file and no staged part", async () => {
+    // Parts are read from the body while the one before is being stored: when the body runs dry in
+    // part 4, parts before it may still be in flight, and the refusal waits for them before cleaning up.
+    const staged = join(env.ingressDir, "..", ".flotilla", "multipart");
+    const entries = async () => (existsSync(staged) ? await readdir(staged) : []);
+    const stagedBefore = await entries();
+    const sent = bytes(3 * MiB + 100, 7);
+    let at = 0;
+    const put = await fetch(`${env.base}/dav/short.bin`, {
+      method: "PUT",
+      headers: { authorization: basic(env.user), "x-expected-entity-length": String(5 * MiB) },
+      body: new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (at < sent.length) {
+            controller.enqueue(new Uint8Array(sent.subarray(at, at + 256 * 1024)));
+            at += 256 * 1024;
+            return;
+          }
+          // The body ends only once the follower holds this upload's parts (staged beside the files).
+          while ((await entries()).length === stagedBefore.length) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          controller.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    expect(put.status).toBe(400);
+    expect(put.headers.get("x-flotilla-error")).toBe("content_length_mismatch");
+    expect(await dav.exists("/short.bin")).toBe(false);
+    expect(await entries()).toEqual(stagedBefore);
   });
 
   it("stores a chunked body of unknown size in parts of the policy's chunk size", async () => {

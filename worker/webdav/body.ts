@@ -4,8 +4,11 @@
 import { chunkReader, METER_CHUNK } from "../storage/streams.ts";
 
 export interface PartSource {
-  /** The next `size` bytes of the body as a stream; it ends early if the body does. */
-  take(size: number): ReadableStream<Uint8Array>;
+  /**
+   * The next `size` bytes of the body as a stream; it ends early if the body does. `onEnd` is called
+   * once its bytes are all read from the body (the next part may then be taken).
+   */
+  take(size: number, onEnd?: () => void): ReadableStream<Uint8Array>;
   /** True when nothing is left after the parts taken (a longer body than declared is false). */
   finished(): Promise<boolean>;
   /** True when more bytes follow, without taking them. */
@@ -28,17 +31,21 @@ export function partSource(body: ReadableStream<Uint8Array>): PartSource {
   }
 
   return {
-    take(size) {
+    take(size, onEnd) {
       let left = size;
+      const end = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+        controller.close();
+        onEnd?.();
+      };
       return new ReadableStream<Uint8Array>(
         {
           async pull(controller) {
-            if (left === 0) return controller.close();
+            if (left === 0) return end(controller);
             const chunk = await next(left);
-            if (chunk === null) return controller.close();
+            if (chunk === null) return end(controller);
             left -= chunk.byteLength;
             controller.enqueue(chunk);
-            if (left === 0) controller.close();
+            if (left === 0) end(controller);
           },
         },
         { highWaterMark: 0 },

@@ -1,8 +1,8 @@
 // Owns how WebDAV writes bytes: through an upload session like any upload (the space's policy group
 // resolves the policy by size, the policy's limit applies, the session's owed cleanup covers a write
-// that dies half way), its parts streamed one after another from one body into the storage's
-// multipart upload (or one put when it fits a part), completed and verified (size, SHA-256) before a
-// record changes. The record step writes the file at its path: a new file, or the existing file's
+// that dies half way), its parts streamed from one body into the storage's multipart upload (or one
+// put when it fits a part), the next part read while the one before is stored, completed and
+// verified (size, SHA-256) before a record changes. The record step writes the file at its path: a new file, or the existing file's
 // content switched in one guarded statement. A copy of a file whose destination resolves to the same
 // policy is made by the storage itself where the driver can; otherwise it streams through.
 import { and, eq } from "drizzle-orm";
@@ -21,7 +21,7 @@ import { completeUpload, type RecordFile } from "../uploads/complete.ts";
 import { storeRelayPart } from "../uploads/parts.ts";
 import { partSize } from "../uploads/plan.ts";
 import { fixUnsizedPlan, type SessionRow, startUpload } from "../uploads/sessions.ts";
-import { collect, partSource, prefixed } from "./body.ts";
+import { collect, type PartSource, partSource, prefixed } from "./body.ts";
 
 /** Where a write lands: a name in a folder of a space (null = the space root). */
 export interface WritePlace {
@@ -39,7 +39,10 @@ export interface WriteResult {
 /** The client id of WebDAV writes while they are in progress (they show among the user's uploads). */
 const WEBDAV_CLIENT = "webdav";
 
-/** The largest part a body of unknown size is read in: each is held whole until it is known to be full. */
+/**
+ * The largest part a body of unknown size is read in: each is held whole until it is known to be full,
+ * two at most (the next is read while the one before is stored).
+ */
 export const UNSIZED_PART_MAX = 8 * 1024 * 1024;
 
 /**
@@ -105,28 +108,30 @@ export async function writeUnsized(
   return settle(services, user, session, place, async () => {
     const parts = partSource(prefixed(head, source));
     let size = 0;
-    let n = 0;
+    let count = 0;
+    let last = false;
     try {
-      for (;;) {
+      await overlapParts(parts, async (n) => {
+        if (last) return null;
         const part = await collect(parts.take(session.chunkSize));
-        if (n > 0 && part.byteLength === 0) break;
-        n += 1;
-        size += part.byteLength;
+        if (n > 1 && part.byteLength === 0) return null;
         if (n > session.partCount) {
           throw new AppError("file_too_large", "The file needs more parts than the storage allows.");
         }
-        await storeRelayPart(services, session, n, () =>
+        count = n;
+        size += part.byteLength;
+        last = part.byteLength < session.chunkSize || !(await parts.more());
+        const stored = storeRelayPart(services, session, n, () =>
           driver.putPart(session.storageKey, session.multipartId!, n, streamOf(part), {
             size: part.byteLength,
           }),
         );
-        if (part.byteLength < session.chunkSize || !(await parts.more())) break;
-      }
+        return { stored, read: Promise.resolve() };
+      });
     } catch (error) {
-      await parts.cancel().catch(() => {});
       throw storageFailure(error, policy.id);
     }
-    session = await fixUnsizedPlan(services, session, size, n);
+    session = await fixUnsizedPlan(services, session, size, count);
   });
 }
 
@@ -221,7 +226,7 @@ export async function copyFile(
   });
 }
 
-/** Sends the session's parts, one after another, cut from one stream; refuses a longer stream. */
+/** Sends the session's parts cut from one stream, each read while the one before is stored; refuses a longer stream. */
 async function streamParts(
   services: Services,
   session: SessionRow,
@@ -229,19 +234,58 @@ async function streamParts(
   body: ReadableStream<Uint8Array>,
 ): Promise<void> {
   const parts = partSource(body);
-  for (let n = 1; n <= session.partCount; n++) {
+  const digest = session.partCount === 1 && session.declaredSha256 ? { sha256: session.declaredSha256 } : {};
+  await overlapParts(parts, async (n) => {
+    if (n > session.partCount) return null;
     const size = partSize(session, session.size, n);
-    const part = parts.take(size);
-    const digest =
-      session.partCount === 1 && session.declaredSha256 ? { sha256: session.declaredSha256 } : {};
-    await storeRelayPart(services, session, n, () =>
+    let ended!: () => void;
+    const read = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    const part = parts.take(size, ended);
+    const stored = storeRelayPart(services, session, n, () =>
       session.multipartId
         ? driver.putPart(session.storageKey, session.multipartId, n, part, { size, ...digest })
         : driver.put(session.storageKey, part, { size, contentType: session.contentType, ...digest }),
     );
-  }
+    return { stored, read };
+  });
   if (!(await parts.finished())) {
     throw new AppError("content_length_mismatch", "The body is longer than its declared length.");
+  }
+}
+
+/** One part on its way: `read` once its bytes are all taken from the body, `stored` once the storage has it. */
+interface PartInFlight {
+  read: Promise<void>;
+  stored: Promise<unknown>;
+}
+
+/**
+ * Stores the parts `start` gives (1, 2, ...; null when there are no more), reading each from the body
+ * while the one before is still being stored: part n+1 starts once part n's bytes are all read and
+ * part n-1 is stored, so at most two parts are in flight and memory stays bounded. On a failure the
+ * body is cancelled and every started part settles before the first failed part's error is thrown, so
+ * the abort that follows finds nothing still being written.
+ */
+async function overlapParts(
+  source: PartSource,
+  start: (n: number) => Promise<PartInFlight | null>,
+): Promise<void> {
+  const stored: Promise<unknown>[] = [];
+  try {
+    for (let n = 1; ; n++) {
+      const part = await start(n);
+      if (!part) break;
+      stored.push(part.stored);
+      await Promise.race([part.read, part.stored]);
+      if (n > 1) await stored[n - 2];
+    }
+    await Promise.all(stored);
+  } catch (error) {
+    await source.cancel(error).catch(() => {});
+    const failed = (await Promise.allSettled(stored)).find((outcome) => outcome.status === "rejected");
+    throw failed ? failed.reason : error;
   }
 }
 
