@@ -80,6 +80,23 @@ describe("npm start", () => {
     expect(primaryHealth.status).toBe(200);
     expect(await primaryHealth.json()).toMatchObject({ database: "ok" });
     expect((await fetch(`${follower}/health`)).status).toBe(200);
+    // The console's files and the worker's paths, each reaching the one that serves it: pages and
+    // client-side routes get the console (with its CSP), the API, WebDAV and /health the worker.
+    for (const page of ["/", "/admin/nodes", "/s/some-token"]) {
+      const html = await fetch(`${primary}${page}`);
+      expect(html.status, page).toBe(200);
+      expect(await html.text(), page).toMatch(/<!doctype html>/i);
+      expect(html.headers.get("content-security-policy"), page).toContain("default-src");
+    }
+    expect(await (await fetch(`${primary}/health?from=monitor`)).json()).toMatchObject({ database: "ok" });
+    const unknown = await fetch(`${primary}/api/v1/no-such-route`);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    for (const dav of ["/dav", "/dav/"]) {
+      const challenged = await fetch(`${primary}${dav}`, { method: "PROPFIND" });
+      expect(challenged.status, dav).toBe(401);
+      expect(challenged.headers.get("www-authenticate"), dav).toMatch(/^Basic /);
+    }
     // Follower 1 was enrolled through the API at first start, so it is ready (tutorial §1); its
     // default ingress target (§2) is the admin's first step, and the same document says it is missing.
     const readyResponse = await fetch(`${follower}/health/ready`);
