@@ -1,15 +1,27 @@
 // The database round trips each API route pays, counted as HTTP requests from `@libsql/client/web` to a
 // real local libSQL server (as workerd reaches Turso): authentication and auth/me cost one, a listing
-// at most two in all, login two, upload init three. Every one is paid again in series by a user far
+// at most two in all, login two, upload init three, a relay part four, completion three. Every one is paid again in series by a user far
 // from the database, so the count is part of the API's contract, checked here without any timing.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId } from "../../shared/crypto.ts";
-import { policyGroupRules, policyGroups, teamMembers, teams, users } from "../../worker/db/schema.ts";
-import { ORIGIN, seedS3Policy, seedUser, TEST_PASSWORD, unique } from "../support/primary.ts";
+import {
+  followerNodes,
+  ingressTargets,
+  policyGroupRules,
+  policyGroups,
+  storagePolicies,
+  teamMembers,
+  teams,
+  users,
+} from "../../worker/db/schema.ts";
+import { secretContext } from "../../worker/followers/client.ts";
+import { encryptSecret } from "../../worker/secrets.ts";
+import { ORIGIN, seedS3Policy, seedUser, TEST_PASSWORD, TEST_SECRET, unique } from "../support/primary.ts";
 import { type CountingHarness, createCountingHarness, type RoundTrip } from "../support/round-trips.ts";
 import { startS3rver } from "../support/s3rver.ts";
 import { type UploadClient, uploadClient } from "../support/upload-client.ts";
+import { bindUserToPolicy } from "./files/helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -88,6 +100,54 @@ describe("database round trips per API request", () => {
   it("starts an upload in three round trips: authentication, policy resolution, the session's insert", async () => {
     const init = await trips(() => c.init({ name: `${unique("u")}.bin`, size: 100 }), 201);
     expect(init.length, JSON.stringify(init)).toBeLessThanOrEqual(3);
+  });
+
+  it("starts an upload to a follower in three round trips too: its node and default target come with the resolution", async () => {
+    const nodeId = randomId();
+    await h.db.insert(followerNodes).values({
+      id: nodeId,
+      name: unique("node"),
+      // Never dialled: a relayed upload of one part reaches the follower only with its bytes.
+      baseUrl: "http://127.0.0.1:9",
+      enrollmentStatus: "completed",
+      keyId: "key-1",
+      secretEnc: await encryptSecret(TEST_SECRET, "node secret", secretContext(nodeId)),
+    });
+    await h.db.insert(ingressTargets).values({
+      id: randomId(),
+      nodeId,
+      targetKey: unique("target"),
+      name: "default",
+      driver: "local",
+      isDefault: true,
+    });
+    const policyId = randomId();
+    await h.db
+      .insert(storagePolicies)
+      .values({ id: policyId, name: unique("remote"), driver: "remote", nodeId, uploadMode: "relay_stream" });
+    const follower = await seedUser(h);
+    await bindUserToPolicy(h, follower.user.id, policyId);
+    const remote = uploadClient(
+      (path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx),
+      follower.token,
+    );
+    await trips(() => h.call("GET", "/api/v1/auth/me", { token: follower.token }));
+    const init = await trips(() => remote.init({ name: `${unique("u")}.bin`, size: 100 }), 201);
+    expect(init.length, JSON.stringify(init)).toBeLessThanOrEqual(3);
+  });
+
+  it("stores a relay part in four round trips and completes in three", async () => {
+    const upload = await c.ok<{ id: string }>(await c.init({ name: `${unique("u")}.bin`, size: 3 }), 201);
+    // Authentication; the session with this part's row and its storage; the part's claim; its record.
+    const part = await trips(() => c.putPart(upload.id, 1, new Uint8Array([1, 2, 3])));
+    expect(part.length, JSON.stringify(part)).toBeLessThanOrEqual(4);
+    // Authentication; the completing claim with all it reads; the file, the session's close and the
+    // part claims' removal together.
+    const complete = await trips(() => c.complete(upload.id));
+    expect(complete.length, JSON.stringify(complete)).toBeLessThanOrEqual(3);
+    // A retry answers the same file from the first of its batches.
+    const again = await trips(() => c.complete(upload.id));
+    expect(again.length, JSON.stringify(again)).toBeLessThanOrEqual(2);
   });
 
   it("changes the password after one round trip of reads", async () => {

@@ -1,7 +1,7 @@
 // Owns file and folder rows: lookups confined to a space (trashed or foreign items are "not found")
 // and createFileRecord, the one way a file row is made (upload sessions call it once the bytes are
 // stored).
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, exists, getTableColumns, isNull, type SQL, sql } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError, notFound } from "../../shared/errors.ts";
 import { isParentTrashed, isUniqueViolation } from "../db/constraints.ts";
@@ -87,11 +87,72 @@ export interface NewFile {
   onConflict?: "rename" | "fail";
 }
 
-export async function createFileRecord(services: Services, input: NewFile): Promise<FileRow> {
-  const requested = cleanName(input.name);
-  if (!/^[0-9a-f]{64}$/.test(input.sha256)) {
+function assertDigest(sha256: string): void {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) {
     throw new AppError("internal", "Internal error.", { cause: new Error("createFileRecord: bad sha256") });
   }
+}
+
+/**
+ * createFileRecord's insert as one statement for a caller's batch: the file is written only while
+ * `condition` holds, its folder (if any) is live in the space and no file has its id yet, under
+ * exactly its name (a taken name fails the statement, and with it the batch: the unique indexes and
+ * the name triggers). No row back means nothing was written; createFileRecord then says why.
+ */
+export function insertFileIf(services: Services, input: NewFile & { id: string }, condition: SQL) {
+  assertDigest(input.sha256);
+  const now = services.now();
+  const row: Record<string, unknown> = {
+    ...fileValues(input, now),
+    id: input.id,
+    name: cleanName(input.name),
+  };
+  // Every column, in the table's order, as drizzle lists them in the insert (files has no generated ones).
+  const values = sql.join(
+    Object.entries(getTableColumns(files)).map(([key, column]) => sql.param(row[key] ?? null, column)),
+    sql`, `,
+  );
+  const folderLive =
+    input.folderId === null
+      ? sql`1`
+      : exists(
+          services.db
+            .select({ one: sql`1` })
+            .from(folders)
+            .where(
+              and(eq(folders.id, input.folderId), inSpace(input.space, folders), isNull(folders.trashedAt)),
+            ),
+        );
+  const idFree = sql`not exists (select 1 from ${files} where ${files.id} = ${input.id})`;
+  return services.db
+    .insert(files)
+    .select(sql`select ${values} where ${condition} and ${folderLive} and ${idFree}`)
+    .returning();
+}
+
+/** The row of a new file but its id and name. */
+function fileValues(input: NewFile, now: Date) {
+  return {
+    spaceKind: input.space.kind,
+    spaceId: input.space.id,
+    folderId: input.folderId,
+    size: input.size,
+    sha256: input.sha256,
+    contentType: cleanContentType(input.contentType),
+    policyId: input.policyId,
+    storageKey: input.storageKey,
+    location: input.location,
+    trashedAt: null,
+    trashRootId: null,
+    createdBy: input.createdBy,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+export async function createFileRecord(services: Services, input: NewFile): Promise<FileRow> {
+  const requested = cleanName(input.name);
+  assertDigest(input.sha256);
   await assertFolderWritable(services, input.space, input.folderId);
   if (input.id !== undefined) {
     // Idempotent for a caller that retries with the same id (an upload completed twice).
@@ -101,22 +162,7 @@ export async function createFileRecord(services: Services, input: NewFile): Prom
   const insert = async (name: string) => {
     const [row] = await services.db
       .insert(files)
-      .values({
-        id: input.id ?? randomId(),
-        spaceKind: input.space.kind,
-        spaceId: input.space.id,
-        folderId: input.folderId,
-        name,
-        size: input.size,
-        sha256: input.sha256,
-        contentType: cleanContentType(input.contentType),
-        policyId: input.policyId,
-        storageKey: input.storageKey,
-        location: input.location,
-        createdBy: input.createdBy,
-        createdAt: services.now(),
-        updatedAt: services.now(),
-      })
+      .values({ ...fileValues(input, services.now()), id: input.id ?? randomId(), name })
       .returning();
     if (!row) throw new Error("insert returned no row");
     return row;

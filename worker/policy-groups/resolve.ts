@@ -9,6 +9,7 @@ import { AppError } from "../../shared/errors.ts";
 import type { Db } from "../db/client.ts";
 import {
   followerNodes,
+  ingressTargets,
   moveJobs,
   policyGroupRules,
   policyGroups,
@@ -30,6 +31,10 @@ export interface Resolution {
   group: typeof policyGroups.$inferSelect;
   rule: typeof policyGroupRules.$inferSelect;
   policy: typeof storagePolicies.$inferSelect;
+  /** A remote policy's follower node, read in the same round trip (null for other drivers). */
+  node: typeof followerNodes.$inferSelect | null;
+  /** The target key of that node's default ingress target, if it has one. */
+  defaultTarget: string | null;
   skipped: SkippedRule[];
 }
 
@@ -52,7 +57,14 @@ const draining = sql<number>`exists (select 1 from ${moveJobs} where ${moveJobs.
   and ${moveJobs.scopeKind} = 'all'
   and (${moveJobs.sourcePolicyId} = ${storagePolicies.id} or ${moveJobs.sourceNodeId} = ${storagePolicies.nodeId}))`;
 
-/** Resolves in one round trip: the binding, the group it names (or the default) and its rules. */
+/** The target key of the policy's node's default ingress target. */
+const defaultTarget = sql<string | null>`(select ${ingressTargets.targetKey} from ${ingressTargets}
+  where ${ingressTargets.nodeId} = ${storagePolicies.nodeId} and ${ingressTargets.isDefault} = 1)`;
+
+/**
+ * Resolves in one round trip: the binding, the group it names (or the default) and its rules, with
+ * each rule's policy, its node and the node's default ingress target (an upload pins that target).
+ */
 export async function resolvePolicy(db: Db, subject: ResolveSubject & { size: number }): Promise<Resolution> {
   const bound = binding(db, subject);
   const groupWhere = sql`(${bound.groupId} is null and ${policyGroups.isDefault} = 1) or ${policyGroups.id} = ${bound.groupId}`;
@@ -60,7 +72,13 @@ export async function resolvePolicy(db: Db, subject: ResolveSubject & { size: nu
     bound.row,
     db.select().from(policyGroups).where(groupWhere).limit(1),
     db
-      .select({ rule: policyGroupRules, policy: storagePolicies, node: followerNodes, draining })
+      .select({
+        rule: policyGroupRules,
+        policy: storagePolicies,
+        node: followerNodes,
+        draining,
+        defaultTarget,
+      })
       .from(policyGroupRules)
       .innerJoin(storagePolicies, eq(storagePolicies.id, policyGroupRules.policyId))
       .leftJoin(followerNodes, eq(followerNodes.id, storagePolicies.nodeId))
@@ -88,7 +106,7 @@ export async function resolvePolicy(db: Db, subject: ResolveSubject & { size: nu
     });
   }
   const skipped: SkippedRule[] = [];
-  for (const { rule, policy, node, draining: beingEmptied } of rows) {
+  for (const { rule, policy, node, draining: beingEmptied, defaultTarget: target } of rows) {
     const skip = (reason: SkippedRule["reason"]) =>
       skipped.push({ rule_id: rule.id, priority: rule.priority, reason });
     if (!sizeMatches(rule, subject.size)) skip("size_out_of_range");
@@ -96,7 +114,10 @@ export async function resolvePolicy(db: Db, subject: ResolveSubject & { size: nu
     else if (policy.driver === "remote" && !node) skip("node_missing");
     else if (policy.driver === "remote" && node && !node.enabled) skip("node_disabled");
     else if (Number(beingEmptied) === 1) skip("draining");
-    else return { group, rule, policy, skipped };
+    else {
+      const remote = policy.driver === "remote" ? node : null;
+      return { group, rule, policy, node: remote, defaultTarget: remote ? target : null, skipped };
+    }
   }
   throw new AppError(
     "no_matching_policy",

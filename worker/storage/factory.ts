@@ -24,7 +24,14 @@ export const policyCredentialContext = (id: string, which: "access_key" | "secre
 export interface DriverOptions {
   /** Where the file's bytes landed (PutResult.location), for reads of existing files. */
   location?: string | null;
+  /**
+   * A remote policy's node row when the caller read it already (in the batch that found the policy):
+   * it is used instead of reading it again.
+   */
+  node?: NodeRow | null;
 }
+
+type NodeRow = typeof followerNodes.$inferSelect;
 
 export async function driverForPolicy(
   services: Services,
@@ -70,9 +77,12 @@ async function baseDriver(
       );
     }
     case "remote": {
-      const [node] = policy.nodeId
-        ? await services.db.select().from(followerNodes).where(eq(followerNodes.id, policy.nodeId))
-        : [];
+      const [node] =
+        options.node && options.node.id === policy.nodeId
+          ? [options.node]
+          : policy.nodeId
+            ? await services.db.select().from(followerNodes).where(eq(followerNodes.id, policy.nodeId))
+            : [];
       if (!node)
         throw new AppError("internal", "Internal error.", {
           cause: new Error(`policy ${policy.id} has no node`),

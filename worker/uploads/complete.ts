@@ -5,19 +5,20 @@ import { and, eq, sql } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
 import { missingParts } from "../api/uploads.ts";
-import { files, uploadSessions } from "../db/schema.ts";
+import { isUniqueViolation } from "../db/constraints.ts";
+import { files, uploadParts, uploadSessions } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { cleanupNow, closedMeanwhile } from "./abort.ts";
 import { CLAIM_LEASE_MS } from "./parts.ts";
-import { loadSession, type SessionRow } from "./sessions.ts";
-import { createFileRecord, type FileRow } from "./space.ts";
+import { callersSessions, type SessionRow, sessionOf, sessionStatement } from "./sessions.ts";
+import { createFileRecord, type FileRow, insertFileIf, type NewFile } from "./space.ts";
 import {
-  dropPartRows,
   hashStored,
   type ReceivedPart,
   receivedParts,
   type SessionStorage,
-  sessionStorage,
+  sessionStorageFrom,
+  sessionStorageStatements,
 } from "./storage.ts";
 
 /** A completion that crashed mid-way may be taken over after this long. */
@@ -78,25 +79,16 @@ export async function completeUpload(
   clientParts: ClientPart[] | undefined,
   record?: RecordFile,
 ): Promise<{ session: SessionRow; file: FileRow }> {
-  let session = await loadSession(services, user, id);
-  if (session.state === "completed") return { session, file: await fileOf(services, session) };
-  if (session.state === "failed" || session.state === "aborted") {
-    throw new AppError("upload_closed", `This upload is ${session.state}.`, {
-      details: { state: session.state, failure_code: session.failureCode },
-    });
-  }
-  if (session.expiresAt.getTime() <= services.now().getTime()) {
-    throw new AppError("upload_expired", "This upload session has expired; start a new one.");
-  }
-  const storage = await sessionStorage(services, session);
-  // Claimed first, listed second: no relay part can be replaced between the listing and the compose.
-  const claimed = await claimCompletion(services, session);
-  // Another request completed it meanwhile: a retry answers the same file.
-  if (claimed.state === "completed") return { session: claimed, file: await fileOf(services, claimed) };
-  session = claimed;
+  const claim = await claimCompletion(services, user, id);
+  if ("file" in claim) return claim;
+  let session = claim.session;
   let composed: ComposedObject;
   try {
-    const parts = await partsForCompletion(services, session, storage, clientParts);
+    const storage = await sessionStorageFrom(services, session, claim.rows);
+    const parts =
+      session.mode === "relay_stream"
+        ? claim.rows.parts.map(receivedPart)
+        : await partsForCompletion(services, session, storage, clientParts);
     const missing = missingParts(
       session.partCount,
       parts.map((p) => p.partNumber),
@@ -122,16 +114,87 @@ export async function completeUpload(
     await settleFailure(services, session, error);
     throw error;
   }
-  const taken = await holdCompletion(services, session);
-  if (taken) return taken;
+  if (!record) {
+    const recorded = await recordInOneRoundTrip(services, session, composed);
+    if (recorded) return recorded;
+  } else {
+    const taken = await holdCompletion(services, session);
+    if (taken) return taken;
+  }
   const file = await createFile(services, session, composed, record);
-  const [done] = await services.db
-    .update(uploadSessions)
-    .set({ state: "completed", fileId: file.id, updatedAt: services.now() })
-    .where(eq(uploadSessions.id, session.id))
-    .returning();
-  await dropPartRows(services, session.id);
-  return { session: done!, file };
+  session = await markCompleted(services, session, file);
+  return { session, file };
+}
+
+const receivedPart = (p: typeof uploadParts.$inferSelect): ReceivedPart => ({
+  partNumber: p.partNumber,
+  size: p.size ?? 0,
+  sha256: p.sha256,
+  etag: p.etag,
+});
+
+/** completed, with the file; the relay claims go in the same round trip. */
+async function markCompleted(services: Services, session: SessionRow, file: FileRow): Promise<SessionRow> {
+  const [[done]] = await services.db.batch([
+    services.db
+      .update(uploadSessions)
+      .set({ state: "completed", fileId: file.id, updatedAt: services.now() })
+      .where(eq(uploadSessions.id, session.id))
+      .returning(),
+    services.db.delete(uploadParts).where(eq(uploadParts.sessionId, session.id)),
+  ]);
+  return done!;
+}
+
+/**
+ * The usual end in one round trip: the completing claim renewed, the new file inserted under the
+ * session's name (in its folder while that is live), the session completed and its part claims
+ * dropped, each statement guarded on the one before. Null when the file could not be written that
+ * way (the name is taken, the folder went away, a file of that id exists) while the claim is held:
+ * the caller then takes the step by step path, which renames or falls back to the root as
+ * createFileRecord does.
+ */
+async function recordInOneRoundTrip(
+  services: Services,
+  session: SessionRow,
+  composed: ComposedObject,
+): Promise<{ session: SessionRow; file: FileRow } | null> {
+  const now = services.now();
+  const fileId = session.fileId!;
+  const state = (value: SessionRow["state"]) =>
+    sql`exists (select 1 from ${uploadSessions} where ${uploadSessions.id} = ${session.id} and ${uploadSessions.state} = ${value})`;
+  let outcome: [{ id: string }[], FileRow[], SessionRow[], unknown];
+  try {
+    outcome = await services.db.batch([
+      services.db
+        .update(uploadSessions)
+        .set({ updatedAt: now })
+        .where(and(eq(uploadSessions.id, session.id), eq(uploadSessions.state, "completing")))
+        .returning({ id: uploadSessions.id }),
+      insertFileIf(services, fileInput(session, composed), state("completing")),
+      services.db
+        .update(uploadSessions)
+        .set({ state: "completed", fileId, updatedAt: now })
+        .where(
+          and(
+            eq(uploadSessions.id, session.id),
+            eq(uploadSessions.state, "completing"),
+            sql`exists (select 1 from ${files} where ${files.id} = ${fileId})`,
+          ),
+        )
+        .returning(),
+      services.db.delete(uploadParts).where(and(eq(uploadParts.sessionId, session.id), state("completed"))),
+    ]);
+  } catch (error) {
+    // Taken by a live sibling (the whole batch rolled back, the claim's renewal too): the step by
+    // step path renews it and picks a free name.
+    if (isUniqueViolation(error)) return holdCompletion(services, session);
+    await settleFailure(services, session, error);
+    throw error;
+  }
+  const [held, [file], [done]] = outcome;
+  if (held.length === 0) return lostCompletion(services, session);
+  return file && done ? { session: done, file } : null;
 }
 
 async function partsForCompletion(
@@ -154,40 +217,83 @@ async function partsForCompletion(
 }
 
 /**
- * open -> completing, only without a part in flight; a stale completing claim is taken over. Answers
- * the session already completed by another request as it is.
+ * The caller's session, claimed open -> completing (or a stale completing claim taken over) only while
+ * it has not expired and no part is in flight, read in one round trip with what completing needs:
+ * the session's policy and node, its relay parts (listed after the claim, so none can be replaced
+ * between the listing and the compose) and, for a session already completed, its file. Answers the
+ * completed session as it is (a retry gets the same file) and refuses every other state.
  */
-async function claimCompletion(services: Services, session: SessionRow): Promise<SessionRow> {
+async function claimCompletion(
+  services: Services,
+  user: AuthUser,
+  id: string,
+): Promise<
+  | { session: SessionRow; file: FileRow }
+  | {
+      session: SessionRow;
+      rows: Parameters<typeof sessionStorageFrom>[2] & { parts: (typeof uploadParts.$inferSelect)[] };
+    }
+> {
   const now = services.now().getTime();
-  const [row] = await services.db
-    .update(uploadSessions)
-    .set({ state: "completing", updatedAt: new Date(now) })
-    .where(
-      and(
-        eq(uploadSessions.id, session.id),
-        sql`(${uploadSessions.state} = 'open' OR (${uploadSessions.state} = 'completing' AND ${uploadSessions.updatedAt} < ${now - COMPLETING_LEASE_MS}))`,
-        sql`NOT EXISTS (SELECT 1 FROM upload_parts WHERE session_id = ${session.id} AND state = 'uploading' AND claimed_at >= ${now - CLAIM_LEASE_MS})`,
+  const storage = sessionStorageStatements(services, id);
+  const [claimed, sessions, policy, node, parts, fileRows] = await services.db.batch([
+    services.db
+      .update(uploadSessions)
+      .set({ state: "completing", updatedAt: new Date(now) })
+      .where(
+        and(
+          eq(uploadSessions.id, id),
+          callersSessions(services, user),
+          sql`(${uploadSessions.state} = 'open' OR (${uploadSessions.state} = 'completing' AND ${uploadSessions.updatedAt} < ${now - COMPLETING_LEASE_MS}))`,
+          sql`${uploadSessions.expiresAt} > ${now}`,
+          sql`NOT EXISTS (SELECT 1 FROM upload_parts WHERE session_id = ${id} AND state = 'uploading' AND claimed_at >= ${now - CLAIM_LEASE_MS})`,
+        ),
+      )
+      .returning(),
+    sessionStatement(services, user, id),
+    storage.policy,
+    storage.node,
+    services.db
+      .select()
+      .from(uploadParts)
+      .where(and(eq(uploadParts.sessionId, id), eq(uploadParts.state, "done"))),
+    services.db
+      .select()
+      .from(files)
+      .where(
+        eq(
+          files.id,
+          sql`(select ${uploadSessions.fileId} from ${uploadSessions} where ${uploadSessions.id} = ${id})`,
+        ),
       ),
-    )
-    .returning();
-  if (row) return row;
-  const [current] = await services.db.select().from(uploadSessions).where(eq(uploadSessions.id, session.id));
-  if (current?.state === "open") {
+  ]);
+  const current = sessionOf(sessions);
+  if (claimed[0]) return { session: claimed[0], rows: { policy, node, parts } };
+  if (current.state === "completed") {
+    const [file] = fileRows;
+    if (!file) throw new AppError("not_found", "The file of this upload no longer exists.");
+    return { session: current, file };
+  }
+  if (current.state === "failed" || current.state === "aborted") {
+    throw new AppError("upload_closed", `This upload is ${current.state}.`, {
+      details: { state: current.state, failure_code: current.failureCode },
+    });
+  }
+  if (current.expiresAt.getTime() <= now) {
+    throw new AppError("upload_expired", "This upload session has expired; start a new one.");
+  }
+  if (current.state === "open") {
     throw new AppError("upload_part_busy", "A part is still being uploaded; complete when it has finished.", {
       headers: { "retry-after": "5" },
     });
   }
-  if (current?.state === "completing") {
-    throw new AppError(
-      "upload_completing",
-      "This upload is being completed by another request; retry shortly.",
-      {
-        headers: { "retry-after": "5" },
-      },
-    );
-  }
-  if (current?.state === "completed") return current;
-  throw new AppError("upload_closed", `This upload is ${current?.state ?? "gone"}.`);
+  throw new AppError(
+    "upload_completing",
+    "This upload is being completed by another request; retry shortly.",
+    {
+      headers: { "retry-after": "5" },
+    },
+  );
 }
 
 /**
@@ -205,6 +311,14 @@ async function holdCompletion(
     .where(and(eq(uploadSessions.id, session.id), eq(uploadSessions.state, "completing")))
     .returning({ id: uploadSessions.id });
   if (held) return null;
+  return lostCompletion(services, session);
+}
+
+/** After the completing claim was found gone: the owed cleanup, or the file of the request that took over. */
+async function lostCompletion(
+  services: Services,
+  session: SessionRow,
+): Promise<{ session: SessionRow; file: FileRow }> {
   await closedMeanwhile(services, session);
   const [current] = await services.db.select().from(uploadSessions).where(eq(uploadSessions.id, session.id));
   if (current?.state === "completed") return { session: current, file: await fileOf(services, current) };
@@ -301,22 +415,34 @@ async function createFile(
   }
 }
 
+/** A completed session's content as a file row holds it: what the storage composed, where, its type. */
+export function composedContent(session: SessionRow, composed: ComposedObject) {
+  return {
+    size: composed.size,
+    sha256: composed.sha256,
+    contentType: session.contentType,
+    policyId: session.policyId,
+    storageKey: session.storageKey,
+    location: composed.location,
+  };
+}
+
+/** The new file of a completed session: its id, place and name, and its content. */
+function fileInput(session: SessionRow, composed: ComposedObject): NewFile & { id: string } {
+  return {
+    id: session.fileId!,
+    space: { kind: session.spaceKind, id: session.spaceId },
+    folderId: session.folderId,
+    name: session.name,
+    ...composedContent(session, composed),
+    createdBy: session.userId,
+  };
+}
+
 const newFileRecord =
   (services: Services): RecordFile =>
   async (session, composed) => {
-    const input = {
-      id: session.fileId!,
-      space: { kind: session.spaceKind, id: session.spaceId },
-      folderId: session.folderId,
-      name: session.name,
-      size: composed.size,
-      sha256: composed.sha256,
-      contentType: session.contentType,
-      policyId: session.policyId,
-      storageKey: session.storageKey,
-      location: composed.location,
-      createdBy: session.userId,
-    };
+    const input = fileInput(session, composed);
     return createFileRecord(services, input).catch((error: unknown) => {
       // The folder went away during the upload: the bytes are good, so the file lands in the space root.
       if (error instanceof AppError && error.code === "not_found" && session.folderId) {

@@ -9,10 +9,10 @@ import type { AuthUser } from "../accounts/auth.ts";
 import type { PartOut } from "../api/uploads.ts";
 import { uploadParts } from "../db/schema.ts";
 import type { Services } from "../services.ts";
-import { driverForPolicy } from "../storage/factory.ts";
 import { closedMeanwhile } from "./abort.ts";
 import { assertPartNumber, partSize } from "./plan.ts";
-import { assertOpen, loadPolicy, loadSession, type SessionRow } from "./sessions.ts";
+import { assertOpen, type SessionRow, sessionOf, sessionStatement } from "./sessions.ts";
+import { sessionStorageFrom, sessionStorageStatements } from "./storage.ts";
 
 /** A claim older than this is taken to belong to a request that died (isolate gone mid-stream). */
 export const CLAIM_LEASE_MS = 30 * 60 * 1000;
@@ -46,7 +46,18 @@ export async function putRelayPart(
   partNumber: number,
   request: Request,
 ): Promise<PartOut> {
-  const session = await loadSession(services, user, sessionId);
+  // One round trip reads the session, this part's row and the storage the session writes to.
+  const storage = sessionStorageStatements(services, sessionId);
+  const [sessions, partRows, policy, node] = await services.db.batch([
+    sessionStatement(services, user, sessionId),
+    services.db
+      .select()
+      .from(uploadParts)
+      .where(and(eq(uploadParts.sessionId, sessionId), eq(uploadParts.partNumber, partNumber))),
+    storage.policy,
+    storage.node,
+  ]);
+  const session = sessionOf(sessions);
   assertOpen(session, services.now());
   if (session.mode !== "relay_stream") {
     throw new AppError(
@@ -67,10 +78,7 @@ export async function putRelayPart(
     partDigest(request.headers) ??
     (session.partCount === 1 ? (session.declaredSha256 ?? undefined) : undefined);
 
-  const [existing] = await services.db
-    .select()
-    .from(uploadParts)
-    .where(and(eq(uploadParts.sessionId, session.id), eq(uploadParts.partNumber, partNumber)));
+  const [existing] = partRows;
   if (existing?.state === "done" && digest !== undefined && existing.sha256 === digest) {
     await request.body?.cancel();
     return { part_number: partNumber, size: existing.size ?? size, sha256: digest };
@@ -82,9 +90,7 @@ export async function putRelayPart(
     session,
     partNumber,
     async () => {
-      const driver = await driverForPolicy(services, await loadPolicy(services, session), {
-        location: session.location,
-      });
+      const { driver } = await sessionStorageFrom(services, session, { policy, node });
       return session.multipartId
         ? driver.putPart(session.storageKey, session.multipartId, partNumber, body, {
             size,

@@ -7,15 +7,7 @@ import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
 import type { InitBody } from "../api/uploads.ts";
 import { storedCapabilities } from "../db/probes.ts";
-import {
-  followerNodes,
-  ingressTargets,
-  policyGroupRules,
-  storagePolicies,
-  teamMembers,
-  uploadParts,
-  uploadSessions,
-} from "../db/schema.ts";
+import { policyGroupRules, storagePolicies, teamMembers, uploadParts, uploadSessions } from "../db/schema.ts";
 import { type Resolution, resolvePolicy, type SkippedRule } from "../policy-groups/resolve.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
@@ -60,17 +52,16 @@ export async function startUpload(
   const name = cleanName(body.name);
   const folderId = body.folder_id ?? null;
   await assertFolderWritable(services, space, folderId);
-  const { policy } = await resolveWithLimit(
+  const { policy, node, defaultTarget } = await resolveWithLimit(
     services,
     space,
     options.unsized ? Number.MAX_SAFE_INTEGER : body.size,
   );
-  const location = await pinnedTarget(services, policy);
-  const driver = await driverForPolicy(services, policy, { location });
+  // Remote uploads pin the follower's default ingress target now, so every later call names it.
+  const location = defaultTarget;
+  const driver = await driverForPolicy(services, policy, { location, node });
   const mode =
-    options.relay || options.unsized
-      ? "relay_stream"
-      : await effectiveMode(services, policy, driver, body.size);
+    options.relay || options.unsized ? "relay_stream" : effectiveMode(policy, node, driver, body.size);
   const plan = options.unsized
     ? unsizedPlan(policy.chunkSize, driver.limits, options.unsized.maxPart)
     : options.whole?.(policy, driver)
@@ -147,16 +138,6 @@ export async function fixUnsizedPlan(
   return row;
 }
 
-/** Remote uploads pin the follower's default ingress target now, so every later call names it. */
-async function pinnedTarget(services: Services, policy: PolicyRow): Promise<string | null> {
-  if (policy.driver !== "remote" || !policy.nodeId) return null;
-  const [target] = await services.db
-    .select({ key: ingressTargets.targetKey })
-    .from(ingressTargets)
-    .where(and(eq(ingressTargets.nodeId, policy.nodeId), eq(ingressTargets.isDefault, true)));
-  return target?.key ?? null;
-}
-
 /** resolvePolicy, but a file refused only for being over a policy's size limit is file_too_large. */
 async function resolveWithLimit(services: Services, space: Space, size: number): Promise<Resolution> {
   try {
@@ -188,19 +169,15 @@ async function resolveWithLimit(services: Services, space: Space, size: number):
  * (documented fallback: the upload still works, through the primary). An empty file relays too:
  * there is nothing to carry, and a multipart upload of no bytes is not one every S3 store takes.
  */
-async function effectiveMode(
-  services: Services,
+function effectiveMode(
   policy: PolicyRow,
+  node: Resolution["node"],
   driver: StorageDriver,
   size: number,
-): Promise<UploadMode> {
+): UploadMode {
   if (policy.uploadMode !== "presigned" || !driver.presign || size === 0) return "relay_stream";
   if (policy.driver !== "remote") return "presigned";
-  const [node] = await services.db
-    .select({ lastGood: followerNodes.lastGoodProbeJson })
-    .from(followerNodes)
-    .where(eq(followerNodes.id, policy.nodeId ?? ""));
-  const caps = storedCapabilities(node?.lastGood ?? null);
+  const caps = storedCapabilities(node?.lastGoodProbeJson ?? null);
   return caps?.features.browser_presigned_cors ? "presigned" : "relay_stream";
 }
 
@@ -226,10 +203,19 @@ export function callersSessions(services: Services, user: AuthUser) {
 }
 
 export async function loadSession(services: Services, user: AuthUser, id: string): Promise<SessionRow> {
-  const [row] = await services.db
+  return sessionOf(await sessionStatement(services, user, id));
+}
+
+/** The statement behind loadSession, for a caller that batches it; sessionOf reads its rows. */
+export function sessionStatement(services: Services, user: AuthUser, id: string) {
+  return services.db
     .select()
     .from(uploadSessions)
     .where(and(eq(uploadSessions.id, id), callersSessions(services, user)));
+}
+
+export function sessionOf(rows: SessionRow[]): SessionRow {
+  const [row] = rows;
   if (!row) throw new AppError("not_found", "No such upload.");
   return row;
 }

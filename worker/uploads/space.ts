@@ -6,5 +6,7 @@ export {
   createFileRecord,
   type FileRow,
   fileStorageKey,
+  insertFileIf,
+  type NewFile,
 } from "../files/records.ts";
 export { policySubject, resolveSpace, type Space } from "../files/spaces.ts";

@@ -1,8 +1,8 @@
 // Owns how an upload session reaches its storage: the policy's driver pinned to the session's target,
 // and which parts the storage holds.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
-import { uploadParts } from "../db/schema.ts";
+import { followerNodes, storagePolicies, uploadParts, uploadSessions } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
 import { meter } from "../storage/streams.ts";
@@ -18,6 +18,31 @@ export interface SessionStorage {
 export async function sessionStorage(services: Services, session: SessionRow): Promise<SessionStorage> {
   const policy = await loadPolicy(services, session);
   return { policy, driver: await driverForPolicy(services, policy, { location: session.location }) };
+}
+
+/**
+ * The statements behind sessionStorage for a caller that batches them with its own: the policy of
+ * session `sessionId` and that policy's follower node (none for other drivers), found through the
+ * session's row. sessionStorageFrom builds the storage from their rows without another round trip.
+ */
+export function sessionStorageStatements(services: Services, sessionId: string) {
+  const policyId = sql`(select ${uploadSessions.policyId} from ${uploadSessions} where ${uploadSessions.id} = ${sessionId})`;
+  const nodeId = sql`(select ${storagePolicies.nodeId} from ${storagePolicies} where ${storagePolicies.id} = ${policyId})`;
+  return {
+    policy: services.db.select().from(storagePolicies).where(eq(storagePolicies.id, policyId)),
+    node: services.db.select().from(followerNodes).where(eq(followerNodes.id, nodeId)),
+  };
+}
+
+export async function sessionStorageFrom(
+  services: Services,
+  session: SessionRow,
+  rows: { policy: PolicyRow[]; node: (typeof followerNodes.$inferSelect)[] },
+): Promise<SessionStorage> {
+  const [policy] = rows.policy;
+  if (!policy) throw new AppError("internal", "Internal error.", { cause: new Error("session policy gone") });
+  const node = rows.node[0] ?? null;
+  return { policy, driver: await driverForPolicy(services, policy, { location: session.location, node }) };
 }
 
 export interface ReceivedPart {

@@ -17,7 +17,7 @@ import type { Space } from "../files/spaces.ts";
 import type { Services } from "../services.ts";
 import type { StorageDriver } from "../storage/types.ts";
 import { abortUpload } from "../uploads/abort.ts";
-import { completeUpload, type RecordFile } from "../uploads/complete.ts";
+import { completeUpload, composedContent, type RecordFile } from "../uploads/complete.ts";
 import { storeRelayPart } from "../uploads/parts.ts";
 import { partSize } from "../uploads/plan.ts";
 import { fixUnsizedPlan, type SessionRow, startUpload } from "../uploads/sessions.ts";
@@ -340,14 +340,7 @@ async function liveNamed(
  */
 function recordAt(services: Services, place: WritePlace, outcome: { replaced: boolean }): RecordFile {
   return async (session, composed) => {
-    const content = {
-      size: composed.size,
-      sha256: composed.sha256,
-      contentType: session.contentType,
-      policyId: session.policyId,
-      storageKey: session.storageKey,
-      location: composed.location,
-    };
+    const content = composedContent(session, composed);
     for (let attempt = 0; attempt < 3; attempt++) {
       const existing = await liveNamed(services, place);
       if (existing?.kind === "folder") throw nameConflict(place.name);

@@ -297,6 +297,16 @@ describe("upload failure paths on s3", () => {
     }
   };
 
+  /** Completes the upload while the database refuses to mark it completed: a 500. */
+  const completeRefusingClose = (uploadId: string) =>
+    refusing(
+      "UPDATE OF state ON upload_sessions",
+      `NEW.id = '${uploadId}' AND NEW.state = 'completed'`,
+      async () => {
+        expect(await c.fail(await c.complete(uploadId))).toMatchObject({ status: 500, code: "internal" });
+      },
+    );
+
   it("keeps the session retryable when the record write fails in the root after the folder was trashed", async () => {
     const folder = await c.ok<{ id: string }>(
       await c.json("POST", "/api/v1/spaces/me/folders", { name: `gone-${randomId()}` }),
@@ -315,18 +325,30 @@ describe("upload failure paths on s3", () => {
     expect(done.file).toMatchObject({ folder_id: null, sha256: sha256(data) });
   });
 
-  it("never deletes the object of a file whose completion could not close its session", async () => {
-    const data = bytes(5000, 28);
-    const upload = await init({ name: `unclosed-${randomId()}.bin`, size: data.length });
+  it("writes the file and closes its session together: a refused close leaves no file, and a retry completes", async () => {
+    const data = bytes(5000, 30);
+    const upload = await init({ name: `together-${randomId()}.bin`, size: data.length });
     await c.ok(await c.putPart(upload.id, 1, data));
     const session = (await sessionRow(upload.id))!;
-    await refusing(
-      "UPDATE OF state ON upload_sessions",
-      `NEW.id = '${upload.id}' AND NEW.state = 'completed'`,
-      async () => {
-        expect(await c.fail(await c.complete(upload.id))).toMatchObject({ status: 500 });
-      },
-    );
+    await completeRefusingClose(upload.id);
+    expect(await h.db.select().from(files).where(eq(files.id, session.fileId!))).toHaveLength(0);
+    expect((await sessionRow(upload.id))!.state).toBe("open");
+    const done = await c.ok<Completed>(await c.complete(upload.id));
+    expect(done.file).toMatchObject({ id: session.fileId, sha256: sha256(data) });
+  });
+
+  it("never deletes the object of a file whose completion could not close its session", async () => {
+    // The name is taken, so the completion records the file (renamed) and closes the session in two
+    // steps; the close is refused after the record was written.
+    const data = bytes(5000, 28);
+    const name = `unclosed-${randomId()}.bin`;
+    const first = await init({ name, size: 3 });
+    await c.ok(await c.putPart(first.id, 1, new Uint8Array([1, 2, 3])));
+    await c.ok(await c.complete(first.id));
+    const upload = await init({ name, size: data.length });
+    await c.ok(await c.putPart(upload.id, 1, data));
+    const session = (await sessionRow(upload.id))!;
+    await completeRefusingClose(upload.id);
     // The record exists, the session is stuck in completing; nobody retries, the session expires.
     expect(await h.db.select().from(files).where(eq(files.id, session.fileId!))).toHaveLength(1);
     await expireUploads(cron(new Date(session.expiresAt.getTime() + 60_000)));
