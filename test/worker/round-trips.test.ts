@@ -100,6 +100,16 @@ describe("database round trips per API request", () => {
   it("starts an upload in three round trips: authentication, policy resolution, the session's insert", async () => {
     const init = await trips(() => c.init({ name: `${unique("u")}.bin`, size: 100 }), 201);
     expect(init.length, JSON.stringify(init)).toBeLessThanOrEqual(3);
+    // Into a folder too: the folder's check goes with the resolution.
+    const folder = await c.ok<{ id: string }>(
+      await h.call("POST", "/api/v1/spaces/me/folders", { token, body: { name: unique("f") } }),
+      201,
+    );
+    const inFolder = await trips(
+      () => c.init({ name: `${unique("u")}.bin`, size: 100, folder_id: folder.id }),
+      201,
+    );
+    expect(inFolder.length, JSON.stringify(inFolder)).toBeLessThanOrEqual(3);
   });
 
   it("starts an upload to a follower in three round trips too: its node and default target come with the resolution", async () => {

@@ -66,12 +66,18 @@ const defaultTarget = sql<string | null>`(select ${ingressTargets.targetKey} fro
  * each rule's policy, its node and the node's default ingress target (an upload pins that target).
  */
 export async function resolvePolicy(db: Db, subject: ResolveSubject & { size: number }): Promise<Resolution> {
+  const q = resolutionStatements(db, subject);
+  return resolutionFrom(subject, await db.batch([q.subject, q.group, q.rules]));
+}
+
+/** The statements behind resolvePolicy, for a caller that batches them with its own. */
+export function resolutionStatements(db: Db, subject: ResolveSubject) {
   const bound = binding(db, subject);
   const groupWhere = sql`(${bound.groupId} is null and ${policyGroups.isDefault} = 1) or ${policyGroups.id} = ${bound.groupId}`;
-  const [subjectRows, groupRows, rows] = await db.batch([
-    bound.row,
-    db.select().from(policyGroups).where(groupWhere).limit(1),
-    db
+  return {
+    subject: bound.row,
+    group: db.select().from(policyGroups).where(groupWhere).limit(1),
+    rules: db
       .select({
         rule: policyGroupRules,
         policy: storagePolicies,
@@ -89,7 +95,20 @@ export async function resolvePolicy(db: Db, subject: ResolveSubject & { size: nu
         ),
       )
       .orderBy(asc(policyGroupRules.priority)),
-  ]);
+  };
+}
+
+type Statements = ReturnType<typeof resolutionStatements>;
+
+/** The resolution from the rows of resolutionStatements (subject, group, rules, in that order). */
+export function resolutionFrom(
+  subject: ResolveSubject & { size: number },
+  [subjectRows, groupRows, rows]: [
+    Awaited<Statements["subject"]>,
+    Awaited<Statements["group"]>,
+    Awaited<Statements["rules"]>,
+  ],
+): Resolution {
   if (subjectRows.length === 0) {
     throw new AppError("not_found", subject.space === "personal" ? "No such user." : "No such team.");
   }

@@ -8,12 +8,24 @@ import type { AuthUser } from "../accounts/auth.ts";
 import type { InitBody } from "../api/uploads.ts";
 import { storedCapabilities } from "../db/probes.ts";
 import { policyGroupRules, storagePolicies, teamMembers, uploadParts, uploadSessions } from "../db/schema.ts";
-import { type Resolution, resolvePolicy, type SkippedRule } from "../policy-groups/resolve.ts";
+import {
+  type Resolution,
+  resolutionFrom,
+  resolutionStatements,
+  type SkippedRule,
+} from "../policy-groups/resolve.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
 import type { DriverLimits, StorageDriver } from "../storage/types.ts";
 import { planUpload, type UploadMode } from "./plan.ts";
-import { assertFolderWritable, cleanName, fileStorageKey, policySubject, type Space } from "./space.ts";
+import {
+  cleanName,
+  fileStorageKey,
+  liveFolderOf,
+  liveFolderStatement,
+  policySubject,
+  type Space,
+} from "./space.ts";
 
 export type SessionRow = typeof uploadSessions.$inferSelect;
 
@@ -51,10 +63,10 @@ export async function startUpload(
 ): Promise<{ session: SessionRow; policy: PolicyRow; driver: StorageDriver }> {
   const name = cleanName(body.name);
   const folderId = body.folder_id ?? null;
-  await assertFolderWritable(services, space, folderId);
   const { policy, node, defaultTarget } = await resolveWithLimit(
     services,
     space,
+    folderId,
     options.unsized ? Number.MAX_SAFE_INTEGER : body.size,
   );
   // Remote uploads pin the follower's default ingress target now, so every later call names it.
@@ -138,10 +150,30 @@ export async function fixUnsizedPlan(
   return row;
 }
 
-/** resolvePolicy, but a file refused only for being over a policy's size limit is file_too_large. */
-async function resolveWithLimit(services: Services, space: Space, size: number): Promise<Resolution> {
+/**
+ * The target folder checked (missing, trashed or foreign: 404) and the policy resolved, in one round
+ * trip; a file refused only for being over a policy's size limit is file_too_large.
+ */
+async function resolveWithLimit(
+  services: Services,
+  space: Space,
+  folderId: string | null,
+  size: number,
+): Promise<Resolution> {
+  const subject = { ...policySubject(space), size };
+  const q = resolutionStatements(services.db, subject);
   try {
-    return await resolvePolicy(services.db, { ...policySubject(space), size });
+    if (folderId === null) {
+      return resolutionFrom(subject, await services.db.batch([q.subject, q.group, q.rules]));
+    }
+    const [folder, subjectRows, groupRows, ruleRows] = await services.db.batch([
+      liveFolderStatement(services, space, folderId),
+      q.subject,
+      q.group,
+      q.rules,
+    ]);
+    liveFolderOf(folder);
+    return resolutionFrom(subject, [subjectRows, groupRows, ruleRows]);
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== "no_matching_policy") throw error;
     const skipped = (error.details as { skipped?: SkippedRule[] }).skipped ?? [];

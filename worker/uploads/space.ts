@@ -7,6 +7,8 @@ export {
   type FileRow,
   fileStorageKey,
   insertFileIf,
+  liveFolderOf,
+  liveFolderStatement,
   type NewFile,
 } from "../files/records.ts";
 export { policySubject, resolveSpace, type Space } from "../files/spaces.ts";

@@ -124,6 +124,30 @@ describe("relay uploads to an s3 policy", () => {
     expect(sha256((await stored(done.file.id))!)).toBe(sha256(data));
   });
 
+  it("uploads into a live folder of the space, and refuses a folder that is missing, trashed or another user's", async () => {
+    const folder = async (client: UploadClient) =>
+      client.ok<{ id: string }>(
+        await client.json("POST", "/api/v1/spaces/me/folders", { name: unique("folder") }),
+        201,
+      );
+    const live = await folder(c);
+    const data = bytes(700, 31);
+    const upload = await init({ name: "in-folder.bin", size: data.length, folder_id: live.id });
+    const done = await relayWhole(c, upload, data);
+    expect(done.file).toMatchObject({ folder_id: live.id, sha256: sha256(data) });
+    const trashed = await folder(c);
+    expect((await c.json("DELETE", `/api/v1/spaces/me/folders/${trashed.id}`)).status).toBe(204);
+    const foreign = await folder(other);
+    for (const folderId of [randomId(), trashed.id, foreign.id]) {
+      expect(
+        await c.fail(await c.init({ name: "nowhere.bin", size: 10, folder_id: folderId })),
+      ).toMatchObject({
+        status: 404,
+        code: "not_found",
+      });
+    }
+  });
+
   it("uploads a file of more than three parts sent in parallel, one of them twice", async () => {
     const data = bytes(15 * MiB + 12345, 2);
     const upload = await init({ name: "big.bin", size: data.length, sha256: sha256(data) });
