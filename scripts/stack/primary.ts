@@ -67,7 +67,8 @@ export async function bundleWorker(outDir: string): Promise<string> {
 }
 
 /** The primary worker's name in the local miniflare (beside "console", which serves the console's files). */
-const PRIMARY_WORKER = "flotilla";
+/** The worker that serves the API in the local layout (the console has its own). */
+export const PRIMARY_WORKER = "flotilla";
 
 export interface PrimaryOptions {
   scriptPath: string;

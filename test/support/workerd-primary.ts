@@ -11,7 +11,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import { inject } from "vitest";
 import { startLibsqlServer } from "../../scripts/libsql-server/index.ts";
 import { migrateDatabase } from "../../scripts/migrate.ts";
-import { startPrimary } from "../../scripts/stack/primary.ts";
+import { PRIMARY_WORKER, startPrimary } from "../../scripts/stack/primary.ts";
 import * as schema from "../../worker/db/schema.ts";
 import type { RawEnv } from "../../worker/env.ts";
 import { routes } from "../../worker/index.ts";
@@ -51,7 +51,10 @@ export async function createWorkerdHarness(options: WorkerdHarnessOptions): Prom
     bindings,
   });
   // Frozen: a test that changes a binding after start would change nothing inside workerd.
-  const env: RawEnv = Object.freeze({ ...bindings, FILES: await primary.miniflare.getR2Bucket("FILES") });
+  const env: RawEnv = Object.freeze({
+    ...bindings,
+    FILES: await primary.miniflare.getR2Bucket("FILES", PRIMARY_WORKER),
+  });
   const send = async (request: Request): Promise<Response> => {
     // A body whose length the test declared streams as it comes (a slow client); any other is
     // buffered like a browser's fetch of a known body, so the request carries its Content-Length.
