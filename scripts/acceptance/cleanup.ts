@@ -19,14 +19,8 @@ export interface Created {
   teamFiles: { file: FileOut; space: string }[];
 }
 
-/** Best effort over everything; fails listing what could not be removed. */
-export async function cleanUp(
-  admin: Api,
-  as: () => Api,
-  files: FileOut[],
-  found: StorageCheck | undefined,
-  { config, kind, policy, target, user, group, teams, teamFiles }: Created,
-): Promise<string> {
+/** Runs each removal on its own: one that fails is listed in `problems` and the next still runs. */
+export function bestEffort() {
   const problems: string[] = [];
   const done: string[] = [];
   const attempt = async (what: string, work: () => Promise<unknown>) => {
@@ -37,6 +31,18 @@ export async function cleanUp(
       problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
     }
   };
+  return { attempt, problems, done };
+}
+
+/** Best effort over everything; fails listing what could not be removed. */
+export async function cleanUp(
+  admin: Api,
+  as: () => Api,
+  files: FileOut[],
+  found: StorageCheck | undefined,
+  { config, kind, policy, target, user, group, teams, teamFiles }: Created,
+): Promise<string> {
+  const { attempt, problems, done } = bestEffort();
   if (files.length > 0)
     await attempt(`${files.length} files purged`, async () => {
       for (const file of files) await purge(as(), file);

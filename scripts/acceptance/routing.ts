@@ -21,6 +21,7 @@ import {
   type Target,
 } from "./admin.ts";
 import type { Api } from "./api.ts";
+import { bestEffort } from "./cleanup.ts";
 import type { AcceptanceConfig } from "./config.ts";
 import { downloadWhole, purge } from "./files.ts";
 import { randomFile } from "./fixtures.ts";
@@ -199,11 +200,7 @@ export async function runRouting(input: RoutingInput): Promise<void> {
 
   await step("§9–§11 clean up", async (c) => {
     need(routing, "§9 size routing group");
-    const problems: string[] = [];
-    const attempt = async (what: string, work: () => Promise<unknown>) =>
-      work().catch((error: unknown) =>
-        problems.push(`${what}: ${error instanceof Error ? error.message : error}`),
-      );
+    const { attempt, problems } = bestEffort();
     for (const file of files) await attempt("purge", () => purge(as(), file));
     if (previousDefault)
       await attempt("default group", () =>

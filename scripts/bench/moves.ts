@@ -14,6 +14,7 @@ import type { Api } from "../acceptance/api.ts";
 import type { LocalStack } from "../acceptance/local-stack.ts";
 import { ensureLocalTarget } from "../acceptance/targets.ts";
 import { startFollower } from "../stack/follower.ts";
+import { runScheduledWhile } from "../stack/scheduled.ts";
 import type { Payload } from "./data.ts";
 import { findWorkerd, type MemoryReading, PhaseMemory } from "./memory.ts";
 import { type DirectAgent, type Plan, uploadDirect, uploadViaApi } from "./transfers.ts";
@@ -104,17 +105,20 @@ export async function benchMove(bench: MoveBench): Promise<string[]> {
       target: new PhaseMemory(target.child.pid!),
     };
     const started = performance.now();
-    let job = await admin.json("POST", "/api/v1/admin/moves", jobSchema, {
+    const queued = await admin.json("POST", "/api/v1/admin/moves", jobSchema, {
       body: {
         source: { kind: "policy", policy_id: bench.sourcePolicyId },
         target_policy_id: targetPolicy.id,
         scope: { kind: "folder", id: folder.id },
       },
     });
-    for (let run = 0; run < 100 && job.state === "running"; run++) {
-      await local.stack.primary.runScheduled();
-      job = await admin.json("GET", `/api/v1/admin/moves/${job.id}`, jobSchema);
-    }
+    const job = await runScheduledWhile(
+      local.stack.primary,
+      queued,
+      (reading) => reading.state === "running",
+      () => admin.json("GET", `/api/v1/admin/moves/${queued.id}`, jobSchema),
+      100,
+    );
     const seconds = (performance.now() - started) / 1000;
     const readings = {
       workerd: memory.workerd.stop(),

@@ -5,6 +5,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { UploadOut } from "../../worker/api/uploads.ts";
+import { apiToken } from "../support/stack.ts";
 import { relayWhole, uploadClient } from "../support/upload-client.ts";
 import {
   ADMIN,
@@ -31,13 +32,7 @@ beforeAll(async () => {
   env = await startTestStack();
   base = env.stack.primaryUrl;
   const api = (path: string, init?: RequestInit) => fetch(`${base}${path}`, init);
-  const login_ = await api("/api/v1/auth/login", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: ADMIN.username, password: ADMIN.password, client: "api" }),
-  });
-  const { token } = (await login_.json()) as { token: string };
-  const c = uploadClient(api, token);
+  const c = uploadClient(api, await apiToken(base, ADMIN.username, ADMIN.password));
   // Sizes and upload order differ from name order, so each sort shows a different list.
   for (const [name, size] of [
     ["beta.txt", 3000],

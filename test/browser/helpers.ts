@@ -15,7 +15,7 @@ import { createBrotliDecompress } from "node:zlib";
 import { type BrowserContext, chromium, type Download, type Locator, type Page } from "playwright-core";
 import { expect } from "vitest";
 import type { Stack } from "../../scripts/stack/stack.ts";
-import { startTestStackIn } from "../support/stack.ts";
+import { apiToken, startTestStackIn } from "../support/stack.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -300,13 +300,7 @@ async function startAgent(args: string[], env: NodeJS.ProcessEnv): Promise<Agent
 
 /** An API client with a bearer token (for test setup that is not itself under test). */
 export async function apiAs(base: string, username: string, password: string) {
-  const login = await fetch(`${base}/api/v1/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username, password, client: "api" }),
-  });
-  if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
-  const { token } = (await login.json()) as { token: string };
+  const token = await apiToken(base, username, password);
   return async <T = unknown>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${base}${path}`, {
       method,

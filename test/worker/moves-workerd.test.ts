@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stackPaths } from "../../scripts/stack/config.ts";
 import { type Follower, startFollower } from "../../scripts/stack/follower.ts";
+import { runScheduledWhile } from "../../scripts/stack/scheduled.ts";
 import type { Stack } from "../../scripts/stack/stack.ts";
 import type { Readiness } from "../../shared/protocol/schemas.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
@@ -38,6 +39,14 @@ describe("a move with the primary in workerd", () => {
 
   const api = (path: string, init?: RequestInit) => fetch(`${stack.primaryUrl}${path}`, init);
   const login = (username: string, password: string) => apiToken(stack.primaryUrl, username, password);
+  const runJob = (created: JobOut) =>
+    runScheduledWhile(
+      stack.primary,
+      created,
+      (job) => job.state === "running",
+      async () => admin.ok<JobOut>(await admin.json("GET", `/api/v1/admin/moves/${created.id}`)),
+      10,
+    );
 
   async function prepareNode(nodeId: string, name: string): Promise<string> {
     const target = await admin.json("POST", `/api/v1/admin/nodes/${nodeId}/ingress-targets`, {
@@ -125,11 +134,7 @@ describe("a move with the primary in workerd", () => {
     expect(plan).toMatchObject({ files: 2, bytes: total, path: "pull", space: { enough: true } });
 
     const created = await admin.ok<JobOut>(await admin.json("POST", "/api/v1/admin/moves", request), 201);
-    let job = created;
-    for (let run = 0; run < 10 && job.state === "running"; run++) {
-      await stack.primary.runScheduled();
-      job = await admin.ok<JobOut>(await admin.json("GET", `/api/v1/admin/moves/${created.id}`));
-    }
+    const job = await runJob(created);
     expect(job).toMatchObject({
       state: "completed",
       bytes_relayed: 0,
@@ -193,11 +198,7 @@ describe("a move with the primary in workerd", () => {
     );
     expect(plan).toMatchObject({ files: 2, path: "relay" });
     const created = await admin.ok<JobOut>(await admin.json("POST", "/api/v1/admin/moves", request), 201);
-    let job = created;
-    for (let run = 0; run < 10 && job.state === "running"; run++) {
-      await stack.primary.runScheduled();
-      job = await admin.ok<JobOut>(await admin.json("GET", `/api/v1/admin/moves/${created.id}`));
-    }
+    const job = await runJob(created);
     expect(job).toMatchObject({
       state: "completed",
       bytes_relayed: total,

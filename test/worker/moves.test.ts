@@ -19,16 +19,14 @@ import {
   moveItems,
   moveJobs,
   pendingObjectDeletions,
-  policyGroupRules,
-  policyGroups,
   storagePolicies,
-  users,
 } from "../../worker/db/schema.ts";
 import { deletePendingObjects } from "../../worker/files/purge.ts";
 import { createMoveJob } from "../../worker/moves/jobs.ts";
 import { type MoveHooks, runMoves } from "../../worker/moves/runner.ts";
 import { type AgentProcess, startAgentProcess } from "../support/agents.ts";
 import { bytes, sha256 } from "../support/bytes.ts";
+import { bindUserToPolicy } from "../support/groups.ts";
 import { type Primary, startPrimary } from "../support/http-primary.ts";
 import { S3RVER_KEY, startS3rver } from "../support/s3rver.ts";
 import { partOf, relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
@@ -176,12 +174,7 @@ describe("moving files between storage policies", () => {
       },
     });
     s3PolicyId = s3Policy.id;
-    const groupId = randomId();
-    await primary.db.insert(policyGroups).values({ id: groupId, name: `group-${groupId}` });
-    await primary.db
-      .insert(policyGroupRules)
-      .values({ id: randomId(), groupId, policyId: a.policyId, priority: 1, minSize: 0, maxSize: 0 });
-    await primary.db.update(users).set({ policyGroupId: groupId }).where(eq(users.username, "plainuser"));
+    await bindUserToPolicy(primary.db, { username: "plainuser" }, a.policyId);
     user = uploadClient((p, init) => fetch(`${primary.origin}${p}`, init), primary.userToken);
   }, 120_000);
 
@@ -435,69 +428,50 @@ describe("moving files between storage policies", () => {
     for (const s of stored) expect((await fileOf(s.id))?.policyId).toBe(b.policyId);
   }, 120_000);
 
-  it("a target follower that is down makes files wait, never fail; they move once it is back", async () => {
-    const dir = await folder("target-down");
-    const stored = [await upload("w1.bin", 3000, dir), await upload("w2.bin", MiB + 1, dir)];
-    const request = toRequest({
-      source: { kind: "policy", policy_id: a.policyId },
-      target_policy_id: b.policyId,
-      scope: { kind: "folder", id: dir },
-    });
-    await b.agent.kill();
-    const created = await createMoveJob(primary.services(), request, "admin");
-    const report = await runMoves(primary.services(), { jobId: created.id, budgetMs: 30_000 });
-    expect(report.failed).toBe(0);
-    expect(report.waiting).toBeGreaterThan(0);
-    const waiting = await job(created.id);
-    expect(waiting.state).toBe("running");
-    expect(waiting.progress.failed.files).toBe(0);
-    expect(waiting.progress.waiting.files).toBeGreaterThan(0);
-    for (const s of stored) {
-      expect((await fileOf(s.id))?.policyId).toBe(a.policyId);
-      expect((await download(`/api/v1/spaces/me/files/${s.id}/content`)).sha256).toBe(s.sha256);
-    }
-    await b.agent.restart();
-    // The back-off has run out.
-    await primary.db
-      .update(moveItems)
-      .set({ nextAttemptAt: new Date(0) })
-      .where(eq(moveItems.jobId, created.id));
-    const done = await runToEnd(created.id);
-    expect(done.progress.done.files).toBe(2);
-    for (const s of stored) {
-      expect((await fileOf(s.id))?.policyId).toBe(b.policyId);
-      expect((await download(`/api/v1/spaces/me/files/${s.id}/content`)).sha256).toBe(s.sha256);
-    }
-  }, 120_000);
-
-  it("a source follower that is down makes files wait, never fail; they move once it is back", async () => {
-    const dir = await folder("source-down");
-    const stored = [await upload("s1.bin", 4000, dir), await upload("s2.bin", MiB + 3, dir)];
-    const request = toRequest({
-      source: { kind: "policy", policy_id: a.policyId },
-      target_policy_id: b.policyId,
-      scope: { kind: "folder", id: dir },
-    });
-    await a.agent.kill();
-    const created = await createMoveJob(primary.services(), request, "admin");
-    const report = await runMoves(primary.services(), { jobId: created.id, budgetMs: 30_000 });
-    expect(report.failed).toBe(0);
-    const waiting = await job(created.id);
-    expect(waiting).toMatchObject({ state: "running", progress: { failed: { files: 0 } } });
-    expect(waiting.progress.waiting.files).toBeGreaterThan(0);
-    for (const s of stored) expect((await fileOf(s.id))?.policyId).toBe(a.policyId);
-    await a.agent.restart();
-    await primary.db
-      .update(moveItems)
-      .set({ nextAttemptAt: new Date(0) })
-      .where(eq(moveItems.jobId, created.id));
-    const done = await runToEnd(created.id);
-    expect(done.progress.done.files).toBe(2);
-    for (const s of stored) {
-      expect((await fileOf(s.id))?.policyId).toBe(b.policyId);
-      expect((await download(`/api/v1/spaces/me/files/${s.id}/content`)).sha256).toBe(s.sha256);
-    }
-  }, 120_000);
+  it.each([
+    ["target", 3000],
+    ["source", 4000],
+  ] as const)(
+    "a %s follower that is down makes files wait, never fail; they move once it is back",
+    async (side, small) => {
+      const dir = await folder(`${side}-down`);
+      const stored = [await upload(`${side}1.bin`, small, dir), await upload(`${side}2.bin`, MiB + 1, dir)];
+      const request = toRequest({
+        source: { kind: "policy", policy_id: a.policyId },
+        target_policy_id: b.policyId,
+        scope: { kind: "folder", id: dir },
+      });
+      const down = side === "target" ? b.agent : a.agent;
+      await down.kill();
+      const created = await createMoveJob(primary.services(), request, "admin");
+      const report = await runMoves(primary.services(), { jobId: created.id, budgetMs: 30_000 });
+      expect(report.failed).toBe(0);
+      expect(report.waiting).toBeGreaterThan(0);
+      const waiting = await job(created.id);
+      expect(waiting).toMatchObject({ state: "running", progress: { failed: { files: 0 } } });
+      expect(waiting.progress.waiting.files).toBeGreaterThan(0);
+      for (const s of stored) {
+        expect((await fileOf(s.id))?.policyId).toBe(a.policyId);
+        // With only the target down, the files still download from where they are.
+        if (side === "target") {
+          expect((await download(`/api/v1/spaces/me/files/${s.id}/content`)).sha256).toBe(s.sha256);
+        }
+      }
+      await down.restart();
+      // The back-off has run out.
+      await primary.db
+        .update(moveItems)
+        .set({ nextAttemptAt: new Date(0) })
+        .where(eq(moveItems.jobId, created.id));
+      const done = await runToEnd(created.id);
+      expect(done.progress.done.files).toBe(2);
+      for (const s of stored) {
+        expect((await fileOf(s.id))?.policyId).toBe(b.policyId);
+        expect((await download(`/api/v1/spaces/me/files/${s.id}/content`)).sha256).toBe(s.sha256);
+      }
+    },
+    120_000,
+  );
 
   it("a source object whose bytes no longer match the file's SHA-256 is never switched: reported, the file left where it was, nothing kept on the target", async () => {
     const dir = await folder("corrupt");

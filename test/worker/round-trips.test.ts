@@ -1,27 +1,19 @@
-// The database round trips each API route pays, counted as HTTP requests from `@libsql/client/web` to a
-// real local libSQL server (as workerd reaches Turso): authentication and auth/me cost one, a listing
-// at most two in all, login two, upload init three, a relay part four, completion three. Every one is paid again in series by a user far
-// from the database, so the count is part of the API's contract, checked here without any timing.
-import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId } from "../../shared/crypto.ts";
 import {
   followerNodes,
   ingressTargets,
-  policyGroupRules,
-  policyGroups,
   storagePolicies,
   teamMembers,
   teams,
-  users,
 } from "../../worker/db/schema.ts";
 import { secretContext } from "../../worker/followers/client.ts";
 import { encryptSecret } from "../../worker/secrets.ts";
+import { bindUserToPolicy } from "../support/groups.ts";
 import { ORIGIN, seedS3Policy, seedUser, TEST_PASSWORD, TEST_SECRET, unique } from "../support/primary.ts";
 import { type CountingHarness, createCountingHarness, type RoundTrip } from "../support/round-trips.ts";
 import { startS3rver } from "../support/s3rver.ts";
 import { type UploadClient, uploadClient } from "../support/upload-client.ts";
-import { bindUserToPolicy } from "./files/helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -53,15 +45,10 @@ describe("database round trips per API request", () => {
       bucket: "round-trips",
       fields: { chunkSize: 5 * MiB, maxFileSize: 40 * MiB, uploadMode: "relay_stream" },
     });
-    const groupId = randomId();
-    await h.db.insert(policyGroups).values({ id: groupId, name: unique("group") });
-    await h.db
-      .insert(policyGroupRules)
-      .values({ id: randomId(), groupId, policyId, priority: 1, minSize: 0, maxSize: 0 });
     const seeded = await seedUser(h);
     token = seeded.token;
     username = seeded.user.username;
-    await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, seeded.user.id));
+    const groupId = await bindUserToPolicy(h.db, seeded.user, policyId);
     teamId = randomId();
     await h.db.insert(teams).values({ id: teamId, name: unique("team"), policyGroupId: groupId });
     await h.db.insert(teamMembers).values({ teamId, userId: seeded.user.id });
@@ -136,7 +123,7 @@ describe("database round trips per API request", () => {
       .insert(storagePolicies)
       .values({ id: policyId, name: unique("remote"), driver: "remote", nodeId, uploadMode: "relay_stream" });
     const follower = await seedUser(h);
-    await bindUserToPolicy(h, follower.user.id, policyId);
+    await bindUserToPolicy(h.db, follower.user, policyId);
     const remote = uploadClient(
       (path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx),
       follower.token,

@@ -8,8 +8,9 @@ import { appPasswords, davLocks } from "../../worker/db/schema.ts";
 import { parseIf } from "../../worker/webdav/if-header.ts";
 import { expireLocks } from "../../worker/webdav/locks.ts";
 import { errorCode } from "../support/envelopes.ts";
+import { bindUserToPolicy } from "../support/groups.ts";
 import { createHarness, type Harness, ORIGIN, seedPolicy, seedUser } from "../support/primary.ts";
-import { bindUserToPolicy, seedFile, servicesOf } from "./files/helpers.ts";
+import { seedFile, servicesOf } from "./files/helpers.ts";
 
 let h: Harness;
 let clock = new Date("2026-06-01T12:00:00Z");
@@ -24,7 +25,7 @@ afterAll(async () => {
 
 async function davUser() {
   const { user, token } = await seedUser(h);
-  await bindUserToPolicy(h, user.id, await seedPolicy(h, { driver: "primary" }));
+  await bindUserToPolicy(h.db, user, await seedPolicy(h, { driver: "primary" }));
   const created = await h.call("POST", "/api/v1/auth/app-passwords", { token, body: { name: "laptop" } });
   const { id, password } = (await created.json()) as { id: string; password: string };
   const authorization = `Basic ${btoa(`${user.username}:${password}`)}`;

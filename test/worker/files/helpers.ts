@@ -1,9 +1,8 @@
 // Test helpers for the files API: services over a harness, a primary-store policy bound through a
 // group, files seeded straight into the R2 bucket through createFileRecord, teams with members.
 import type { R2Bucket } from "@cloudflare/workers-types";
-import { eq } from "drizzle-orm";
 import { randomId, sha256Hex } from "../../../shared/crypto.ts";
-import { policyGroupRules, policyGroups, teamMembers, teams, users } from "../../../worker/db/schema.ts";
+import { teamMembers, teams } from "../../../worker/db/schema.ts";
 import { parseEnv } from "../../../worker/env.ts";
 import { createFileRecord, fileStorageKey } from "../../../worker/files/records.ts";
 import type { Space } from "../../../worker/files/spaces.ts";
@@ -60,14 +59,6 @@ export async function seedTeam(h: Harness, memberIds: string[], managerIds: stri
   for (const userId of managerIds)
     await h.db.insert(teamMembers).values({ teamId: id, userId, role: "manager" });
   return id;
-}
-
-/** Binds the user to a new group whose only rule sends every size to `policyId`. */
-export async function bindUserToPolicy(h: Harness, userId: string, policyId: string) {
-  const groupId = randomId();
-  await h.db.insert(policyGroups).values({ id: groupId, name: unique("group") });
-  await h.db.insert(policyGroupRules).values({ id: randomId(), groupId, policyId, priority: 1 });
-  await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, userId));
 }
 
 export async function json<T = Record<string, unknown>>(response: Response, status: number): Promise<T> {

@@ -5,18 +5,12 @@
 import { connect } from "node:net";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { randomId } from "../../../shared/crypto.ts";
 import type { UploadOut } from "../../../worker/api/uploads.ts";
-import {
-  policyGroupRules,
-  policyGroups,
-  uploadParts,
-  uploadSessions,
-  users,
-} from "../../../worker/db/schema.ts";
+import { uploadParts, uploadSessions } from "../../../worker/db/schema.ts";
 import { createS3Driver } from "../../../worker/storage/s3.ts";
 import type { StorageDriver } from "../../../worker/storage/types.ts";
 import { bytes, sha256 } from "../../support/bytes.ts";
+import { bindUserToPolicy } from "../../support/groups.ts";
 import {
   createHarness,
   type Harness,
@@ -24,7 +18,6 @@ import {
   realFetch,
   seedS3Policy,
   seedUser,
-  unique,
 } from "../../support/primary.ts";
 import { S3RVER_KEY, startS3rver } from "../../support/s3rver.ts";
 import { type UploadClient, uploadClient } from "../../support/upload-client.ts";
@@ -46,11 +39,8 @@ describe("a client gone mid-part, inside workerd", () => {
       bucket: "disconnect",
       fields: { chunkSize: 5 * MiB, uploadMode: "relay_stream" },
     });
-    const groupId = randomId();
-    await h.db.insert(policyGroups).values({ id: groupId, name: unique("group") });
-    await h.db.insert(policyGroupRules).values({ id: randomId(), groupId, policyId, priority: 1 });
     const seeded = await seedUser(h);
-    await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, seeded.user.id));
+    await bindUserToPolicy(h.db, seeded.user, policyId);
     token = seeded.token;
     c = uploadClient(
       (path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, { waitUntil() {} }),

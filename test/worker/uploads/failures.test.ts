@@ -26,6 +26,7 @@ import type { StorageDriver } from "../../../worker/storage/types.ts";
 import { expireUploads } from "../../../worker/uploads/expiry.ts";
 import { PRESIGN_TTL_SECONDS } from "../../../worker/uploads/presign.ts";
 import { bytes, sha256 } from "../../support/bytes.ts";
+import { bindUserToPolicy } from "../../support/groups.ts";
 import {
   createHarness,
   type Harness,
@@ -36,7 +37,6 @@ import {
 } from "../../support/primary.ts";
 import { S3RVER_KEY, startS3rver } from "../../support/s3rver.ts";
 import { partOf, type UploadClient, uploadClient } from "../../support/upload-client.ts";
-import { bindUserToPolicy } from "../files/helpers.ts";
 
 const MiB = 1024 * 1024;
 type Completed = { upload: UploadOut; file: { id: string; sha256: string } };
@@ -73,7 +73,7 @@ describe("upload failure paths on s3", () => {
     });
     const seeded = await seedUser(h);
     userId = seeded.user.id;
-    await bindUserToPolicy(h, userId, policyId);
+    await bindUserToPolicy(h.db, { id: userId }, policyId);
     c = uploadClient(
       (path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx),
       seeded.token,
@@ -360,7 +360,7 @@ describe("upload failure paths on s3", () => {
   const presignedBrowser = async () => {
     const policyId = await insertPolicy(s3.endpoint, "presigned");
     const seeded = await seedUser(h);
-    await bindUserToPolicy(h, seeded.user.id, policyId);
+    await bindUserToPolicy(h.db, seeded.user, policyId);
     return uploadClient(
       (path, init) => h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx),
       seeded.token,

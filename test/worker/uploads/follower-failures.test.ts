@@ -13,17 +13,11 @@ import { ingressTargetSchema } from "../../../worker/api/ingress-targets.ts";
 import { enrollmentTokenSchema, nodeSchema } from "../../../worker/api/nodes.ts";
 import { policySchema } from "../../../worker/api/policies.ts";
 import type { UploadOut } from "../../../worker/api/uploads.ts";
-import {
-  files,
-  policyGroupRules,
-  policyGroups,
-  uploadParts,
-  uploadSessions,
-  users,
-} from "../../../worker/db/schema.ts";
+import { files, uploadParts, uploadSessions } from "../../../worker/db/schema.ts";
 import { expireUploads } from "../../../worker/uploads/expiry.ts";
 import { type AgentProcess, startAgentProcess } from "../../support/agents.ts";
 import { bytes, sha256 } from "../../support/bytes.ts";
+import { bindUserToPolicy } from "../../support/groups.ts";
 import { type Primary, startPrimary } from "../../support/http-primary.ts";
 import { partOf, type UploadClient, uploadClient } from "../../support/upload-client.ts";
 
@@ -55,12 +49,7 @@ describe("upload failure paths on a real follower", () => {
       node_id: node.id,
       chunk_size: MiB,
     });
-    const groupId = randomId();
-    await primary.db.insert(policyGroups).values({ id: groupId, name: `group-${groupId}` });
-    await primary.db
-      .insert(policyGroupRules)
-      .values({ id: randomId(), groupId, policyId: policy.id, priority: 1, minSize: 0, maxSize: 0 });
-    await primary.db.update(users).set({ policyGroupId: groupId }).where(eq(users.username, "plainuser"));
+    await bindUserToPolicy(primary.db, { username: "plainuser" }, policy.id);
     c = uploadClient((p, init) => fetch(`${primary.origin}${p}`, init), primary.userToken);
   });
   afterAll(async () => {

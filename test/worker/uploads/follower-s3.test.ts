@@ -5,14 +5,14 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { randomId } from "../../../shared/crypto.ts";
 import { ingressTargetSchema } from "../../../worker/api/ingress-targets.ts";
 import { enrollmentTokenSchema, nodeSchema } from "../../../worker/api/nodes.ts";
 import { policySchema } from "../../../worker/api/policies.ts";
 import type { UploadOut } from "../../../worker/api/uploads.ts";
-import { policyGroupRules, policyGroups, uploadSessions, users } from "../../../worker/db/schema.ts";
+import { uploadSessions } from "../../../worker/db/schema.ts";
 import { type AgentProcess, startAgentProcess } from "../../support/agents.ts";
 import { bytes, sha256 } from "../../support/bytes.ts";
+import { bindUserToPolicy } from "../../support/groups.ts";
 import { type Primary, startPrimary } from "../../support/http-primary.ts";
 import { s3rverKeys, startS3rver } from "../../support/s3rver.ts";
 import { partOf, type UploadClient, uploadClient } from "../../support/upload-client.ts";
@@ -57,12 +57,7 @@ describe("uploads to a real follower writing to S3", () => {
       node_id: node.id,
       chunk_size: MiB,
     });
-    const groupId = randomId();
-    await primary.db.insert(policyGroups).values({ id: groupId, name: `group-${groupId}` });
-    await primary.db
-      .insert(policyGroupRules)
-      .values({ id: randomId(), groupId, policyId: policy.id, priority: 1, minSize: 0, maxSize: 0 });
-    await primary.db.update(users).set({ policyGroupId: groupId }).where(eq(users.username, "plainuser"));
+    await bindUserToPolicy(primary.db, { username: "plainuser" }, policy.id);
     c = uploadClient((p, init) => fetch(`${primary.origin}${p}`, init), primary.userToken);
   });
   afterAll(async () => {

@@ -5,22 +5,14 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId } from "../../../shared/crypto.ts";
 import type { UploadOut } from "../../../worker/api/uploads.ts";
-import {
-  files,
-  policyGroupRules,
-  policyGroups,
-  teamMembers,
-  teams,
-  uploadParts,
-  uploadSessions,
-  users,
-} from "../../../worker/db/schema.ts";
+import { files, teamMembers, teams, uploadParts, uploadSessions, users } from "../../../worker/db/schema.ts";
 import { parseEnv } from "../../../worker/env.ts";
 import { createServices } from "../../../worker/services.ts";
 import { createS3Driver } from "../../../worker/storage/s3.ts";
 import type { StorageDriver } from "../../../worker/storage/types.ts";
 import { expireUploads } from "../../../worker/uploads/expiry.ts";
 import { bytes, sha256 } from "../../support/bytes.ts";
+import { seedGroup } from "../../support/groups.ts";
 import {
   createHarness,
   type Harness,
@@ -68,11 +60,7 @@ describe("relay uploads to an s3 policy", () => {
       pathStyle: true,
       ...S3RVER_KEY,
     });
-    const groupId = randomId();
-    await h.db.insert(policyGroups).values({ id: groupId, name: unique("group") });
-    await h.db
-      .insert(policyGroupRules)
-      .values({ id: randomId(), groupId, policyId, priority: 1, minSize: 0, maxSize: 0 });
+    const groupId = await seedGroup(h.db, policyId);
     const api = (path: string, init?: RequestInit) =>
       h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx);
     const seeded = await seedUser(h);
@@ -83,16 +71,7 @@ describe("relay uploads to an s3 policy", () => {
     await h.db.update(users).set({ policyGroupId: groupId }).where(eq(users.id, stranger.user.id));
     other = uploadClient(api, stranger.token);
     // A team whose space uploads through its own group (presigned S3), not its members' group.
-    const teamGroup = randomId();
-    await h.db.insert(policyGroups).values({ id: teamGroup, name: unique("team-group") });
-    await h.db.insert(policyGroupRules).values({
-      id: randomId(),
-      groupId: teamGroup,
-      policyId: presignedPolicyId,
-      priority: 1,
-      minSize: 0,
-      maxSize: 0,
-    });
+    const teamGroup = await seedGroup(h.db, presignedPolicyId);
     teamId = randomId();
     await h.db.insert(teams).values({ id: teamId, name: unique("team"), policyGroupId: teamGroup });
     await h.db.insert(teamMembers).values({ teamId, userId });
