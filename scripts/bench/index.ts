@@ -5,7 +5,8 @@
 // second agent whose node is outbound; BENCH_CHANNEL=0 leaves it out); samples the peak memory of workerd and of the agent in each
 // phase; measures the machine's disk (write + fsync) and streaming SHA-256 in the same run; prints
 // figures and the ratios against the goals; then the payload moved follower → follower by a move job
-// (moves.ts). BENCH_ONLY=agent or BENCH_ONLY=stack runs one half.
+// (moves.ts), then the primary's round trips and request rates and its API under load (primary-load.ts).
+// BENCH_ONLY=agent or BENCH_ONLY=stack runs one half; BENCH_ONLY=primary only the primary's figures.
 // A benchmark, not a test: it asserts nothing and never fails on speed.
 import { mkdtemp, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
@@ -24,6 +25,7 @@ import type { Api } from "../acceptance/api.ts";
 import type { Mode } from "../acceptance/config.ts";
 import { startLocalStack } from "../acceptance/local-stack.ts";
 import { ensureLocalTarget } from "../acceptance/targets.ts";
+import { stackPaths } from "../stack/config.ts";
 import { benchAgent } from "./agent.ts";
 import { type ChannelFollower, startChannelFollower } from "./channel-follower.ts";
 import { curlAvailable } from "./curl.ts";
@@ -31,6 +33,7 @@ import { Payload } from "./data.ts";
 import { benchMove } from "./moves.ts";
 import { NGINX_MISSING, startNginx } from "./nginx.ts";
 import { type LibsqlProxy, startLibsqlProxy } from "./primary-libsql-proxy.ts";
+import { loadLines, primaryLoad, seedListing } from "./primary-load.ts";
 import { miniflareCeiling } from "./primary-miniflare.ts";
 import { primaryRates, rateLines } from "./primary-rates.ts";
 import { measureRoundTrips, roundTripLines } from "./primary-round-trips.ts";
@@ -54,9 +57,16 @@ const repeat = Math.round(numberFromEnv("BENCH_REPEAT", 3));
 const size = Math.round(gib * GiB);
 const log = (line: string) => console.error(line);
 const only = process.env.BENCH_ONLY ?? "";
-if (only !== "" && only !== "agent" && only !== "stack") throw new Error("BENCH_ONLY must be agent or stack");
-if (only !== "stack" && !(await curlAvailable())) {
-  throw new Error("curl is not installed: the agent figures use curl as the client (apt-get install curl).");
+if (!["", "agent", "stack", "primary"].includes(only)) {
+  throw new Error("BENCH_ONLY must be agent, stack or primary");
+}
+const transfers = only !== "primary";
+if (only === "" || only === "agent") {
+  if (!(await curlAvailable())) {
+    throw new Error(
+      "curl is not installed: the agent figures use curl as the client (apt-get install curl).",
+    );
+  }
 }
 
 log(`Starting a throwaway stack for ${gib} GiB transfers...`);
@@ -73,7 +83,7 @@ try {
   const free = disk.bavail * disk.bsize;
   // The agent half holds curl's source files (whole and parts), two objects and the disk probe; one
   // stack transfer at a time holds its parts and the composed object, plus the disk probe.
-  const needed = (only === "stack" ? 3 : 5) * size;
+  const needed = (only === "primary" ? 0 : only === "stack" ? 3 : 5) * size;
   if (free < needed) {
     throw new Error(
       `${(free / GiB).toFixed(1)} GiB free under ${local.dataDir}; ${(needed / GiB).toFixed(1)} GiB needed.`,
@@ -115,7 +125,7 @@ try {
   const payload = new Payload(size);
   const targetDir = join(local.ingressRoot, target.base_path);
   const agentLines: string[] = [];
-  if (only !== "stack") {
+  if (only === "" || only === "agent") {
     const nginx = await startNginx(targetDir);
     if (!nginx) log(NGINX_MISSING);
     const workDir = await mkdtemp(join(local.dataDir, "bench-curl-"));
@@ -141,7 +151,7 @@ try {
     }
   }
   channel =
-    only === "agent" || process.env.BENCH_CHANNEL === "0"
+    !transfers || only === "agent" || process.env.BENCH_CHANNEL === "0"
       ? undefined
       : await startChannelFollower({
           admin,
@@ -153,7 +163,7 @@ try {
           log,
         });
   const stackLines =
-    only === "agent"
+    !transfers || only === "agent"
       ? []
       : await benchStack({
           ...(channel ? { channel } : {}),
@@ -172,7 +182,7 @@ try {
         });
 
   const moveLines =
-    only === "agent"
+    !transfers || only === "agent"
       ? []
       : await benchMove({
           local,
@@ -199,8 +209,19 @@ try {
     try {
       log("Loading the primary with wrk (64 clients)...");
       const rates = await primaryRates(local.url, users.get("relay_stream")!.token!, 64, seconds);
+      const relay = users.get("relay_stream")!;
+      const pages = await seedListing(
+        relay,
+        stackPaths(local.dataDir).database,
+        policies.get("relay_stream")!,
+        runId,
+        2000,
+        100,
+      );
+      const load = await primaryLoad({ user: relay, pages, seconds, runId, log });
       log("Measuring miniflare's own ceiling (a trivial worker, wrk at 64 clients)...");
-      primaryLines.push(...rateLines(rates, await miniflareCeiling(64, seconds), 64));
+      const ceiling = await miniflareCeiling(64, seconds);
+      primaryLines.push(...rateLines(rates, ceiling, 64), ...loadLines(load, ceiling.routed));
     } catch (error) {
       // The figures above are kept; the rates need wrk (it says how to install it).
       primaryLines.push(`Request rates not measured: ${error instanceof Error ? error.message : error}`);

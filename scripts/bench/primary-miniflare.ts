@@ -18,14 +18,24 @@ export interface WrkResult {
 
 const WRK = "/usr/bin/wrk";
 
-/** wrk against `url` with `connections` clients for `seconds`; its latency distribution parsed. */
-export async function runWrk(url: string, connections: number, seconds: number, headers: string[] = []) {
+/**
+ * wrk against `url` with `connections` clients for `seconds`; its latency distribution parsed. A Lua
+ * `script` may choose each request (wrk's -s).
+ */
+export async function runWrk(
+  url: string,
+  connections: number,
+  seconds: number,
+  headers: string[] = [],
+  script?: string,
+) {
   const args = [
     "-t2",
     `-c${connections}`,
     `-d${seconds}s`,
     "--latency",
     ...headers.flatMap((h) => ["-H", h]),
+    ...(script ? ["-s", script] : []),
     url,
   ];
   const child = spawn(WRK, args, { stdio: ["ignore", "pipe", "pipe"] });
