@@ -1,14 +1,21 @@
 // Owns who is calling: resolves a bearer token or session cookie to a user, refuses expired sessions
 // and disabled accounts, enforces the Origin check on cookie-authenticated writes, and the role guards.
 // One database round trip authenticates: the session, its user and the user's team memberships come
-// back from one statement (sessions.ts), so routes that need only those pay nothing more.
+// back from one statement (sessions.ts), so routes that need only those pay nothing more. A route may
+// send its first reads in that same round trip (authenticateWith): they are read-only, name the
+// caller's user id as SQL, and their rows are handed over only once the session has been checked.
+import type { SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { sha256Hex } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import type { users } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import {
-  findSessionByToken,
   revokeSession,
   SESSION_COOKIE,
+  sessionFrom,
+  sessionStatement,
+  sessionUserId,
   type TeamMembership,
   touchSession,
 } from "./sessions.ts";
@@ -40,7 +47,8 @@ export function readCookie(request: Request, name: string): string | null {
   return null;
 }
 
-function readCredential(request: Request): { token: string; via: AuthUser["via"] } | null {
+/** The credential a request carries (bearer token or session cookie), unchecked; null if none. */
+export function readCredential(request: Request): { token: string; via: AuthUser["via"] } | null {
   const authorization = request.headers.get("authorization");
   if (authorization) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
@@ -63,9 +71,29 @@ export function checkOrigin(request: Request, services: Services): void {
 
 /** The caller, or null when the request carries no credential. Invalid credentials throw 401. */
 export async function authenticate(request: Request, services: Services): Promise<AuthUser | null> {
+  return (await authenticateWith(request, services)).user;
+}
+
+/** Read-only statements sent with the session's, given the caller's user id as SQL. */
+export type AuthReads = (userId: SQL) => BatchItem<"sqlite">[];
+
+/**
+ * authenticate, with `reads` in the same round trip as the session's statement. Their rows (in order)
+ * come back only for a valid session of an enabled account; without a credential nothing is read.
+ */
+export async function authenticateWith(
+  request: Request,
+  services: Services,
+  reads?: AuthReads,
+): Promise<{ user: AuthUser | null; rows: unknown[] }> {
   const credential = readCredential(request);
-  if (!credential) return null;
-  const found = await findSessionByToken(services.db, credential.token);
+  if (!credential) return { user: null, rows: [] };
+  const tokenHash = await sha256Hex(credential.token);
+  const lookup = sessionStatement(services.db, tokenHash);
+  const extra = reads?.(sessionUserId(tokenHash)) ?? [];
+  const [sessionRows, ...rows] =
+    extra.length === 0 ? [await lookup] : await services.db.batch([lookup, ...extra]);
+  const found = sessionFrom(sessionRows as Awaited<typeof lookup>);
   if (!found) throw new AppError("unauthorized", "The session or token is not valid. Log in again.");
   const { session, user, teams } = found;
   const now = services.now();
@@ -83,13 +111,16 @@ export async function authenticate(request: Request, services: Services): Promis
     );
   }
   return {
-    id: user.id,
-    username: user.username,
-    role: user.role,
-    sessionId: session.id,
-    via: credential.via,
-    row: user,
-    teams,
+    user: {
+      id: user.id,
+      username: user.username,
+      role: user.role,
+      sessionId: session.id,
+      via: credential.via,
+      row: user,
+      teams,
+    },
+    rows,
   };
 }
 

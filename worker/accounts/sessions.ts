@@ -61,15 +61,33 @@ export const membershipsJson = sql<string>`(select json_group_array(json_array(i
 
 /** The session a token opens, with its user and the user's teams, in one statement; null if none. */
 export async function findSessionByToken(db: Db, token: string) {
-  const [row] = await db
+  return sessionFrom(await sessionStatement(db, await sha256Hex(token)));
+}
+
+/** The statement behind findSessionByToken (by the token's SHA-256), for a caller that batches it. */
+export function sessionStatement(db: Db, tokenHash: string) {
+  return db
     .select({ session: sessions, user: users, teams: membershipsJson })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.tokenHash, await sha256Hex(token)))
+    .where(eq(sessions.tokenHash, tokenHash))
     .limit(1);
+}
+
+/** The session, its user and teams from the rows of sessionStatement; null if none. */
+export function sessionFrom(rows: Awaited<ReturnType<typeof sessionStatement>>) {
+  const [row] = rows;
   if (!row) return null;
   return { session: row.session, user: row.user, teams: parseMemberships(row.teams) };
 }
+
+/**
+ * The id of the user a token's session names, as SQL, for statements sent in the same batch as
+ * sessionStatement. It says nothing about the session being valid: their rows count only once the
+ * session's own row has been checked.
+ */
+export const sessionUserId = (tokenHash: string) =>
+  sql`(select ${sessions.userId} from ${sessions} where ${sessions.tokenHash} = ${tokenHash})`;
 
 /** The memberships `membershipsJson` selected, as records. */
 export function parseMemberships(json: string): TeamMembership[] {

@@ -8,12 +8,12 @@ import { isParentTrashed, isUniqueViolation } from "../db/constraints.ts";
 import { files, folders } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { cleanName, nameConflict, nameTaken, writeUnderFreeName } from "./names.ts";
-import type { Space } from "./spaces.ts";
+import type { Space, SpaceRef } from "./spaces.ts";
 
 export type FileRow = typeof files.$inferSelect;
 export type FolderRow = typeof folders.$inferSelect;
 
-const inSpace = (space: Space, table: typeof files | typeof folders) =>
+const inSpace = (space: SpaceRef, table: typeof files | typeof folders) =>
   and(eq(table.spaceKind, space.kind), eq(table.spaceId, space.id));
 
 /** A live (not trashed) file of the space, or 404. */
@@ -32,7 +32,7 @@ export async function liveFolder(services: Services, space: Space, id: string): 
 }
 
 /** The statement behind liveFolder, for a caller that batches it; liveFolderOf reads its rows. */
-export function liveFolderStatement(services: Services, space: Space, id: string) {
+export function liveFolderStatement(services: Services, space: SpaceRef, id: string) {
   return services.db
     .select()
     .from(folders)

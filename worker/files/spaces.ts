@@ -1,5 +1,6 @@
 // Owns space addressing: `me` is the caller's personal space, a team id is that team's space for its
 // members only. A team the caller cannot see answers 404 like a missing one, so ids leak nothing.
+import type { SQL } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
 import type { SpaceKind, TEAM_ROLES } from "../db/schema.ts";
@@ -15,6 +16,12 @@ export interface Space {
   role?: TeamRole;
 }
 
+/**
+ * A space addressed before its caller is known: a personal space's id may be SQL naming the caller's
+ * user id, for statements read in authentication's round trip (accounts/auth.ts authenticateWith).
+ */
+export type SpaceRef = { kind: "user"; id: string | SQL } | { kind: "team"; id: string };
+
 /** Membership is read with the session (worker/accounts/auth.ts), in this request: no query of its own. */
 export function resolveSpace(user: AuthUser, space: string): Space {
   if (space === "me") return { kind: "user", id: user.id };
@@ -24,7 +31,7 @@ export function resolveSpace(user: AuthUser, space: string): Space {
 }
 
 /** The policy-resolution subject of a space: personal uploads use the user's group, team the team's. */
-export function policySubject(space: Space): ResolveSubject {
+export function policySubject(space: SpaceRef): ResolveSubject {
   return space.kind === "user"
     ? { space: "personal", userId: space.id }
     : { space: "team", teamId: space.id };

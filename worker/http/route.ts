@@ -3,7 +3,16 @@
 // endpoint cannot exist without a declared access level and documented shapes.
 import type { z } from "zod";
 import { AppError } from "../../shared/errors.ts";
-import { type AuthUser, authenticate, checkOrigin, requireAdmin, requireUser } from "../accounts/auth.ts";
+import {
+  type AuthReads,
+  type AuthUser,
+  authenticate,
+  authenticateWith,
+  checkOrigin,
+  readCredential,
+  requireAdmin,
+  requireUser,
+} from "../accounts/auth.ts";
 import type { RawAnswer, RawBody, RequestHeaders } from "../api/wire.ts";
 import type { Services } from "../services.ts";
 
@@ -22,6 +31,8 @@ export interface HandlerContext<A extends Access, P, Q, B> {
   body: B;
   /** Headers added to the success response (e.g. Set-Cookie). */
   headers: Headers;
+  /** The rows of the route's `authReads`, in order (empty without them). */
+  authRows: unknown[];
 }
 
 export interface RouteSpec<
@@ -48,6 +59,14 @@ export interface RouteSpec<
   raw?: RawAnswer[];
   rawBody?: RawBody;
   requestHeaders?: RequestHeaders;
+  /**
+   * A route's first reads, sent in authentication's round trip (accounts/auth.ts authenticateWith);
+   * its params, query and body are parsed first. Not for public routes.
+   */
+  authReads?: (
+    ctx: { services: Services; params: z.output<P>; query: z.output<Q>; body: z.output<B> },
+    userId: Parameters<AuthReads>[0],
+  ) => ReturnType<AuthReads>;
   /** Returns the response body (validated by `response`) or a ready Response (streams, redirects). */
   handler: (
     ctx: HandlerContext<A, z.output<P>, z.output<Q>, z.output<B>>,
@@ -133,9 +152,11 @@ async function resolveCaller(access: Access, request: Request, services: Service
     if (request.headers.has("origin")) checkOrigin(request, services);
     return null;
   }
-  const user = await authenticate(request, services);
-  return access === "admin" ? requireAdmin(user) : requireUser(user);
+  return allowed(access, await authenticate(request, services));
 }
+
+const allowed = (access: Access, user: AuthUser | null) =>
+  access === "admin" ? requireAdmin(user) : requireUser(user);
 
 export function defineRoute<
   A extends Access,
@@ -160,12 +181,37 @@ export function defineRoute<
     rawBody: spec.rawBody,
     requestHeaders: spec.requestHeaders,
     async run(request, rawParams, services) {
-      const user = await resolveCaller(spec.access, request, services);
-      const params = spec.params ? spec.params.parse(rawParams) : rawParams;
-      const query = spec.query ? spec.query.parse(queryObject(request)) : queryObject(request);
-      const body = spec.body ? spec.body.parse(await readJson(request)) : undefined;
+      const parse = async () => ({
+        params: spec.params ? spec.params.parse(rawParams) : rawParams,
+        query: spec.query ? spec.query.parse(queryObject(request)) : queryObject(request),
+        body: spec.body ? spec.body.parse(await readJson(request)) : undefined,
+      });
+      let user: AuthUser | null;
+      let parsed: Awaited<ReturnType<typeof parse>>;
+      let authRows: unknown[] = [];
+      const reads = spec.authReads;
+      if (reads && spec.access !== "public") {
+        // Nothing is read for a request without a credential, and a request that fails to parse
+        // is answered as authentication would answer it first.
+        if (!readCredential(request)) requireUser(null);
+        try {
+          parsed = await parse();
+        } catch (error) {
+          await resolveCaller(spec.access, request, services);
+          throw error;
+        }
+        const done = await authenticateWith(request, services, (userId) =>
+          reads({ services, ...parsed } as Parameters<typeof reads>[0], userId),
+        );
+        user = allowed(spec.access, done.user);
+        authRows = done.rows;
+      } else {
+        user = await resolveCaller(spec.access, request, services);
+        parsed = await parse();
+      }
+      const { params, query, body } = parsed;
       const headers = new Headers();
-      const ctx = { request, services, user, params, query, body, headers } as HandlerContext<
+      const ctx = { request, services, user, params, query, body, headers, authRows } as HandlerContext<
         A,
         z.output<P>,
         z.output<Q>,

@@ -4,7 +4,7 @@
 // whose follower node is disabled are skipped, and so is a policy being emptied by a move job (the
 // policy itself, or its node being drained) until that job ends or is cancelled. Nothing matching is
 // a clear `no_matching_policy`.
-import { asc, eq, sql } from "drizzle-orm";
+import { asc, eq, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../shared/errors.ts";
 import type { Db } from "../db/client.ts";
 import {
@@ -19,7 +19,8 @@ import {
 } from "../db/schema.ts";
 import { sizeMatches } from "./rules.ts";
 
-export type ResolveSubject = { space: "personal"; userId: string } | { space: "team"; teamId: string };
+/** A personal subject's user id may be SQL (read in the same batch, worker/uploads/sessions.ts initReads). */
+export type ResolveSubject = { space: "personal"; userId: string | SQL } | { space: "team"; teamId: string };
 
 export interface SkippedRule {
   rule_id: string;

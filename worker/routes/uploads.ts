@@ -22,7 +22,7 @@ import { abortUpload } from "../uploads/abort.ts";
 import { completeUpload } from "../uploads/complete.ts";
 import { putRelayPart } from "../uploads/parts.ts";
 import { presignParts } from "../uploads/presign.ts";
-import { initUpload, loadSession } from "../uploads/sessions.ts";
+import { initReads, initUpload, loadSession } from "../uploads/sessions.ts";
 import { resolveSpace } from "../uploads/space.ts";
 import { listOpenUploads, viewUpload } from "../uploads/view.ts";
 
@@ -40,9 +40,12 @@ export const uploadRoutes = [
     body: initBodySchema,
     response: uploadSchema,
     status: 201,
-    handler: async ({ services, user, params, body }) => {
+    // The target folder and the policy resolution are read with the session: init is one round trip
+    // and the session's insert.
+    authReads: ({ services, params, body }, userId) => initReads(services, params.space, body, userId),
+    handler: async ({ services, user, params, body, authRows }) => {
       const space = resolveSpace(user, params.space);
-      const session = await initUpload(services, user, space, body);
+      const session = await initUpload(services, user, space, body, authRows);
       return toUploadOut(session, []);
     },
   }),

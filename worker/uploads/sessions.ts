@@ -1,7 +1,7 @@
 // Owns upload session records: init (policy resolution, size limit, mode, part plan, the storage's
 // multipart session), loading a session for its owner and checking it is still open. The policy
 // resolved at init stays with the session and becomes the file's policy, whatever the groups say later.
-import { and, eq, exists, inArray, max, or } from "drizzle-orm";
+import { and, eq, exists, inArray, max, or, type SQL } from "drizzle-orm";
 import { randomId } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
@@ -25,6 +25,7 @@ import {
   liveFolderStatement,
   policySubject,
   type Space,
+  type SpaceRef,
 } from "./space.ts";
 
 export type SessionRow = typeof uploadSessions.$inferSelect;
@@ -32,13 +33,17 @@ export type SessionRow = typeof uploadSessions.$inferSelect;
 /** Unfinished sessions are kept this long after init (abort and cleanup follow on expiry). */
 export const SESSION_TTL_MS = 24 * 3600 * 1000;
 
+/** `reads`: the rows of initReads, read with the session, for the same space and body. */
 export async function initUpload(
   services: Services,
   user: AuthUser,
   space: Space,
   body: InitBody,
+  reads?: unknown[],
 ): Promise<SessionRow> {
-  return (await startUpload(services, user, space, body)).session;
+  const folderId = body.folder_id ?? null;
+  const resolution = reads ? await resolutionOf(services, space, folderId, body.size, reads) : undefined;
+  return (await startUpload(services, user, space, body, resolution ? { resolution } : {})).session;
 }
 
 export interface StartOptions {
@@ -51,6 +56,8 @@ export interface StartOptions {
   unsized?: { maxPart: number };
   /** One request of the whole object, no multipart (a copy made by the storage), when this says so. */
   whole?: (policy: PolicyRow, driver: StorageDriver) => boolean;
+  /** The folder checked and the policy resolved already (read with the session). */
+  resolution?: Resolution;
 }
 
 /** initUpload, also handing back the session's policy and its driver (pinned to the session's target). */
@@ -63,12 +70,14 @@ export async function startUpload(
 ): Promise<{ session: SessionRow; policy: PolicyRow; driver: StorageDriver }> {
   const name = cleanName(body.name);
   const folderId = body.folder_id ?? null;
-  const { policy, node, defaultTarget } = await resolveWithLimit(
-    services,
-    space,
-    folderId,
-    options.unsized ? Number.MAX_SAFE_INTEGER : body.size,
-  );
+  const { policy, node, defaultTarget } =
+    options.resolution ??
+    (await resolveWithLimit(
+      services,
+      space,
+      folderId,
+      options.unsized ? Number.MAX_SAFE_INTEGER : body.size,
+    ));
   // Remote uploads pin the follower's default ingress target now, so every later call names it.
   const location = defaultTarget;
   const driver = await driverForPolicy(services, policy, { location, node });
@@ -160,20 +169,37 @@ async function resolveWithLimit(
   folderId: string | null,
   size: number,
 ): Promise<Resolution> {
+  const [first, ...rest] = resolutionReads(services, space, folderId);
+  return resolutionOf(services, space, folderId, size, await services.db.batch([first, ...rest]));
+}
+
+/**
+ * The statements resolveWithLimit sends: the target folder's (when there is one), then the
+ * resolution's. The space's id may be SQL (the caller's, read in authentication's round trip).
+ */
+function resolutionReads(services: Services, space: SpaceRef, folderId: string | null) {
+  const q = resolutionStatements(services.db, policySubject(space));
+  const resolution = [q.subject, q.group, q.rules] as const;
+  return folderId === null
+    ? resolution
+    : ([liveFolderStatement(services, space, folderId), ...resolution] as const);
+}
+
+/** The resolution from the rows of resolutionReads (same space and folder). */
+async function resolutionOf(
+  services: Services,
+  space: Space,
+  folderId: string | null,
+  size: number,
+  rows: unknown[],
+): Promise<Resolution> {
   const subject = { ...policySubject(space), size };
-  const q = resolutionStatements(services.db, subject);
+  type Rows = Parameters<typeof resolutionFrom>[1];
   try {
-    if (folderId === null) {
-      return resolutionFrom(subject, await services.db.batch([q.subject, q.group, q.rules]));
-    }
-    const [folder, subjectRows, groupRows, ruleRows] = await services.db.batch([
-      liveFolderStatement(services, space, folderId),
-      q.subject,
-      q.group,
-      q.rules,
-    ]);
-    liveFolderOf(folder);
-    return resolutionFrom(subject, [subjectRows, groupRows, ruleRows]);
+    if (folderId === null) return resolutionFrom(subject, rows as Rows);
+    const [folder, ...resolution] = rows;
+    liveFolderOf(folder as Parameters<typeof liveFolderOf>[0]);
+    return resolutionFrom(subject, resolution as Rows);
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== "no_matching_policy") throw error;
     const skipped = (error.details as { skipped?: SkippedRule[] }).skipped ?? [];
@@ -193,6 +219,17 @@ async function resolveWithLimit(
       },
     );
   }
+}
+
+/**
+ * An init's reads, for authentication's round trip (the route's authReads): the space named in the
+ * path (`me`: the caller's, by `userId` as SQL; a team: by its id, membership checked once the
+ * session is) with the target folder and the policy resolution. initUpload reads their rows.
+ */
+export function initReads(services: Services, spaceParam: string, body: InitBody, userId: SQL) {
+  const space: SpaceRef =
+    spaceParam === "me" ? { kind: "user", id: userId } : { kind: "team", id: spaceParam };
+  return [...resolutionReads(services, space, body.folder_id ?? null)];
 }
 
 /**

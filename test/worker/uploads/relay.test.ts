@@ -5,7 +5,15 @@ import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomId } from "../../../shared/crypto.ts";
 import type { UploadOut } from "../../../worker/api/uploads.ts";
-import { files, teamMembers, teams, uploadParts, uploadSessions, users } from "../../../worker/db/schema.ts";
+import {
+  files,
+  sessions,
+  teamMembers,
+  teams,
+  uploadParts,
+  uploadSessions,
+  users,
+} from "../../../worker/db/schema.ts";
 import { parseEnv } from "../../../worker/env.ts";
 import { createServices } from "../../../worker/services.ts";
 import { createS3Driver } from "../../../worker/storage/s3.ts";
@@ -426,6 +434,67 @@ describe("relay uploads to an s3 policy", () => {
     expect(upload).toMatchObject({ mode: "relay_stream", part_count: 1, policy_id: presignedPolicyId });
     const done = await relayWhole(c, upload, new Uint8Array(0));
     expect(done.file).toMatchObject({ size: 0, sha256: sha256(new Uint8Array(0)) });
+  });
+
+  it("starts nothing for a revoked or expired session or a disabled account, though init reads with the session", async () => {
+    const api = (path: string, init?: RequestInit) =>
+      h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx);
+    const sessionsOf = async (id: string) =>
+      (await h.db.select().from(uploadSessions).where(eq(uploadSessions.userId, id))).length;
+    const revoked = await seedUser(h);
+    await h.db
+      .update(users)
+      .set({ policyGroupId: await seedGroup(h.db, policyId) })
+      .where(eq(users.id, revoked.user.id));
+    const client = uploadClient(api, revoked.token);
+    await client.ok<UploadOut>(await client.init({ name: "before.bin", size: 1 }), 201);
+    expect(await sessionsOf(revoked.user.id)).toBe(1);
+    await h.db.delete(sessions).where(eq(sessions.userId, revoked.user.id));
+    expect(await client.fail(await client.init({ name: "after.bin", size: 1 }))).toMatchObject({
+      status: 401,
+      code: "unauthorized",
+    });
+
+    const expired = await seedUser(h);
+    await h.db
+      .update(users)
+      .set({ policyGroupId: await seedGroup(h.db, policyId) })
+      .where(eq(users.id, expired.user.id));
+    await h.db
+      .update(sessions)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(sessions.userId, expired.user.id));
+    const late = uploadClient(api, expired.token);
+    expect(await late.fail(await late.init({ name: "late.bin", size: 1 }))).toMatchObject({
+      status: 401,
+      code: "session_expired",
+    });
+
+    const disabled = await seedUser(h);
+    await h.db
+      .update(users)
+      .set({ policyGroupId: await seedGroup(h.db, policyId), disabled: true })
+      .where(eq(users.id, disabled.user.id));
+    const off = uploadClient(api, disabled.token);
+    expect(await off.fail(await off.init({ name: "off.bin", size: 1 }))).toMatchObject({
+      status: 403,
+      code: "account_disabled",
+    });
+    expect([
+      await sessionsOf(revoked.user.id),
+      await sessionsOf(expired.user.id),
+      await sessionsOf(disabled.user.id),
+    ]).toEqual([1, 0, 0]);
+
+    // A body that does not parse is answered as authentication answers it first.
+    const badBody = { method: "POST", headers: { "content-type": "application/json" }, body: "{" };
+    expect((await api("/api/v1/spaces/me/uploads", badBody)).status).toBe(401);
+    const withToken = (token: string) => ({
+      ...badBody,
+      headers: { ...badBody.headers, authorization: `Bearer ${token}` },
+    });
+    expect((await api("/api/v1/spaces/me/uploads", withToken(revoked.token))).status).toBe(401);
+    expect((await api("/api/v1/spaces/me/uploads", withToken(disabled.token))).status).toBe(403);
   });
 
   it("hides a team space from a user who is not a member", async () => {
