@@ -1,6 +1,7 @@
 // Owns the `remote` storage driver: a follower agent reached through protocol v2 with the shared,
 // signed client. Bytes are metered on the way out (length and digest refused before the last byte
-// leaves) and the agent's own digest of what landed must match: end-to-end integrity. Multipart parts
+// leaves; the PUT opens only once the first checked bytes are there, streams.ts firstBytesReady, so a
+// body that fails before them leaves the follower nothing) and the agent's own digest of what landed must match: end-to-end integrity. Multipart parts
 // are composed on the agent, never in the primary's memory; copies are made on the agent too. A
 // follower that pulls fetches objects from a URL itself (moves between storages).
 import { AppError, type ErrorCode, errorStatus } from "../../shared/errors.ts";
@@ -9,6 +10,7 @@ import type { PullStatus } from "../../shared/protocol/schemas.ts";
 import {
   assertEmptyDigest,
   assertObjectKey,
+  firstBytesReady,
   type Metered,
   meter,
   resolveRange,
@@ -38,7 +40,9 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
       assertObjectKey(key);
       assertEmptyDigest(o.size, o.sha256);
       const metered = meter(body, o.size, o.sha256);
-      const outgoing = withKnownLength(metered.stream, o.size);
+      // The request opens only once the first checked bytes are there (a body refused before them
+      // opens none); its digest and length are still checked to the last byte.
+      const outgoing = withKnownLength(await firstBytesReady(metered.stream), o.size);
       const info = await sending(metered, outgoing, () =>
         client.putObject(key, outgoing, {
           size: o.size,
@@ -118,7 +122,7 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
     async putPart(_key, uploadId, partNumber, body, o) {
       assertEmptyDigest(o.size, o.sha256);
       const metered = meter(body, o.size, o.sha256);
-      const outgoing = withKnownLength(metered.stream, o.size);
+      const outgoing = withKnownLength(await firstBytesReady(metered.stream), o.size);
       const part = await sending(metered, outgoing, () =>
         client.putPart(uploadId, partNumber, outgoing, {
           size: o.size,
