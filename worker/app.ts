@@ -5,7 +5,7 @@
 import { Router } from "itty-router";
 import { randomId } from "../shared/crypto.ts";
 import { AppError, errorResponse, toAppError } from "../shared/errors.ts";
-import { parseEnv, type RawEnv } from "./env.ts";
+import { type Env, parseEnv, type RawEnv } from "./env.ts";
 import type { Route } from "./http/route.ts";
 import { createLogger, describeError, type Logger } from "./logger.ts";
 import { type AppDeps, createServices, type Services, type WorkerContext } from "./services.ts";
@@ -110,13 +110,23 @@ function finish(response: Response, requestId: string): Response {
 
 export function createApp(routes: readonly Route[], deps: AppDeps = {}): App {
   const router = buildRouter(routes);
+  // A Worker's bindings stay as they are while its isolate lives: each env object is validated once
+  // (a few percent of a small request's CPU time otherwise); one that fails is validated again.
+  const parsed = new WeakMap<RawEnv, Env>();
+  const envOf = (raw: RawEnv) => {
+    const known = parsed.get(raw);
+    if (known) return known;
+    const env = Object.freeze(parseEnv(raw));
+    parsed.set(raw, env);
+    return env;
+  };
   return {
     routes,
     async fetch(request, rawEnv, ctx) {
       const requestId = randomId();
       let response: Response;
       try {
-        const services = createServices(parseEnv(rawEnv), ctx, requestId, deps);
+        const services = createServices(envOf(rawEnv), ctx, requestId, deps);
         response = isDavPath(new URL(request.url).pathname)
           ? await handleDav(request, services)
           : ((await router.fetch(request as RoutedRequest, services)) as Response);
