@@ -40,7 +40,22 @@ export const itemOutSchema = z
   .discriminatedUnion("type", [folderOutSchema, fileOutSchema])
   .meta({ id: "Item" });
 
-export function toFileOut(row: typeof files.$inferSelect): FileOut {
+/** The columns a file's wire form is made of (a listing selects only these). */
+export type FileOutRow = Pick<
+  typeof files.$inferSelect,
+  | "id"
+  | "name"
+  | "folderId"
+  | "size"
+  | "sha256"
+  | "contentType"
+  | "policyId"
+  | "createdAt"
+  | "updatedAt"
+  | "trashedAt"
+>;
+
+export function toFileOut(row: FileOutRow): FileOut {
   return {
     type: "file",
     id: row.id,
@@ -56,7 +71,13 @@ export function toFileOut(row: typeof files.$inferSelect): FileOut {
   };
 }
 
-export function toFolderOut(row: typeof folders.$inferSelect): FolderOut {
+/** The columns a folder's wire form is made of (a listing selects only these). */
+export type FolderOutRow = Pick<
+  typeof folders.$inferSelect,
+  "id" | "name" | "parentId" | "createdAt" | "updatedAt" | "trashedAt"
+>;
+
+export function toFolderOut(row: FolderOutRow): FolderOut {
   return {
     type: "folder",
     id: row.id,

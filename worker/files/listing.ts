@@ -4,11 +4,42 @@ import { and, asc, desc, eq, gt, isNotNull, lt, or } from "drizzle-orm";
 import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
-import { type FileOut, type FolderOut, type PageOut, toFileOut, toFolderOut } from "../api/files.ts";
+import {
+  type FileOut,
+  type FileOutRow,
+  type FolderOut,
+  type FolderOutRow,
+  type PageOut,
+  toFileOut,
+  toFolderOut,
+} from "../api/files.ts";
 import { files, folders } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { liveFilesIn, liveFoldersIn } from "./names.ts";
 import type { Space } from "./spaces.ts";
+
+// A page reads only the columns its items' wire form shows: fewer values for libSQL to send and for
+// the client to decode (both were the larger part of a listing's time in a profile).
+const fileColumns = {
+  id: files.id,
+  name: files.name,
+  folderId: files.folderId,
+  size: files.size,
+  sha256: files.sha256,
+  contentType: files.contentType,
+  policyId: files.policyId,
+  createdAt: files.createdAt,
+  updatedAt: files.updatedAt,
+  trashedAt: files.trashedAt,
+} satisfies { [K in keyof FileOutRow]: (typeof files)[K] };
+const folderColumns = {
+  id: folders.id,
+  name: folders.name,
+  parentId: folders.parentId,
+  createdAt: folders.createdAt,
+  updatedAt: folders.updatedAt,
+  trashedAt: folders.trashedAt,
+} satisfies { [K in keyof FolderOutRow]: (typeof folders)[K] };
 
 /** What a folder listing is ordered by: folders always come first, then files, each in this order. */
 export const LISTING_SORTS = ["name", "size", "modified"] as const;
@@ -103,13 +134,13 @@ export function listingStatements(
   const fileAfter = cursor?.k === 1 ? after("files", order, cursor) : undefined;
   return [
     services.db
-      .select()
+      .select(folderColumns)
       .from(folders)
       .where(and(liveFoldersIn(space, parentId), folderAfter))
       .orderBy(...orderBy("folders", order))
       .limit(cursor?.k === 1 ? 0 : limit + 1),
     services.db
-      .select()
+      .select(fileColumns)
       .from(files)
       .where(and(liveFilesIn(space, parentId), fileAfter))
       .orderBy(...orderBy("files", order))
@@ -119,8 +150,8 @@ export function listingStatements(
 
 /** One page from the rows of listingStatements: folders first, then files, and the next cursor. */
 export function listingPage(
-  folderRows: (typeof folders.$inferSelect)[],
-  fileRows: (typeof files.$inferSelect)[],
+  folderRows: FolderOutRow[],
+  fileRows: FileOutRow[],
   limit: number,
   order: ListingOrder = BY_NAME,
 ): PageOut {
