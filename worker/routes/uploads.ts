@@ -20,7 +20,7 @@ import { idParams } from "../api/wire.ts";
 import { defineRoute } from "../http/route.ts";
 import { abortUpload } from "../uploads/abort.ts";
 import { completeUpload } from "../uploads/complete.ts";
-import { putRelayPart } from "../uploads/parts.ts";
+import { partReads, putRelayPart } from "../uploads/parts.ts";
 import { presignParts } from "../uploads/presign.ts";
 import { initReads, initUpload, loadSession } from "../uploads/sessions.ts";
 import { resolveSpace } from "../uploads/space.ts";
@@ -95,8 +95,10 @@ export const uploadRoutes = [
       },
     },
     response: partSchema,
-    handler: async ({ services, user, params, request }) =>
-      putRelayPart(services, user, params.id, params.n, request),
+    // The session, the part's row and the storage are read with the caller's session.
+    authReads: ({ services, params }, userId) => [...partReads(services, userId, params.id, params.n)],
+    handler: async ({ services, user, params, request, authRows }) =>
+      putRelayPart(services, user, params.id, params.n, request, authRows),
   }),
   defineRoute({
     method: "POST",

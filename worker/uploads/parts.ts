@@ -2,7 +2,8 @@
 // with the exact part size and an optional SHA-256 the storage checks before keeping anything. A row
 // in upload_parts is the claim on a part, so parallel retries of one part upload it once; a part sent
 // again with the digest it was stored with succeeds without touching the storage.
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { BatchResponse } from "drizzle-orm/batch";
 import { fromBase64Url, randomToken, toHex } from "../../shared/crypto.ts";
 import { AppError } from "../../shared/errors.ts";
 import type { AuthUser } from "../accounts/auth.ts";
@@ -39,24 +40,35 @@ const badDigest = () =>
     "The part digest must be 64 hex digits (X-Flotilla-Sha256) or sha-256 in Content-Digest.",
   );
 
-export async function putRelayPart(
-  services: Services,
-  user: AuthUser,
-  sessionId: string,
-  partNumber: number,
-  request: Request,
-): Promise<PartOut> {
-  // One round trip reads the session, this part's row and the storage the session writes to.
+/**
+ * What a part reads first: the session (the caller's, `userId` possibly SQL read with the session in
+ * authentication's round trip), this part's row and the storage the session writes to.
+ */
+export function partReads(services: Services, userId: string | SQL, sessionId: string, partNumber: number) {
   const storage = sessionStorageStatements(services, sessionId);
-  const [sessions, partRows, policy, node] = await services.db.batch([
-    sessionStatement(services, user, sessionId),
+  return [
+    sessionStatement(services, { id: userId }, sessionId),
     services.db
       .select()
       .from(uploadParts)
       .where(and(eq(uploadParts.sessionId, sessionId), eq(uploadParts.partNumber, partNumber))),
     storage.policy,
     storage.node,
-  ]);
+  ] as const;
+}
+
+/** `reads`: the rows of partReads for this caller, session and part, when read with the session. */
+export async function putRelayPart(
+  services: Services,
+  user: AuthUser,
+  sessionId: string,
+  partNumber: number,
+  request: Request,
+  reads?: unknown[],
+): Promise<PartOut> {
+  const [sessions, partRows, policy, node] = reads
+    ? (reads as unknown as BatchResponse<ReturnType<typeof partReads>>)
+    : await services.db.batch(partReads(services, user.id, sessionId, partNumber));
   const session = sessionOf(sessions);
   assertOpen(session, services.now());
   if (session.mode !== "relay_stream") {

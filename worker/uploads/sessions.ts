@@ -256,7 +256,7 @@ function effectiveMode(
  * belongs to: someone removed from a team cannot go on writing into its space with an upload begun
  * before (the session expires and is cleaned up like any other).
  */
-export function callersSessions(services: Services, user: AuthUser) {
+export function callersSessions(services: Services, user: AuthUser | { id: string | SQL }) {
   return and(
     eq(uploadSessions.userId, user.id),
     or(
@@ -275,8 +275,11 @@ export async function loadSession(services: Services, user: AuthUser, id: string
   return sessionOf(await sessionStatement(services, user, id));
 }
 
-/** The statement behind loadSession, for a caller that batches it; sessionOf reads its rows. */
-export function sessionStatement(services: Services, user: AuthUser, id: string) {
+/**
+ * The statement behind loadSession, for a caller that batches it; sessionOf reads its rows. The
+ * caller's id may be SQL (read in authentication's round trip, accounts/auth.ts authenticateWith).
+ */
+export function sessionStatement(services: Services, user: AuthUser | { id: string | SQL }, id: string) {
   return services.db
     .select()
     .from(uploadSessions)

@@ -436,7 +436,7 @@ describe("relay uploads to an s3 policy", () => {
     expect(done.file).toMatchObject({ size: 0, sha256: sha256(new Uint8Array(0)) });
   });
 
-  it("starts nothing for a revoked or expired session or a disabled account, though init reads with the session", async () => {
+  it("starts and stores nothing for a revoked or expired session or a disabled account, though init and parts read with the session", async () => {
     const api = (path: string, init?: RequestInit) =>
       h.app.fetch(new Request(`${ORIGIN}${path}`, init), h.env, ctx);
     const sessionsOf = async (id: string) =>
@@ -447,13 +447,19 @@ describe("relay uploads to an s3 policy", () => {
       .set({ policyGroupId: await seedGroup(h.db, policyId) })
       .where(eq(users.id, revoked.user.id));
     const client = uploadClient(api, revoked.token);
-    await client.ok<UploadOut>(await client.init({ name: "before.bin", size: 1 }), 201);
+    const begun = await client.ok<UploadOut>(await client.init({ name: "before.bin", size: 1 }), 201);
     expect(await sessionsOf(revoked.user.id)).toBe(1);
     await h.db.delete(sessions).where(eq(sessions.userId, revoked.user.id));
     expect(await client.fail(await client.init({ name: "after.bin", size: 1 }))).toMatchObject({
       status: 401,
       code: "unauthorized",
     });
+    // A part reads its session with the caller's too: refused, and nothing of it recorded.
+    expect(await client.fail(await client.putPart(begun.id, 1, bytes(1)))).toMatchObject({
+      status: 401,
+      code: "unauthorized",
+    });
+    expect(await h.db.select().from(uploadParts).where(eq(uploadParts.sessionId, begun.id))).toEqual([]);
 
     const expired = await seedUser(h);
     await h.db
