@@ -206,26 +206,28 @@ try {
     });
     primaryLines.push(...roundTripLines(trips, delayMs));
     const seconds = numberFromEnv("BENCH_WRK_SECONDS", 5);
+    const relay = users.get("relay_stream")!;
+    let ceiling: Awaited<ReturnType<typeof miniflareCeiling>> | undefined;
     try {
       log("Loading the primary with wrk (64 clients)...");
-      const rates = await primaryRates(local.url, users.get("relay_stream")!.token!, 64, seconds);
-      const relay = users.get("relay_stream")!;
-      const pages = await seedListing(
-        relay,
-        stackPaths(local.dataDir).database,
-        policies.get("relay_stream")!,
-        runId,
-        2000,
-        100,
-      );
-      const load = await primaryLoad({ user: relay, pages, seconds, runId, log });
+      const rates = await primaryRates(local.url, relay.token!, 64, seconds);
       log("Measuring miniflare's own ceiling (a trivial worker, wrk at 64 clients)...");
-      const ceiling = await miniflareCeiling(64, seconds);
-      primaryLines.push(...rateLines(rates, ceiling, 64), ...loadLines(load, ceiling.routed));
+      ceiling = await miniflareCeiling(64, seconds);
+      primaryLines.push(...rateLines(rates, ceiling, 64));
     } catch (error) {
       // The figures above are kept; the rates need wrk (it says how to install it).
       primaryLines.push(`Request rates not measured: ${error instanceof Error ? error.message : error}`);
     }
+    const pages = await seedListing(
+      relay,
+      stackPaths(local.dataDir).database,
+      policies.get("relay_stream")!,
+      runId,
+      2000,
+      100,
+    );
+    const load = await primaryLoad({ user: relay, pages, seconds, runId, log });
+    primaryLines.push(...loadLines(load, ceiling?.routed));
   }
   console.log([...stackLines, ...moveLines, ...primaryLines, ...agentLines].join("\n"));
 } finally {

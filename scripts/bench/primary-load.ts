@@ -200,7 +200,9 @@ export interface LoadOptions {
 }
 
 export interface LoadFigures {
-  listing: WrkResult;
+  /** null: wrk is not installed (the reason is in `listingMissing`). */
+  listing: WrkResult | null;
+  listingMissing?: string;
   uploads: FlowResult;
   uploadsCeiling: FlowResult;
   mixed: FlowResult;
@@ -246,13 +248,17 @@ request = function()
 end
 `,
     );
+    let listingMissing: string | undefined;
     const listing = await runWrk(
       new URL(pages[0]!, origin).href,
       64,
       seconds,
       [`authorization: Bearer ${token}`],
       script,
-    );
+    ).catch((error: unknown) => {
+      listingMissing = error instanceof Error ? error.message : String(error);
+      return null;
+    });
 
     log("Small uploads (init + 1 byte + complete) at 8 clients...");
     const uploadStep: Step = async (call, client, round) => {
@@ -283,7 +289,14 @@ end
       seconds,
       mixedStep(pages, ["x"], runId, payload),
     );
-    return { listing, uploads, uploadsCeiling, mixed, mixedCeiling };
+    return {
+      listing,
+      ...(listingMissing ? { listingMissing } : {}),
+      uploads,
+      uploadsCeiling,
+      mixed,
+      mixedCeiling,
+    };
   } finally {
     await trivial.stop();
     await rm(dir, { recursive: true, force: true });
@@ -299,9 +312,11 @@ export function loadLines(f: LoadFigures, anchor: WrkResult | undefined): string
   const up = kind(f.mixed, "upload");
   return [
     "The primary's API under load (figure; the client's own ceiling; goal):",
-    `  listing 2,000 files, 100/page, 64 clients  ${f.listing.requestsPerSecond.toFixed(0)} req/s  p50 ${ms(f.listing.p50Ms)}  p99 ${ms(f.listing.p99Ms)}` +
-      (anchor ? `  (wrk vs a trivial worker: ${anchor.requestsPerSecond.toFixed(0)} req/s)` : "") +
-      `  goal >= 1000 req/s: ${(f.listing.requestsPerSecond / 1000).toFixed(2)}x, p99 <= 100 ms`,
+    f.listing
+      ? `  listing 2,000 files, 100/page, 64 clients  ${f.listing.requestsPerSecond.toFixed(0)} req/s  p50 ${ms(f.listing.p50Ms)}  p99 ${ms(f.listing.p99Ms)}` +
+        (anchor ? `  (wrk vs a trivial worker: ${anchor.requestsPerSecond.toFixed(0)} req/s)` : "") +
+        `  goal >= 1000 req/s: ${(f.listing.requestsPerSecond / 1000).toFixed(2)}x, p99 <= 100 ms`
+      : `  listing not measured: ${f.listingMissing}`,
     `  small uploads (init + 1 B + complete), 8 clients  ${f.uploads.perSecond.toFixed(0)} files/s  p50 ${ms(kind(f.uploads, "file").p50Ms)}  p99 ${ms(kind(f.uploads, "file").p99Ms)}` +
       `  (client vs a trivial server: ${f.uploadsCeiling.perSecond.toFixed(0)} flows/s)  goal >= 150 files/s: ${(f.uploads.perSecond / 150).toFixed(2)}x`,
     `  mixed, 60 clients  ${f.mixed.perSecond.toFixed(0)} ops/s; ` +
