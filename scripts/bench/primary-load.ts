@@ -5,7 +5,7 @@
 // download of 4-64 KiB) from an undici-based closed-loop generator whose own ceiling is printed: the
 // same flows against a trivial HTTP server in a process of its own. Figures only, never a gate.
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "libsql";
@@ -207,7 +207,12 @@ export interface LoadFigures {
   uploadsCeiling: FlowResult;
   mixed: FlowResult;
   mixedCeiling: FlowResult;
+  /** The machine's 1-minute load average as each figure ended (listing, uploads, mixed). */
+  load: string[];
 }
+
+/** The 1-minute load average ("" where /proc/loadavg does not exist). */
+const loadAverage = async () => (await readFile("/proc/loadavg", "utf8").catch(() => "")).split(" ")[0] ?? "";
 
 /** Mixed load: a listing page, a 4-64 KiB upload and a download of one of `files`, in turn. */
 function mixedStep(pages: string[], files: string[], runId: string, payload: Uint8Array): Step {
@@ -260,12 +265,14 @@ end
       return null;
     });
 
+    const load = [await loadAverage()];
     log("Small uploads (init + 1 byte + complete) at 8 clients...");
     const uploadStep: Step = async (call, client, round) => {
       await smallUpload(call, `${runId}-small-${client}-${round}.bin`, ONE_BYTE);
       return "file";
     };
     const uploads = await closedLoop(origin, token, 8, seconds, uploadStep);
+    load.push(await loadAverage());
     const uploadsCeiling = await closedLoop(trivial.origin, null, 8, seconds, uploadStep);
 
     log("Mixed load at 60 clients (list, upload and download of 4-64 KiB)...");
@@ -282,6 +289,7 @@ end
       await seeding.close();
     }
     const mixed = await closedLoop(origin, token, 60, seconds, mixedStep(pages, files, runId, payload));
+    load.push(await loadAverage());
     const mixedCeiling = await closedLoop(
       trivial.origin,
       null,
@@ -296,6 +304,7 @@ end
       uploadsCeiling,
       mixed,
       mixedCeiling,
+      load,
     };
   } finally {
     await trivial.stop();
@@ -311,7 +320,7 @@ export function loadLines(f: LoadFigures, anchor: WrkResult | undefined): string
     r.kinds[name] ?? { count: 0, p50Ms: Number.NaN, p99Ms: Number.NaN };
   const up = kind(f.mixed, "upload");
   return [
-    "The primary's API under load (figure; the client's own ceiling; goal):",
+    `The primary's API under load (figure; the client's own ceiling; goal; load average as each ended: ${f.load.join(", ")}):`,
     f.listing
       ? `  listing 2,000 files, 100/page, 64 clients  ${f.listing.requestsPerSecond.toFixed(0)} req/s  p50 ${ms(f.listing.p50Ms)}  p99 ${ms(f.listing.p99Ms)}` +
         (anchor ? `  (wrk vs a trivial worker: ${anchor.requestsPerSecond.toFixed(0)} req/s)` : "") +
