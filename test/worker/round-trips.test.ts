@@ -152,6 +152,22 @@ describe("database round trips per API request", () => {
     expect(again.length, JSON.stringify(again)).toBeLessThanOrEqual(2);
   });
 
+  it("downloads a file in one round trip: authentication with the file, its policy and node", async () => {
+    const upload = await c.ok<{ id: string }>(await c.init({ name: `${unique("d")}.bin`, size: 3 }), 201);
+    await c.ok(await c.putPart(upload.id, 1, new Uint8Array([4, 5, 6])));
+    const done = await c.ok<{ file: { id: string } }>(await c.complete(upload.id));
+    const content = `/api/v1/spaces/me/files/${done.file.id}/content`;
+    const measured = await h.measure(() => get(content));
+    expect(measured.response.status).toBe(200);
+    expect(new Uint8Array(await measured.response.arrayBuffer())).toEqual(new Uint8Array([4, 5, 6]));
+    expect(measured.trips, JSON.stringify(measured.trips)).toHaveLength(1);
+    expect(measured.trips[0]?.join(" ")).toMatch(/from "sessions".*from "files".*from "storage_policies"/s);
+    // In a team's space the membership comes with the session; a missing file is 404 all the same.
+    expect(
+      (await trips(() => get(`/api/v1/spaces/${teamId}/files/${done.file.id}/content`), 404)).length,
+    ).toBe(1);
+  });
+
   it("changes the password after one round trip of reads", async () => {
     const other = await seedUser(h);
     await trips(() => h.call("GET", "/api/v1/auth/me", { token: other.token }));

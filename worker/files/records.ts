@@ -18,10 +18,19 @@ const inSpace = (space: SpaceRef, table: typeof files | typeof folders) =>
 
 /** A live (not trashed) file of the space, or 404. */
 export async function liveFile(services: Services, space: Space, id: string): Promise<FileRow> {
-  const [row] = await services.db
+  return liveFileOf(await liveFileStatement(services, space, id));
+}
+
+/** The statement behind liveFile, for a caller that batches it; liveFileOf reads its rows. */
+export function liveFileStatement(services: Services, space: SpaceRef, id: string) {
+  return services.db
     .select()
     .from(files)
     .where(and(eq(files.id, id), inSpace(space, files), isNull(files.trashedAt)));
+}
+
+export function liveFileOf(rows: FileRow[]): FileRow {
+  const [row] = rows;
   if (!row) throw notFound("file");
   return row;
 }

@@ -2,9 +2,10 @@
 // (206 / 416), and the transfer mode of the file's policy: relayed as a stream from its driver (ranges
 // passed through, never buffered) or a redirect to a short-lived presigned storage URL. Storage that
 // cannot be reached answers 502 storage_unavailable.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import type { BatchResponse } from "drizzle-orm/batch";
 import { AppError } from "../../shared/errors.ts";
-import { storagePolicies } from "../db/schema.ts";
+import { files, followerNodes, storagePolicies } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { driverForPolicy, type PolicyRow } from "../storage/factory.ts";
 import { resolveRange, withKnownLength } from "../storage/streams.ts";
@@ -18,7 +19,8 @@ import {
   reprDigest,
   STORED_BYTES_HEADERS,
 } from "./http-headers.ts";
-import type { FileRow } from "./records.ts";
+import { type FileRow, liveFileOf, liveFileStatement } from "./records.ts";
+import type { SpaceRef } from "./spaces.ts";
 
 export const PRESIGNED_DOWNLOAD_TTL_SECONDS = 300;
 
@@ -38,6 +40,41 @@ export interface ServeOptions {
   beforeServe?: () => Promise<void>;
   /** Last-Modified to answer; defaults to when the file was created. */
   lastModified?: Date;
+  /** The file's policy and its follower node, read already (fileReads); else read here. */
+  storage?: FileStorage;
+}
+
+export interface FileStorage {
+  policy: PolicyRow;
+  node: typeof followerNodes.$inferSelect | null;
+}
+
+/**
+ * A download's reads, for authentication's round trip (a route's authReads): the live file of the
+ * space (a personal space's id may be SQL, the caller's), its policy and that policy's follower node,
+ * found through the file's row. fileFrom reads their rows.
+ */
+export function fileReads(services: Services, space: SpaceRef, fileId: string) {
+  const policyId = sql`(select ${files.policyId} from ${files} where ${files.id} = ${fileId})`;
+  const nodeId = sql`(select ${storagePolicies.nodeId} from ${storagePolicies} where ${storagePolicies.id} = ${policyId})`;
+  return [
+    liveFileStatement(services, space, fileId),
+    services.db.select().from(storagePolicies).where(eq(storagePolicies.id, policyId)),
+    services.db.select().from(followerNodes).where(eq(followerNodes.id, nodeId)),
+  ] as const;
+}
+
+/** The live file (or 404) and its storage from the rows of fileReads. */
+export function fileFrom(rows: unknown[]): { file: FileRow; storage: FileStorage } {
+  const [fileRows, policyRows, nodeRows] = rows as unknown as BatchResponse<ReturnType<typeof fileReads>>;
+  const file = liveFileOf(fileRows);
+  const [policy] = policyRows;
+  if (!policy) {
+    throw new AppError("internal", "Internal error.", {
+      cause: new Error(`file ${file.id} lost its policy`),
+    });
+  }
+  return { file, storage: { policy, node: nodeRows[0] ?? null } };
 }
 
 const UNREACHABLE = new Set(["follower_unreachable", "follower_timeout", "storage_unavailable"]);
@@ -69,9 +106,13 @@ export async function fileDriver(
   services: Services,
   file: FileRow,
   policy: PolicyRow,
+  node?: FileStorage["node"],
 ): Promise<StorageDriver> {
   try {
-    return await driverForPolicy(services, policy, { location: file.location });
+    return await driverForPolicy(services, policy, {
+      location: file.location,
+      ...(node !== undefined ? { node } : {}),
+    });
   } catch (error) {
     throw storageFailure(error, policy.id);
   }
@@ -101,8 +142,8 @@ export async function serveFile(
   const requested = ifRangeAllows(request.headers.get("if-range"), etag)
     ? parseRange(request.headers.get("range"))
     : null;
-  const policy = await policyOf(services, file);
-  const driver = await fileDriver(services, file, policy);
+  const policy = options.storage?.policy ?? (await policyOf(services, file));
+  const driver = await fileDriver(services, file, policy, options.storage?.node);
 
   if (options.mode === "policy" && policy.downloadMode === "presigned" && driver.presign) {
     // A HEAD is never counted (shares), so it must not carry what a counted GET hands out: the URL.

@@ -22,6 +22,14 @@ export interface Space {
  */
 export type SpaceRef = { kind: "user"; id: string | SQL } | { kind: "team"; id: string };
 
+/**
+ * The space a path names (`me` or a team id) before its caller is known, `userId` being the caller's
+ * id as SQL; a team's membership is checked with resolveSpace once the session is.
+ */
+export function spaceRefOf(space: string, userId: SQL): SpaceRef {
+  return space === "me" ? { kind: "user", id: userId } : { kind: "team", id: space };
+}
+
 /** Membership is read with the session (worker/accounts/auth.ts), in this request: no query of its own. */
 export function resolveSpace(user: AuthUser, space: string): Space {
   if (space === "me") return { kind: "user", id: user.id };

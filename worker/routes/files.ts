@@ -21,8 +21,8 @@ import {
 import { decodeCursor, listingPage, listingStatements } from "../files/listing.ts";
 import { previewType } from "../files/preview.ts";
 import { liveFile, liveFolder, liveFolderOf, liveFolderStatement } from "../files/records.ts";
-import { serveFile } from "../files/serve.ts";
-import { resolveSpace } from "../files/spaces.ts";
+import { fileFrom, fileReads, serveFile } from "../files/serve.ts";
+import { resolveSpace, spaceRefOf } from "../files/spaces.ts";
 import { trashFile, trashFolder } from "../files/trash.ts";
 import {
   createFolder,
@@ -181,13 +181,18 @@ export const fileRoutes = [
     query: downloadQuery,
     raw: fileAnswers({ presigned: true }),
     requestHeaders: fileRequestHeaders,
-    handler: async ({ request, services, user, params, query }) => {
-      const space = resolveSpace(user, params.space);
-      const file = await liveFile(services, space, params.id);
+    // The file, its policy and node are read with the caller's session: one round trip in all.
+    authReads: ({ services, params }, userId) => [
+      ...fileReads(services, spaceRefOf(params.space, userId), params.id),
+    ],
+    handler: async ({ request, services, user, params, query, authRows }) => {
+      resolveSpace(user, params.space);
+      const { file, storage } = fileFrom(authRows);
       return serveFile(services, request, file, {
         disposition: "attachment",
         mode: "policy",
         redirect: query.redirect === "true",
+        storage,
       });
     },
   }),
@@ -200,15 +205,19 @@ export const fileRoutes = [
     params: itemParams,
     raw: fileAnswers({ presigned: false }),
     requestHeaders: fileRequestHeaders,
-    handler: async ({ request, services, user, params }) => {
-      const space = resolveSpace(user, params.space);
-      const file = await liveFile(services, space, params.id);
+    authReads: ({ services, params }, userId) => [
+      ...fileReads(services, spaceRefOf(params.space, userId), params.id),
+    ],
+    handler: async ({ request, services, user, params, authRows }) => {
+      resolveSpace(user, params.space);
+      const { file, storage } = fileFrom(authRows);
       const contentType = previewType(file);
       return serveFile(services, request, file, {
         disposition: "inline",
         contentType,
         mode: "relay",
         redirect: false,
+        storage,
       });
     },
   }),

@@ -26,6 +26,7 @@ import {
   policySubject,
   type Space,
   type SpaceRef,
+  spaceRefOf,
 } from "./space.ts";
 
 export type SessionRow = typeof uploadSessions.$inferSelect;
@@ -227,9 +228,7 @@ async function resolutionOf(
  * session is) with the target folder and the policy resolution. initUpload reads their rows.
  */
 export function initReads(services: Services, spaceParam: string, body: InitBody, userId: SQL) {
-  const space: SpaceRef =
-    spaceParam === "me" ? { kind: "user", id: userId } : { kind: "team", id: spaceParam };
-  return [...resolutionReads(services, space, body.folder_id ?? null)];
+  return [...resolutionReads(services, spaceRefOf(spaceParam, userId), body.folder_id ?? null)];
 }
 
 /**

@@ -11,4 +11,4 @@ export {
   liveFolderStatement,
   type NewFile,
 } from "../files/records.ts";
-export { policySubject, resolveSpace, type Space, type SpaceRef } from "../files/spaces.ts";
+export { policySubject, resolveSpace, type Space, type SpaceRef, spaceRefOf } from "../files/spaces.ts";
