@@ -90,7 +90,14 @@ export async function authenticateWith(
   if (!credential) return { user: null, rows: [] };
   const tokenHash = await sha256Hex(credential.token);
   const lookup = sessionStatement(services.db, tokenHash);
-  const extra = reads?.(sessionUserId(tokenHash)) ?? [];
+  // Reads that cannot be built (a malformed cursor, say) are refused only once the session holds.
+  let refusal: { error: unknown } | null = null;
+  let extra: ReturnType<AuthReads> = [];
+  try {
+    extra = reads?.(sessionUserId(tokenHash)) ?? [];
+  } catch (error) {
+    refusal = { error };
+  }
   const [sessionRows, ...rows] =
     extra.length === 0 ? [await lookup] : await services.db.batch([lookup, ...extra]);
   const found = sessionFrom(sessionRows as Awaited<typeof lookup>);
@@ -110,6 +117,7 @@ export async function authenticateWith(
       ),
     );
   }
+  if (refusal) throw refusal.error;
   return {
     user: {
       id: user.id,

@@ -16,7 +16,7 @@ import {
 import { files, folders } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { liveFilesIn, liveFoldersIn } from "./names.ts";
-import type { Space } from "./spaces.ts";
+import type { Space, SpaceRef } from "./spaces.ts";
 
 // A page reads only the columns its items' wire form shows: fewer values for libSQL to send and for
 // the client to decode (both were the larger part of a listing's time in a profile).
@@ -121,7 +121,7 @@ function orderBy(table: "folders" | "files", o: ListingOrder) {
  */
 export function listingStatements(
   services: Services,
-  space: Space,
+  space: SpaceRef,
   parentId: string | null,
   limit: number,
   cursor: Cursor | null,

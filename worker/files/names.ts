@@ -5,7 +5,7 @@ import { AppError } from "../../shared/errors.ts";
 import { isUniqueViolation } from "../db/constraints.ts";
 import { files, folders } from "../db/schema.ts";
 import type { Services } from "../services.ts";
-import type { Space } from "./spaces.ts";
+import type { Space, SpaceRef } from "./spaces.ts";
 
 export const MAX_NAME_LENGTH = 255;
 
@@ -33,7 +33,7 @@ export function suffixedName(name: string, n: number): string {
 }
 
 /** Live (not trashed) folders directly under `parentId` (null = the root) of `space`. */
-export function liveFoldersIn(space: Space, parentId: string | null) {
+export function liveFoldersIn(space: SpaceRef, parentId: string | null) {
   return and(
     eq(folders.spaceKind, space.kind),
     eq(folders.spaceId, space.id),
@@ -43,7 +43,7 @@ export function liveFoldersIn(space: Space, parentId: string | null) {
 }
 
 /** Live (not trashed) files directly in `parentId` (null = the root) of `space`. */
-export function liveFilesIn(space: Space, parentId: string | null) {
+export function liveFilesIn(space: SpaceRef, parentId: string | null) {
   return and(
     eq(files.spaceKind, space.kind),
     eq(files.spaceId, space.id),

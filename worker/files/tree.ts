@@ -8,7 +8,7 @@ import { files, folders } from "../db/schema.ts";
 import type { Services } from "../services.ts";
 import { cleanName, nameConflict, nameTaken } from "./names.ts";
 import { type FileRow, type FolderRow, liveFile, liveFolder } from "./records.ts";
-import type { Space } from "./spaces.ts";
+import type { Space, SpaceRef } from "./spaces.ts";
 
 /** Folder ids from the root down to `folderId` (inclusive), with names; follows parent links. */
 export async function folderPath(
@@ -20,7 +20,7 @@ export async function folderPath(
 }
 
 /** The statement behind folderPath, for a caller that batches it; pathOf reads its rows. */
-export function folderPathStatement(services: Services, space: Space, folderId: string) {
+export function folderPathStatement(services: Services, space: SpaceRef, folderId: string) {
   return services.db.all<{ id: string; name: string; depth: number }>(sql`
     with recursive up(id, name, parent_id, depth) as (
       select id, name, parent_id, 0 from ${folders}

@@ -46,21 +46,40 @@ export const fileRoutes = [
     params: spaceParams,
     query: listingQuery,
     response: listingSchema,
-    handler: async ({ services, user, params, query }) => {
-      const space = resolveSpace(user, params.space);
-      const cursor = decodeCursor(query.cursor);
+    // The page (and the folder with its breadcrumbs) is read with the caller's session: one round trip.
+    authReads: ({ services, params, query }, userId) => {
+      const space = spaceRefOf(params.space, userId);
       const order = { sort: query.sort, order: query.order };
-      const listing = listingStatements(services, space, query.folder_id ?? null, query.limit, cursor, order);
-      if (!query.folder_id) {
-        const [folderRows, fileRows] = await services.db.batch(listing);
-        return { folder: null, path: [], ...listingPage(folderRows, fileRows, query.limit, order) };
-      }
-      // The folder, its breadcrumbs and its page in one round trip; a missing folder discards the rest.
-      const [folderRow, pathRows, folderRows, fileRows] = await services.db.batch([
+      const listing = listingStatements(
+        services,
+        space,
+        query.folder_id ?? null,
+        query.limit,
+        decodeCursor(query.cursor),
+        order,
+      );
+      if (!query.folder_id) return [...listing];
+      return [
         liveFolderStatement(services, space, query.folder_id),
         folderPathStatement(services, space, query.folder_id),
         ...listing,
-      ]);
+      ];
+    },
+    handler: async ({ user, params, query, authRows }) => {
+      resolveSpace(user, params.space);
+      const order = { sort: query.sort, order: query.order };
+      type Listing = Parameters<typeof listingPage>;
+      if (!query.folder_id) {
+        const [folderRows, fileRows] = authRows as [Listing[0], Listing[1]];
+        return { folder: null, path: [], ...listingPage(folderRows, fileRows, query.limit, order) };
+      }
+      // A missing folder discards the rest.
+      const [folderRow, pathRows, folderRows, fileRows] = authRows as [
+        Parameters<typeof liveFolderOf>[0],
+        Parameters<typeof pathOf>[0],
+        Listing[0],
+        Listing[1],
+      ];
       const folder = liveFolderOf(folderRow);
       return {
         folder: toFolderOut(folder),

@@ -125,4 +125,14 @@ describe("sorted folder listings", () => {
     expect(unknown.status).toBe(400);
     expect(await errorCode(unknown)).toBe("validation_failed");
   });
+
+  it("answers a malformed cursor as authentication answers first: 401 without a valid token, else 400", async () => {
+    const path = "/api/v1/spaces/me/items?cursor=not-a-cursor";
+    const anonymous = await h.call("GET", path);
+    expect([anonymous.status, await errorCode(anonymous)]).toEqual([401, "unauthorized"]);
+    const forged = await h.call("GET", path, { token: "flt_not-a-real-token" });
+    expect([forged.status, await errorCode(forged)]).toEqual([401, "unauthorized"]);
+    const known = await h.call("GET", path, { token: alice.token });
+    expect([known.status, await errorCode(known)]).toEqual([400, "bad_request"]);
+  });
 });
