@@ -87,40 +87,40 @@ describe("relay uploads to a follower open no request for a body refused before 
     await h?.close();
   });
 
+  /**
+   * Part `n` of `upload` (the bytes `part`) sent with another digest (refused), then with its own; the
+   * upload completes as `data`. The agent logs a request once answered: only the good PUT is there.
+   */
+  async function refusedThenStored(
+    upload: UploadOut,
+    n: number,
+    part: Uint8Array<ArrayBuffer>,
+    data: Uint8Array<ArrayBuffer>,
+  ) {
+    const before = agentPuts().length;
+    const wrong = sha256(new Uint8Array([...part, 0]));
+    const refused = await c.fail(await c.putPart(upload.id, n, part, { "x-flotilla-sha256": wrong }));
+    expect(refused).toMatchObject({ status: 400, code: "content_digest_mismatch" });
+    await c.ok(await c.putPart(upload.id, n, part, { "x-flotilla-sha256": sha256(part) }));
+    const done = await c.ok<{ file: { sha256: string } }>(await c.complete(upload.id));
+    expect(done.file.sha256).toBe(sha256(data));
+    await expect.poll(() => agentPuts().length).toBeGreaterThan(before);
+    expect(agentPuts().slice(before), agent.output()).toHaveLength(1);
+  }
+
   it("sends a small file refused for its digest nowhere, then the same file with its own", async () => {
     const data = bytes(4096, 41);
     const upload = await c.ok<UploadOut>(await c.init({ name: "whole.bin", size: data.length }), 201);
     expect(upload.part_count).toBe(1);
-    const before = agentPuts().length;
-    const refused = await c.fail(
-      await c.putPart(upload.id, 1, data, { "x-flotilla-sha256": sha256(bytes(4096, 42)) }),
-    );
-    expect(refused).toMatchObject({ status: 400, code: "content_digest_mismatch" });
-    await c.ok(await c.putPart(upload.id, 1, data, { "x-flotilla-sha256": sha256(data) }));
-    const done = await c.ok<{ file: { sha256: string } }>(await c.complete(upload.id));
-    expect(done.file.sha256).toBe(sha256(data));
-    // The agent logs a request once answered: the good PUT is there, and only it.
-    await expect.poll(() => agentPuts().length).toBeGreaterThan(before);
-    expect(agentPuts().slice(before), agent.output()).toHaveLength(1);
+    await refusedThenStored(upload, 1, data, data);
   });
 
   it("sends a part refused for its digest nowhere, then the part with its own", async () => {
     const data = bytes(8192, 43);
     const upload = await c.ok<UploadOut>(await c.init({ name: "parts.bin", size: data.length }), 201);
     expect(upload.part_count).toBe(2);
-    const first = data.subarray(0, 4096);
-    const second = data.subarray(4096);
-    await c.ok(await c.putPart(upload.id, 1, first));
+    await c.ok(await c.putPart(upload.id, 1, data.subarray(0, 4096)));
     await expect.poll(() => agentPuts().filter((p) => p.includes("/parts/1")).length).toBeGreaterThan(0);
-    const before = agentPuts().length;
-    const refused = await c.fail(
-      await c.putPart(upload.id, 2, second, { "x-flotilla-sha256": sha256(first) }),
-    );
-    expect(refused).toMatchObject({ status: 400, code: "content_digest_mismatch" });
-    await c.ok(await c.putPart(upload.id, 2, second, { "x-flotilla-sha256": sha256(second) }));
-    const done = await c.ok<{ file: { sha256: string } }>(await c.complete(upload.id));
-    expect(done.file.sha256).toBe(sha256(data));
-    await expect.poll(() => agentPuts().length).toBeGreaterThan(before);
-    expect(agentPuts().slice(before), agent.output()).toHaveLength(1);
+    await refusedThenStored(upload, 2, data.subarray(4096), data);
   });
 });
