@@ -83,17 +83,19 @@ export async function benchStack(bench: StackBench): Promise<string[]> {
     return error === undefined;
   };
 
-  // WebDAV goes to the relay_stream user's policy, with an app password of that user.
+  // WebDAV goes to the relay_stream user's policy, with an app password of that user. The GET goes
+  // first: after the machine's measurements the client's pooled connections have idled long enough for
+  // the server to close them, and only an idempotent request is sent again on a fresh one.
   const relayUser = users.get("relay_stream")!;
+  const { username } = await relayUser
+    .json("GET", "/api/v1/auth/me", z.object({ user: z.object({ username: z.string() }) }))
+    .then((me) => me.user);
   const appPassword = await relayUser.json(
     "POST",
     "/api/v1/auth/app-passwords",
     z.object({ password: z.string() }),
     { body: { name: runId } },
   );
-  const { username } = await relayUser
-    .json("GET", "/api/v1/auth/me", z.object({ user: z.object({ username: z.string() }) }))
-    .then((me) => me.user);
   const davAuthorization = `Basic ${Buffer.from(`${username}:${appPassword.password}`).toString("base64")}`;
   const davName = (round: number) => `${runId}-webdav-${round}.bin`;
   const davFile = (round: number) => ({
