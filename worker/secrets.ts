@@ -10,6 +10,8 @@ const decoder = new TextDecoder();
 const VERSION = "v1";
 
 // Derived keys are cached per master secret: HKDF is cheap, but this keeps hot paths to one import.
+// A derivation that fails is dropped from the cache, so the next call derives again instead of
+// failing for the isolate's life.
 const keyCache = new Map<string, Promise<CryptoKey>>();
 
 function deriveKey(masterSecret: string): Promise<CryptoKey> {
@@ -33,6 +35,10 @@ function deriveKey(masterSecret: string): Promise<CryptoKey> {
       );
     })();
     keyCache.set(masterSecret, key);
+    const made = key;
+    made.catch(() => {
+      if (keyCache.get(masterSecret) === made) keyCache.delete(masterSecret);
+    });
   }
   return key;
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { AppError } from "../../shared/errors.ts";
 import { decryptSecret, encryptSecret } from "../../worker/secrets.ts";
 
@@ -37,4 +37,18 @@ describe("secrets at rest", () => {
       expect((error as AppError).message).not.toContain("value");
     });
   }
+
+  it("derives again after a failed derivation (mocked: WebCrypto failing once cannot be produced otherwise)", async () => {
+    const master = "m".repeat(40);
+    const importKey = vi
+      .spyOn(crypto.subtle, "importKey")
+      .mockRejectedValueOnce(new Error("transient WebCrypto failure"));
+    try {
+      await expect(encryptSecret(master, "value", "ctx")).rejects.toThrow("transient WebCrypto failure");
+      const sealed = await encryptSecret(master, "value", "ctx");
+      expect(await decryptSecret(master, sealed, "ctx")).toBe("value");
+    } finally {
+      importKey.mockRestore();
+    }
+  });
 });
