@@ -5,6 +5,7 @@
 import { Router } from "itty-router";
 import { randomId } from "../shared/crypto.ts";
 import { AppError, errorResponse, toAppError } from "../shared/errors.ts";
+import { databaseRefusal } from "./db/constraints.ts";
 import { type Env, parseEnv, type RawEnv } from "./env.ts";
 import type { Route } from "./http/route.ts";
 import { createLogger, describeError, type Logger } from "./logger.ts";
@@ -26,7 +27,7 @@ export function loggablePath(request: Request): string {
 
 /** Our own catch: AppError and zod failures become the envelope; anything else a logged generic 500. */
 function failure(error: unknown, request: Request, requestId: string, log: Logger): Response {
-  const appError = toAppError(error);
+  const appError = databaseRefusal(error) ?? toAppError(error);
   if (appError.status >= 500) {
     log.error("request failed", {
       method: request.method,

@@ -50,7 +50,7 @@ export async function createTeam(
   input: { name: string; policyGroupId?: string | null },
   now: Date,
 ): Promise<string> {
-  if (input.policyGroupId) await assertGroupExists(db, input.policyGroupId);
+  if (typeof input.policyGroupId === "string") await assertGroupExists(db, input.policyGroupId);
   const policyGroupId = input.policyGroupId === undefined ? await defaultGroupId(db) : input.policyGroupId;
   const id = randomId();
   await uniqueOr(
@@ -67,7 +67,7 @@ export async function updateTeam(
   input: { name?: string; policyGroupId?: string | null },
   now: Date,
 ): Promise<void> {
-  if (input.policyGroupId) await assertGroupExists(db, input.policyGroupId);
+  if (typeof input.policyGroupId === "string") await assertGroupExists(db, input.policyGroupId);
   const changes: Partial<typeof teams.$inferInsert> = { updatedAt: now };
   if (input.name !== undefined) changes.name = input.name;
   if (input.policyGroupId !== undefined) changes.policyGroupId = input.policyGroupId;

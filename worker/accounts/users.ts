@@ -59,7 +59,7 @@ export async function createUser(
   now: Date,
 ) {
   const username = normalizeUsername(input.username);
-  if (input.policyGroupId) await assertGroupExists(db, input.policyGroupId);
+  if (typeof input.policyGroupId === "string") await assertGroupExists(db, input.policyGroupId);
   const policyGroupId = input.policyGroupId === undefined ? await defaultGroupId(db) : input.policyGroupId;
   const row = {
     id: randomId(),
@@ -113,7 +113,7 @@ export async function updateUser(
   const losesAdmin =
     row.role === "admin" && !row.disabled && (input.role === "user" || input.disabled === true);
   if (losesAdmin) await assertNotLastAdmin(db, row.id);
-  if (input.policyGroupId) await assertGroupExists(db, input.policyGroupId);
+  if (typeof input.policyGroupId === "string") await assertGroupExists(db, input.policyGroupId);
   const changes: Partial<typeof users.$inferInsert> = { updatedAt: now };
   if (input.displayName !== undefined) changes.displayName = input.displayName;
   if (input.role !== undefined) changes.role = input.role;

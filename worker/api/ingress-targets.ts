@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { INGRESS_DRIVERS, INGRESS_STATES, type ingressTargets } from "../db/schema.ts";
 import { s3FieldsSchema, s3SettingsView, s3SettingsViewSchema } from "./s3-settings.ts";
-import { idParams, iso, timestamp } from "./wire.ts";
+import { idParams, idRef, iso, timestamp } from "./wire.ts";
 
 export const ingressTargetSchema = z
   .object({
@@ -46,7 +46,7 @@ export function toIngressTargetOut(t: typeof ingressTargets.$inferSelect): Ingre
   };
 }
 
-export const targetParams = idParams.extend({ targetId: z.string().min(1).max(64) });
+export const targetParams = idParams.extend({ targetId: idRef });
 
 export const createIngressTargetBody = z.discriminatedUnion("driver", [
   z.object({

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { POLICY_DRIVERS, type storagePolicies, TRANSFER_MODES } from "../db/schema.ts";
 import { s3FieldsSchema, s3SettingsView, s3SettingsViewSchema } from "./s3-settings.ts";
-import { iso, timestamp } from "./wire.ts";
+import { idRef, iso, timestamp } from "./wire.ts";
 
 /** What the policy fields mean, for the OpenAPI document and a generated client. */
 const DESCRIBE = {
@@ -71,7 +71,7 @@ const common = {
 };
 
 export const createPolicyBody = z.discriminatedUnion("driver", [
-  z.object({ ...common, driver: z.literal("remote"), node_id: z.string().min(1).max(64) }),
+  z.object({ ...common, driver: z.literal("remote"), node_id: idRef }),
   z.object({ ...common, driver: z.literal("s3"), s3: s3FieldsSchema }),
   z.object({ ...common, driver: z.literal("primary") }),
 ]);

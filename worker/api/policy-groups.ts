@@ -2,10 +2,10 @@
 // bodies for groups and rules, and the resolution preview (which policy an upload would use).
 import { z } from "zod";
 import type { policyGroupRules, policyGroups, storagePolicies } from "../db/schema.ts";
-import { iso, nameSchema, timestamp } from "./wire.ts";
+import { idRef, iso, nameSchema, timestamp } from "./wire.ts";
 
 export const ruleInputSchema = z.object({
-  policy_id: z.string().min(1),
+  policy_id: idRef,
   priority: z.number().int().positive().describe("Rules are tried in ascending priority; unique in a group"),
   /** Inclusive lower bound in bytes. */
   min_size: z
@@ -122,7 +122,7 @@ export const updateGroupBody = z
 
 export type UpdateGroupBody = z.infer<typeof updateGroupBody>;
 
-export const ruleParams = z.object({ id: z.string().min(1), rule_id: z.string().min(1) });
+export const ruleParams = z.object({ id: idRef, rule_id: idRef });
 export const replaceRulesBody = z.object({ rules: z.array(ruleInputSchema).max(100) });
 export const addRuleBody = ruleInputSchema.extend({ priority: z.number().int().positive().optional() });
 export type AddRuleBody = z.infer<typeof addRuleBody>;
@@ -132,8 +132,8 @@ export type UpdateRuleBody = z.infer<typeof updateRuleBody>;
 export const resolutionQuery = z
   .object({
     space: z.enum(["personal", "team"]).default("personal"),
-    user_id: z.string().optional(),
-    team_id: z.string().optional(),
+    user_id: idRef.optional(),
+    team_id: idRef.optional(),
     size: z.coerce.number().int().nonnegative(),
   })
   .refine((q) => (q.space === "personal" ? q.user_id : q.team_id) !== undefined, {

@@ -2,7 +2,7 @@
 // and the admin's bodies for teams and memberships.
 import { z } from "zod";
 import { TEAM_ROLES, type teamMembers, type teams, type users } from "../db/schema.ts";
-import { iso, nameSchema, timestamp } from "./wire.ts";
+import { idRef, iso, nameSchema, timestamp } from "./wire.ts";
 
 export const memberSchema = z
   .object({
@@ -59,11 +59,9 @@ export function toMemberOut(
 export const createTeamBody = z.object({
   name: nameSchema,
   /** Omitted: the current default group. null: always follow the default group. */
-  policy_group_id: z.string().nullable().optional(),
+  policy_group_id: idRef.nullable().optional(),
 });
-export const updateTeamBody = z
-  .object({ name: nameSchema, policy_group_id: z.string().nullable() })
-  .partial();
+export const updateTeamBody = z.object({ name: nameSchema, policy_group_id: idRef.nullable() }).partial();
 
-export const memberParams = z.object({ id: z.string().min(1), user_id: z.string().min(1) });
+export const memberParams = z.object({ id: idRef, user_id: idRef });
 export const memberBody = z.object({ role: z.enum(TEAM_ROLES).default("member") });

@@ -2,7 +2,7 @@
 // bodies, and the username and password rules (bootstrap and login apply the same ones).
 import { z } from "zod";
 import { USER_ROLES, type users } from "../db/schema.ts";
-import { iso, timestamp } from "./wire.ts";
+import { idRef, iso, timestamp } from "./wire.ts";
 
 export const usernameSchema = z
   .string()
@@ -56,7 +56,7 @@ export const createUserBody = z.object({
   display_name: z.string().trim().max(100).optional(),
   role: z.enum(USER_ROLES).default("user"),
   /** Omitted: the current default group. null: always follow the default group. */
-  policy_group_id: z.string().nullable().optional(),
+  policy_group_id: idRef.nullable().optional(),
 });
 
 export const updateUserBody = z
@@ -65,6 +65,6 @@ export const updateUserBody = z
     role: z.enum(USER_ROLES),
     disabled: z.boolean(),
     password: passwordSchema,
-    policy_group_id: z.string().nullable(),
+    policy_group_id: idRef.nullable(),
   })
   .partial();

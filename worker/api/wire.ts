@@ -2,7 +2,9 @@
 // (ISO 8601 strings on the wire, Date in the database).
 import { z } from "zod";
 
-export const idParams = z.object({ id: z.string().min(1).max(64) });
+/** An id as a request names it (a path segment, or a reference to another record in a body). */
+export const idRef = z.string().min(1).max(64);
+export const idParams = z.object({ id: idRef });
 
 /** Timestamps leave the API as ISO 8601 strings. */
 export const timestamp = z.iso.datetime().meta({ id: "Timestamp", description: "ISO 8601 date-time, UTC" });

@@ -23,6 +23,20 @@ export const isForeignKeyViolation = (error: unknown) => causedBy(error, /FOREIG
  */
 export const isParentTrashed = (error: unknown) => causedBy(error, /parent folder is in the trash/);
 
+/**
+ * The coded answer for a write the database refused that no caller mapped itself: a FOREIGN KEY
+ * violation is a request naming a record that does not exist (or no longer does, removed between
+ * the caller's check and its write), answered 409 `conflict` instead of a 500. Undefined for
+ * anything else.
+ */
+export function databaseRefusal(error: unknown): AppError | undefined {
+  if (error instanceof AppError) return undefined;
+  if (isForeignKeyViolation(error)) {
+    return new AppError("conflict", "The request refers to a record that does not exist.", { cause: error });
+  }
+  return undefined;
+}
+
 /** Runs `work`, mapping a UNIQUE violation to `code` with `message`; other errors pass through. */
 export async function uniqueOr<T>(work: () => Promise<T>, code: ErrorCode, message: string): Promise<T> {
   try {

@@ -5,6 +5,7 @@
 // is answered the RFC's way with its code in X-Flotilla-Error (worker/webdav/errors.ts).
 import { AppError, toAppError } from "../../shared/errors.ts";
 import { authenticateAppPassword } from "../accounts/app-passwords.ts";
+import { databaseRefusal } from "../db/constraints.ts";
 import { describeError } from "../logger.ts";
 import type { Services } from "../services.ts";
 import { mkcol, remove } from "./collections.ts";
@@ -61,7 +62,7 @@ export async function handleDav(request: Request, services: Services): Promise<R
   try {
     return await dispatch(request, services);
   } catch (error) {
-    const appError = toAppError(error);
+    const appError = databaseRefusal(error) ?? toAppError(error);
     // A Destination on another server is the client's mistake, answered 502 as RFC 4918 has it.
     if (appError.status >= 500 && appError.code !== "destination_foreign") {
       services.log.error("webdav request failed", {
