@@ -66,4 +66,20 @@ describe("the worker in workerd", () => {
     expect(body.error.code).toBe("database_unavailable");
     expect(body.error.message).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/); // no driver text leaks
   });
+
+  it("answers API requests with 503 database_unavailable while the database is down, not a 500", async () => {
+    const answers = [
+      await fetch(new URL("/api/v1/auth/me", primary.url), { headers: { authorization: "Bearer fls_x" } }),
+      await fetch(new URL("/api/v1/auth/login", primary.url), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "someone", password: "something long enough" }),
+      }),
+    ];
+    for (const response of answers) {
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      expect([response.status, body.error.code]).toEqual([503, "database_unavailable"]);
+      expect(body.error.message).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|Network/);
+    }
+  });
 });

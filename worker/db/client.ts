@@ -15,6 +15,19 @@ import * as schema from "./schema.ts";
 export type Db = LibSQLDatabase<Record<string, unknown>>;
 export { schema };
 
+/**
+ * The database's transport: a request libSQL never answers (connection refused, reset, lost halfway)
+ * fails as `database_unavailable` (503), which drizzle and the client keep as the cause of what they
+ * throw, so the answer says the database is down rather than a generic 500.
+ */
+const databaseFetch = async (request: Request): Promise<Response> => {
+  try {
+    return await fetch(request);
+  } catch (cause) {
+    throw new AppError("database_unavailable", "The database does not answer.", { cause });
+  }
+};
+
 /** Opens the database over HTTP for one request. */
 export function openDb(env: Pick<Env, "LIBSQL_URL" | "LIBSQL_AUTH_TOKEN">): Db {
   if (env.LIBSQL_URL.startsWith("file:")) {
@@ -29,8 +42,8 @@ export function openDb(env: Pick<Env, "LIBSQL_URL" | "LIBSQL_AUTH_TOKEN">): Db {
   }
   const client = createClient(
     env.LIBSQL_AUTH_TOKEN === undefined
-      ? { url: env.LIBSQL_URL }
-      : { url: env.LIBSQL_URL, authToken: env.LIBSQL_AUTH_TOKEN },
+      ? { url: env.LIBSQL_URL, fetch: databaseFetch }
+      : { url: env.LIBSQL_URL, authToken: env.LIBSQL_AUTH_TOKEN, fetch: databaseFetch },
   );
   return drizzle(client);
 }

@@ -23,14 +23,27 @@ export const isForeignKeyViolation = (error: unknown) => causedBy(error, /FOREIG
  */
 export const isParentTrashed = (error: unknown) => causedBy(error, /parent folder is in the trash/);
 
+/** The first AppError among the causes of `error` (drizzle and the libSQL client wrap what they got). */
+function appErrorBelow(error: unknown): AppError | undefined {
+  let current = error instanceof Error ? error.cause : undefined;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (current instanceof AppError) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
 /**
- * The coded answer for a write the database refused that no caller mapped itself: a FOREIGN KEY
- * violation is a request naming a record that does not exist (or no longer does, removed between
- * the caller's check and its write), answered 409 `conflict` instead of a 500. Undefined for
- * anything else.
+ * The coded answer for a database failure that no caller mapped itself: the database unreachable
+ * (`database_unavailable` raised by the client's transport, worker/db/client.ts, under drizzle's
+ * wrapping) keeps its 503; a FOREIGN KEY violation is a request naming a record that does not exist
+ * (or no longer does, removed between the caller's check and its write), answered 409 `conflict`
+ * instead of a 500. Undefined for anything else.
  */
 export function databaseRefusal(error: unknown): AppError | undefined {
   if (error instanceof AppError) return undefined;
+  const below = appErrorBelow(error);
+  if (below?.code === "database_unavailable") return below;
   if (isForeignKeyViolation(error)) {
     return new AppError("conflict", "The request refers to a record that does not exist.", { cause: error });
   }
