@@ -23,6 +23,8 @@ export interface Follower {
   url: string;
   child: ChildProcess;
   stop(): Promise<void>;
+  /** Starts the agent again on the same address and data dir (after it stopped or was killed). */
+  restart(): Promise<Follower>;
 }
 
 /**
@@ -82,6 +84,14 @@ export async function startFollower(options: FollowerOptions): Promise<Follower>
   return {
     url,
     child,
+    restart: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        throw new Error("The follower agent is still running; stop it first.");
+      }
+      // Enrolled at its first start: the state in dataDir carries its key from now on.
+      const { enroll: _enrolled, ...again } = options;
+      return startFollower({ ...again, port });
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");

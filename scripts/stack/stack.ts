@@ -10,6 +10,7 @@ import { migrateDatabase } from "../migrate.ts";
 import { loadOrCreateSecret, type StackConfig, stackPaths } from "./config.ts";
 import { type Follower, startFollower } from "./follower.ts";
 import { adminApi, planFollower, syncBaseUrl, testConnection } from "./follower-enrollment.ts";
+import { type LibsqlProcess, startLibsqlProcess } from "./libsql-process.ts";
 import { assertPortFree } from "./ports.ts";
 import { bundleWorker, type Primary, startPrimary } from "./primary.ts";
 
@@ -22,6 +23,11 @@ export interface StackOptions {
    * server's URL, answers the URL the worker is to use and how to stop it.
    */
   libsqlInFront?: (url: string) => Promise<{ url: string; close(): Promise<void> }>;
+  /**
+   * Runs the libSQL server as a process of its own that can be stopped and started again in place
+   * (the reliability campaign); otherwise it runs inside this process.
+   */
+  libsqlProcess?: boolean;
 }
 
 export interface Stack {
@@ -32,6 +38,8 @@ export interface Stack {
   summary: string[];
   primary: Primary;
   follower: Follower;
+  /** The libSQL server run as its own process (StackOptions.libsqlProcess), to stop and start in place. */
+  libsqlProcess?: LibsqlProcess;
   stop(): Promise<void>;
 }
 
@@ -43,12 +51,14 @@ export async function startStack(config: StackConfig, options: StackOptions): Pr
 
   const secret = await loadOrCreateSecret(paths.secret);
   const libsqlToken = randomToken("lst", 24);
-  const libsql = await startLibsqlServer({
+  const server = {
     path: paths.database,
     host: config.host,
     port: config.libsqlPort,
     authToken: libsqlToken,
-  });
+  };
+  const libsqlProcess = options.libsqlProcess ? await startLibsqlProcess(server) : undefined;
+  const libsql = libsqlProcess ?? (await startLibsqlServer(server));
   const stops: (() => Promise<void>)[] = [() => libsql.close()];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((error) => options.log(`stop: ${error}`));
@@ -118,6 +128,7 @@ export async function startStack(config: StackConfig, options: StackOptions): Pr
       summary: [`Primary: ${primaryUrl}`, `Follower 1: ${follower.url}`, `libSQL: ${libsql.url}`, adminLine],
       primary,
       follower,
+      ...(libsqlProcess ? { libsqlProcess } : {}),
       stop: stopAll,
     };
   } catch (error) {
