@@ -15,8 +15,13 @@ import { assertPartNumber, partSize } from "./plan.ts";
 import { assertOpen, type SessionRow, sessionOf, sessionStatement } from "./sessions.ts";
 import { sessionStorageFrom, sessionStorageStatements } from "./storage.ts";
 
-/** A claim older than this is taken to belong to a request that died (isolate gone mid-stream). */
-export const CLAIM_LEASE_MS = 30 * 60 * 1000;
+/**
+ * A claim not renewed for this long is taken to belong to a request that died (its isolate or process
+ * killed mid-stream, the database down when it tried to give the claim back): a retry takes it over.
+ * The request holding a claim renews it every CLAIM_RENEW_MS while its part streams, however long.
+ */
+export const CLAIM_LEASE_MS = 20 * 1000;
+export const CLAIM_RENEW_MS = 5 * 1000;
 
 /** `X-Flotilla-Sha256: <hex>` or RFC 9530 `Content-Digest: sha-256=:<base64>:`; undefined when absent. */
 export function partDigest(headers: Headers): string | undefined {
@@ -136,14 +141,19 @@ export async function storeRelayPart(
   onFailure: () => Promise<void> = async () => {},
 ): Promise<PartOut> {
   const claim = await claimPart(services, session, partNumber);
+  const renewal = setInterval(() => {
+    renewClaim(services, session.id, partNumber, claim).catch(() => {});
+  }, CLAIM_RENEW_MS);
   let stored: { size: number; sha256: string; etag: string };
   try {
     stored = await write();
   } catch (error) {
+    clearInterval(renewal);
     await releaseClaim(services, session.id, partNumber, claim);
     await onFailure();
     throw error;
   }
+  clearInterval(renewal);
   const [kept] = await services.db
     .update(uploadParts)
     .set({
@@ -209,6 +219,20 @@ async function claimPart(services: Services, session: SessionRow, partNumber: nu
     );
   }
   throw new AppError("upload_closed", "This upload is no longer open.");
+}
+
+/** Keeps this request's claim on a part alive while its bytes stream (a no-op once it lost it). */
+async function renewClaim(services: Services, sessionId: string, partNumber: number, claim: string) {
+  await services.db
+    .update(uploadParts)
+    .set({ claimedAt: services.now() })
+    .where(
+      and(
+        eq(uploadParts.sessionId, sessionId),
+        eq(uploadParts.partNumber, partNumber),
+        eq(uploadParts.claim, claim),
+      ),
+    );
 }
 
 /** A failed attempt gives the part back: an earlier stored copy stays valid (storages keep it on failure). */

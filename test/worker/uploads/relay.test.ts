@@ -245,6 +245,27 @@ describe("relay uploads to an s3 policy", () => {
     expect(await c.ok(await first)).toMatchObject({ part_number: 1, size: part.length });
   });
 
+  it("takes over the claim of a request that died mid-part once the claim went unrenewed past its lease", async () => {
+    const data = bytes(6 * MiB, 16);
+    const upload = await init({ name: "dead-claim.bin", size: data.length });
+    // What a killed workerd (or a database down as the part failed) leaves: a claim nobody renewed
+    // for a minute. A client retrying then must not be told the part is busy for half an hour.
+    const claimedAt = new Date(Date.now() - 60_000);
+    await h.db.insert(uploadParts).values({
+      sessionId: upload.id,
+      partNumber: 1,
+      state: "uploading",
+      claim: "pc_dead",
+      claimedAt,
+      updatedAt: claimedAt,
+    });
+    const part = partOf(upload, data, 1);
+    expect(await c.ok(await c.putPart(upload.id, 1, part))).toMatchObject({
+      part_number: 1,
+      size: part.length,
+    });
+  });
+
   it("refuses part numbers outside the plan and parts of the wrong size", async () => {
     const data = bytes(6 * MiB, 7);
     const upload = await init({ name: "bad-parts.bin", size: data.length });
