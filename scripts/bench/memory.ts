@@ -80,6 +80,13 @@ function parentOf(pid: number): number | undefined {
 
 /** The workerd process Miniflare started below `root` (this process). */
 export function findWorkerd(root: number): number {
+  const workerd = findWorkerds(root)[0];
+  if (workerd === undefined) throw new Error("no workerd process below this one");
+  return workerd;
+}
+
+/** Every workerd process below `root` (one per Miniflare instance), by process id. */
+export function findWorkerds(root: number): number[] {
   const parents = new Map<number, number>();
   for (const pid of readdirSync("/proc").map(Number).filter(Number.isInteger)) {
     const parent = parentOf(pid);
@@ -95,7 +102,5 @@ export function findWorkerd(root: number): number {
       }
     }
   }
-  const workerd = [...below].find((pid) => pid !== root && commandOf(pid) === "workerd");
-  if (workerd === undefined) throw new Error("no workerd process below this one");
-  return workerd;
+  return [...below].filter((pid) => pid !== root && commandOf(pid) === "workerd").sort((a, b) => a - b);
 }

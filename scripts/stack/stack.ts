@@ -34,6 +34,8 @@ export interface Stack {
   primaryUrl: string;
   followerUrl: string;
   libsqlUrl: string;
+  /** The libSQL server's token (for scripts that reach the database beside the worker). */
+  libsqlAuthToken: string;
   /** The lines `npm start` prints: one per service, then the admin login. */
   summary: string[];
   primary: Primary;
@@ -125,6 +127,7 @@ export async function startStack(config: StackConfig, options: StackOptions): Pr
       primaryUrl,
       followerUrl: follower.url,
       libsqlUrl: libsql.url,
+      libsqlAuthToken: libsqlToken,
       summary: [`Primary: ${primaryUrl}`, `Follower 1: ${follower.url}`, `libSQL: ${libsql.url}`, adminLine],
       primary,
       follower,

@@ -1,0 +1,229 @@
+// Owns the campaign's soak: `clients` clients for `seconds`, each looping over a mixed load (list the
+// root, upload a file of 4-64 KiB through relay_stream to the follower, download a file uploaded
+// earlier and check its SHA-256), with the resident memory of every process of the stack (workerd,
+// the agent, the libSQL server) before, at peak and after. Beside it, the anchor: a bare worker
+// (`new Response("ok")`) in a Miniflare of its own, sent as many requests at the same concurrency,
+// so the figures show what workerd itself keeps per request and what the primary adds.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Miniflare } from "miniflare";
+import { findWorkerds, PhaseMemory } from "../bench/memory.ts";
+import { compatibilityDate } from "../stack/primary.ts";
+import type { CampaignStack } from "./setup.ts";
+import { downloadSha, initUpload, sendPart, sha256Of } from "./transfer.ts";
+
+const KiB = 1024;
+
+export interface ProcessMemory {
+  name: string;
+  beforeMB: number;
+  peakMB: number;
+  afterMB: number;
+}
+
+export interface SoakResult {
+  clients: number;
+  seconds: number;
+  requests: number;
+  uploads: number;
+  downloads: number;
+  lists: number;
+  fivexx: number;
+  /** Answers that were neither the expected success nor a 5xx (each named in `problems`). */
+  unexpected: number;
+  checksumMismatches: number;
+  problems: string[];
+  memory: ProcessMemory[];
+  anchor: { requests: number; seconds: number; memory: ProcessMemory } | undefined;
+}
+
+function rssMB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN);
+  return (kb * 1024) / 1e6;
+}
+
+const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** A small seeded generator (mulberry32), so a seed gives the same mix of operations. */
+function rng(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Memory of `pids` (name -> pid) around `work`: idle before, peak during, idle after a settle. */
+async function measured<T>(
+  pids: Record<string, number>,
+  work: () => Promise<T>,
+): Promise<{ result: T; memory: ProcessMemory[] }> {
+  await pause(2000);
+  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, rssMB(pid)]));
+  const phases = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, new PhaseMemory(pid)]));
+  const result = await work();
+  const peaks = Object.fromEntries(
+    Object.entries(phases).map(([name, phase]) => [name, phase.stop().peakMB]),
+  );
+  // What stays once the load is over (garbage collection and idle trimming given a moment).
+  await pause(5000);
+  const memory = Object.entries(pids).map(([name, pid]) => ({
+    name,
+    beforeMB: before[name]!,
+    peakMB: Math.max(peaks[name]!, rssMB(pid)),
+    afterMB: rssMB(pid),
+  }));
+  return { result, memory };
+}
+
+export async function soak(
+  campaign: CampaignStack,
+  options: { clients: number; seconds: number; seed: number; anchor: boolean; log: (line: string) => void },
+): Promise<SoakResult> {
+  const { user } = campaign;
+  const files: { id: string; sha256: string }[] = [];
+  const counts = { requests: 0, uploads: 0, downloads: 0, lists: 0, fivexx: 0, unexpected: 0, mismatches: 0 };
+  const problems: string[] = [];
+  const note = (status: number, what: string, text: string) => {
+    if (status >= 500) counts.fivexx++;
+    else counts.unexpected++;
+    if (problems.length < 20) problems.push(`${what}: ${status} ${text.slice(0, 160)}`);
+  };
+  const upload = async (random: () => number) => {
+    const size = 4 * KiB + Math.floor(random() * 60 * KiB);
+    const data = new Uint8Array(randomBytes(size));
+    counts.requests++;
+    const session = await initUpload(user, `soak-${files.length}-${size}.bin`, data).catch((error) => {
+      note(0, "upload init", String(error));
+      return undefined;
+    });
+    if (!session) return;
+    counts.requests++;
+    const part = await sendPart(user, session.id, 1, data);
+    if (part.status !== 200) return note(part.status, "upload part", await part.text());
+    await part.arrayBuffer();
+    counts.requests++;
+    const done = await user.fetch("POST", `/api/v1/uploads/${session.id}/complete`, { body: {} });
+    const text = await done.text();
+    if (done.status !== 200) return note(done.status, "upload complete", text);
+    files.push({ id: (JSON.parse(text) as { file: { id: string } }).file.id, sha256: sha256Of(data) });
+    counts.uploads++;
+  };
+  const download = async (random: () => number) => {
+    const file = files[Math.floor(random() * files.length)];
+    if (!file) return;
+    counts.requests++;
+    const got = await downloadSha(user, file.id);
+    if (got.problem) return note(Number(/\d{3}/.exec(got.problem)?.[0] ?? 0), "download", got.problem);
+    counts.downloads++;
+    if (got.sha256 !== file.sha256) {
+      counts.mismatches++;
+      if (problems.length < 20) problems.push(`download ${file.id}: SHA-256 differs`);
+    }
+  };
+  const list = async () => {
+    counts.requests++;
+    const response = await user.fetch("GET", "/api/v1/spaces/me/items?limit=50");
+    const text = await response.text();
+    if (response.status !== 200) return note(response.status, "list", text);
+    counts.lists++;
+  };
+
+  const workerd = findWorkerds(process.pid)[0]!;
+  const pids: Record<string, number> = {
+    workerd,
+    agent: campaign.follower.child.pid!,
+    libsql: campaign.stack.libsqlProcess!.pid()!,
+  };
+  let started = 0;
+  let seconds = 0;
+  const { memory } = await measured(pids, async () => {
+    started = performance.now();
+    const deadline = Date.now() + options.seconds * 1000;
+    await Promise.all(
+      Array.from({ length: options.clients }, async (_, client) => {
+        const random = rng(options.seed * 1000 + client);
+        await upload(random).catch((error) => note(0, "upload", String(error)));
+        while (Date.now() < deadline) {
+          const pick = random();
+          const op = pick < 0.4 ? list() : pick < 0.7 ? upload(random) : download(random);
+          await op.catch((error) => note(0, "request", String(error)));
+        }
+      }),
+    );
+    seconds = (performance.now() - started) / 1000;
+  });
+  options.log(`  soak: ${counts.requests} requests in ${seconds.toFixed(0)} s`);
+  const anchor = options.anchor ? await bareAnchor(counts.requests, options.clients) : undefined;
+  return {
+    clients: options.clients,
+    seconds,
+    requests: counts.requests,
+    uploads: counts.uploads,
+    downloads: counts.downloads,
+    lists: counts.lists,
+    fivexx: counts.fivexx,
+    unexpected: counts.unexpected,
+    checksumMismatches: counts.mismatches,
+    problems,
+    memory,
+    anchor,
+  };
+}
+
+/** A bare worker in a Miniflare of its own, sent `requests` GETs by `clients` clients. */
+async function bareAnchor(requests: number, clients: number) {
+  const before = new Set(findWorkerds(process.pid));
+  const miniflare = new Miniflare({
+    modules: true,
+    script: 'export default { fetch() { return new Response("ok"); } };',
+    compatibilityDate,
+    host: "127.0.0.1",
+    port: 0,
+  });
+  try {
+    const url = await miniflare.ready;
+    const pid = findWorkerds(process.pid).find((p) => !before.has(p));
+    if (pid === undefined) throw new Error("the anchor's workerd was not found");
+    let seconds = 0;
+    let sent = 0;
+    const { memory } = await measured({ "workerd (bare worker)": pid }, async () => {
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (sent < requests) {
+            sent++;
+            const response = await fetch(url);
+            await response.arrayBuffer();
+          }
+        }),
+      );
+      seconds = (performance.now() - started) / 1000;
+    });
+    return { requests: sent, seconds, memory: memory[0]! };
+  } finally {
+    await miniflare.dispose();
+  }
+}
+
+export function soakLines(result: SoakResult): string[] {
+  const row = (m: ProcessMemory) =>
+    `  ${m.name.padEnd(22)} RSS before ${m.beforeMB.toFixed(0).padStart(5)} MB  peak ${m.peakMB.toFixed(0).padStart(5)} MB  after ${m.afterMB.toFixed(0).padStart(5)} MB  (after - before ${(m.afterMB - m.beforeMB).toFixed(0)} MB)`;
+  const lines = [
+    `Soak: ${result.clients} clients for ${result.seconds.toFixed(0)} s: ${result.requests} requests (${(result.requests / result.seconds).toFixed(0)}/s), ${result.uploads} uploads, ${result.downloads} downloads checked, ${result.lists} lists`,
+    `  5xx ${result.fivexx}, other unexpected answers ${result.unexpected}, SHA-256 mismatches ${result.checksumMismatches}`,
+    ...result.memory.map(row),
+  ];
+  if (result.anchor) {
+    lines.push(
+      `  anchor: the bare worker, ${result.anchor.requests} requests in ${result.anchor.seconds.toFixed(0)} s at the same concurrency:`,
+      row(result.anchor.memory),
+    );
+  }
+  for (const problem of result.problems.slice(0, 10)) lines.push(`  FAIL ${problem}`);
+  return lines;
+}
