@@ -59,12 +59,7 @@ export const membershipsJson = sql<string>`(select json_group_array(json_array(i
   select t.id, t.name, m.role, t.policy_group_id from team_members m join teams t on t.id = m.team_id
   where m.user_id = ${users.id} order by t.name, t.id))`;
 
-/** The session a token opens, with its user and the user's teams, in one statement; null if none. */
-export async function findSessionByToken(db: Db, token: string) {
-  return sessionFrom(await sessionStatement(db, await sha256Hex(token)));
-}
-
-/** The statement behind findSessionByToken (by the token's SHA-256), for a caller that batches it. */
+/** The session a token opens (by the token's SHA-256), with its user and the user's teams, in one statement. */
 export function sessionStatement(db: Db, tokenHash: string) {
   return db
     .select({ session: sessions, user: users, teams: membershipsJson })

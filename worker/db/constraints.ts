@@ -3,14 +3,18 @@
 // answer a clear conflict code instead of a 500.
 import { AppError, type ErrorCode } from "../../shared/errors.ts";
 
-/** True when `error` or one of its causes (drizzle wraps driver errors) has a message matching `pattern`. */
-function causedBy(error: unknown, pattern: RegExp): boolean {
-  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (pattern.test(current.message)) return true;
-    current = current.cause;
+/** `error` and its causes, outermost first (drizzle and the libSQL client wrap what they got). */
+function causes(error: unknown): Error[] {
+  const chain: Error[] = [];
+  for (let current = error; current instanceof Error && chain.length < 5; current = current.cause) {
+    chain.push(current);
   }
-  return false;
+  return chain;
 }
+
+/** True when `error` or one of its causes has a message matching `pattern`. */
+const causedBy = (error: unknown, pattern: RegExp) =>
+  causes(error).some((cause) => pattern.test(cause.message));
 
 /** A UNIQUE violation (an index, or the cross-table name triggers of migrations/0004). */
 export const isUniqueViolation = (error: unknown) => causedBy(error, /UNIQUE constraint failed/i);
@@ -23,16 +27,6 @@ export const isForeignKeyViolation = (error: unknown) => causedBy(error, /FOREIG
  */
 export const isParentTrashed = (error: unknown) => causedBy(error, /parent folder is in the trash/);
 
-/** The first AppError among the causes of `error` (drizzle and the libSQL client wrap what they got). */
-function appErrorBelow(error: unknown): AppError | undefined {
-  let current = error instanceof Error ? error.cause : undefined;
-  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (current instanceof AppError) return current;
-    current = current.cause;
-  }
-  return undefined;
-}
-
 /**
  * The coded answer for a database failure that no caller mapped itself: the database unreachable
  * (`database_unavailable` raised by the client's transport, worker/db/client.ts, under drizzle's
@@ -42,7 +36,7 @@ function appErrorBelow(error: unknown): AppError | undefined {
  */
 export function databaseRefusal(error: unknown): AppError | undefined {
   if (error instanceof AppError) return undefined;
-  const below = appErrorBelow(error);
+  const below = causes(error).find((cause): cause is AppError => cause instanceof AppError);
   if (below?.code === "database_unavailable") return below;
   if (isForeignKeyViolation(error)) {
     return new AppError("conflict", "The request refers to a record that does not exist.", { cause: error });
