@@ -8,11 +8,13 @@
 import { AppError } from "../shared/errors.ts";
 import {
   CHANNEL_AGENT_VERSION_HEADER,
+  CHANNEL_PING_HEADER,
   CHANNEL_VERSION,
   CHANNEL_VERSION_HEADER,
   CLOSE,
+  DEFAULT_CHANNEL_PING_SECONDS,
+  MISSED_PINGS,
   PING,
-  PONG,
 } from "../shared/protocol/channel.ts";
 import { ChannelMux } from "../shared/protocol/channel-mux.ts";
 import { paths } from "../shared/protocol/keys.ts";
@@ -26,9 +28,6 @@ import type { Logger } from "./log.ts";
 import type { StateFile } from "./state.ts";
 
 export const BACKOFF = { baseMs: 500, capMs: 60_000, stableMs: 30_000 };
-const PING_MS = 15_000;
-/** Pings without a pong before the socket is taken for dead. */
-const MISSED_PONGS = 3;
 /** Bytes queued on the socket above which a body's sender waits. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
@@ -38,6 +37,8 @@ export interface ChannelClientOptions {
   log: Logger;
   /** This agent's version, named to the primary when the channel opens (the node page shows it). */
   version: string;
+  /** Seconds between keepalive pings; the primary is told, so it knows when this agent is overdue. */
+  pingSeconds?: number;
   fetch?: typeof fetch;
 }
 
@@ -53,6 +54,7 @@ export function backoffMs(attempt: number): number {
 
 export function startChannelClient(options: ChannelClientOptions): ChannelClient {
   const doFetch = options.fetch ?? fetch;
+  const pingSeconds = options.pingSeconds ?? DEFAULT_CHANNEL_PING_SECONDS;
   const view: AgentChannelState = {
     connectivity: null,
     connected: false,
@@ -112,12 +114,16 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
     const headers = await signedHeaders(new URL(url).pathname);
     headers.set(CHANNEL_VERSION_HEADER, String(CHANNEL_VERSION));
     headers.set(CHANNEL_AGENT_VERSION_HEADER, options.version);
+    headers.set(CHANNEL_PING_HEADER, String(pingSeconds));
     const dispatcher = withoutCompression();
     const ws = new WebSocket(url, { headers, ...(dispatcher ? { dispatcher } : {}) } as unknown as string[]);
     ws.binaryType = "arraybuffer";
     socket = ws;
     return new Promise<number>((resolve) => {
+      /** Intervals in a row without a sign of the primary. */
       let missed = 0;
+      let heard = true;
+      let queued = 0;
       let pinger: ReturnType<typeof setInterval> | undefined;
       const lost = new AppError("channel_not_connected", "The channel to the primary closed.");
       const mux = new ChannelMux({
@@ -145,22 +151,26 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
         view.connected_since = new Date().toISOString();
         options.log.info("channel open", { url, extensions: ws.extensions });
         pinger = setInterval(() => {
-          if (missed >= MISSED_PONGS) {
-            failed("no pong from the primary: the channel is half-open");
+          // The primary counts as there while anything shows it: a message from it (its pong, or any
+          // frame), or bytes of ours leaving the socket's queue (they go only as it acknowledges
+          // them, so a channel busy sending is alive even when a keepalive waits behind its data).
+          const buffered = ws.bufferedAmount;
+          if (heard || buffered < queued) missed = 0;
+          else missed += 1;
+          heard = false;
+          queued = buffered;
+          if (missed >= MISSED_PINGS) {
+            failed("nothing from the primary for three keepalive intervals: the channel is half-open");
             ws.close();
             finish(CLOSE.stale);
             return;
           }
-          missed += 1;
           ws.send(PING);
-        }, PING_MS);
+        }, pingSeconds * 1000);
       };
       ws.onmessage = (event: MessageEvent) => {
-        if (typeof event.data === "string") {
-          if (event.data === PONG) missed = 0;
-          return;
-        }
-        missed = 0;
+        heard = true;
+        if (typeof event.data === "string") return;
         mux.receive(new Uint8Array(event.data as ArrayBuffer));
       };
       ws.onerror = () => failed("the channel socket failed (refused, or the upgrade was not accepted)");

@@ -120,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
     serve: agent.fetch,
     log,
     version: AGENT_VERSION,
+    pingSeconds: config.channelPingSeconds,
   });
   const stop = () => {
     agent.services.channel?.stop();

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { parse } from "smol-toml";
 import { z } from "zod";
 import { AppError, zodDetails } from "../shared/errors.ts";
+import { DEFAULT_CHANNEL_PING_SECONDS } from "../shared/protocol/channel.ts";
 
 export interface AgentConfig {
   listen: { host: string; port: number };
@@ -20,6 +21,8 @@ export interface AgentConfig {
   /** Bearer token for /metrics; without one, /metrics answers 404. */
   metricsToken: string | null;
   enrollment: { primaryUrl: string; token: string } | null;
+  /** Seconds between keepalive pings on the channel to the primary (outbound nodes only). */
+  channelPingSeconds: number;
 }
 
 const fileSchema = z.object({
@@ -36,6 +39,10 @@ const fileSchema = z.object({
     .optional(),
   metrics: z
     .object({ token: z.string().min(16).optional() })
+    .strict()
+    .optional(),
+  channel: z
+    .object({ ping_seconds: z.number().int().min(1).max(300).optional() })
     .strict()
     .optional(),
 });
@@ -136,6 +143,12 @@ export async function loadConfig(
   if (!Number.isSafeInteger(maxObjectBytes) || maxObjectBytes < 0) {
     throw new AppError("validation_failed", "max_object_bytes must be a non-negative integer.");
   }
+  const channelPingSeconds = Number(
+    env.FLOTILLA_CHANNEL_PING_SECONDS ?? file.channel?.ping_seconds ?? DEFAULT_CHANNEL_PING_SECONDS,
+  );
+  if (!Number.isInteger(channelPingSeconds) || channelPingSeconds < 1 || channelPingSeconds > 300) {
+    throw new AppError("validation_failed", "channel ping_seconds must be a whole number from 1 to 300.");
+  }
   return {
     listen: parseListen(env.FLOTILLA_AGENT_LISTEN ?? file.server?.listen ?? "127.0.0.1:7070"),
     baseUrl: baseUrl ? normalizeBaseUrl(baseUrl) : null,
@@ -145,5 +158,6 @@ export async function loadConfig(
     maxObjectBytes,
     metricsToken,
     enrollment: primaryUrl && token ? { primaryUrl, token } : null,
+    channelPingSeconds,
   };
 }

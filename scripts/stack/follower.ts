@@ -17,6 +17,8 @@ export interface FollowerOptions {
   enroll?: { primaryUrl: string; token: string };
   /** Passed through to the agent's log output. */
   onLog?: (line: string) => void;
+  /** More FLOTILLA_* settings for the agent (its environment overrides its config file). */
+  env?: Record<string, string>;
 }
 
 export interface Follower {
@@ -51,6 +53,7 @@ export async function startFollower(options: FollowerOptions): Promise<Follower>
     FLOTILLA_AGENT_BASE_URL: `http://${options.host}:${port}`,
     FLOTILLA_AGENT_DATA_DIR: options.dataDir,
     FLOTILLA_MANAGED_INGRESS_LOCAL_ROOT: options.ingressRoot,
+    ...options.env,
   };
   delete env.FLOTILLA_AGENT_CONFIG;
   delete env.FLOTILLA_PRIMARY_URL;

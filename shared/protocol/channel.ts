@@ -12,6 +12,9 @@ export const CHANNEL_VERSION_HEADER = "x-flotilla-channel";
 export const CHANNEL_AGENT_VERSION_HEADER = "x-flotilla-agent-version";
 /** Seconds between the agent's keepalive pings, so the primary knows when the agent is overdue. */
 export const CHANNEL_PING_HEADER = "x-flotilla-channel-ping";
+export const DEFAULT_CHANNEL_PING_SECONDS = 15;
+/** Ping intervals without a sign of the other end after which either end takes the socket for dead. */
+export const MISSED_PINGS = 3;
 
 /**
  * Keepalive: text messages, answered by the primary without waking its Durable Object (the

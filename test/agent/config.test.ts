@@ -41,7 +41,22 @@ describe("agent configuration", () => {
       dataDir: "/var/lib/flotilla-agent",
       managedIngressLocalRoot: "/data/managed-ingress",
       maxObjectBytes: 0,
+      channelPingSeconds: 15,
     });
+  });
+
+  it("takes the channel's keepalive interval from [channel] ping_seconds, FLOTILLA_CHANNEL_PING_SECONDS over it", async () => {
+    const pinged = join(dir.path, "ping.toml");
+    await writeFile(pinged, "[channel]\nping_seconds = 5\n");
+    expect((await loadConfig(pinged, {})).channelPingSeconds).toBe(5);
+    expect((await loadConfig(pinged, { FLOTILLA_CHANNEL_PING_SECONDS: "2" })).channelPingSeconds).toBe(2);
+    for (const bad of ["0", "301", "1.5", "soon"]) {
+      await expect(loadConfig(undefined, { FLOTILLA_CHANNEL_PING_SECONDS: bad })).rejects.toMatchObject({
+        code: "validation_failed",
+      });
+    }
+    await writeFile(pinged, "[channel]\nping_seconds = 0\n");
+    await expect(loadConfig(pinged, {})).rejects.toMatchObject({ code: "validation_failed" });
   });
 
   it("lets FLOTILLA_* variables override the file", async () => {

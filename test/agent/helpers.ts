@@ -11,6 +11,7 @@ import { createAgent } from "../../agent/agent.ts";
 import type { AgentConfig } from "../../agent/config.ts";
 import { enroll } from "../../agent/enroll.ts";
 import type { Logger } from "../../agent/log.ts";
+import { DEFAULT_CHANNEL_PING_SECONDS } from "../../shared/protocol/channel.ts";
 import { createFollowerClient } from "../../shared/protocol/client.ts";
 import { type RedeemResponse, redeemRequestSchema } from "../../shared/protocol/schemas.ts";
 import { startAgentProcess } from "../support/agents.ts";
@@ -88,6 +89,7 @@ export function agentConfig(
     maxObjectBytes: 0,
     metricsToken: null,
     enrollment: null,
+    channelPingSeconds: DEFAULT_CHANNEL_PING_SECONDS,
     ...overrides,
   };
 }

@@ -1,6 +1,9 @@
 // Owns a TCP link the tests can cut: it forwards each connection to a target port and, on cut(),
 // destroys the connections open at that moment (both ends lose them at once, as when a NAT drops its
-// mapping), while connections made afterwards are forwarded again.
+// mapping), while connections made afterwards are forwarded again. silence() takes the network
+// between away without a word (a router that lost power, a NAT that forgot its mapping): the
+// connections open then carry nothing more either way and never close, so each end holds a socket
+// that looks open and only its own keepalive can tell; new connections are refused until heal().
 import { type AddressInfo, createConnection, createServer, type Socket } from "node:net";
 
 export interface CuttableLink {
@@ -9,38 +12,65 @@ export interface CuttableLink {
   /** Connections accepted so far. */
   connections(): number;
   cut(): void;
+  silence(): void;
+  heal(): void;
   close(): Promise<void>;
 }
 
 export async function cuttableLink(target: URL): Promise<CuttableLink> {
   const open = new Set<Socket>();
+  const pairs = new Set<{ client: Socket; upstream: Socket; silent: boolean }>();
   let accepted = 0;
+  let down = false;
   const server = createServer((client) => {
+    if (down) {
+      client.resetAndDestroy();
+      return;
+    }
     accepted += 1;
     const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
     open.add(client);
     open.add(upstream);
+    const pair = { client, upstream, silent: false };
+    pairs.add(pair);
     client.pipe(upstream);
     upstream.pipe(client);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
+    const drop = (socket: Socket) => () => {
+      // A silenced connection's end that gives up tells the other nothing.
+      for (const end of pair.silent ? [socket] : [client, upstream]) {
+        end.destroy();
+        open.delete(end);
+      }
+      if (!open.has(client) && !open.has(upstream)) pairs.delete(pair);
     };
-    client.on("close", drop).on("error", drop);
-    upstream.on("close", drop).on("error", drop);
+    client.on("close", drop(client)).on("error", drop(client));
+    upstream.on("close", drop(upstream)).on("error", drop(upstream));
   });
   await new Promise<void>((resolve) => server.listen(0, target.hostname, resolve));
   const { port } = server.address() as AddressInfo;
   const cut = () => {
     for (const socket of open) socket.resetAndDestroy();
     open.clear();
+    pairs.clear();
+  };
+  const silence = () => {
+    down = true;
+    for (const pair of pairs) {
+      pair.silent = true;
+      pair.client.unpipe(pair.upstream);
+      pair.upstream.unpipe(pair.client);
+      // What either end sends from now on goes nowhere.
+      for (const end of [pair.client, pair.upstream]) end.on("data", () => {}).resume();
+    }
   };
   return {
     url: `http://${target.hostname}:${port}`,
     connections: () => accepted,
     cut,
+    silence,
+    heal: () => {
+      down = false;
+    },
     async close() {
       cut();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -23,6 +23,7 @@ import { StateFile } from "../../agent/state.ts";
 import { stackPaths } from "../../scripts/stack/config.ts";
 import { type Follower, startFollower } from "../../scripts/stack/follower.ts";
 import { type Stack, startStack } from "../../scripts/stack/stack.ts";
+import { MISSED_PINGS } from "../../shared/protocol/channel.ts";
 import type { NodeChannelState, Readiness } from "../../shared/protocol/schemas.ts";
 import { signRequest } from "../../shared/protocol/signing.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
@@ -33,6 +34,7 @@ import { type CuttableLink, cuttableLink } from "../support/cuttable-link.ts";
 import { partOf, relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
+const PING_SECONDS = 2;
 const ADMIN = { username: "admin", password: "correct horse battery staple" };
 
 describe("an outbound-only follower (base_url unreachable) served through its channel", () => {
@@ -77,6 +79,8 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
       dataDir: paths.follower,
       ingressRoot: paths.followerIngressRoot,
       onLog: (line) => logs.push(`[follower] ${line}`),
+      // A short keepalive, so every test here also runs for many ping intervals.
+      env: { FLOTILLA_CHANNEL_PING_SECONDS: String(PING_SECONDS) },
     });
     await until("the channel opening", async () => (await readiness()).channel?.connected === true);
   }
@@ -397,6 +401,75 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
     expect(await Promise.all(held.slice(1).map(finish))).toEqual(
       Array.from({ length: 15 }, () => sha256(file.data)),
     );
+  }, 180_000);
+
+  it("keeps a channel whose downloads stay paused for many ping intervals, and they then finish whole", async () => {
+    const file = await uploaded(32 * MiB + 3, 83);
+    const before = (await readiness()).channel!;
+    const held = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const response = await api(file.content, { headers: auth });
+        expect(response.status).toBe(200);
+        const reader = response.body!.getReader();
+        const digest = createHash("sha256");
+        digest.update((await reader.read()).value!);
+        return { reader, digest };
+      }),
+    );
+    // Every stream's window is spent and nothing moves on the channel but keepalives.
+    await new Promise((resolve) => setTimeout(resolve, (2 * MISSED_PINGS + 1) * PING_SECONDS * 1000));
+    const during = (await readiness()).channel!;
+    expect(during).toMatchObject({ connected: true, reconnects: before.reconnects });
+    expect(during.connected_since).toBe(before.connected_since);
+    const finish = async ({ reader, digest }: (typeof held)[number]) => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return digest.digest("hex");
+        digest.update(value);
+      }
+    };
+    expect(await Promise.all(held.map(finish))).toEqual(held.map(() => sha256(file.data)));
+    expect((await readiness()).channel!.reconnects).toBe(before.reconnects);
+  }, 180_000);
+
+  it("finds a half-open channel at both ends within a few keepalive intervals: its download fails, the node shows why, and the agent is back once the network is", async () => {
+    const file = await uploaded(16 * MiB, 84);
+    const response = await api(file.content, { headers: auth });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    await reader.read();
+    const silencedAt = Date.now();
+    link.silence();
+    const outcome = await (async () => {
+      for (;;) if ((await reader.read()).done) return "ended";
+    })().catch(() => "failed");
+    expect(outcome).toBe("failed");
+    const node = async () =>
+      (
+        await admin.ok<{ channel: NodeChannelState }>(
+          await admin.json("GET", `/api/v1/admin/nodes/${nodeId}`),
+        )
+      ).channel;
+    await until("the primary finding the channel silent", async () => (await node()).connected === false);
+    expect((await node()).last_error).toMatch(/went silent/);
+    await until(
+      "the agent finding the channel half-open",
+      async () => (await readiness()).channel?.connected === false,
+    );
+    expect((await readiness()).channel?.last_error).toMatch(/half-open/);
+    // Both ends gave up on their own keepalive: neither socket was ever closed by the network.
+    const noticed = (Date.now() - silencedAt) / 1000;
+    expect(noticed).toBeLessThan(60);
+    const down = await api(file.content, { headers: auth });
+    expect(down.status).toBe(502);
+    expect(((await down.json()) as { error: { code: string } }).error.code).toBe("channel_not_connected");
+    link.heal();
+    await until(
+      "the channel reopening after the network is back",
+      async () => (await node()).connected === true,
+    );
+    const whole = await api(file.content, { headers: auth });
+    expect(sha256(new Uint8Array(await whole.arrayBuffer()))).toBe(sha256(file.data));
   }, 180_000);
 
   it("reconnects after workerd restarts, and the next transfer works", async () => {

@@ -9,8 +9,11 @@ import type { DurableObjectState, WebSocket as WorkerSocket } from "@cloudflare/
 import { AppError, errorResponse } from "../../shared/errors.ts";
 import {
   CHANNEL_AGENT_VERSION_HEADER,
+  CHANNEL_PING_HEADER,
   CLOSE,
   channelTransfer,
+  DEFAULT_CHANNEL_PING_SECONDS,
+  MISSED_PINGS,
   OPENER_STREAMS,
   PING,
   PONG,
@@ -50,9 +53,25 @@ function lost(message: string): AppError {
   return new AppError("channel_not_connected", message);
 }
 
+/** What each accepted socket carries through hibernation. */
+interface Attachment {
+  connection?: number;
+  /** The agent's keepalive interval, as it said when it connected. */
+  pingSeconds?: number;
+}
+
+function attachmentOf(socket: WorkerSocket): Attachment {
+  return (socket.deserializeAttachment() as Attachment | null) ?? {};
+}
+
 function connectionOf(socket: WorkerSocket): number {
-  const attachment = socket.deserializeAttachment() as { connection?: number } | null;
-  return attachment?.connection ?? -1;
+  return attachmentOf(socket).connection ?? -1;
+}
+
+/** The keepalive interval an agent names, within the range its configuration allows. */
+function pingSecondsOf(header: string | null): number {
+  const seconds = Number(header);
+  return Number.isInteger(seconds) && seconds >= 1 && seconds <= 300 ? seconds : DEFAULT_CHANNEL_PING_SECONDS;
 }
 
 /** What an agent says it runs, kept only when it looks like a version (it is shown to admins). */
@@ -105,11 +124,16 @@ export class FollowerChannel {
   }
 
   async webSocketMessage(socket: WorkerSocket, message: string | ArrayBuffer): Promise<void> {
+    // A replaced or silent connection's late frames belong to streams that are gone. (Checked without
+    // waiting, so frames are taken in the order they came; a woken object has no state loaded yet and
+    // every socket it still holds is the newest.)
+    const stored = this.#stored;
+    if (stored && (stored.connectedSince === null || connectionOf(socket) !== stored.accepted)) return;
+    this.#lastMessageAt = Date.now();
     if (typeof message === "string") {
       if (message === PING) socket.send(PONG);
       return;
     }
-    this.#lastMessageAt = Date.now();
     this.#muxFor(socket).receive(new Uint8Array(message));
   }
 
@@ -119,6 +143,30 @@ export class FollowerChannel {
 
   async webSocketError(socket: WorkerSocket, error: unknown): Promise<void> {
     await this.#ended(socket, `socket error: ${String(error)}`);
+  }
+
+  /**
+   * Half-open detection on this side: a connection that sent nothing, not even a keepalive, for
+   * MISSED_PINGS of its intervals is gone without a word (a NAT that dropped its mapping, a machine
+   * that lost power). It is closed, the node shows disconnected and its transfers fail with
+   * channel_not_connected instead of waiting on TCP's own timeouts; otherwise the next check is set.
+   */
+  async alarm(): Promise<void> {
+    const stored = await this.#load();
+    const socket = this.#current(stored);
+    if (!socket) return;
+    const limit = MISSED_PINGS * (attachmentOf(socket).pingSeconds ?? DEFAULT_CHANNEL_PING_SECONDS) * 1000;
+    const seen = Date.parse(this.#lastSeen(socket, stored) ?? "") || 0;
+    if (Date.now() - seen < limit) {
+      await this.#state.storage.setAlarm(seen + limit);
+      return;
+    }
+    try {
+      socket.close(CLOSE.stale, "stale");
+    } catch {
+      // Already closing: the runtime may not have told the object yet.
+    }
+    await this.#ended(socket, `went silent (no keepalive for ${MISSED_PINGS} intervals)`);
   }
 
   async #connect(request: Request): Promise<Response> {
@@ -132,16 +180,27 @@ export class FollowerChannel {
     const pair = new runtime.WebSocketPair();
     const stored = await this.#load();
     stored.accepted += 1;
-    pair[1].serializeAttachment({ connection: stored.accepted });
+    const pingSeconds = pingSecondsOf(request.headers.get(CHANNEL_PING_HEADER));
+    pair[1].serializeAttachment({ connection: stored.accepted, pingSeconds } satisfies Attachment);
     this.#state.acceptWebSocket(pair[1]);
     stored.connectedSince = new Date().toISOString();
     stored.agentVersion = agentVersion(request.headers.get(CHANNEL_AGENT_VERSION_HEADER));
     await this.#save();
+    await this.#state.storage.setAlarm(Date.now() + MISSED_PINGS * pingSeconds * 1000);
     return new Response(null, { status: 101, webSocket: pair[0] } as ResponseInit);
   }
 
+  /**
+   * The connection that counts: the newest accepted one while it is open. Sockets replaced or found
+   * silent may still be listed by the runtime until their close completes; they carry nothing.
+   */
+  #current(stored: StoredState): WorkerSocket | undefined {
+    if (stored.connectedSince === null) return undefined;
+    return this.#state.getWebSockets().find((socket) => connectionOf(socket) === stored.accepted);
+  }
+
   async #carry(request: Request): Promise<Response> {
-    const socket = this.#state.getWebSockets()[0];
+    const socket = this.#current(await this.#load());
     if (!socket) throw lost("The follower's channel is not connected.");
     return this.#muxFor(socket).fetch(request, request.signal);
   }
@@ -180,6 +239,8 @@ export class FollowerChannel {
     const connection = connectionOf(socket);
     if (this.#muxConnection === connection) this.#dropMux(lost(`The follower's channel ${why}.`));
     const stored = await this.#load();
+    // Found silent and closed here already: its close event, when it comes, says nothing new.
+    if (connection === stored.accepted && stored.connectedSince === null) return;
     // The newest connection ending leaves the node disconnected; an older one replaced does not.
     if (connection === stored.accepted) {
       stored.connectedSince = null;
@@ -228,7 +289,7 @@ export class FollowerChannel {
   async #view(): Promise<NodeChannelState> {
     await this.#save();
     const stored = await this.#load();
-    const socket = this.#state.getWebSockets()[0];
+    const socket = this.#current(stored);
     const connected = socket !== undefined;
     return {
       connected,
