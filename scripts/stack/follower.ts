@@ -19,6 +19,8 @@ export interface FollowerOptions {
   onLog?: (line: string) => void;
   /** More FLOTILLA_* settings for the agent (its environment overrides its config file). */
   env?: Record<string, string>;
+  /** A command the agent runs under (the tests' network namespace: ["ip", "netns", "exec", name]). */
+  wrap?: string[];
 }
 
 export interface Follower {
@@ -62,7 +64,13 @@ export async function startFollower(options: FollowerOptions): Promise<Follower>
     env.FLOTILLA_PRIMARY_URL = options.enroll.primaryUrl;
     env.FLOTILLA_ENROLLMENT_TOKEN = options.enroll.token;
   }
-  const child = spawn(process.execPath, [resolve(root, "agent/cli.ts"), "start"], {
+  const [command, ...args] = [
+    ...(options.wrap ?? []),
+    process.execPath,
+    resolve(root, "agent/cli.ts"),
+    "start",
+  ];
+  const child = spawn(command!, args, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

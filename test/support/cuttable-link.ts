@@ -17,7 +17,8 @@ export interface CuttableLink {
   close(): Promise<void>;
 }
 
-export async function cuttableLink(target: URL): Promise<CuttableLink> {
+/** `listenHost`: where the link listens (default the target's own host). */
+export async function cuttableLink(target: URL, listenHost = target.hostname): Promise<CuttableLink> {
   const open = new Set<Socket>();
   const pairs = new Set<{ client: Socket; upstream: Socket; silent: boolean }>();
   let accepted = 0;
@@ -46,7 +47,7 @@ export async function cuttableLink(target: URL): Promise<CuttableLink> {
     client.on("close", drop(client)).on("error", drop(client));
     upstream.on("close", drop(upstream)).on("error", drop(upstream));
   });
-  await new Promise<void>((resolve) => server.listen(0, target.hostname, resolve));
+  await new Promise<void>((resolve) => server.listen(0, listenHost, resolve));
   const { port } = server.address() as AddressInfo;
   const cut = () => {
     for (const socket of open) socket.resetAndDestroy();
@@ -64,7 +65,7 @@ export async function cuttableLink(target: URL): Promise<CuttableLink> {
     }
   };
   return {
-    url: `http://${target.hostname}:${port}`,
+    url: `http://${listenHost}:${port}`,
     connections: () => accepted,
     cut,
     silence,
