@@ -1,6 +1,6 @@
 // Owns the campaign's fault injection: an upload through relay_stream to the follower is cut in the
 // middle of a part by one fault (the agent SIGKILLed, workerd SIGKILLed, the libSQL server stopped,
-// the client gone); the killed part is started again in place, and the upload is resumed as a client
+// the client gone, the follower's disk full under the part's second half); the killed part is started again in place, and the upload is resumed as a client
 // would (the session's missing parts sent again, then completed, retrying what failed). Then nothing
 // may be lost: the file is listed, its download has the SHA-256 sent, the session is completed and
 // no longer among the open ones, and the follower keeps no temp or staged part files.
@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { findWorkerd } from "../bench/memory.ts";
-import type { CampaignStack } from "./setup.ts";
+import { type CampaignStack, diskFaultsAvailable } from "./setup.ts";
 import {
   downloadSha,
   initUpload,
@@ -20,8 +20,19 @@ import {
   withRetries,
 } from "./transfer.ts";
 
-export const FAULT_KINDS = ["agent_killed", "workerd_killed", "libsql_stopped", "client_gone"] as const;
+export const FAULT_KINDS = [
+  "agent_killed",
+  "workerd_killed",
+  "libsql_stopped",
+  "client_gone",
+  "disk_full",
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The kinds this machine can inject (disk_full needs a disk of the campaign's own: setup.ts). */
+export function faultKinds(): FaultKind[] {
+  return FAULT_KINDS.filter((kind) => kind !== "disk_full" || diskFaultsAvailable());
+}
 
 export interface FaultOutcome {
   kind: FaultKind;
@@ -118,6 +129,15 @@ async function inject(
     case "client_gone": {
       abort.abort(new Error("the client went away"));
       return async () => undefined;
+    }
+    case "disk_full": {
+      // Room for a few pages more than what is written: the part's second half does not fit.
+      const disk = campaign.disk!;
+      await disk.fill(64 * 1024);
+      return async () => {
+        await pause(200);
+        await disk.free();
+      };
     }
   }
 }
@@ -224,8 +244,14 @@ export async function runFaults(
 ): Promise<FaultsResult> {
   const started = performance.now();
   const outcomes: FaultOutcome[] = [];
+  const kinds = faultKinds();
+  if (kinds.length < FAULT_KINDS.length) {
+    log(
+      `  not injected here: ${FAULT_KINDS.filter((kind) => !kinds.includes(kind)).join(", ")} (needs root on Linux)`,
+    );
+  }
   for (let i = 0; i < count; i++) {
-    const kind = FAULT_KINDS[i % FAULT_KINDS.length]!;
+    const kind = kinds[i % kinds.length]!;
     const outcome = await runFault(campaign, kind, i).catch(
       (error): FaultOutcome => ({
         kind,
