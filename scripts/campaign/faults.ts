@@ -1,12 +1,14 @@
 // Owns the campaign's fault injection: an upload through relay_stream to the follower is cut in the
 // middle of a part by one fault (the agent SIGKILLed, workerd SIGKILLed, the libSQL server stopped,
-// the client gone, the follower's disk full under the part's second half); the killed part is started again in place, and the upload is resumed as a client
+// the client gone, the follower's disk full under the part's second half) or its completion meets
+// the S3 store behind the follower's S3 target down (s3_down); the killed part is started again in place, and the upload is resumed as a client
 // would (the session's missing parts sent again, then completed, retrying what failed). Then nothing
 // may be lost: the file is listed, its download has the SHA-256 sent, the session is completed and
 // no longer among the open ones, and the follower keeps no temp or staged part files.
 import { randomBytes } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { makeDefault } from "../acceptance/targets.ts";
 import { findWorkerd } from "../bench/memory.ts";
 import { type CampaignStack, diskFaultsAvailable } from "./setup.ts";
 import {
@@ -26,6 +28,7 @@ export const FAULT_KINDS = [
   "libsql_stopped",
   "client_gone",
   "disk_full",
+  "s3_down",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -139,7 +142,62 @@ async function inject(
         await disk.free();
       };
     }
+    case "s3_down":
+      throw new Error("s3_down is injected at completion (runS3Fault)");
   }
+}
+
+/**
+ * An upload to the follower's S3 target (the session pins the target when it starts) whose parts are
+ * all in, completed while the S3 store is down: the completion is refused with a code and leaves no
+ * file; with the store back, completing again (as a client retries) makes the file, whole.
+ */
+async function runS3Fault(campaign: CampaignStack, index: number): Promise<FaultOutcome> {
+  const started = performance.now();
+  const { user, partSize, s3 } = campaign;
+  const data = new Uint8Array(randomBytes(Math.floor(partSize * 2.5)));
+  const outcome: FaultOutcome = {
+    kind: "s3_down",
+    cutAnswer: "",
+    lost: false,
+    corrupt: false,
+    stuck: false,
+    leftovers: [],
+    tries: 0,
+    seconds: 0,
+  };
+  const finish = (problem?: string) => {
+    if (problem) outcome.problem = problem;
+    outcome.seconds = (performance.now() - started) / 1000;
+    return outcome;
+  };
+  await makeDefault(campaign.admin, s3.node, s3.target);
+  let upload: { id: string; chunk_size: number; part_count: number };
+  try {
+    upload = await initUpload(user, `fault-${index}-s3_down.bin`, data);
+  } finally {
+    await makeDefault(campaign.admin, s3.node, s3.local);
+  }
+  for (let n = 1; n <= upload.part_count; n++) {
+    const sent = await withRetries(
+      () => sendPart(user, upload.id, n, partBytes(data, upload.chunk_size, n)),
+      RESUME_BUDGET_MS,
+    );
+    if (sent.status !== 200) return finish(`part ${n}: ${sent.status} ${sent.text.slice(0, 200)}`);
+  }
+  await s3.stop();
+  const refused = await Promise.race([
+    user.fetch("POST", `/api/v1/uploads/${upload.id}/complete`, { body: {} }).then(
+      async (response) => `${response.status} ${(await response.text()).slice(0, 120)}`,
+      (error: unknown) => `no answer (${error instanceof Error ? error.message : String(error)})`,
+    ),
+    pause(60_000).then(() => "no answer within 60 s"),
+  ]);
+  outcome.cutAnswer = refused;
+  await s3.start();
+  if (/^2/.test(refused)) return finish(`completed while the S3 store was down: ${refused}`);
+  if (!/"code":"[a-z_]+"/.test(refused)) return finish(`refused without an error code: ${refused}`);
+  return checkResumed(campaign, outcome, upload.id, data, finish);
 }
 
 export async function runFault(
@@ -150,7 +208,6 @@ export async function runFault(
   const started = performance.now();
   const { user, partSize } = campaign;
   const data = new Uint8Array(randomBytes(Math.floor(partSize * 2.5)));
-  const sha256 = sha256Of(data);
   const outcome: FaultOutcome = {
     kind,
     cutAnswer: "",
@@ -211,7 +268,20 @@ export async function runFault(
   outcome.cutAnswer = await Promise.race([answer, pause(30_000).then(() => "no answer within 30 s")]);
   await recover();
 
-  const resumed = await resumeUpload(user, upload.id, data, RESUME_BUDGET_MS);
+  return checkResumed(campaign, outcome, upload.id, data, finish);
+}
+
+/** Resumes the upload as a client would, then checks that nothing of it is lost, corrupt, stuck or left. */
+async function checkResumed(
+  campaign: CampaignStack,
+  outcome: FaultOutcome,
+  uploadId: string,
+  data: Uint8Array<ArrayBuffer>,
+  finish: (problem?: string) => FaultOutcome,
+): Promise<FaultOutcome> {
+  const { user } = campaign;
+  const sha256 = sha256Of(data);
+  const resumed = await resumeUpload(user, uploadId, data, RESUME_BUDGET_MS);
   outcome.tries = resumed.tries;
   if (!resumed.fileId) {
     outcome.stuck = true;
@@ -221,13 +291,13 @@ export async function runFault(
   if (!(await listed(user, resumed.fileId))) outcome.lost = true;
   const download = await downloadSha(user, resumed.fileId);
   if (download.sha256 !== sha256) outcome.corrupt = true;
-  const session = await user.fetch("GET", `/api/v1/uploads/${upload.id}`);
+  const session = await user.fetch("GET", `/api/v1/uploads/${uploadId}`);
   const state =
     session.status === 200 ? ((await session.json()) as { state: string }).state : `${session.status}`;
   const open = await user.fetch("GET", "/api/v1/uploads");
   const openIds =
     open.status === 200 ? ((await open.json()) as { items: { id: string }[] }).items.map((u) => u.id) : [];
-  if (state !== "completed" || openIds.includes(upload.id)) outcome.stuck = true;
+  if (state !== "completed" || openIds.includes(uploadId)) outcome.stuck = true;
   outcome.leftovers = await followerLeftovers([campaign.followerDataDir, campaign.ingressRoot]);
   return finish(download.problem ?? (state !== "completed" ? `session ${state}` : undefined));
 }
@@ -252,7 +322,7 @@ export async function runFaults(
   }
   for (let i = 0; i < count; i++) {
     const kind = kinds[i % kinds.length]!;
-    const outcome = await runFault(campaign, kind, i).catch(
+    const outcome = await (kind === "s3_down" ? runS3Fault(campaign, i) : runFault(campaign, kind, i)).catch(
       (error): FaultOutcome => ({
         kind,
         cutAnswer: "",

@@ -3,6 +3,8 @@
 // uploads go through relay_stream to the follower (the faults' and the soak's traffic).
 import { execFile } from "node:child_process";
 import { cp, mkdir, mkdtemp, rename, rm, statfs } from "node:fs/promises";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -11,9 +13,10 @@ import { drizzle } from "drizzle-orm/libsql";
 import { randomToken } from "../../shared/crypto.ts";
 import type { Db } from "../../worker/db/client.ts";
 import * as schema from "../../worker/db/schema.ts";
+import type { NodeView, Target } from "../acceptance/admin.ts";
 import { createGroup, createPolicy, createUser, findNode, login } from "../acceptance/admin.ts";
 import type { Api } from "../acceptance/api.ts";
-import { ensureLocalTarget } from "../acceptance/targets.ts";
+import { ensureLocalTarget, ensureS3Target } from "../acceptance/targets.ts";
 import { stackPaths } from "../stack/config.ts";
 import type { Follower } from "../stack/follower.ts";
 import { type Stack, startStack } from "../stack/stack.ts";
@@ -36,6 +39,53 @@ export interface FollowerDisk {
   /** Gives the disk its room back. */
   free(): Promise<void>;
   unmount(): Promise<void>;
+}
+
+/**
+ * The S3 store behind the follower's S3 ingress target: s3rver on a port and a directory of its own,
+ * stopped and started again in place by the s3_down fault (its buckets and objects stay on disk).
+ */
+export interface CampaignS3 {
+  endpoint: string;
+  node: NodeView;
+  /** The node's S3 target (not the default) and its local one (the default). */
+  target: Target;
+  local: Target;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+const BUCKET = "campaign";
+
+async function s3Store(
+  directory: string,
+): Promise<{ endpoint: string; stop(): Promise<void>; start(): Promise<void> }> {
+  const S3rver = createRequire(import.meta.url)("s3rver") as new (options: object) => S3rverInstance;
+  let port = 0;
+  let server: S3rverInstance | null = null;
+  const start = async () => {
+    server = new S3rver({
+      address: "127.0.0.1",
+      port,
+      silent: true,
+      directory,
+      configureBuckets: [{ name: BUCKET }],
+    });
+    port = (await server.run()).port;
+  };
+  await start();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    start,
+    async stop() {
+      await server?.close();
+      server = null;
+    },
+  };
 }
 
 export function diskFaultsAvailable(): boolean {
@@ -84,6 +134,7 @@ export interface CampaignStack {
   policyId: string;
   /** The follower's own disk, for the disk_full fault; null where none can be made. */
   disk: FollowerDisk | null;
+  s3: CampaignS3;
   stop(): Promise<void>;
 }
 
@@ -110,6 +161,7 @@ export async function startCampaignStack(log: (line: string) => void): Promise<C
   const db = drizzle(client, { schema }) as unknown as Db;
   const runId = `campaign-${randomToken("", 4).slice(1)}`;
   const partSize = 1 * MiB;
+  let store: Awaited<ReturnType<typeof s3Store>> | undefined;
   const campaign: CampaignStack = {
     stack,
     origin: stack.primaryUrl,
@@ -125,10 +177,12 @@ export async function startCampaignStack(log: (line: string) => void): Promise<C
     nodeId: "",
     policyId: "",
     disk: null,
+    s3: undefined as unknown as CampaignS3,
     async stop() {
       client.close();
       await campaign.follower.stop().catch(() => undefined);
       await stack.stop();
+      await store?.stop();
       await campaign.disk?.unmount();
       await rm(dataDir, { recursive: true, force: true });
     },
@@ -141,7 +195,20 @@ export async function startCampaignStack(log: (line: string) => void): Promise<C
     }
     const admin = await login(stack.primaryUrl, "admin", adminPassword, runId);
     const node = await findNode(admin, undefined);
-    await ensureLocalTarget(admin, node);
+    const local = (await ensureLocalTarget(admin, node)).target;
+    store = await s3Store(join(dataDir, "s3"));
+    const s3 = {
+      endpoint: store.endpoint,
+      region: "us-east-1",
+      bucket: BUCKET,
+      pathStyle: true,
+      // s3rver's fixed key.
+      accessKeyId: "S3RVER",
+      secretAccessKey: "S3RVER",
+      basePath: "campaign",
+    };
+    const { target } = await ensureS3Target(admin, node, s3, runId);
+    campaign.s3 = { endpoint: store.endpoint, node, target, local, stop: store.stop, start: store.start };
     const policy = await createPolicy(admin, node, { runId, chunkSize: partSize }, "relay_stream", "relay");
     const group = await createGroup(admin, policy, `${runId} relay`);
     const password = randomToken("pw", 12);
