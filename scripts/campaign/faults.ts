@@ -31,6 +31,8 @@ export const FAULT_KINDS = [
   "s3_down",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+/** The faults that cut a part halfway (s3_down meets a completion instead: runS3Fault). */
+type CutFault = Exclude<FaultKind, "s3_down">;
 
 /** The kinds this machine can inject (disk_full needs a disk of the campaign's own: setup.ts). */
 export function faultKinds(): FaultKind[] {
@@ -103,7 +105,7 @@ const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 async function inject(
   campaign: CampaignStack,
-  kind: FaultKind,
+  kind: CutFault,
   abort: AbortController,
 ): Promise<() => Promise<void>> {
   switch (kind) {
@@ -142,22 +144,15 @@ async function inject(
         await disk.free();
       };
     }
-    case "s3_down":
-      throw new Error("s3_down is injected at completion (runS3Fault)");
   }
 }
 
-/**
- * An upload to the follower's S3 target (the session pins the target when it starts) whose parts are
- * all in, completed while the S3 store is down: the completion is refused with a code and leaves no
- * file; with the store back, completing again (as a client retries) makes the file, whole.
- */
-async function runS3Fault(campaign: CampaignStack, index: number): Promise<FaultOutcome> {
+/** One fault's file (two and a half parts of random bytes), its outcome, and how it is closed. */
+function faultRun(campaign: CampaignStack, kind: FaultKind) {
   const started = performance.now();
-  const { user, partSize, s3 } = campaign;
-  const data = new Uint8Array(randomBytes(Math.floor(partSize * 2.5)));
+  const data = new Uint8Array(randomBytes(Math.floor(campaign.partSize * 2.5)));
   const outcome: FaultOutcome = {
-    kind: "s3_down",
+    kind,
     cutAnswer: "",
     lost: false,
     corrupt: false,
@@ -171,6 +166,17 @@ async function runS3Fault(campaign: CampaignStack, index: number): Promise<Fault
     outcome.seconds = (performance.now() - started) / 1000;
     return outcome;
   };
+  return { data, outcome, finish };
+}
+
+/**
+ * An upload to the follower's S3 target (the session pins the target when it starts) whose parts are
+ * all in, completed while the S3 store is down: the completion is refused with a code and leaves no
+ * file; with the store back, completing again (as a client retries) makes the file, whole.
+ */
+async function runS3Fault(campaign: CampaignStack, index: number): Promise<FaultOutcome> {
+  const { user, s3 } = campaign;
+  const { data, outcome, finish } = faultRun(campaign, "s3_down");
   await makeDefault(campaign.admin, s3.node, s3.target);
   let upload: { id: string; chunk_size: number; part_count: number };
   try {
@@ -202,27 +208,11 @@ async function runS3Fault(campaign: CampaignStack, index: number): Promise<Fault
 
 export async function runFault(
   campaign: CampaignStack,
-  kind: FaultKind,
+  kind: CutFault,
   index: number,
 ): Promise<FaultOutcome> {
-  const started = performance.now();
-  const { user, partSize } = campaign;
-  const data = new Uint8Array(randomBytes(Math.floor(partSize * 2.5)));
-  const outcome: FaultOutcome = {
-    kind,
-    cutAnswer: "",
-    lost: false,
-    corrupt: false,
-    stuck: false,
-    leftovers: [],
-    tries: 0,
-    seconds: 0,
-  };
-  const finish = (problem?: string) => {
-    if (problem) outcome.problem = problem;
-    outcome.seconds = (performance.now() - started) / 1000;
-    return outcome;
-  };
+  const { user } = campaign;
+  const { data, outcome, finish } = faultRun(campaign, kind);
   const init = await withRetries(async () => {
     const upload = await initUpload(user, `fault-${index}-${kind}.bin`, data);
     return new Response(JSON.stringify(upload), { status: 201 });

@@ -33,7 +33,6 @@ const DISK_BYTES = 4096 * MiB;
  * is left out, which the run says.
  */
 export interface FollowerDisk {
-  dir: string;
   /** Lowers the disk's size to what is written on it plus `spare` bytes. */
   fill(spare: number): Promise<void>;
   /** Gives the disk its room back. */
@@ -46,7 +45,6 @@ export interface FollowerDisk {
  * stopped and started again in place by the s3_down fault (its buckets and objects stay on disk).
  */
 export interface CampaignS3 {
-  endpoint: string;
   node: NodeView;
   /** The node's S3 target (not the default) and its local one (the default). */
   target: Target;
@@ -101,7 +99,6 @@ async function followerDisk(dir: string): Promise<FollowerDisk> {
   await rm(aside, { recursive: true, force: true });
   const resize = (bytes: number) => run("mount", ["-o", `remount,size=${bytes}`, dir]);
   return {
-    dir,
     async fill(spare) {
       const disk = await statfs(dir);
       const used = (disk.blocks - disk.bfree) * disk.bsize;
@@ -208,7 +205,7 @@ export async function startCampaignStack(log: (line: string) => void): Promise<C
       basePath: "campaign",
     };
     const { target } = await ensureS3Target(admin, node, s3, runId);
-    campaign.s3 = { endpoint: store.endpoint, node, target, local, stop: store.stop, start: store.start };
+    campaign.s3 = { node, target, local, stop: store.stop, start: store.start };
     const policy = await createPolicy(admin, node, { runId, chunkSize: partSize }, "relay_stream", "relay");
     const group = await createGroup(admin, policy, `${runId} relay`);
     const password = randomToken("pw", 12);

@@ -2,6 +2,7 @@
 // given environment, and reading its report: one line per step, "ok" or "fail".
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
+import { expect } from "vitest";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -54,4 +55,27 @@ export function runAcceptanceWalk(env: Record<string, string>): Promise<WalkRun>
 export function walkedOk(run: WalkRun, step: string): boolean {
   const literal = step.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   return run.lines.some((line) => new RegExp(`^ok +\\d+\\. ${literal}`).test(line));
+}
+
+/**
+ * Asserts a walk of an outbound-only node (relay_stream on the local target): no step failed, the
+ * walk exited 0, every step of the checklist has its "ok" line, and Test Connection went over the
+ * channel.
+ */
+export function expectOutboundWalk(run: WalkRun): void {
+  const report = run.lines.join("\n");
+  expect(
+    run.lines.filter((line) => line.startsWith("fail")),
+    report,
+  ).toEqual([]);
+  expect(run.code, report).toBe(0);
+  for (const step of [
+    "follower node ready",
+    "Test Connection",
+    "follower /health/ready",
+    ...COMBO_STEPS.map((step) => `relay_stream/local: ${step}`),
+  ])
+    expect(walkedOk(run, step), `no "ok" line for "${step}"\n${report}`).toBe(true);
+  expect(report).toMatch(/outbound-only \(reached through its channel\)/);
+  expect(report).toMatch(/^ok +\d+\. Test Connection \(.*over channel/m);
 }

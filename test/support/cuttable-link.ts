@@ -19,7 +19,6 @@ export interface CuttableLink {
 
 /** `listenHost`: where the link listens (default the target's own host). */
 export async function cuttableLink(target: URL, listenHost = target.hostname): Promise<CuttableLink> {
-  const open = new Set<Socket>();
   const pairs = new Set<{ client: Socket; upstream: Socket; silent: boolean }>();
   let accepted = 0;
   let down = false;
@@ -30,19 +29,14 @@ export async function cuttableLink(target: URL, listenHost = target.hostname): P
     }
     accepted += 1;
     const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
-    open.add(client);
-    open.add(upstream);
     const pair = { client, upstream, silent: false };
     pairs.add(pair);
     client.pipe(upstream);
     upstream.pipe(client);
     const drop = (socket: Socket) => () => {
       // A silenced connection's end that gives up tells the other nothing.
-      for (const end of pair.silent ? [socket] : [client, upstream]) {
-        end.destroy();
-        open.delete(end);
-      }
-      if (!open.has(client) && !open.has(upstream)) pairs.delete(pair);
+      for (const end of pair.silent ? [socket] : [client, upstream]) end.destroy();
+      if (client.destroyed && upstream.destroyed) pairs.delete(pair);
     };
     client.on("close", drop(client)).on("error", drop(client));
     upstream.on("close", drop(upstream)).on("error", drop(upstream));
@@ -50,8 +44,9 @@ export async function cuttableLink(target: URL, listenHost = target.hostname): P
   await new Promise<void>((resolve) => server.listen(0, listenHost, resolve));
   const { port } = server.address() as AddressInfo;
   const cut = () => {
-    for (const socket of open) socket.resetAndDestroy();
-    open.clear();
+    for (const { client, upstream } of pairs) {
+      for (const end of [client, upstream]) if (!end.destroyed) end.resetAndDestroy();
+    }
     pairs.clear();
   };
   const silence = () => {

@@ -18,14 +18,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StateFile } from "../../agent/state.ts";
 import { stackPaths } from "../../scripts/stack/config.ts";
 import { type Follower, startFollower } from "../../scripts/stack/follower.ts";
-import { type Stack, startStack } from "../../scripts/stack/stack.ts";
+import type { Stack } from "../../scripts/stack/stack.ts";
 import { MISSED_PINGS } from "../../shared/protocol/channel.ts";
 import type { NodeChannelState, Readiness } from "../../shared/protocol/schemas.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
-import { COMBO_STEPS, runAcceptanceWalk, walkedOk } from "../support/acceptance-walk.ts";
+import { expectOutboundWalk, runAcceptanceWalk } from "../support/acceptance-walk.ts";
 import { freePort } from "../support/agents.ts";
 import { bytes, sha256 } from "../support/bytes.ts";
 import { type CuttableLink, cuttableLink } from "../support/cuttable-link.ts";
+import { holdDownloads, readRest } from "../support/held-downloads.ts";
 import {
   type AgentNamespace,
   agentNamespace,
@@ -33,6 +34,7 @@ import {
   getOverSocket,
   namespacesAvailable,
 } from "../support/netns.ts";
+import { apiToken, startTestStackIn } from "../support/stack.ts";
 import { relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
@@ -56,16 +58,7 @@ describe(`a follower behind NAT, its agent ${where}, served through the channel 
   const logs: string[] = [];
   const api = (path: string, init?: RequestInit) => fetch(`${stack.primaryUrl}${path}`, init);
 
-  async function login(username: string, password: string): Promise<string> {
-    const response = await api("/api/v1/auth/login", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username, password, client: "api" }),
-    });
-    const body = (await response.json()) as { token?: string };
-    if (!body.token) throw new Error(`login failed: ${response.status} ${JSON.stringify(body)}`);
-    return body.token;
-  }
+  const login = (username: string, password: string) => apiToken(stack.primaryUrl, username, password);
   async function readiness(): Promise<Readiness> {
     if (!ns) return (await (await fetch(`${follower.url}/health/ready`)).json()) as Readiness;
     return (await getOverSocket(bridgePath(dir), "/health/ready")).body as Readiness;
@@ -123,17 +116,8 @@ describe(`a follower behind NAT, its agent ${where}, served through the channel 
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "flotilla-netns-"));
-    const config = {
-      dataDir: join(dir, "data"),
-      host: "127.0.0.1",
-      primaryPort: 0,
-      libsqlPort: 0,
-      followerPort: 0,
-      adminUsername: ADMIN.username,
-      adminPassword: ADMIN.password,
-    };
-    stack = await startStack(config, { log: (line) => logs.push(line), scheduledIntervalMs: 3_600_000 });
-    paths = stackPaths(config.dataDir);
+    stack = await startTestStackIn(dir, ADMIN, (line) => logs.push(line));
+    paths = stackPaths(join(dir, "data"));
     admin = uploadClient(api, await login(ADMIN.username, ADMIN.password));
     const { nodes } = await admin.ok<{ nodes: { id: string }[] }>(
       await admin.json("GET", "/api/v1/admin/nodes"),
@@ -211,19 +195,7 @@ describe(`a follower behind NAT, its agent ${where}, served through the channel 
       FLOTILLA_ACCEPTANCE_TARGETS: "local",
       FLOTILLA_FOLLOWER_INGRESS_DIR: paths.followerIngressRoot,
     });
-    const report = run.lines.join("\n");
-    expect(
-      run.lines.filter((line) => line.startsWith("fail")),
-      report,
-    ).toEqual([]);
-    expect(run.code, report).toBe(0);
-    for (const step of [
-      "Test Connection",
-      "follower /health/ready",
-      ...COMBO_STEPS.map((s) => `relay_stream/local: ${s}`),
-    ])
-      expect(walkedOk(run, step), `no "ok" line for "${step}"\n${report}`).toBe(true);
-    expect(report).toMatch(/outbound-only \(reached through its channel\)/);
+    expectOutboundWalk(run);
   }, 300_000);
 
   it("keeps the channel while 16 downloads stay paused for many keepalive intervals, and they then finish whole", async () => {
@@ -236,27 +208,11 @@ describe(`a follower behind NAT, its agent ${where}, served through the channel 
     const { file } = await relayWhole(user.client, upload, data);
     const content = `/api/v1/spaces/me/files/${file.id}/content`;
     const before = (await readiness()).channel!;
-    const held = await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        const response = await api(content, { headers: user.auth });
-        expect(response.status).toBe(200);
-        const reader = response.body!.getReader();
-        const digest = createHash("sha256");
-        digest.update((await reader.read()).value!);
-        return { reader, digest };
-      }),
-    );
+    const held = await holdDownloads(16, () => api(content, { headers: user.auth }));
     await new Promise((resolve) => setTimeout(resolve, (2 * MISSED_PINGS + 1) * PING_SECONDS * 1000));
     expect((await readiness()).channel).toMatchObject({ connected: true, reconnects: before.reconnects });
     expect((await node()).connected).toBe(true);
-    const finish = async ({ reader, digest }: (typeof held)[number]) => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return digest.digest("hex");
-        digest.update(value);
-      }
-    };
-    expect(await Promise.all(held.map(finish))).toEqual(held.map(() => sha256(data)));
+    expect(await Promise.all(held.map(readRest))).toEqual(held.map(() => sha256(data)));
     expect((await readiness()).channel!.reconnects).toBe(before.reconnects);
   }, 180_000);
 

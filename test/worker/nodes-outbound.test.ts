@@ -27,10 +27,11 @@ import { MISSED_PINGS } from "../../shared/protocol/channel.ts";
 import type { NodeChannelState, Readiness } from "../../shared/protocol/schemas.ts";
 import { signRequest } from "../../shared/protocol/signing.ts";
 import type { UploadOut } from "../../worker/api/uploads.ts";
-import { COMBO_STEPS, runAcceptanceWalk, walkedOk } from "../support/acceptance-walk.ts";
+import { expectOutboundWalk, runAcceptanceWalk } from "../support/acceptance-walk.ts";
 import { freePort } from "../support/agents.ts";
 import { bytes, sha256 } from "../support/bytes.ts";
 import { type CuttableLink, cuttableLink } from "../support/cuttable-link.ts";
+import { holdDownloads, readRest } from "../support/held-downloads.ts";
 import { partOf, relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
@@ -367,16 +368,7 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
   it("keeps Test Connection answering while 16 paused downloads hold every transfer slot, and serves a 17th once one finishes", async () => {
     // Large enough that a paused reader holds its stream open (a few MiB fit in the buffers between).
     const file = await uploaded(32 * MiB + 1, 82);
-    const held = await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        const response = await api(file.content, { headers: auth });
-        expect(response.status).toBe(200);
-        const reader = response.body!.getReader();
-        const digest = createHash("sha256");
-        digest.update((await reader.read()).value!);
-        return { reader, digest };
-      }),
-    );
+    const held = await holdDownloads(16, () => api(file.content, { headers: auth }));
     const waiting = api(file.content, { headers: auth });
     let answered = false;
     void waiting.then(() => {
@@ -388,17 +380,10 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
     expect(tested.path).toBe("channel");
     // The 17th transfer waits for a slot; the probe went past it.
     expect(answered).toBe(false);
-    const finish = async ({ reader, digest }: (typeof held)[number]) => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return digest.digest("hex");
-        digest.update(value);
-      }
-    };
-    expect(await finish(held[0]!)).toBe(sha256(file.data));
+    expect(await readRest(held[0]!)).toBe(sha256(file.data));
     const seventeenth = await waiting;
     expect(sha256(new Uint8Array(await seventeenth.arrayBuffer()))).toBe(sha256(file.data));
-    expect(await Promise.all(held.slice(1).map(finish))).toEqual(
+    expect(await Promise.all(held.slice(1).map(readRest))).toEqual(
       Array.from({ length: 15 }, () => sha256(file.data)),
     );
   }, 180_000);
@@ -406,29 +391,13 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
   it("keeps a channel whose downloads stay paused for many ping intervals, and they then finish whole", async () => {
     const file = await uploaded(32 * MiB + 3, 83);
     const before = (await readiness()).channel!;
-    const held = await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        const response = await api(file.content, { headers: auth });
-        expect(response.status).toBe(200);
-        const reader = response.body!.getReader();
-        const digest = createHash("sha256");
-        digest.update((await reader.read()).value!);
-        return { reader, digest };
-      }),
-    );
+    const held = await holdDownloads(16, () => api(file.content, { headers: auth }));
     // Every stream's window is spent and nothing moves on the channel but keepalives.
     await new Promise((resolve) => setTimeout(resolve, (2 * MISSED_PINGS + 1) * PING_SECONDS * 1000));
     const during = (await readiness()).channel!;
     expect(during).toMatchObject({ connected: true, reconnects: before.reconnects });
     expect(during.connected_since).toBe(before.connected_since);
-    const finish = async ({ reader, digest }: (typeof held)[number]) => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return digest.digest("hex");
-        digest.update(value);
-      }
-    };
-    expect(await Promise.all(held.map(finish))).toEqual(held.map(() => sha256(file.data)));
+    expect(await Promise.all(held.map(readRest))).toEqual(held.map(() => sha256(file.data)));
     expect((await readiness()).channel!.reconnects).toBe(before.reconnects);
   }, 180_000);
 
@@ -548,21 +517,7 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
       FLOTILLA_ACCEPTANCE_TARGETS: "local",
       FLOTILLA_FOLLOWER_INGRESS_DIR: paths.followerIngressRoot,
     });
-    const report = run.lines.join("\n");
-    expect(
-      run.lines.filter((line) => line.startsWith("fail")),
-      report,
-    ).toEqual([]);
-    expect(run.code, report).toBe(0);
-    for (const step of [
-      "follower node ready",
-      "Test Connection",
-      "follower /health/ready",
-      ...COMBO_STEPS.map((step) => `relay_stream/local: ${step}`),
-    ])
-      expect(walkedOk(run, step), `no "ok" line for "${step}"\n${report}`).toBe(true);
-    expect(report).toMatch(/outbound-only \(reached through its channel\)/);
-    expect(report).toMatch(/^ok +\d+\. Test Connection \(.*over channel/m);
+    expectOutboundWalk(run);
   }, 300_000);
 
   it("closes the channel when the node turns direct, and the agent stops opening it", async () => {
