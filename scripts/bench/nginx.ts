@@ -5,9 +5,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../stack/follower.ts";
 
 const CANDIDATES = ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"];
 export const NGINX_MISSING =
@@ -18,18 +18,6 @@ export interface Nginx {
   /** Where PUTs to `${url}/sink/<name>` land (in RAM); emptied by `clearSink`. */
   clearSink(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("Could not pick a free port.");
-  return address.port;
 }
 
 /** Starts nginx serving `root`; null when nginx is not installed. */

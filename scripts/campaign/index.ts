@@ -2,7 +2,7 @@
 // server, the primary in workerd, the agent): a soak with the memory of every process, injected
 // faults with nothing lost, and property-based fuzzing of every operation of the route table.
 // Prints figures like a benchmark; exits 1 when a goal is missed.
-//   npm run campaign -- --fuzz N --faults N --soak-seconds N [--soak-clients N] [--seed S] [--no-anchor]
+//   npm run campaign -- --fuzz N --faults N --soak-seconds N [--soak-rounds N] [--soak-clients N] [--seed S] [--no-anchor]
 import { parseArgs } from "node:util";
 import { runCampaign } from "./run.ts";
 
@@ -12,6 +12,7 @@ const { values } = parseArgs({
     faults: { type: "string", default: "8" },
     "soak-seconds": { type: "string", default: "60" },
     "soak-clients": { type: "string", default: "16" },
+    "soak-rounds": { type: "string", default: "3" },
     seed: { type: "string", default: "1" },
     "no-anchor": { type: "boolean", default: false },
   },
@@ -31,6 +32,7 @@ const result = await runCampaign({
   faults: count("faults", values.faults, 0),
   soakSeconds: count("soak-seconds", values["soak-seconds"], 1),
   soakClients: count("soak-clients", values["soak-clients"], 1),
+  soakRounds: count("soak-rounds", values["soak-rounds"], 1),
   seed: count("seed", values.seed, 0),
   anchor: !values["no-anchor"],
   log: (line) => console.error(line),

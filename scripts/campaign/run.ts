@@ -13,6 +13,8 @@ export interface CampaignOptions {
   faults: number;
   soakSeconds: number;
   soakClients: number;
+  /** Rounds of soakSeconds each (memory read after every one). */
+  soakRounds: number;
   seed: number;
   /** Runs the bare-worker anchor beside the soak (the figures' reference, not a goal). */
   anchor: boolean;
@@ -36,11 +38,15 @@ export interface CampaignResult {
     unexpected: number;
     mismatches: number;
     growthMB: Record<string, number>;
+    /** The primary's JavaScript heap after the soak over before, after full collections. */
+    heapGrowthMB: number;
   };
 }
 
 /** What a process may keep after the soak over what it had before (the issue's goal). */
 export const SOAK_GROWTH_LIMIT_MB = 50;
+/** What the primary's JavaScript heap may keep after the soak over what it held before. */
+export const HEAP_GROWTH_LIMIT_MB = 5;
 
 export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
   const { log } = options;
@@ -50,9 +56,12 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const campaign = await startCampaignStack(log);
   try {
     lines.push(`Load average at start: ${load()}`);
-    log(`Soak: ${options.soakClients} clients for ${options.soakSeconds} s...`);
+    log(
+      `Soak: ${options.soakClients} clients, ${options.soakRounds} round(s) of ${options.soakSeconds} s...`,
+    );
     const soaked = await soak(campaign, {
       clients: options.soakClients,
+      rounds: options.soakRounds,
       seconds: options.soakSeconds,
       seed: options.seed,
       anchor: options.anchor,
@@ -116,6 +125,24 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         met: m.afterMB - m.beforeMB <= SOAK_GROWTH_LIMIT_MB,
         figure: `${(m.afterMB - m.beforeMB).toFixed(0)} MB`,
       })),
+      // Once every process has grown to its working set in the first round, what later rounds add is
+      // what the load keeps per request.
+      ...(soaked.rounds > 1
+        ? soaked.memory.map((m) => ({
+            name: `soak: ${m.name} RSS after the last round within ${SOAK_GROWTH_LIMIT_MB} MB of after the first`,
+            met: m.afterMB - m.roundsMB[0]! <= SOAK_GROWTH_LIMIT_MB,
+            figure: `${(m.afterMB - m.roundsMB[0]!).toFixed(0)} MB over ${soaked.rounds - 1} more round(s)`,
+          }))
+        : []),
+      ...(soaked.heap
+        ? [
+            {
+              name: `soak: the primary's JavaScript heap after within ${HEAP_GROWTH_LIMIT_MB} MB of before`,
+              met: soaked.heap.afterMB - soaked.heap.beforeMB <= HEAP_GROWTH_LIMIT_MB,
+              figure: `${(soaked.heap.afterMB - soaked.heap.beforeMB).toFixed(1)} MB`,
+            },
+          ]
+        : []),
     ];
     lines.push("Goals:", ...goals.map((g) => `  ${g.met ? "met   " : "MISSED"} ${g.name}: ${g.figure}`));
     return {
@@ -129,6 +156,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         unexpected: soaked.unexpected,
         mismatches: soaked.checksumMismatches,
         growthMB,
+        heapGrowthMB: soaked.heap ? soaked.heap.afterMB - soaked.heap.beforeMB : Number.NaN,
       },
     };
   } finally {

@@ -18,7 +18,7 @@ import { createGroup, createPolicy, createUser, findNode, login } from "../accep
 import type { Api } from "../acceptance/api.ts";
 import { ensureLocalTarget, ensureS3Target } from "../acceptance/targets.ts";
 import { stackPaths } from "../stack/config.ts";
-import type { Follower } from "../stack/follower.ts";
+import { type Follower, freePort } from "../stack/follower.ts";
 import { type Stack, startStack } from "../stack/stack.ts";
 
 export const MiB = 1024 * 1024;
@@ -132,12 +132,15 @@ export interface CampaignStack {
   /** The follower's own disk, for the disk_full fault; null where none can be made. */
   disk: FollowerDisk | null;
   s3: CampaignS3;
+  /** The primary's V8 inspector (the soak reads the worker's heap through it, heap.ts). */
+  inspectorPort: number;
   stop(): Promise<void>;
 }
 
 export async function startCampaignStack(log: (line: string) => void): Promise<CampaignStack> {
   const dataDir = await mkdtemp(join(tmpdir(), "flotilla-campaign-"));
   const adminPassword = randomToken("pw", 12);
+  const inspectorPort = await freePort();
   const stack = await startStack(
     {
       dataDir,
@@ -148,7 +151,7 @@ export async function startCampaignStack(log: (line: string) => void): Promise<C
       adminUsername: "admin",
       adminPassword,
     },
-    { log: () => undefined, libsqlProcess: true, scheduledIntervalMs: 3_600_000 },
+    { log: () => undefined, libsqlProcess: true, scheduledIntervalMs: 3_600_000, inspectorPort },
   ).catch(async (error) => {
     await rm(dataDir, { recursive: true, force: true });
     throw error;
@@ -175,6 +178,7 @@ export async function startCampaignStack(log: (line: string) => void): Promise<C
     policyId: "",
     disk: null,
     s3: undefined as unknown as CampaignS3,
+    inspectorPort,
     async stop() {
       client.close();
       await campaign.follower.stop().catch(() => undefined);

@@ -1,14 +1,16 @@
-// Owns the campaign's soak: `clients` clients for `seconds`, each looping over a mixed load (list the
-// root, upload a file of 4-64 KiB through relay_stream to the follower, download a file uploaded
-// earlier and check its SHA-256), with the resident memory of every process of the stack (workerd,
-// the agent, the libSQL server) before, at peak and after. Beside it, the anchor: a bare worker
+// Owns the campaign's soak: `clients` clients for `rounds` rounds of `seconds`, each looping over a
+// mixed load (list the root, upload a file of 4-64 KiB through relay_stream to the follower, download
+// a file uploaded earlier and check its SHA-256), with the resident memory of every process of the
+// stack (workerd, the agent, the libSQL server) before, at peak and after each round, and the
+// primary's JavaScript heap after a full collection (what it keeps alive). Beside it, the anchor: a bare worker
 // (`new Response("ok")`) in a Miniflare of its own, sent as many requests at the same concurrency,
 // so the figures show what workerd itself keeps per request and what the primary adds.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
 import { findWorkerds, PhaseMemory } from "../bench/memory.ts";
-import { compatibilityDate } from "../stack/primary.ts";
+import { compatibilityDate, PRIMARY_WORKER } from "../stack/primary.ts";
+import { isolateHeaps, retainedHeap } from "./heap.ts";
 import type { CampaignStack } from "./setup.ts";
 import { downloadSha, initUpload, sendPart, sha256Of } from "./transfer.ts";
 
@@ -18,11 +20,26 @@ export interface ProcessMemory {
   name: string;
   beforeMB: number;
   peakMB: number;
+  /** After each round, once the load is over and the process had a moment. */
+  roundsMB: number[];
   afterMB: number;
+}
+
+/**
+ * The primary's JavaScript heap after a full collection (heap.ts), before the load and after it, and
+ * what V8 holds for all of workerd's isolates (garbage included) at the same moments: the rest of
+ * workerd's resident memory is workerd's own.
+ */
+export interface WorkerHeap {
+  beforeMB: number;
+  afterMB: number;
+  isolatesBeforeMB: number;
+  isolatesAfterMB: number;
 }
 
 export interface SoakResult {
   clients: number;
+  rounds: number;
   seconds: number;
   requests: number;
   uploads: number;
@@ -34,6 +51,7 @@ export interface SoakResult {
   checksumMismatches: number;
   problems: string[];
   memory: ProcessMemory[];
+  heap: WorkerHeap | undefined;
   anchor: { requests: number; seconds: number; memory: ProcessMemory } | undefined;
 }
 
@@ -57,32 +75,58 @@ function rng(seed: number) {
   };
 }
 
-/** Memory of `pids` (name -> pid) around `work`: idle before, peak during, idle after a settle. */
-async function measured<T>(
+/**
+ * Memory of `pids` (name -> pid) around `rounds` runs of `work`: idle before, peak during, idle after
+ * each round (a settle of 5 s). `idle` runs once after the first reading and once after the last:
+ * what it allocates itself (a heap snapshot) counts against the figures, never for them.
+ */
+async function measured(
   pids: Record<string, number>,
-  work: () => Promise<T>,
-): Promise<{ result: T; memory: ProcessMemory[] }> {
+  rounds: number,
+  work: (round: number) => Promise<void>,
+  idle: () => Promise<void> = async () => undefined,
+): Promise<ProcessMemory[]> {
   await pause(2000);
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, rssMB(pid)]));
-  const phases = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, new PhaseMemory(pid)]));
-  const result = await work();
-  const peaks = Object.fromEntries(
-    Object.entries(phases).map(([name, phase]) => [name, phase.stop().peakMB]),
-  );
-  // What stays once the load is over (garbage collection and idle trimming given a moment).
-  await pause(5000);
-  const memory = Object.entries(pids).map(([name, pid]) => ({
+  await idle();
+  const peaks = Object.fromEntries(Object.keys(pids).map((name) => [name, 0]));
+  const after = Object.fromEntries(Object.keys(pids).map((name) => [name, [] as number[]]));
+  for (let round = 0; round < rounds; round++) {
+    const phases = Object.fromEntries(
+      Object.entries(pids).map(([name, pid]) => [name, new PhaseMemory(pid)]),
+    );
+    await work(round);
+    for (const [name, phase] of Object.entries(phases))
+      peaks[name] = Math.max(peaks[name]!, phase.stop().peakMB);
+    // What stays once the load is over (garbage collection and idle trimming given a moment).
+    await pause(5000);
+    for (const [name, pid] of Object.entries(pids)) {
+      const now = rssMB(pid);
+      peaks[name] = Math.max(peaks[name]!, now);
+      after[name]!.push(now);
+    }
+  }
+  await idle();
+  return Object.keys(pids).map((name) => ({
     name,
     beforeMB: before[name]!,
-    peakMB: Math.max(peaks[name]!, rssMB(pid)),
-    afterMB: rssMB(pid),
+    peakMB: peaks[name]!,
+    roundsMB: after[name]!,
+    afterMB: after[name]!.at(-1)!,
   }));
-  return { result, memory };
 }
 
 export async function soak(
   campaign: CampaignStack,
-  options: { clients: number; seconds: number; seed: number; anchor: boolean; log: (line: string) => void },
+  options: {
+    clients: number;
+    /** Rounds of `seconds` each; memory is read after every one, so growth that levels off shows. */
+    rounds: number;
+    seconds: number;
+    seed: number;
+    anchor: boolean;
+    log: (line: string) => void;
+  },
 ): Promise<SoakResult> {
   const { user } = campaign;
   const files: { id: string; sha256: string }[] = [];
@@ -139,28 +183,48 @@ export async function soak(
     agent: campaign.follower.child.pid!,
     libsql: campaign.stack.libsqlProcess!.pid()!,
   };
-  let started = 0;
+  const heaps: { primaryMB: number; isolatesMB: number }[] = [];
   let seconds = 0;
-  const { memory } = await measured(pids, async () => {
-    started = performance.now();
-    const deadline = Date.now() + options.seconds * 1000;
-    await Promise.all(
-      Array.from({ length: options.clients }, async (_, client) => {
-        const random = rng(options.seed * 1000 + client);
-        await upload(random).catch((error) => note(0, "upload", String(error)));
-        while (Date.now() < deadline) {
-          const pick = random();
-          const op = pick < 0.4 ? list() : pick < 0.7 ? upload(random) : download(random);
-          await op.catch((error) => note(0, "request", String(error)));
-        }
-      }),
-    );
-    seconds = (performance.now() - started) / 1000;
-  });
+  const memory = await measured(
+    pids,
+    options.rounds,
+    async (round) => {
+      const started = performance.now();
+      const deadline = Date.now() + options.seconds * 1000;
+      await Promise.all(
+        Array.from({ length: options.clients }, async (_, client) => {
+          const random = rng(options.seed * 1000 + round * 100 + client);
+          await upload(random).catch((error) => note(0, "upload", String(error)));
+          while (Date.now() < deadline) {
+            const pick = random();
+            const op = pick < 0.4 ? list() : pick < 0.7 ? upload(random) : download(random);
+            await op.catch((error) => note(0, "request", String(error)));
+          }
+        }),
+      );
+      seconds += (performance.now() - started) / 1000;
+      options.log(`  soak round ${round + 1}/${options.rounds}: ${counts.requests} requests so far`);
+    },
+    async () => {
+      const isolates = await isolateHeaps(campaign.inspectorPort);
+      const primary = await retainedHeap(campaign.inspectorPort, PRIMARY_WORKER);
+      heaps.push({
+        primaryMB: primary.usedMB + primary.buffersMB,
+        isolatesMB: isolates.reduce((sum, isolate) => sum + isolate.totalMB, 0),
+      });
+    },
+  );
+  const heap = {
+    beforeMB: heaps[0]!.primaryMB,
+    afterMB: heaps[1]!.primaryMB,
+    isolatesBeforeMB: heaps[0]!.isolatesMB,
+    isolatesAfterMB: heaps[1]!.isolatesMB,
+  };
   options.log(`  soak: ${counts.requests} requests in ${seconds.toFixed(0)} s`);
   const anchor = options.anchor ? await bareAnchor(counts.requests, options.clients) : undefined;
   return {
     clients: options.clients,
+    rounds: options.rounds,
     seconds,
     requests: counts.requests,
     uploads: counts.uploads,
@@ -171,6 +235,7 @@ export async function soak(
     checksumMismatches: counts.mismatches,
     problems,
     memory,
+    heap,
     anchor,
   };
 }
@@ -191,7 +256,7 @@ async function bareAnchor(requests: number, clients: number) {
     if (pid === undefined) throw new Error("the anchor's workerd was not found");
     let seconds = 0;
     let sent = 0;
-    const { memory } = await measured({ "workerd (bare worker)": pid }, async () => {
+    const [memory] = await measured({ "workerd (bare worker)": pid }, 1, async () => {
       const started = performance.now();
       await Promise.all(
         Array.from({ length: clients }, async () => {
@@ -204,20 +269,28 @@ async function bareAnchor(requests: number, clients: number) {
       );
       seconds = (performance.now() - started) / 1000;
     });
-    return { requests: sent, seconds, memory: memory[0]! };
+    return { requests: sent, seconds, memory: memory! };
   } finally {
     await miniflare.dispose();
   }
 }
 
 export function soakLines(result: SoakResult): string[] {
+  const mb = (value: number) => `${value.toFixed(0)} MB`;
   const row = (m: ProcessMemory) =>
-    `  ${m.name.padEnd(22)} RSS before ${m.beforeMB.toFixed(0).padStart(5)} MB  peak ${m.peakMB.toFixed(0).padStart(5)} MB  after ${m.afterMB.toFixed(0).padStart(5)} MB  (after - before ${(m.afterMB - m.beforeMB).toFixed(0)} MB)`;
+    `  ${m.name.padEnd(22)} RSS before ${mb(m.beforeMB).padStart(7)}  peak ${mb(m.peakMB).padStart(7)}  after ${m.roundsMB.length > 1 ? `each round ${m.roundsMB.map(mb).join(", ")}` : mb(m.afterMB)}  (after - before ${mb(m.afterMB - m.beforeMB)}${m.roundsMB.length > 1 ? `, last round - first ${mb(m.afterMB - m.roundsMB[0]!)}` : ""})`;
   const lines = [
-    `Soak: ${result.clients} clients for ${result.seconds.toFixed(0)} s: ${result.requests} requests (${(result.requests / result.seconds).toFixed(0)}/s), ${result.uploads} uploads, ${result.downloads} downloads checked, ${result.lists} lists`,
+    `Soak: ${result.clients} clients, ${result.rounds} round(s), ${result.seconds.toFixed(0)} s: ${result.requests} requests (${(result.requests / result.seconds).toFixed(0)}/s), ${result.uploads} uploads, ${result.downloads} downloads checked, ${result.lists} lists`,
     `  5xx ${result.fivexx}, other unexpected answers ${result.unexpected}, SHA-256 mismatches ${result.checksumMismatches}`,
     ...result.memory.map(row),
   ];
+  if (result.heap) {
+    const heap = result.heap;
+    lines.push(
+      `  the primary's JavaScript heap (objects and buffers alive after a full collection): before ${heap.beforeMB.toFixed(1)} MB, after ${heap.afterMB.toFixed(1)} MB`,
+      `  V8's heaps of all of workerd's isolates (garbage included): before ${mb(heap.isolatesBeforeMB)}, after ${mb(heap.isolatesAfterMB)}; the rest of workerd's RSS is its own (the first heap snapshot, taken after the RSS before was read, counts in the growth)`,
+    );
+  }
   if (result.anchor) {
     lines.push(
       `  anchor: the bare worker, ${result.anchor.requests} requests in ${result.anchor.seconds.toFixed(0)} s at the same concurrency:`,

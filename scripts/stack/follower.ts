@@ -35,7 +35,7 @@ export interface Follower {
  * The agent must know its own base_url to declare browser_presigned_cors (it is the address browsers
  * reach), so "any free port" is resolved here, before the agent starts, rather than by the agent.
  */
-async function freePort(host: string): Promise<number> {
+export async function freePort(host = "127.0.0.1"): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolveListen, reject) => {
     server.once("error", reject);

@@ -78,6 +78,8 @@ export interface PrimaryOptions {
   bindings: Record<string, string>;
   /** A console already built (buildConsole); otherwise it is built next to the bundle. */
   consoleDir?: string;
+  /** Opens workerd's V8 inspector on this port (the campaign reads the worker's heap through it). */
+  inspectorPort?: number;
 }
 
 export interface Primary {
@@ -102,6 +104,7 @@ export async function startPrimary(options: PrimaryOptions): Promise<Primary> {
     host: options.host,
     port: options.port,
     defaultPersistRoot: options.stateDir,
+    ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
     r2Persist: true,
     durableObjectsPersist: true,
     workers: [

@@ -28,6 +28,8 @@ export interface StackOptions {
    * (the reliability campaign); otherwise it runs inside this process.
    */
   libsqlProcess?: boolean;
+  /** Opens the primary's V8 inspector on this port (PrimaryOptions.inspectorPort). */
+  inspectorPort?: number;
 }
 
 export interface Stack {
@@ -93,6 +95,7 @@ export async function startStack(config: StackConfig, options: StackOptions): Pr
       port: config.primaryPort,
       stateDir: paths.primaryState,
       bindings,
+      ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
     });
     stops.push(() => primary.close());
     const primaryUrl = primary.url.origin;
