@@ -168,6 +168,28 @@ describe("database round trips per API request", () => {
     ).toBe(1);
   });
 
+  it("creates a share link in two round trips: authentication with its file or folder, the link's insert", async () => {
+    const upload = await c.ok<{ id: string }>(await c.init({ name: `${unique("s")}.bin`, size: 1 }), 201);
+    await c.ok(await c.putPart(upload.id, 1, new Uint8Array([7])));
+    const done = await c.ok<{ file: { id: string } }>(await c.complete(upload.id));
+    const share = (body: object, space = "me") =>
+      h.call("POST", `/api/v1/spaces/${space}/shares`, { token, body });
+    const file = await trips(() => share({ file_id: done.file.id }), 201);
+    expect(file, JSON.stringify(file)).toHaveLength(2);
+    expect(file[0]?.join(" ")).toMatch(/from "sessions".*from "files"/s);
+    expect(file[1]?.join(" ")).toMatch(/insert into "shares"/);
+    const { id } = await c.ok<{ id: string }>(
+      await h.call("POST", "/api/v1/spaces/me/folders", { token, body: { name: unique("sf") } }),
+      201,
+    );
+    const forFolder = await trips(() => share({ folder_id: id }), 201);
+    expect(forFolder, JSON.stringify(forFolder)).toHaveLength(2);
+    expect(forFolder[0]?.join(" ")).toMatch(/from "sessions".*from "folders"/s);
+    // A file of another space is not found in the first round trip, and nothing is written.
+    const elsewhere = await trips(() => share({ file_id: done.file.id }, teamId), 404);
+    expect(elsewhere, JSON.stringify(elsewhere)).toHaveLength(1);
+  });
+
   it("changes the password after one round trip of reads", async () => {
     const other = await seedUser(h);
     await trips(() => h.call("GET", "/api/v1/auth/me", { token: other.token }));

@@ -8,11 +8,10 @@ import {
   shareParams,
   toShareOut,
 } from "../api/shares.ts";
-import { liveFile, liveFolder } from "../files/records.ts";
-import { resolveSpace } from "../files/spaces.ts";
+import { resolveSpace, spaceRefOf } from "../files/spaces.ts";
 import { primaryOrigin } from "../http/origin.ts";
 import { defineRoute } from "../http/route.ts";
-import { createShare, listShares, revokeShare } from "../shares/links.ts";
+import { createShare, listShares, revokeShare, shareTargetOf, shareTargetReads } from "../shares/links.ts";
 
 const tag = "shares";
 
@@ -28,12 +27,13 @@ export const shareRoutes = [
     body: createShareSchema,
     response: createdShareSchema,
     status: 201,
-    handler: async ({ request, services, user, params, body }) => {
+    // The file or folder is read with the caller's session; then the link's insert: two round trips.
+    authReads: ({ services, params, body }, userId) =>
+      shareTargetReads(services, spaceRefOf(params.space, userId), body),
+    handler: async ({ request, services, user, params, body, authRows }) => {
       const space = resolveSpace(user, params.space);
+      const target = shareTargetOf(body, authRows);
       const { row, token } = await createShare(services, space, user.id, body);
-      const target = row.fileId
-        ? await liveFile(services, space, row.fileId)
-        : await liveFolder(services, space, row.folderId ?? "");
       const url = `${primaryOrigin(services, request)}/s/${token}`;
       return { share: toShareOut(row, target, services.now()), token, url };
     },

@@ -7,8 +7,15 @@ import { AppError, notFound } from "../../shared/errors.ts";
 import { hashPassword } from "../accounts/passwords.ts";
 import { type CreateShareBody, type ShareOut, toShareOut } from "../api/shares.ts";
 import { files, folders, shares } from "../db/schema.ts";
-import { liveFile, liveFolder } from "../files/records.ts";
-import type { Space } from "../files/spaces.ts";
+import {
+  type FileRow,
+  type FolderRow,
+  liveFileOf,
+  liveFileStatement,
+  liveFolderOf,
+  liveFolderStatement,
+} from "../files/records.ts";
+import type { Space, SpaceRef } from "../files/spaces.ts";
 import type { Services } from "../services.ts";
 
 export type ShareRow = typeof shares.$inferSelect;
@@ -17,6 +24,24 @@ export function hashShareToken(token: string): Promise<string> {
   return sha256Hex(token);
 }
 
+/** The live file or folder a new link is for, read with the caller's session (shareTargetReads). */
+export type ShareTarget = FileRow | FolderRow;
+
+/** The read of the body's file or folder in the space, batched with authentication by the route. */
+export function shareTargetReads(services: Services, space: SpaceRef, input: CreateShareBody) {
+  return input.file_id !== undefined
+    ? [liveFileStatement(services, space, input.file_id)]
+    : [liveFolderStatement(services, space, input.folder_id ?? "")];
+}
+
+/** The target from shareTargetReads' rows, or 404. */
+export function shareTargetOf(input: CreateShareBody, rows: unknown[]): ShareTarget {
+  return input.file_id !== undefined
+    ? liveFileOf(rows[0] as FileRow[])
+    : liveFolderOf(rows[0] as FolderRow[]);
+}
+
+/** Creates a link for `input`'s target, which the caller has read live in `space` (shareTargetOf). */
 export async function createShare(
   services: Services,
   space: Space,
@@ -28,8 +53,6 @@ export async function createShare(
   if (expiresAt && expiresAt.getTime() <= now.getTime()) {
     throw new AppError("bad_request", "expires_at must be in the future.");
   }
-  if (input.file_id !== undefined) await liveFile(services, space, input.file_id);
-  if (input.folder_id !== undefined) await liveFolder(services, space, input.folder_id);
   const token = randomToken("fsh", 32);
   const [row] = await services.db
     .insert(shares)
