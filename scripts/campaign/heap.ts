@@ -1,22 +1,15 @@
-// Owns reading a worker's JavaScript heap inside workerd through its V8 inspector (Miniflare's
-// inspectorPort): a heap snapshot, which makes V8 collect everything unreachable first, then the heap's
-// usage, so the figure is what the worker keeps alive, not garbage waiting for a collection. The
-// snapshot itself can be written out and opened in Chrome DevTools (Memory, Load) to see what it holds.
+// Owns reading a worker's JavaScript heap inside workerd through its V8 inspector
+// (scripts/stack/inspector.ts): a heap snapshot, which makes V8 collect everything unreachable first,
+// then the heap's usage, so the figure is what the worker keeps alive, not garbage waiting for a
+// collection. The snapshot can be written out and opened in Chrome DevTools (Memory, Load).
 import { writeFile } from "node:fs/promises";
+import { inspect } from "../stack/inspector.ts";
 
 export interface HeapReading {
   /** JavaScript objects alive after the collection. */
   usedMB: number;
   /** ArrayBuffer backing stores alive (bodies, buffers), kept outside the V8 heap. */
   buffersMB: number;
-}
-
-interface Message {
-  id?: number;
-  method?: string;
-  params?: { chunk?: string };
-  result?: { usedSize?: number; backingStorageSize?: number };
-  error?: { message: string };
 }
 
 /**
@@ -28,44 +21,22 @@ export async function retainedHeap(
   worker: string,
   snapshotFile?: string,
 ): Promise<HeapReading> {
-  const socket = new WebSocket(`ws://127.0.0.1:${inspectorPort}/core:user:${worker}`);
-  await new Promise<void>((opened, failed) => {
-    socket.onopen = () => opened();
-    socket.onerror = () =>
-      failed(new Error(`the inspector of ${worker} on port ${inspectorPort} did not answer`));
-  });
+  const session = await inspect(inspectorPort, worker);
   const chunks: string[] = [];
-  const waiting = new Map<number, (message: Message) => void>();
-  socket.onmessage = (event) => {
-    const message = JSON.parse(String(event.data)) as Message;
-    if (message.method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(message.params?.chunk ?? "");
-    // workerd echoes a request's own message (with its id and method) when it is done; an answer has
-    // a result or an error instead.
-    else if (message.id !== undefined) waiting.get(message.id)?.(message);
-  };
-  let next = 0;
-  const call = (method: string, params: object = {}) =>
-    new Promise<Message>((answered, failed) => {
-      const id = ++next;
-      const timer = setTimeout(() => failed(new Error(`${method} got no answer in 60 s`)), 60_000);
-      waiting.set(id, (message) => {
-        clearTimeout(timer);
-        waiting.delete(id);
-        if (message.error) failed(new Error(`${method}: ${message.error.message}`));
-        else answered(message);
-      });
-      socket.send(JSON.stringify({ id, method, params }));
-    });
+  session.on("HeapProfiler.addHeapSnapshotChunk", (params) => chunks.push(String(params.chunk ?? "")));
   try {
-    await call("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
-    const usage = (await call("Runtime.getHeapUsage")).result;
+    await session.call("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+    const usage = (await session.call("Runtime.getHeapUsage")) as {
+      usedSize?: number;
+      backingStorageSize?: number;
+    };
     if (snapshotFile) await writeFile(snapshotFile, chunks.join(""));
     return {
-      usedMB: (usage?.usedSize ?? Number.NaN) / 1e6,
-      buffersMB: (usage?.backingStorageSize ?? Number.NaN) / 1e6,
+      usedMB: (usage.usedSize ?? Number.NaN) / 1e6,
+      buffersMB: (usage.backingStorageSize ?? Number.NaN) / 1e6,
     };
   } finally {
-    socket.close();
+    session.close();
   }
 }
 
@@ -81,7 +52,7 @@ export async function isolateHeaps(
   }[];
   const readings = [];
   for (const { webSocketDebuggerUrl: url } of targets) {
-    const usage = await new Promise<Message["result"] | undefined>((answered) => {
+    const usage = await new Promise<{ usedSize?: number; totalSize?: number } | undefined>((answered) => {
       const socket = new WebSocket(url);
       const timer = setTimeout(() => {
         socket.close();
@@ -89,7 +60,10 @@ export async function isolateHeaps(
       }, 5000);
       socket.onopen = () => socket.send(JSON.stringify({ id: 1, method: "Runtime.getHeapUsage" }));
       socket.onmessage = (event) => {
-        const message = JSON.parse(String(event.data)) as Message & { result?: { totalSize?: number } };
+        const message = JSON.parse(String(event.data)) as {
+          id?: number;
+          result?: { usedSize?: number; totalSize?: number };
+        };
         if (message.id !== 1 || !message.result) return;
         clearTimeout(timer);
         socket.close();
@@ -101,7 +75,7 @@ export async function isolateHeaps(
       readings.push({
         name: url.split("/").pop() ?? url,
         usedMB: (usage.usedSize ?? 0) / 1e6,
-        totalMB: ((usage as { totalSize?: number }).totalSize ?? 0) / 1e6,
+        totalMB: (usage.totalSize ?? 0) / 1e6,
       });
     }
   }
