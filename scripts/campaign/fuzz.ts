@@ -216,23 +216,27 @@ function planner(route: Route, pools: Pools) {
 }
 
 let resent = 0;
+const RESENDS = 3;
 
 /**
- * fetch, sent once more when the connection failed before any answer: a kept-alive connection that
+ * fetch, sent again when the connection failed before any answer: a kept-alive connection that
  * workerd closed as the request went out (it closes one whose large request body a refusal left
- * unread), which a browser retries on its own. Counted; a second failure is the answer.
+ * unread), which a browser retries on its own. The pool may hold more than one such connection, so up
+ * to RESENDS times, each counted; a failure after that is the answer.
  */
 async function fetchOnce(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    const code =
-      error instanceof Error && error.cause instanceof Error
-        ? (error.cause as NodeJS.ErrnoException).code
-        : "";
-    if (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET" && code !== "EPIPE") throw error;
-    resent++;
-    return fetch(url, init);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      const code =
+        error instanceof Error && error.cause instanceof Error
+          ? (error.cause as NodeJS.ErrnoException).code
+          : "";
+      const reset = code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE";
+      if (!reset || attempt === RESENDS) throw error;
+      resent++;
+    }
   }
 }
 
