@@ -26,7 +26,7 @@ import { expectOutboundWalk, runAcceptanceWalk } from "../support/acceptance-wal
 import { freePort } from "../support/agents.ts";
 import { bytes, sha256 } from "../support/bytes.ts";
 import { type CuttableLink, cuttableLink } from "../support/cuttable-link.ts";
-import { holdDownloads, readRest } from "../support/held-downloads.ts";
+import { heldFileBytes, holdDownloads, readRest } from "../support/held-downloads.ts";
 import {
   type AgentNamespace,
   agentNamespace,
@@ -200,7 +200,7 @@ describe(`a follower behind NAT, its agent ${where}, served through the channel 
 
   it("keeps the channel while 16 downloads stay paused for many keepalive intervals, and they then finish whole", async () => {
     const user = await natted();
-    const data = bytes(32 * MiB + 5, 9);
+    const data = bytes(heldFileBytes() + 5, 9);
     const upload = await user.client.ok<UploadOut>(
       await user.client.init({ name: "paused.bin", size: data.length, sha256: sha256(data) }),
       201,

@@ -31,7 +31,7 @@ import { expectOutboundWalk, runAcceptanceWalk } from "../support/acceptance-wal
 import { freePort } from "../support/agents.ts";
 import { bytes, sha256 } from "../support/bytes.ts";
 import { type CuttableLink, cuttableLink } from "../support/cuttable-link.ts";
-import { holdDownloads, readRest } from "../support/held-downloads.ts";
+import { aheadLimitBytes, heldFileBytes, holdDownloads, readRest } from "../support/held-downloads.ts";
 import { partOf, relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 
 const MiB = 1024 * 1024;
@@ -334,8 +334,8 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
     await admin.ok(await admin.json("PATCH", `/api/v1/admin/policies/${policyId}`, { chunk_size: MiB }));
   }, 180_000);
 
-  it("holds a download whose reader stops to the channel's window: the follower sends a few MiB ahead, not the file", async () => {
-    const large = await uploaded(48 * MiB, 81);
+  it("holds a download whose reader stops to the channel's window: the follower sends no more ahead than the window and the sockets' buffers, not the file", async () => {
+    const large = await uploaded(heldFileBytes(), 81);
     const sent = async () => (await readiness()).channel?.bytes_out ?? 0;
     const before = await sent();
     const response = await api(large.content, { headers: auth });
@@ -355,8 +355,10 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     const ahead = last - before - read;
-    // One 4 MiB stream window in the primary's object, plus what sockets and runtime buffers hold.
-    expect(ahead).toBeLessThan(20 * MiB);
+    // One stream window in the primary's object, plus what the sockets after it and the runtimes
+    // hold; without the window the follower would have sent the whole file.
+    expect(ahead).toBeLessThan(aheadLimitBytes());
+    expect(large.data.length - read).toBeGreaterThan(aheadLimitBytes());
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -366,8 +368,8 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
   }, 180_000);
 
   it("keeps Test Connection answering while 16 paused downloads hold every transfer slot, and serves a 17th once one finishes", async () => {
-    // Large enough that a paused reader holds its stream open (a few MiB fit in the buffers between).
-    const file = await uploaded(32 * MiB + 1, 82);
+    // Large enough that a paused reader holds its stream open (more than the buffers between hold).
+    const file = await uploaded(heldFileBytes() + 1, 82);
     const held = await holdDownloads(16, () => api(file.content, { headers: auth }));
     const waiting = api(file.content, { headers: auth });
     let answered = false;
@@ -389,7 +391,7 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
   }, 180_000);
 
   it("keeps a channel whose downloads stay paused for many ping intervals, and they then finish whole", async () => {
-    const file = await uploaded(32 * MiB + 3, 83);
+    const file = await uploaded(heldFileBytes() + 3, 83);
     const before = (await readiness()).channel!;
     const held = await holdDownloads(16, () => api(file.content, { headers: auth }));
     // Every stream's window is spent and nothing moves on the channel but keepalives.
