@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startCampaignStack } from "../campaign/setup.ts";
 import { stackPaths } from "../stack/config.ts";
-import { inspect } from "../stack/inspector.ts";
+import { inspect, workerTarget } from "../stack/inspector.ts";
 import { PRIMARY_WORKER } from "../stack/primary.ts";
 import { runWrk } from "./primary-miniflare.ts";
 
@@ -51,7 +51,7 @@ function sourceOf(bundle: string[]): (line: number) => string {
 }
 
 /** Self time per function (name, source module and bundle line), largest first, as shares of all samples. */
-export function selfTimes(profile: Profile, bundle: string[]): { share: number; where: string }[] {
+function selfTimes(profile: Profile, bundle: string[]): { share: number; where: string }[] {
   const source = sourceOf(bundle);
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const counts = new Map<string, number>();
@@ -81,7 +81,7 @@ try {
   const headers = [`authorization: Bearer ${campaign.user.token}`];
   // A first pass warms the isolate (compiled code, pooled connections) before anything is sampled.
   await runWrk(url, clients, 3, headers);
-  const session = await inspect(campaign.inspectorPort, PRIMARY_WORKER);
+  const session = await inspect(campaign.inspectorPort, workerTarget(PRIMARY_WORKER));
   await session.call("Profiler.enable");
   await session.call("Profiler.setSamplingInterval", { interval: 200 });
   await session.call("Profiler.start");

@@ -134,15 +134,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
             figure: `${(m.afterMB - m.roundsMB[0]!).toFixed(0)} MB over ${soaked.rounds - 1} more round(s)`,
           }))
         : []),
-      ...(soaked.heap
-        ? [
-            {
-              name: `soak: the primary's JavaScript heap after within ${HEAP_GROWTH_LIMIT_MB} MB of before`,
-              met: soaked.heap.afterMB - soaked.heap.beforeMB <= HEAP_GROWTH_LIMIT_MB,
-              figure: `${(soaked.heap.afterMB - soaked.heap.beforeMB).toFixed(1)} MB`,
-            },
-          ]
-        : []),
+      {
+        name: `soak: the primary's JavaScript heap after within ${HEAP_GROWTH_LIMIT_MB} MB of before`,
+        met: soaked.heap.afterMB - soaked.heap.beforeMB <= HEAP_GROWTH_LIMIT_MB,
+        figure: `${(soaked.heap.afterMB - soaked.heap.beforeMB).toFixed(1)} MB`,
+      },
     ];
     lines.push("Goals:", ...goals.map((g) => `  ${g.met ? "met   " : "MISSED"} ${g.name}: ${g.figure}`));
     return {
@@ -156,7 +152,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         unexpected: soaked.unexpected,
         mismatches: soaked.checksumMismatches,
         growthMB,
-        heapGrowthMB: soaked.heap ? soaked.heap.afterMB - soaked.heap.beforeMB : Number.NaN,
+        heapGrowthMB: soaked.heap.afterMB - soaked.heap.beforeMB,
       },
     };
   } finally {

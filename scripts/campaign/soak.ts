@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
 import { findWorkerds, PhaseMemory } from "../bench/memory.ts";
 import { compatibilityDate, PRIMARY_WORKER } from "../stack/primary.ts";
-import { isolateHeaps, retainedHeap } from "./heap.ts";
+import { isolateHeapsMB, retainedHeap } from "./heap.ts";
 import type { CampaignStack } from "./setup.ts";
 import { downloadSha, initUpload, sendPart, sha256Of } from "./transfer.ts";
 
@@ -51,7 +51,7 @@ export interface SoakResult {
   checksumMismatches: number;
   problems: string[];
   memory: ProcessMemory[];
-  heap: WorkerHeap | undefined;
+  heap: WorkerHeap;
   anchor: { requests: number; seconds: number; memory: ProcessMemory } | undefined;
 }
 
@@ -193,7 +193,7 @@ export async function soak(
       const deadline = Date.now() + options.seconds * 1000;
       await Promise.all(
         Array.from({ length: options.clients }, async (_, client) => {
-          const random = rng(options.seed * 1000 + round * 100 + client);
+          const random = rng((options.seed * 1000 + round) * 10_000 + client);
           await upload(random).catch((error) => note(0, "upload", String(error)));
           while (Date.now() < deadline) {
             const pick = random();
@@ -206,12 +206,9 @@ export async function soak(
       options.log(`  soak round ${round + 1}/${options.rounds}: ${counts.requests} requests so far`);
     },
     async () => {
-      const isolates = await isolateHeaps(campaign.inspectorPort);
+      const isolatesMB = await isolateHeapsMB(campaign.inspectorPort);
       const primary = await retainedHeap(campaign.inspectorPort, PRIMARY_WORKER);
-      heaps.push({
-        primaryMB: primary.usedMB + primary.buffersMB,
-        isolatesMB: isolates.reduce((sum, isolate) => sum + isolate.totalMB, 0),
-      });
+      heaps.push({ primaryMB: primary.usedMB + primary.buffersMB, isolatesMB });
     },
   );
   const heap = {
@@ -284,13 +281,11 @@ export function soakLines(result: SoakResult): string[] {
     `  5xx ${result.fivexx}, other unexpected answers ${result.unexpected}, SHA-256 mismatches ${result.checksumMismatches}`,
     ...result.memory.map(row),
   ];
-  if (result.heap) {
-    const heap = result.heap;
-    lines.push(
-      `  the primary's JavaScript heap (objects and buffers alive after a full collection): before ${heap.beforeMB.toFixed(1)} MB, after ${heap.afterMB.toFixed(1)} MB`,
-      `  V8's heaps of all of workerd's isolates (garbage included): before ${mb(heap.isolatesBeforeMB)}, after ${mb(heap.isolatesAfterMB)}; the rest of workerd's RSS is its own (the first heap snapshot, taken after the RSS before was read, counts in the growth)`,
-    );
-  }
+  const { heap } = result;
+  lines.push(
+    `  the primary's JavaScript heap (objects and buffers alive after a full collection): before ${heap.beforeMB.toFixed(1)} MB, after ${heap.afterMB.toFixed(1)} MB`,
+    `  V8's heaps of all of workerd's isolates (garbage included): before ${mb(heap.isolatesBeforeMB)}, after ${mb(heap.isolatesAfterMB)}; the rest of workerd's RSS is its own (the first heap snapshot, taken after the RSS before was read, counts in the growth)`,
+  );
   if (result.anchor) {
     lines.push(
       `  anchor: the bare worker, ${result.anchor.requests} requests in ${result.anchor.seconds.toFixed(0)} s at the same concurrency:`,

@@ -7,7 +7,6 @@
 // its rootfs as uid 10001, with nothing but what build:agent-image put there.
 import { type ChildProcess, spawn } from "node:child_process";
 import { chown, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../../scripts/acceptance/local-stack.ts";
 import { AGENT_UID, buildImageContext } from "../../scripts/build-agent/image.ts";
 import { buildAgent } from "../../scripts/build-agent/index.ts";
+import { freePort } from "../../scripts/stack/follower.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const NODE_NAME = "Packaged Follower";
@@ -26,15 +26,6 @@ let agent: ChildProcess | undefined;
 let agentExited: Promise<number | null> | undefined;
 let port = 0;
 const lines: string[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const address = server.address();
-  await new Promise<void>((done) => server.close(() => done()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 /** The environment of a storage machine's shell that has only the executable on its PATH. */
 const machineEnv = () => ({ PATH: join(work, "bin"), HOME: work });

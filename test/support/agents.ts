@@ -5,7 +5,6 @@
 // same data dir and port after a stop or a kill, as an operator restarting a crashed follower would.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -60,13 +59,7 @@ export interface AgentProcess {
 }
 
 /** A port that was free a moment ago (for an agent that must know its own base_url up front). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
+export { freePort } from "../../scripts/stack/follower.ts";
 
 export async function startAgentProcess(options: AgentProcessOptions = {}): Promise<AgentProcess> {
   const dir = options.dir ?? (options.env ? undefined : await mkdtemp(join(tmpdir(), "flotilla-agent-")));

@@ -26,6 +26,7 @@ import { expectOutboundWalk, runAcceptanceWalk } from "../support/acceptance-wal
 import { freePort } from "../support/agents.ts";
 import { bytes, sha256 } from "../support/bytes.ts";
 import { type CuttableLink, cuttableLink } from "../support/cuttable-link.ts";
+import { createPolicyUser } from "../support/groups.ts";
 import { heldFileBytes, holdDownloads, readRest } from "../support/held-downloads.ts";
 import {
   type AgentNamespace,
@@ -95,20 +96,8 @@ describe(`a follower behind NAT, its agent ${where}, served through the channel 
       chunk_size: 4 * MiB,
     });
     const policyId = (await admin.ok<{ id: string }>(policy, 201)).id;
-    const group = await admin.json("POST", "/api/v1/admin/policy-groups", {
-      name: "Behind NAT",
-      rules: [{ policy_id: policyId, priority: 1, min_size: 0, max_size: 0 }],
-    });
-    const groupId = (await admin.ok<{ id: string }>(group, 201)).id;
     const password = "behind nat horse battery";
-    await admin.ok(
-      await admin.json("POST", "/api/v1/admin/users", {
-        username: "natted",
-        password,
-        policy_group_id: groupId,
-      }),
-      201,
-    );
+    await createPolicyUser(admin, policyId, "Behind NAT", "natted", password);
     const token = await login("natted", password);
     made = { client: uploadClient(api, token), auth: { authorization: `Bearer ${token}` }, policyId };
     return made;

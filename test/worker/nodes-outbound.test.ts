@@ -31,6 +31,7 @@ import { expectOutboundWalk, runAcceptanceWalk } from "../support/acceptance-wal
 import { freePort } from "../support/agents.ts";
 import { bytes, sha256 } from "../support/bytes.ts";
 import { type CuttableLink, cuttableLink } from "../support/cuttable-link.ts";
+import { createPolicyUser } from "../support/groups.ts";
 import { aheadLimitBytes, heldFileBytes, holdDownloads, readRest } from "../support/held-downloads.ts";
 import { partOf, relayWhole, type UploadClient, uploadClient } from "../support/upload-client.ts";
 
@@ -187,20 +188,8 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
       chunk_size: MiB,
     });
     policyId = (await admin.ok<{ id: string }>(remote, 201)).id;
-    const group = await admin.json("POST", "/api/v1/admin/policy-groups", {
-      name: "Outbound",
-      rules: [{ policy_id: policyId, priority: 1, min_size: 0, max_size: 0 }],
-    });
-    const groupId = (await admin.ok<{ id: string }>(group, 201)).id;
     const password = "another horse battery staple";
-    await admin.ok(
-      await admin.json("POST", "/api/v1/admin/users", {
-        username: "tester",
-        password,
-        policy_group_id: groupId,
-      }),
-      201,
-    );
+    await createPolicyUser(admin, policyId, "Outbound", "tester", password);
     user = uploadClient(api, await login("tester", password));
     auth = { authorization: `Bearer ${await login("tester", password)}` };
 
