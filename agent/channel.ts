@@ -81,9 +81,17 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       wake = done;
     });
 
+  // Why the last open channel ended, kept in last_error while reconnecting fails (a refused attempt
+  // must not hide that the channel went half-open); cleared once a channel is open again.
+  let dropped: string | null = null;
   const failed = (message: string) => {
-    view.last_error = message.slice(0, 300);
+    const why = dropped && dropped !== message ? `${dropped}; since then ${message}` : message;
+    view.last_error = why.slice(0, 300);
     view.last_error_at = new Date().toISOString();
+  };
+  const drop = (message: string) => {
+    dropped = message;
+    failed(message);
   };
 
   async function signedHeaders(path: string): Promise<Headers> {
@@ -149,6 +157,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
         if (opened > 1) view.reconnects += 1;
         view.connected = true;
         view.connected_since = new Date().toISOString();
+        dropped = null;
         options.log.info("channel open", { url, extensions: ws.extensions });
         pinger = setInterval(() => {
           // The primary counts as there while anything shows it: a message from it (its pong, or any
@@ -160,7 +169,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
           heard = false;
           queued = buffered;
           if (missed >= MISSED_PINGS) {
-            failed("nothing from the primary for three keepalive intervals: the channel is half-open");
+            drop("nothing from the primary for three keepalive intervals: the channel is half-open");
             ws.close();
             finish(CLOSE.stale);
             return;
@@ -175,7 +184,7 @@ export function startChannelClient(options: ChannelClientOptions): ChannelClient
       };
       ws.onerror = () => failed("the channel socket failed (refused, or the upgrade was not accepted)");
       ws.onclose = (event: CloseEvent) => {
-        if (event.code !== 1000 && event.code !== 1005) failed(`closed by the primary (${event.code})`);
+        if (event.code !== 1000 && event.code !== 1005) drop(`closed by the primary (${event.code})`);
         finish(event.code);
       };
       let done = false;
