@@ -20,7 +20,7 @@ export interface FlowResult {
   kinds: Record<string, { count: number; p50Ms: number; p99Ms: number }>;
 }
 
-type Call = (
+export type Call = (
   method: "GET" | "POST" | "PUT",
   path: string,
   body?: string | Uint8Array,
@@ -178,7 +178,7 @@ export async function seedListing(
 }
 
 /** init + one part + complete of a file of `bytes` bytes in the caller's personal space. */
-async function smallUpload(call: Call, name: string, bytes: Uint8Array): Promise<string> {
+export async function smallUpload(call: Call, name: string, bytes: Uint8Array): Promise<string> {
   const init = JSON.parse(
     await call("POST", "/api/v1/spaces/me/uploads", JSON.stringify({ name, size: bytes.byteLength })),
   ) as { id: string };

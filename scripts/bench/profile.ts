@@ -3,7 +3,8 @@
 // the user's token while V8's sampling profiler runs in the primary's isolate (through workerd's
 // inspector). Prints the rate and the functions by self time; writes the profile (.cpuprofile, for
 // Chrome DevTools' Performance panel or speedscope) with --out.
-//   npm run bench:profile -- [--path /api/v1/spaces/me/items?limit=100] [--seconds 10] [--clients 32] [--out FILE]
+// With --uploads, the load is small uploads (init + one 1-byte part + complete) in a closed loop instead.
+//   npm run bench:profile -- [--path /api/v1/spaces/me/items?limit=100 | --uploads] [--seconds 10] [--clients 32] [--out FILE]
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -11,6 +12,7 @@ import { startCampaignStack } from "../campaign/setup.ts";
 import { stackPaths } from "../stack/config.ts";
 import { inspect, workerTarget } from "../stack/inspector.ts";
 import { PRIMARY_WORKER } from "../stack/primary.ts";
+import { closedLoop, smallUpload } from "./primary-load.ts";
 import { runWrk } from "./primary-miniflare.ts";
 
 interface ProfileNode {
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     clients: { type: "string", default: "32" },
     out: { type: "string" },
+    uploads: { type: "boolean", default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -79,19 +82,40 @@ try {
   }
   const url = `${campaign.origin}${values.path}`;
   const headers = [`authorization: Bearer ${campaign.user.token}`];
+  const byte = new Uint8Array([7]);
+  const load = async (duration: number) => {
+    if (!values.uploads) return runWrk(url, clients, duration, headers);
+    const flows = await closedLoop(
+      campaign.origin,
+      campaign.user.token!,
+      clients,
+      duration,
+      async (call, client, round) => {
+        await smallUpload(call, `profile-${duration}-${client}-${round}.bin`, byte);
+        return "upload";
+      },
+    );
+    const kind = flows.kinds.upload;
+    return {
+      requestsPerSecond: flows.perSecond,
+      p50Ms: kind?.p50Ms ?? Number.NaN,
+      p99Ms: kind?.p99Ms ?? Number.NaN,
+    };
+  };
   // A first pass warms the isolate (compiled code, pooled connections) before anything is sampled.
-  await runWrk(url, clients, 3, headers);
+  await load(3);
   const session = await inspect(campaign.inspectorPort, workerTarget(PRIMARY_WORKER));
   await session.call("Profiler.enable");
   await session.call("Profiler.setSamplingInterval", { interval: 200 });
   await session.call("Profiler.start");
-  const rate = await runWrk(url, clients, seconds, headers);
+  const rate = await load(seconds);
   const { profile } = (await session.call("Profiler.stop")) as { profile: Profile };
   session.close();
   if (values.out) await writeFile(values.out, JSON.stringify(profile));
-  console.log(`${values.path}, ${clients} clients, ${seconds} s, profiled (200 us sampling):`);
+  const what = values.uploads ? "small uploads (init + 1 B + complete)" : values.path;
+  console.log(`${what}, ${clients} clients, ${seconds} s, profiled (200 us sampling):`);
   console.log(
-    `  ${rate.requestsPerSecond.toFixed(0)} req/s, p50 ${rate.p50Ms.toFixed(1)} ms, p99 ${rate.p99Ms.toFixed(1)} ms`,
+    `  ${rate.requestsPerSecond.toFixed(0)} ${values.uploads ? "files" : "req"}/s, p50 ${rate.p50Ms.toFixed(1)} ms, p99 ${rate.p99Ms.toFixed(1)} ms`,
   );
   const bundle = (await readFile(join(stackPaths(campaign.dataDir).build, "worker.mjs"), "utf8")).split("\n");
   console.log(`  ${profile.samples.length} samples; the functions by self time:`);
