@@ -17,6 +17,8 @@ export const errorStatus = {
   conflict: 409,
   payload_too_large: 413,
   rate_limited: 429,
+  /** The client went away before its answer (nginx's 499): nobody reads it, and it is no failure. */
+  client_closed_request: 499,
   internal: 500,
   service_unavailable: 503,
 

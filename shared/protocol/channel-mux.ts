@@ -72,6 +72,8 @@ class Stream {
   head: Waiter | null = null;
   /** Counts against the opener's maxOpenStreams. */
   counted = false;
+  /** Acceptor: aborts the signal of the Request its handler was given. */
+  served: AbortController | null = null;
   #creditWake: (() => void) | null = null;
   #cancelOut: ((reason: unknown) => void) | null = null;
 
@@ -105,6 +107,8 @@ class Stream {
     this.inbound?.fail(error);
     this.#cancelOut?.(error);
     this.#cancelOut = null;
+    this.served?.abort(error);
+    this.served = null;
     this.#wakeCredit();
   }
 
@@ -274,6 +278,11 @@ function messageOf(error: unknown): string {
   return error instanceof AppError ? error.message : "The stream failed.";
 }
 
+/** Why a request stopped whose caller aborted it. */
+function cancelled(signal: AbortSignal | undefined): unknown {
+  return signal?.reason ?? new AppError("bad_request", "Cancelled.");
+}
+
 /** What a reader sees when the other side reset its stream. */
 function resetError(reset: Reset): AppError {
   if (reset.code in errorStatus) return new AppError(reset.code as ErrorCode, reset.message);
@@ -304,11 +313,18 @@ export class ChannelMux {
   /** Opener: sends the request over a new stream; resolves with the response once its head arrives. */
   async fetch(request: Request, signal?: AbortSignal): Promise<Response> {
     if (this.#closed) throw this.#closed;
+    if (signal?.aborted) throw cancelled(signal);
     const limit = this.#options.maxOpenStreams;
     const counted = limit !== undefined && (this.#options.countsAgainstLimit?.(request) ?? true);
     if (counted && (this.#counted + this.#reserved >= limit || this.#waiting.length > 0)) {
       await this.#slot(signal);
       this.#reserved -= 1;
+      // Aborted between being handed the slot and taking it: the slot goes to the next in line and
+      // the follower never hears of this request.
+      if (signal?.aborted) {
+        this.#release();
+        throw cancelled(signal);
+      }
     }
     return this.#open(request, signal, counted);
   }
@@ -329,7 +345,7 @@ export class ChannelMux {
       const abort = () => {
         const at = this.#waiting.indexOf(entry);
         if (at >= 0) this.#waiting.splice(at, 1);
-        reject(signal?.reason ?? new AppError("bad_request", "Cancelled."));
+        reject(cancelled(signal));
       };
       if (signal?.aborted) return abort();
       signal?.addEventListener("abort", abort, { once: true });
@@ -371,11 +387,7 @@ export class ChannelMux {
     );
     if (body) void this.#pump(stream, body);
     else stream.outSettled = true;
-    if (signal) {
-      const abort = () => this.#cancel(stream, signal.reason ?? new AppError("bad_request", "Cancelled."));
-      if (signal.aborted) abort();
-      else signal.addEventListener("abort", abort, { once: true });
-    }
+    signal?.addEventListener("abort", () => this.#cancel(stream, cancelled(signal)), { once: true });
     return answered;
   }
 
@@ -454,7 +466,15 @@ export class ChannelMux {
       stream.inbound = this.#inbound(stream);
       body = stream.inbound.stream;
     } else stream.inSettled = true;
-    const init: RequestInit & { duplex?: "half" } = { method: head.method, headers: head.headers, body };
+    // The handler hears of a RESET (or a lost socket) through its Request's signal, as an HTTP
+    // handler hears of its client going away, even before it has answered.
+    stream.served = new AbortController();
+    const init: RequestInit & { duplex?: "half" } = {
+      method: head.method,
+      headers: head.headers,
+      body,
+      signal: stream.served.signal,
+    };
     if (body) init.duplex = "half";
     void this.#answer(
       stream,

@@ -66,6 +66,8 @@ export type BodySent = Promise<unknown>;
 
 export interface GetObjectOptions {
   target?: string;
+  /** The caller gave up (its client went away): the request stops, even while it waits to be sent. */
+  signal?: AbortSignal;
   range?: string;
   ifRange?: string;
   ifNoneMatch?: string;
@@ -81,7 +83,8 @@ export interface HeadResult {
   contentType: string | null;
 }
 
-export interface PresignGetInput extends Omit<GetObjectOptions, "range" | "ifRange" | "ifNoneMatch"> {
+export interface PresignGetInput
+  extends Omit<GetObjectOptions, "range" | "ifRange" | "ifNoneMatch" | "signal"> {
   key: string;
   expiresInSeconds: number;
 }
@@ -109,6 +112,15 @@ export interface PresignedUrl {
   expiresAt: string;
   /** Headers the browser must send (PUT: content-type). */
   headers: Record<string, string>;
+}
+
+interface SendOptions {
+  headers?: Record<string, string>;
+  size?: number;
+  /** The answer comes only after a long piece of work (streamTimeoutMs). */
+  longWork?: boolean;
+  bodySent?: BodySent;
+  signal?: AbortSignal;
 }
 
 /** Refuses a bad key before anything is sent (the agent refuses it too). */
@@ -164,30 +176,35 @@ export function createFollowerClient(options: FollowerClientOptions) {
     method: string,
     path: string,
     body: string | ObjectBody | null,
-    extraHeaders: Record<string, string> = {},
-    size?: number,
-    longWork = false,
-    bodySent?: BodySent,
+    o: SendOptions = {},
   ): Promise<Response> {
     const streamed = body instanceof ReadableStream;
-    const timeoutMs = streamed || longWork ? streamTimeoutMs : answerTimeoutMs;
+    const timeoutMs = streamed || o.longWork ? streamTimeoutMs : answerTimeoutMs;
     const headers = await signRequest({ method, path, credentials, body: streamed ? "unsigned" : body });
-    for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);
+    for (const [name, value] of Object.entries(o.headers ?? {})) headers.set(name, value);
     if (typeof body === "string") headers.set("content-type", "application/json");
-    if (size !== undefined) headers.set("content-length", String(size));
+    if (o.size !== undefined) headers.set("content-length", String(o.size));
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let settled = false;
     const arm = () => {
       if (!settled) timer = setTimeout(() => controller.abort(), timeoutMs);
     };
-    if (streamed && bodySent) void bodySent.then(arm, arm);
+    if (streamed && o.bodySent) void o.bodySent.then(arm, arm);
     else arm();
-    const init: RequestInit & { duplex?: "half" } = { method, headers, body, signal: controller.signal };
+    // The caller's signal goes with the request (through the channel too, where a request still
+    // waiting for a stream leaves the queue): the follower stops serving a client that went away.
+    const signal = o.signal ? AbortSignal.any([controller.signal, o.signal]) : controller.signal;
+    const init: RequestInit & { duplex?: "half" } = { method, headers, body, signal };
     if (streamed) init.duplex = "half";
     try {
       return await doFetch(baseUrl + path, init);
     } catch (error) {
+      if (o.signal?.aborted) {
+        throw new AppError("client_closed_request", "The client went away before the follower answered.", {
+          cause: error,
+        });
+      }
       if (controller.signal.aborted) {
         throw new AppError("follower_timeout", `The follower did not answer within ${timeoutMs} ms.`, {
           cause: error,
@@ -258,7 +275,7 @@ export function createFollowerClient(options: FollowerClientOptions) {
     async putObject(key: string, body: ObjectBody, o: PutObjectOptions): Promise<ObjectInfo> {
       checkKey(key);
       const path = withQuery(paths.object(key), objectQuery(o));
-      const response = await send("PUT", path, body, {}, o.size, false, o.bodySent);
+      const response = await send("PUT", path, body, { size: o.size, bodySent: o.bodySent });
       return json(objectInfoSchema, response, [201]);
     },
 
@@ -275,7 +292,7 @@ export function createFollowerClient(options: FollowerClientOptions) {
         [presignParams.responseContentDisposition]: o.responseContentDisposition,
         [presignParams.responseCacheControl]: o.responseCacheControl,
       });
-      const response = await send("GET", path, null, headers);
+      const response = await send("GET", path, null, { headers, signal: o.signal });
       if (response.status === 200 || response.status === 206 || response.status === 304) return response;
       throw await followerErrorFrom(response);
     },
@@ -303,7 +320,7 @@ export function createFollowerClient(options: FollowerClientOptions) {
 
     /** Copies an object on the follower (capability `copy`); size and SHA-256 are checked there. */
     async copyObject(input: ObjectCopy): Promise<ObjectInfo> {
-      const response = await send("POST", paths.copy, JSON.stringify(input), {}, undefined, true);
+      const response = await send("POST", paths.copy, JSON.stringify(input), { longWork: true });
       return json(objectInfoSchema, response, [201]);
     },
 
@@ -320,7 +337,11 @@ export function createFollowerClient(options: FollowerClientOptions) {
       o: { size: number; sha256?: string; bodySent?: BodySent },
     ): Promise<PartInfo> {
       const path = withQuery(paths.multipartPart(uploadId, partNumber), { size: o.size, sha256: o.sha256 });
-      return json(partInfoSchema, await send("PUT", path, body, {}, o.size, false, o.bodySent), [200, 201]);
+      return json(
+        partInfoSchema,
+        await send("PUT", path, body, { size: o.size, bodySent: o.bodySent }),
+        [200, 201],
+      );
     },
 
     async listParts(uploadId: string): Promise<PartInfo[]> {
@@ -328,14 +349,9 @@ export function createFollowerClient(options: FollowerClientOptions) {
     },
 
     async completeMultipart(uploadId: string, input: MultipartComplete): Promise<ObjectInfo> {
-      const response = await send(
-        "POST",
-        paths.multipartComplete(uploadId),
-        JSON.stringify(input),
-        {},
-        undefined,
-        true,
-      );
+      const response = await send("POST", paths.multipartComplete(uploadId), JSON.stringify(input), {
+        longWork: true,
+      });
       return json(objectInfoSchema, response, [200, 201]);
     },
 

@@ -1,13 +1,15 @@
 // The follower channel's multiplexer, both ends in one process joined by an in-memory socket that
 // delivers messages in order, one event-loop turn later, as copies: requests and answers with bodies
 // both ways, many at once, the credit window holding a reader that does not read (while another
-// stream finishes), cancellation in both directions, a failing body and a lost socket failing the
-// reader instead of ending it short, a sender that ignores its window cut off, and an opener that
-// keeps a bounded number of streams open while later requests wait in order.
+// stream finishes), cancellation in both directions (the follower's handler told through its
+// request's signal), a failing body and a lost socket failing the reader instead of ending it short, a
+// sender that ignores its window cut off, and an opener that keeps a bounded number of streams open
+// while later requests wait in order, one whose caller gave up never opened.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../shared/errors.ts";
 import {
+  decodeFrame,
   encodeFrame,
   encodeHead,
   FRAME,
@@ -22,28 +24,39 @@ interface Pair {
   acceptor: ChannelMux;
   bytes: { out: number; in: number };
   protocolErrors: AppError[];
+  /** Streams the acceptor was sent an OPEN for, in order. */
+  opened: number[];
   /** Drops the socket: both ends fail their streams. */
   cut(): void;
 }
 
+/** A frame as one end took it in (called just after, in the same turn). */
+type Delivered = (to: "opener" | "acceptor", frame: { type: number; stream: number }) => void;
+
 function pair(
   serve: (request: Request) => Promise<Response>,
   limit?: { maxOpenStreams: number; countsAgainstLimit: (request: Request) => boolean },
+  delivered?: Delivered,
 ): Pair {
   const bytes = { out: 0, in: 0 };
   const protocolErrors: AppError[] = [];
+  const opened: number[] = [];
   let cut = false;
-  const deliver = (to: () => ChannelMux) => ({
+  const deliver = (name: "opener" | "acceptor", to: () => ChannelMux) => ({
     send(message: Uint8Array<ArrayBuffer>) {
       if (cut) throw new Error("socket closed");
       const copy = message.slice();
+      const frame = decodeFrame(copy);
+      if (name === "acceptor" && frame.type === FRAME.open) opened.push(frame.stream);
       setImmediate(() => {
-        if (!cut) to().receive(copy);
+        if (cut) return;
+        to().receive(copy);
+        delivered?.(name, frame);
       });
     },
   });
   const opener: ChannelMux = new ChannelMux({
-    transport: deliver(() => acceptor),
+    transport: deliver("acceptor", () => acceptor),
     ...limit,
     onBytes: (direction, count) => {
       bytes[direction] += count;
@@ -51,7 +64,7 @@ function pair(
     onProtocolError: (error) => void protocolErrors.push(error),
   });
   const acceptor: ChannelMux = new ChannelMux({
-    transport: deliver(() => opener),
+    transport: deliver("opener", () => opener),
     serve,
     origin: "http://agent.test",
     onProtocolError: (error) => void protocolErrors.push(error),
@@ -61,6 +74,7 @@ function pair(
     acceptor,
     bytes,
     protocolErrors,
+    opened,
     cut() {
       cut = true;
       const lost = new AppError("follower_unreachable", "The channel closed.");
@@ -367,5 +381,102 @@ describe("the follower channel's multiplexer", () => {
     await expect(b).rejects.toMatchObject({ code: "follower_unreachable" });
     await expect(d).rejects.toMatchObject({ code: "follower_unreachable" });
     expect(opener.openStreams).toBe(0);
+  });
+
+  it("never opens a queued request whose caller gave up: one aborted while it waits, one aborted as it is handed a stream; the next in line takes the stream and the count of open streams stays right", async () => {
+    const arrived: string[] = [];
+    const answers = new Map<string, () => void>();
+    const gaveUp = { waiting: new AbortController(), handedOver: new AbortController() };
+    let aStream = 0;
+    const p = pair(
+      async (request) => {
+        const name = new URL(request.url).pathname.slice(1);
+        arrived.push(name);
+        await new Promise<void>((resolve) => answers.set(name, resolve));
+        return new Response(name);
+      },
+      { maxOpenStreams: 1, countsAgainstLimit: () => true },
+      (to, frame) => {
+        // a's END frees its stream, which goes to c in this same turn: its caller gives up right then.
+        if (to === "opener" && frame.type === FRAME.end && frame.stream === aStream) {
+          gaveUp.handedOver.abort(new AppError("bad_request", "The browser went away."));
+        }
+      },
+    );
+    const ask = (name: string, signal?: AbortSignal) =>
+      p.opener.fetch(new Request(`http://primary.test/${name}`), signal);
+    const reached = async (count: number) => {
+      await until(() => arrived.length >= count);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    const a = ask("a");
+    await reached(1);
+    aStream = p.opened[0]!;
+    const b = ask("b", gaveUp.waiting.signal);
+    const c = ask("c", gaveUp.handedOver.signal);
+    const d = ask("d");
+    gaveUp.waiting.abort(new AppError("bad_request", "The browser went away."));
+    await expect(b).rejects.toMatchObject({ code: "bad_request" });
+    answers.get("a")!();
+    expect(await (await a).text()).toBe("a");
+    await expect(c).rejects.toMatchObject({ code: "bad_request" });
+    await reached(2);
+    // Neither b nor c reached the follower, not even as an OPEN it had to reset.
+    expect(arrived).toEqual(["a", "d"]);
+    expect(p.opened).toHaveLength(2);
+    answers.get("d")!();
+    expect(await (await d).text()).toBe("d");
+    await until(() => p.opener.openStreams === 0 && p.acceptor.openStreams === 0);
+    // One stream again, no more and no fewer: e opens, f waits for it.
+    const e = ask("e");
+    const f = ask("f");
+    await reached(3);
+    expect(arrived).toEqual(["a", "d", "e"]);
+    answers.get("e")!();
+    expect(await (await e).text()).toBe("e");
+    await reached(4);
+    answers.get("f")!();
+    expect(await (await f).text()).toBe("f");
+  });
+
+  it("tells the follower's handler through its request's signal when the primary aborts a stream it has not answered yet, and cancels the body it answers after", async () => {
+    let signal: AbortSignal | null = null;
+    let bodyCancelled = false;
+    const { opener, acceptor } = pair(async (request) => {
+      signal = request.signal;
+      await new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }));
+      return new Response(
+        new ReadableStream({
+          pull: (controller) => controller.enqueue(new Uint8Array(65536)),
+          cancel: () => {
+            bodyCancelled = true;
+          },
+        }),
+      );
+    });
+    const controller = new AbortController();
+    const answer = opener.fetch(new Request("https://follower/internal/v2/objects/slow"), controller.signal);
+    await until(() => signal !== null);
+    expect(signal!.aborted).toBe(false);
+    controller.abort(new AppError("bad_request", "The browser went away."));
+    await expect(answer).rejects.toMatchObject({ code: "bad_request" });
+    await until(() => signal!.aborted);
+    expect(signal!.reason).toMatchObject({ code: "follower_unreachable" });
+    await until(() => bodyCancelled);
+    await until(() => acceptor.openStreams === 0 && opener.openStreams === 0);
+  });
+
+  it("aborts the follower handler's request signal when the socket is lost", async () => {
+    let signal: AbortSignal | null = null;
+    const p = pair(async (request) => {
+      signal = request.signal;
+      await new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }));
+      return new Response(null, { status: 204 });
+    });
+    const answer = p.opener.fetch(new Request("https://follower/internal/v2/objects/slow"));
+    await until(() => signal !== null);
+    p.cut();
+    await expect(answer).rejects.toMatchObject({ code: "follower_unreachable" });
+    expect(signal!.aborted).toBe(true);
   });
 });

@@ -224,23 +224,28 @@ describe(`a follower behind NAT, its agent ${where}, served through the channel 
     const before = (await readiness()).channel!;
     if (ns) await ns.down();
     else link.silence();
-    const outcome = await (async () => {
-      for (;;) if ((await reader.read()).done) return "ended";
-    })().catch(() => "failed");
-    expect(outcome).toBe("failed");
-    await until("the primary finding the channel silent", async () => (await node()).connected === false);
-    expect((await node()).last_error).toMatch(/went silent/);
-    await until(
-      "the agent finding the channel half-open",
-      async () => (await readiness()).channel?.connected === false,
-    );
-    expect((await readiness()).channel?.last_error).toMatch(/half-open/);
-    const refused = await api(content, { headers: auth });
-    expect(refused.status).toBe(502);
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("channel_not_connected");
-
-    if (ns) await ns.up();
-    else link.heal();
+    // Put back whatever fails here: a wire left down would fail every later test too.
+    try {
+      const outcome = await (async () => {
+        for (;;) if ((await reader.read()).done) return "ended";
+      })().catch(() => "failed");
+      expect(outcome).toBe("failed");
+      await until("the primary finding the channel silent", async () => (await node()).connected === false);
+      expect((await node()).last_error).toMatch(/went silent/);
+      await until(
+        "the agent finding the channel half-open",
+        async () => (await readiness()).channel?.connected === false,
+      );
+      expect((await readiness()).channel?.last_error).toMatch(/half-open/);
+      const refused = await api(content, { headers: auth });
+      expect(refused.status).toBe(502);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(
+        "channel_not_connected",
+      );
+    } finally {
+      if (ns) await ns.up();
+      else link.heal();
+    }
     await until("the channel reopening once the wire is back", async () => (await node()).connected === true);
     expect((await readiness()).channel!.reconnects).toBe(before.reconnects + 1);
     const whole = await api(content, { headers: auth });

@@ -398,32 +398,36 @@ describe("an outbound-only follower (base_url unreachable) served through its ch
     expect(response.status).toBe(200);
     const reader = response.body!.getReader();
     await reader.read();
-    const silencedAt = Date.now();
-    link.silence();
-    const outcome = await (async () => {
-      for (;;) if ((await reader.read()).done) return "ended";
-    })().catch(() => "failed");
-    expect(outcome).toBe("failed");
     const node = async () =>
       (
         await admin.ok<{ channel: NodeChannelState }>(
           await admin.json("GET", `/api/v1/admin/nodes/${nodeId}`),
         )
       ).channel;
-    await until("the primary finding the channel silent", async () => (await node()).connected === false);
-    expect((await node()).last_error).toMatch(/went silent/);
-    await until(
-      "the agent finding the channel half-open",
-      async () => (await readiness()).channel?.connected === false,
-    );
-    expect((await readiness()).channel?.last_error).toMatch(/half-open/);
-    // Both ends gave up on their own keepalive: neither socket was ever closed by the network.
-    const noticed = (Date.now() - silencedAt) / 1000;
-    expect(noticed).toBeLessThan(60);
-    const down = await api(file.content, { headers: auth });
-    expect(down.status).toBe(502);
-    expect(((await down.json()) as { error: { code: string } }).error.code).toBe("channel_not_connected");
-    link.heal();
+    const silencedAt = Date.now();
+    link.silence();
+    // Healed whatever fails here: a silenced link left so would fail every later test too.
+    try {
+      const outcome = await (async () => {
+        for (;;) if ((await reader.read()).done) return "ended";
+      })().catch(() => "failed");
+      expect(outcome).toBe("failed");
+      await until("the primary finding the channel silent", async () => (await node()).connected === false);
+      expect((await node()).last_error).toMatch(/went silent/);
+      await until(
+        "the agent finding the channel half-open",
+        async () => (await readiness()).channel?.connected === false,
+      );
+      expect((await readiness()).channel?.last_error).toMatch(/half-open/);
+      // Both ends gave up on their own keepalive: neither socket was ever closed by the network.
+      const noticed = (Date.now() - silencedAt) / 1000;
+      expect(noticed).toBeLessThan(60);
+      const down = await api(file.content, { headers: auth });
+      expect(down.status).toBe(502);
+      expect(((await down.json()) as { error: { code: string } }).error.code).toBe("channel_not_connected");
+    } finally {
+      link.heal();
+    }
     await until(
       "the channel reopening after the network is back",
       async () => (await node()).connected === true,

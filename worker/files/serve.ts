@@ -175,7 +175,11 @@ export async function serveFile(
   }
 
   const range = requested ? resolveRange(requested, file.size) : null;
-  const object = await run(policy.id, () => driver.get(file.storageKey, range ? { range } : {}));
+  // The client's signal goes down to the storage: a download whose client left while it waited (a
+  // follower's channel with every stream busy) is never asked of the follower.
+  const object = await run(policy.id, () =>
+    driver.get(file.storageKey, { ...(range ? { range } : {}), signal: request.signal }),
+  );
   if (!object) {
     throw new AppError("storage_rejected", "The storage no longer has this file's bytes.", {
       details: { policy_id: policy.id },

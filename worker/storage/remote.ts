@@ -79,6 +79,7 @@ export function createRemoteDriver(client: FollowerClient, options: RemoteDriver
       try {
         response = await client.getObject(key, {
           ...at,
+          signal: o.signal,
           ...(range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {}),
           ...(info?.etag ? { ifRange: info.etag } : {}),
         });

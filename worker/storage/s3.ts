@@ -73,15 +73,23 @@ export function createS3Driver(config: S3Config, deps: S3Deps = {}): StorageDriv
     url: URL,
     init: RequestInit & { aws?: { signQuery?: boolean } },
     wait: keyof typeof timeouts | "untimed" = "short",
+    /** The caller's: its client went away. */
+    caller?: AbortSignal,
   ) => {
     const controller = new AbortController();
     const timer = wait === "untimed" ? undefined : setTimeout(() => controller.abort(), timeouts[wait]);
+    const signal = caller ? AbortSignal.any([controller.signal, caller]) : controller.signal;
     try {
-      return await fetcher(await aws.sign(url.toString(), { ...init, signal: controller.signal }));
+      return await fetcher(await aws.sign(url.toString(), { ...init, signal }));
     } catch (cause) {
       // A body that failed our meter surfaces here as the fetch's cause; keep its precise code.
       if (cause instanceof AppError) throw cause;
       if (cause instanceof Error && cause.cause instanceof AppError) throw cause.cause;
+      if (caller?.aborted) {
+        throw new AppError("client_closed_request", "The client went away before the store answered.", {
+          cause,
+        });
+      }
       if (controller.signal.aborted) {
         throw new AppError("storage_unavailable", "The object store did not answer in time.", {
           cause,
@@ -170,7 +178,7 @@ export function createS3Driver(config: S3Config, deps: S3Deps = {}): StorageDriv
         headers.range = `bytes=${range.offset}-${range.offset + range.length - 1}`;
         headers["if-match"] = info.etag;
       }
-      const response = await send(urlFor(key), { method: "GET", headers });
+      const response = await send(urlFor(key), { method: "GET", headers }, "short", options.signal);
       if (response.status === 404) return null;
       if (!response.ok) throw await s3Failure(response, "get");
       const info = infoFrom(key, response.headers);

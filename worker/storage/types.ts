@@ -34,6 +34,15 @@ export interface PutResult {
   location: string | null;
 }
 
+export interface GetOptions {
+  range?: ByteRange;
+  /**
+   * The reader gave up (its client went away): a backend that is still to answer stops, and a
+   * follower is never asked for the bytes once it has (client_closed_request, not a storage failure).
+   */
+  signal?: AbortSignal;
+}
+
 export interface ObjectInfo {
   key: string;
   size: number;
@@ -140,7 +149,7 @@ export interface StorageDriver {
   readonly limits: DriverLimits;
   put(key: string, body: ReadableStream<Uint8Array>, options: PutOptions): Promise<PutResult>;
   /** null when the object does not exist; an unsatisfiable range throws range_not_satisfiable. */
-  get(key: string, options?: { range?: ByteRange }): Promise<ObjectBody | null>;
+  get(key: string, options?: GetOptions): Promise<ObjectBody | null>;
   head(key: string): Promise<ObjectInfo | null>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
