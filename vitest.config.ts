@@ -40,6 +40,7 @@ const base = {
   testTimeout: 30_000,
   hookTimeout: 60_000,
   pool: "forks" as const,
+  setupFiles: ["test/support/keep-alive.ts"],
   // expect.poll waits for a state (a row applied, a status shown); 1 s, vitest's default, is
   // shorter than a loaded machine needs. A poll still ends as soon as its state holds.
   expect: { poll: { timeout: 30_000 } },

@@ -9,6 +9,7 @@ export default defineConfig({
     testTimeout: 900_000,
     hookTimeout: 300_000,
     pool: "forks",
+    setupFiles: ["test/support/keep-alive.ts"],
     fileParallelism: false,
   },
 });
