@@ -62,9 +62,21 @@ export async function signRequest(input: SignInput): Promise<Headers> {
     service: SIGNING_SERVICE,
     region: SIGNING_REGION,
     datetime: amzDate(input.now ?? new Date()),
+    cache: signingKeyCache(),
   });
   const { headers } = await signer.sign();
   return headers;
+}
+
+/**
+ * The signing keys derived so far (one per secret and day: four HMACs that every signature and every
+ * check would otherwise redo), for aws4fetch's signer. Held in memory only, cleared when it grows past
+ * a few days of a few hundred nodes.
+ */
+const signingKeys = new Map<string, ArrayBuffer>();
+function signingKeyCache(): Map<string, ArrayBuffer> {
+  if (signingKeys.size > 1024) signingKeys.clear();
+  return signingKeys;
 }
 
 /** Remembers nonces until they leave the skew window. Bounded: when full of live nonces it refuses. */
@@ -177,6 +189,7 @@ export async function verifyRequest(input: VerifyInput): Promise<Verified> {
     region: SIGNING_REGION,
     datetime: date,
     allHeaders: true,
+    cache: signingKeyCache(),
   }).signature();
   if (!timingSafeEqual(expected, signature)) {
     throw new AppError("auth_bad_signature", "The request signature does not match.");

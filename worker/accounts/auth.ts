@@ -100,7 +100,7 @@ export async function authenticateWith(
   }
   const [sessionRows, ...rows] =
     extra.length === 0 ? [await lookup] : await services.db.batch([lookup, ...extra]);
-  const found = sessionFrom(sessionRows as Awaited<typeof lookup>);
+  const found = sessionFrom(sessionRows);
   if (!found) throw new AppError("unauthorized", "The session or token is not valid. Log in again.");
   const { session, user, teams } = found;
   const now = services.now();

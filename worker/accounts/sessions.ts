@@ -3,6 +3,7 @@
 import { and, eq, lt, sql } from "drizzle-orm";
 import { randomId, randomToken, sha256Hex } from "../../shared/crypto.ts";
 import type { Db } from "../db/client.ts";
+import { preparedSelect } from "../db/prepared.ts";
 import { sessions, type TEAM_ROLES, users } from "../db/schema.ts";
 
 export const SESSION_COOKIE = "flotilla_session";
@@ -59,19 +60,29 @@ export const membershipsJson = sql<string>`(select json_group_array(json_array(i
   select t.id, t.name, m.role, t.policy_group_id from team_members m join teams t on t.id = m.team_id
   where m.user_id = ${users.id} order by t.name, t.id))`;
 
-/** The session a token opens (by the token's SHA-256), with its user and the user's teams, in one statement. */
+/**
+ * The session a token opens (by the token's SHA-256), with its user and the user's teams, in one
+ * statement; built once per isolate, as every authenticated request runs it.
+ */
+const sessionLookup = preparedSelect(
+  { session: sessions, user: users, teams: membershipsJson },
+  (select) =>
+    select
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(eq(sessions.tokenHash, sql.placeholder("tokenHash")))
+      .limit(1),
+  ["tokenHash"],
+);
+
+/** The statement that looks a session up by its token's SHA-256, to run alone or in a batch. */
 export function sessionStatement(db: Db, tokenHash: string) {
-  return db
-    .select({ session: sessions, user: users, teams: membershipsJson })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.tokenHash, tokenHash))
-    .limit(1);
+  return sessionLookup.statement(db, { tokenHash });
 }
 
-/** The session, its user and teams from the rows of sessionStatement; null if none. */
-export function sessionFrom(rows: Awaited<ReturnType<typeof sessionStatement>>) {
-  const [row] = rows;
+/** The session, its user and teams from what sessionStatement yielded; null if none. */
+export function sessionFrom(raw: unknown) {
+  const [row] = sessionLookup.rows(raw);
   if (!row) return null;
   return { session: row.session, user: row.user, teams: parseMemberships(row.teams) };
 }
