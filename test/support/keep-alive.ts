@@ -11,14 +11,12 @@
 export const IDLE_MS = 2_000;
 const GLOBAL_DISPATCHER = Symbol.for("undici.globalDispatcher.1");
 
-type AgentClass = new (options: { keepAliveTimeout: number; keepAliveMaxTimeout: number }) => unknown;
-const slots = globalThis as unknown as Record<symbol, { constructor: AgentClass } | undefined>;
+type AgentClass = new (options: { keepAliveTimeout: number; keepAliveMaxTimeout: number }) => object;
+const slots = globalThis as unknown as Record<symbol, object | undefined>;
 
 // Node publishes its dispatcher once fetch has run.
 await fetch("data:,");
 const own = slots[GLOBAL_DISPATCHER];
 if (!own) throw new Error("Node's fetch published no dispatcher to configure.");
-slots[GLOBAL_DISPATCHER] = new own.constructor({
-  keepAliveTimeout: IDLE_MS,
-  keepAliveMaxTimeout: IDLE_MS,
-}) as { constructor: AgentClass };
+const Agent = own.constructor as AgentClass;
+slots[GLOBAL_DISPATCHER] = new Agent({ keepAliveTimeout: IDLE_MS, keepAliveMaxTimeout: IDLE_MS });

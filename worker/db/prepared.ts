@@ -36,8 +36,6 @@ export interface PreparedSelect<TRow, TName extends string> {
   statement(db: Db, values: Record<TName, string | number>): ReturnType<Db["values"]>;
   /** The rows `statement` yielded, decoded as drizzle's select would have given them. */
   rows(raw: unknown): TRow[];
-  /** Runs it alone. */
-  all(db: Db, values: Record<TName, string | number>): Promise<TRow[]>;
 }
 
 const asGiven: Decoder = { mapFromDriverValue: (value) => value };
@@ -125,9 +123,5 @@ export function preparedSelect<TFields extends SelectedFields, TRow, TName exten
     });
     return db.values(sql(parts, ...args));
   };
-  return {
-    statement,
-    rows: decode,
-    all: async (db, values) => decode(await statement(db, values)),
-  };
+  return { statement, rows: decode };
 }

@@ -104,10 +104,15 @@ describe("a select prepared once", () => {
           .limit(1),
       ["from"],
     );
-    expect(await names.all(db, { from: "b" })).toEqual([
+    const run = async (from: string) => names.rows(await names.statement(db, { from }));
+    // Both teams match "a" onwards: the bound LIMIT 1 keeps only the first.
+    expect(await run("a")).toEqual([
+      { id: "team-alpha", name: "alpha", created: new Date("2026-12-04T10:00:00.000Z") },
+    ]);
+    expect(await run("b")).toEqual([
       { id: "team-zeta", name: "zeta", created: new Date("2026-12-04T10:00:00.000Z") },
     ]);
-    expect(await names.all(db, { from: "zz" })).toEqual([]);
+    expect(await run("zz")).toEqual([]);
   });
 
   it("refuses a use without a value for its placeholder, and a declaration naming other placeholders", () => {
